@@ -1,0 +1,22 @@
+"""cpspec: formal specification and verification of AI agent designs, built on the
+graphical world models of counterfactual planning (Holtman 2021).
+
+The public surface is re-exported here; see the README for a tour.
+"""
+
+from .errors import *  # noqa: F401,F403
+from .errors import __all__ as _errors_all
+from .functions import bernoulli, const, decision, dist, fn, uniform, utility
+from .diagram import Diagram, Node, world
+from .expressions import Expr, RV, ifelse, maximum, minimum
+from .counterfactual import replace
+from .exact import E, P, marginal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "world", "Diagram", "Node", "replace",
+    "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
+    "Expr", "RV", "minimum", "maximum", "ifelse",
+    "P", "E", "marginal",
+] + list(_errors_all)

@@ -1,0 +1,376 @@
+"""Diagrams: named DAGs of nodes carrying structural functions over finite domains.
+
+A :class:`Diagram` is immutable. Transformations (:meth:`Diagram.replace`,
+:meth:`Diagram.bind`) return new diagrams; the original never changes. Each node's
+conditional probability table is computed once, on first use, and kept with the diagram
+(the diagram is immutable, so the table can never go stale).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import keyword
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Iterable, Mapping
+
+import networkx as nx
+import sympy
+
+from .errors import (CycleError, DomainError, DuplicateNodeError, FactorTooLargeError,
+                     ParameterError, SpecError, UnknownNodeError)
+from .expressions import RV
+from .functions import StructuralFunction, as_sympy, to_exact
+
+__all__ = ["Node", "Table", "Diagram", "world", "MAX_TABLE_ROWS"]
+
+#: Largest number of parent configurations a node's table may have before cpspec
+#: refuses to tabulate it (exact inference would need the whole table anyway).
+MAX_TABLE_ROWS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A node of a diagram: its name, its structural function, and its parents."""
+
+    name: str
+    function: StructuralFunction
+    parents: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        """``"chance"``, ``"decision"`` or ``"utility"``."""
+        return self.function.kind
+
+    @property
+    def label(self) -> str:
+        """The structural function's name drawn above the node (``f_X`` by default)."""
+        return self.function.label or f"f_{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A node's finite domain and conditional distribution, one row per parent assignment.
+
+    ``rows[k]`` is the distribution (value -> exact probability) for the ``k``-th
+    parent assignment in ``itertools.product`` order over the parents' domains.
+    Decision nodes have ``rows = None``.
+    """
+
+    domain: tuple
+    parents: tuple[str, ...]
+    rows: tuple[dict, ...] | None
+
+
+def _check_name(name: str, what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise SpecError(f"{what} name {name!r} is not a valid identifier; use letters, "
+                        "digits and underscores, not starting with a digit")
+
+
+def _sort_domain(values: list) -> tuple:
+    if all(isinstance(v, (int, Fraction)) and not isinstance(v, bool) for v in values):
+        return tuple(sorted(values))
+    return tuple(values)
+
+
+class Diagram:
+    """A world model: a named DAG whose nodes carry structural functions.
+
+    Build one with :func:`world`. ``diagram.X`` (or ``diagram["X"]``) is the random
+    variable ``X`` of this world, to be used in ``cp.P`` and ``cp.E``.
+    """
+
+    __slots__ = ("name", "_nodes", "_graph", "_order", "_bindings", "_cache")
+
+    def __init__(self, name: str, nodes: Iterable[Node],
+                 bindings: Mapping[sympy.Symbol, Any] | None = None):
+        _check_name(name, "world")
+        node_map: dict[str, Node] = {}
+        for n in nodes:
+            _check_name(n.name, f"world {name!r}: node")
+            if n.name in node_map:
+                raise DuplicateNodeError(
+                    f"world {name!r}: node {n.name!r} is defined twice; give each node "
+                    "one structural function (use replace() to change one)")
+            node_map[n.name] = n
+        graph = nx.DiGraph()
+        graph.add_nodes_from(node_map)
+        for n in node_map.values():
+            for p in n.parents:
+                if p not in node_map:
+                    close = difflib.get_close_matches(p, node_map, n=1)
+                    hint = f"did you mean {close[0]!r}? " if close else ""
+                    raise UnknownNodeError(
+                        f"world {name!r}: node {n.name!r} has unknown parent {p!r}; {hint}"
+                        f"known nodes: {', '.join(node_map)}")
+                graph.add_edge(p, n.name)
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+            raise CycleError(f"world {name!r} has a cycle {path}; a world model must be a "
+                             "DAG: cut one of these arcs (e.g. use a time index)")
+        position = {k: i for i, k in enumerate(node_map)}
+        order = tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_nodes", {k: node_map[k] for k in order})
+        object.__setattr__(self, "_graph", nx.freeze(graph))
+        object.__setattr__(self, "_order", order)
+        object.__setattr__(self, "_bindings", dict(bindings or {}))
+        object.__setattr__(self, "_cache", {})
+
+    def __setattr__(self, key, value):
+        raise AttributeError("a Diagram is immutable; use replace() to build a new one")
+
+    # ---- access ---------------------------------------------------------------------
+    def __getattr__(self, item: str) -> RV:
+        try:
+            nodes = object.__getattribute__(self, "_nodes")
+        except AttributeError:  # during unpickling/copying, before __init__
+            raise AttributeError(item) from None
+        if item in nodes:
+            return RV(self, item)
+        raise AttributeError(f"world {self.name!r} has no node {item!r}; "
+                             f"its nodes are {', '.join(nodes)}")
+
+    def __getitem__(self, item: str) -> RV:
+        if item not in self._nodes:
+            raise UnknownNodeError(f"world {self.name!r} has no node {item!r}; "
+                                   f"its nodes are {', '.join(self._nodes)}")
+        return RV(self, item)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._nodes
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        return f"<Diagram {self.name!r}: {', '.join(self._order)}>"
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self._nodes)
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        """The nodes, in topological order (a copy)."""
+        return dict(self._nodes)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The DAG (a frozen networkx graph)."""
+        return self._graph
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Node names in a topological order (declaration order where the arcs allow)."""
+        return self._order
+
+    @property
+    def bindings(self) -> dict:
+        """Parameter values bound with :meth:`bind`."""
+        return dict(self._bindings)
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``."""
+        if name not in self._nodes:
+            raise UnknownNodeError(f"world {self.name!r} has no node {name!r}; "
+                                   f"its nodes are {', '.join(self._nodes)}")
+        return self._nodes[name]
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        """The parents of node ``name``, in the order its function takes them."""
+        return self.node(name).parents
+
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        """``names`` and all their ancestors."""
+        out = set(names)
+        for n in list(out):
+            out |= nx.ancestors(self._graph, n)
+        return out
+
+    # ---- tables ---------------------------------------------------------------------
+    def domain(self, name: str) -> tuple:
+        """The finite domain of node ``name`` (values in a fixed order)."""
+        return self.table(name).domain
+
+    def table(self, name: str) -> Table:
+        """The node's :class:`Table` (computed on first use, then kept)."""
+        key = ("table", name)
+        if key not in self._cache:
+            self._cache[key] = self._tabulate(self.node(name))
+        return self._cache[key]
+
+    def _tabulate(self, node: Node) -> Table:
+        parent_domains = [self.domain(p) for p in node.parents]
+        size = 1
+        for d in parent_domains:
+            size *= len(d)
+        if size > MAX_TABLE_ROWS:
+            widths = " x ".join(f"{p}:{len(d)}" for p, d in zip(node.parents, parent_domains))
+            raise FactorTooLargeError(
+                f"world {self.name!r}: node {node.name!r} would need a table of {size} parent "
+                f"assignments ({widths}), above cpspec.diagram.MAX_TABLE_ROWS = "
+                f"{MAX_TABLE_ROWS}; shrink the parents' domains or split the node")
+        f = node.function
+        if f.kind == "decision":
+            return Table(f.values, node.parents, None)
+        rows = []
+        seen: dict = {}
+        for args in itertools.product(*parent_domains):
+            row = f.distribution(node.name, args)
+            if self._bindings:
+                row = self._bind_row(node.name, row)
+            rows.append(row)
+            for v in row:
+                seen.setdefault(v, None)
+        if f.values is not None:
+            extra = [v for v in seen if v not in f.values]
+            if extra:
+                raise DomainError(f"world {self.name!r}: node {node.name!r} produced "
+                                  f"{extra[0]!r}, outside its declared values {f.values!r}")
+            domain = tuple(f.values)
+        else:
+            domain = _sort_domain(list(seen))
+        if not domain:
+            raise DomainError(f"world {self.name!r}: node {node.name!r} has an empty domain")
+        return Table(domain, node.parents, tuple(rows))
+
+    def _bind_row(self, node: str, row: dict) -> dict:
+        out: dict = {}
+        for v, p in row.items():
+            if isinstance(v, sympy.Basic):
+                v = v.subs(self._bindings)
+                v = int(v) if isinstance(v, sympy.Integer) else v
+            if isinstance(p, sympy.Basic):
+                p = to_exact(sympy.simplify(p.subs(self._bindings)),
+                             what=f"node {node!r}: bound probability")
+                if isinstance(p, Fraction) and not 0 <= p <= 1:
+                    raise ParameterError(
+                        f"node {node!r}: with {self._show_bindings()} a probability "
+                        f"becomes {p}, outside [0, 1]; bind the parameters to valid values")
+            out[v] = out.get(v, 0) + p
+        return out
+
+    def _show_bindings(self) -> str:
+        return ", ".join(f"{k} = {v}" for k, v in self._bindings.items())
+
+    def free_symbols(self) -> set[sympy.Symbol]:
+        """The symbolic parameters left free in the diagram's probabilities and values."""
+        key = ("free",)
+        if key not in self._cache:
+            syms: set = set()
+            for name in self._order:
+                t = self.table(name)
+                for v in t.domain:
+                    if isinstance(v, sympy.Basic):
+                        syms |= v.free_symbols
+                for row in t.rows or ():
+                    for p in row.values():
+                        if isinstance(p, sympy.Basic):
+                            syms |= p.free_symbols
+            self._cache[key] = syms
+        return set(self._cache[key])
+
+    # ---- transformations ------------------------------------------------------------
+    def replace(self, new_name: str, **nodes: StructuralFunction | Any) -> "Diagram":
+        """The counterfactual world ``new_name``: this diagram with some structural
+        functions replaced (diagram surgery). A replacement may have other parents,
+        which cuts or adds arcs. The original diagram is untouched.
+
+        A plain value ``v`` stands for ``cp.const(v)``; a new name adds a node.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+        ...              S=cp.fn(lambda G, R: G + R))
+        >>> c = f.replace("c", R=cp.const(6))
+        >>> cp.E(c.S) - cp.E(f.S)
+        5/2
+        """
+        from .counterfactual import replace
+        return replace(self, new_name, **nodes)
+
+    def bind(self, new_name: str | None = None, **values) -> "Diagram":
+        """This diagram with symbolic parameters bound to exact values (for simulation,
+        or to evaluate a closed form at a point). Keys are parameter names.
+
+        Examples
+        --------
+        >>> import cpspec as cp, sympy
+        >>> p = sympy.Symbol("p")
+        >>> w = cp.world("w", X=cp.bernoulli(p))
+        >>> cp.P(w.bind(p="1/3").X == 1)
+        1/3
+        """
+        syms = {s.name: s for s in self.free_symbols()}
+        bound = dict(self._bindings)
+        for k, v in values.items():
+            if k not in syms:
+                raise ParameterError(f"world {self.name!r} has no free parameter {k!r}; "
+                                     f"its parameters are {sorted(syms) or 'none'}")
+            bound[syms[k]] = as_sympy(to_exact(v, what=f"value of parameter {k!r}"))
+        return Diagram(new_name or self.name, self._nodes.values(), bound)
+
+
+def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = None,
+          **kw: StructuralFunction) -> Diagram:
+    """Build a world model (a :class:`Diagram`) named ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The world's name; its variables are written ``X_name``.
+    nodes : iterable of (name, structural function), optional
+        Nodes given as pairs (for names that are not Python keywords-safe, or to build
+        programmatically). A name given twice raises :class:`DuplicateNodeError`.
+    **kw : StructuralFunction
+        Nodes by name. A node's parents are its function's argument names, or the
+        ``parents=[...]`` given to :func:`cp.fn` / :func:`cp.dist`.
+
+    Raises
+    ------
+    CycleError, UnknownNodeError, DuplicateNodeError, DistributionError, FunctionError
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+    ...              S=cp.fn(lambda G, R: G + R))
+    >>> cp.P(f.S == 12), cp.E(f.S)
+    (1/36, 7)
+    """
+    pairs = list(nodes or []) + list(kw.items())
+    built = [make_node(n, f) for n, f in pairs]
+    d = Diagram(name, built)
+    validate(d)
+    return d
+
+
+def make_node(name: str, f: Any) -> Node:
+    """A :class:`Node` from a name and a structural function (a plain value is a const)."""
+    if not isinstance(f, StructuralFunction):
+        if callable(f):
+            raise SpecError(f"node {name!r}: wrap the callable in cp.fn(...) (deterministic) "
+                            "or cp.dist(...) (random)")
+        from .functions import const
+        f = const(f)
+    return Node(name, f, f.resolve_parents(name))
+
+
+def validate(d: Diagram) -> None:
+    """Tabulate every node whose table is small enough, so that bad structural functions
+    are reported when the world is built, not at the first query."""
+    for name in d.order:
+        try:
+            d.table(name)
+        except FactorTooLargeError:
+            continue  # left for the simulator's per-sample path

@@ -1,0 +1,80 @@
+"""The cpspec exception hierarchy.
+
+Every error a user can cause is a :class:`SpecError`. Its message names the node, the
+world or the spec-file line involved, says what is wrong, and says how to fix it.
+Nothing from deep inside SymPy, networkx or Z3 reaches the user for bad input.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SpecError",
+    "CycleError",
+    "UnknownNodeError",
+    "DuplicateNodeError",
+    "DistributionError",
+    "DomainError",
+    "FunctionError",
+    "ConditioningError",
+    "QueryError",
+    "FactorTooLargeError",
+    "ParameterError",
+    "SpecFileError",
+    "UnsafeExpressionError",
+]
+
+
+class SpecError(Exception):
+    """Base class of every error caused by a model, a query or a spec file."""
+
+
+class CycleError(SpecError):
+    """The arcs of a diagram form a cycle; a world model must be a DAG."""
+
+
+class UnknownNodeError(SpecError, KeyError):
+    """A parent, a query or a replacement names a node the diagram does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateNodeError(SpecError):
+    """Two nodes of one diagram have the same name."""
+
+
+class DistributionError(SpecError):
+    """A structural function's probabilities are not a distribution (sum, sign, type)."""
+
+
+class DomainError(SpecError):
+    """A value lies outside a node's finite domain, or a domain cannot be built."""
+
+
+class FunctionError(SpecError):
+    """A user's structural function raised or returned something unusable."""
+
+
+class ConditioningError(SpecError):
+    """A query conditions on an event of probability zero."""
+
+
+class QueryError(SpecError):
+    """A query is malformed: it mixes worlds, uses ``and``/``or``, or names no variable."""
+
+
+class FactorTooLargeError(SpecError):
+    """Exact inference would build a factor larger than the stated limit."""
+
+
+class ParameterError(SpecError):
+    """A symbolic parameter is unbound where a number is needed, or bound to a bad value."""
+
+
+class SpecFileError(SpecError):
+    """A spec file is malformed; the message names the file and line."""
+
+
+class UnsafeExpressionError(SpecFileError):
+    """A spec-file expression uses a construct outside the safe whitelist (calls, imports,
+    attributes); it is rejected before anything runs."""

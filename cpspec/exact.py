@@ -1,0 +1,369 @@
+"""Exact inference: ``P`` and ``E`` by variable elimination over exact fields.
+
+How a query is answered:
+
+1. Only the ancestors of the query's variables matter (barren nodes are pruned).
+2. The numbers live in one exact domain chosen for the relevant probabilities: ``QQ``
+   (GMP rationals when gmpy2 is installed) when they are all rational, else SymPy's
+   ``construct_domain`` picks a rational-function field such as ``QQ(p, gamma)`` (or the
+   generic ``EX`` domain for algebraic numbers). Generic ``Expr`` arithmetic never runs in
+   the inner loop; values become SymPy expressions once, at the end.
+3. Factors are NumPy object arrays of domain elements, so products and sums broadcast in C
+   while each element operation stays exact.
+4. Variables are eliminated in a greedy min-weight order on the interaction graph; the
+   widest factor is estimated before any work and the query is refused when it is above
+   ``max_factor``.
+5. ``E`` is linear: ``E(X + Y)`` is answered as ``E(X) + E(Y)``, so sums over many time
+   steps never build the joint of all their terms, and expectations may mix worlds
+   (``E(S_c) - E(S_f)``) although the worlds have no joint distribution.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.polys.constructor import construct_domain
+from sympy.polys.domains import QQ
+
+from .diagram import Diagram
+from .errors import ConditioningError, FactorTooLargeError, QueryError
+from .expressions import Const, Expr, Op, RV
+from .functions import as_sympy
+
+__all__ = ["P", "E", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
+
+#: Default bound on the number of entries of any factor built during elimination.
+MAX_FACTOR_SIZE = 2_000_000
+
+
+# ---- exact domains -------------------------------------------------------------------
+
+def _field(diagram: Diagram, names: frozenset[str]):
+    """The exact domain for the probabilities of ``names`` (kept with the diagram)."""
+    key = ("field", names)
+    cache = diagram._cache
+    if key not in cache:
+        probs = []
+        symbolic = False
+        for n in names:
+            for row in diagram.table(n).rows or ():
+                for p in row.values():
+                    probs.append(p)
+                    symbolic = symbolic or not isinstance(p, Fraction)
+        if not symbolic:
+            cache[key] = QQ
+        else:
+            uniq = list({as_sympy(p) for p in probs})
+            cache[key] = construct_domain(uniq, field=True)[0] if uniq else QQ
+    return cache[key]
+
+
+def _to_field(K, p):
+    if K is QQ and isinstance(p, Fraction):
+        return QQ(p.numerator, p.denominator)
+    return K.from_sympy(as_sympy(p))
+
+
+def _node_factor(diagram: Diagram, name: str, K) -> tuple[tuple[str, ...], np.ndarray]:
+    key = ("factor", name, K)
+    cache = diagram._cache
+    if key not in cache:
+        t = diagram.table(name)
+        if t.rows is None:
+            raise QueryError(
+                f"world {diagram.name!r}: node {name!r} is a decision node and has no "
+                "distribution; solve the diagram (cp.solve) or replace the node by a policy "
+                f"(replace(..., {name}=cp.fn(policy)))")
+        shape = tuple(len(diagram.domain(p)) for p in t.parents) + (len(t.domain),)
+        arr = np.full(shape, K.zero, dtype=object)
+        flat = arr.reshape(-1, len(t.domain))
+        index = {v: i for i, v in enumerate(t.domain)}
+        for k, row in enumerate(t.rows):
+            for v, p in row.items():
+                flat[k, index[v]] = _to_field(K, p)
+        cache[key] = (t.parents + (name,), arr)
+    return cache[key]
+
+
+# ---- elimination ---------------------------------------------------------------------
+
+def elimination_order(scopes: list[tuple[str, ...]], card: dict[str, int],
+                      eliminate: set[str]) -> tuple[list[str], int, tuple[str, ...]]:
+    """A greedy min-weight elimination order.
+
+    Returns the order, the size of the widest factor it builds, and that factor's scope.
+    Min-weight (the product of the domain sizes of a variable and its neighbours) is the
+    standard greedy heuristic for networks with unequal domain sizes.
+    """
+    nbrs: dict[str, set[str]] = {}
+    for scope in scopes:
+        for v in scope:
+            nbrs.setdefault(v, set()).update(scope)
+    for v in nbrs:
+        nbrs[v].discard(v)
+    remaining = set(eliminate)
+    order: list[str] = []
+    widest, widest_scope = 1, ()
+    while remaining:
+        best, best_w = None, None
+        for v in remaining:
+            w = card[v]
+            for u in nbrs[v]:
+                w *= card[u]
+            if best_w is None or w < best_w or (w == best_w and v < best):
+                best, best_w = v, w
+        if best_w > widest:
+            widest, widest_scope = best_w, tuple(sorted(nbrs[best] | {best}))
+        order.append(best)
+        remaining.discard(best)
+        ns = nbrs.pop(best)
+        for u in ns:
+            nbrs[u].discard(best)
+            nbrs[u].update(ns - {u})
+    return order, widest, widest_scope
+
+
+def _multiply(factors: list[tuple[tuple[str, ...], np.ndarray]], card: dict[str, int]):
+    allvars: list[str] = []
+    for vs, _ in factors:
+        for v in vs:
+            if v not in allvars:
+                allvars.append(v)
+    pos = {v: i for i, v in enumerate(allvars)}
+    result = None
+    for vs, arr in factors:
+        perm = sorted(range(len(vs)), key=lambda i: pos[vs[i]])
+        a = arr.transpose(perm) if perm != list(range(len(vs))) else arr
+        shape = [1] * len(allvars)
+        for v in vs:
+            shape[pos[v]] = card[v]
+        a = a.reshape(shape)
+        result = a if result is None else result * a
+    return tuple(allvars), result
+
+
+def marginal(diagram: Diagram, names, max_factor: int | None = None):
+    """The exact joint distribution of the nodes ``names``.
+
+    Returns ``(names, table, K)``: ``table`` is a NumPy object array indexed by the
+    positions of the values in each node's domain, holding elements of the exact domain
+    ``K`` (convert one with ``K.to_sympy``).
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", X=cp.uniform([0, 1]), Y=cp.fn(lambda X: 1 - X))
+    >>> names, table, K = cp.marginal(f, ["X", "Y"])
+    >>> [[K.to_sympy(x) for x in row] for row in table]
+    [[0, 1/2], [1/2, 0]]
+    """
+    names = tuple(dict.fromkeys(names))
+    for n in names:
+        diagram.node(n)  # unknown names raise here
+    relevant = frozenset(diagram.ancestors(names))
+    decisions = [n for n in relevant if diagram.node(n).kind == "decision"]
+    if decisions:
+        raise QueryError(
+            f"world {diagram.name!r}: the query depends on decision node(s) "
+            f"{', '.join(sorted(decisions))}, which have no distribution until a policy is "
+            "chosen; use cp.solve, or replace them with policies via replace()")
+    limit = MAX_FACTOR_SIZE if max_factor is None else max_factor
+    card = {n: len(diagram.domain(n)) for n in relevant}
+    K = _field(diagram, relevant)
+    factors = [_node_factor(diagram, n, K) for n in sorted(relevant)]
+    order, widest, scope = elimination_order([vs for vs, _ in factors], card,
+                                             set(relevant) - set(names))
+    out_size = 1
+    for n in names:
+        out_size *= card[n]
+    if max(widest, out_size) > limit:
+        if out_size >= widest:
+            widest, scope = out_size, names
+        raise FactorTooLargeError(
+            f"world {diagram.name!r}: exact inference would build a factor of {widest} "
+            f"entries over ({', '.join(scope)}), above the limit {limit}; query fewer "
+            "variables at once (E is linear: split sums), shrink domains, or raise "
+            "max_factor")
+    for v in order:
+        touching = [f for f in factors if v in f[0]]
+        factors = [f for f in factors if v not in f[0]]
+        vs, arr = _multiply(touching, card)
+        i = vs.index(v)
+        factors.append((vs[:i] + vs[i + 1:], arr.sum(axis=i)))
+    vs, arr = _multiply(factors, card)
+    perm = [vs.index(n) for n in names]
+    return names, np.asarray(arr).transpose(perm), K
+
+
+# ---- queries -------------------------------------------------------------------------
+
+def _one_world(expr: Expr, given: Expr | None, verb: str) -> Diagram:
+    exprs = [expr] + ([given] if given is not None else [])
+    diagrams = {}
+    for e in exprs:
+        for rv in _rvs(e):
+            diagrams.setdefault(rv.world, rv.diagram)
+    if not diagrams:
+        raise QueryError(f"{verb}({expr}) names no random variable; write e.g. "
+                         f"{verb}(f.S == 12)")
+    if len(diagrams) > 1:
+        raise QueryError(
+            f"{verb}({expr}{', given=' + str(given) if given is not None else ''}) mixes the "
+            f"worlds {', '.join(sorted(diagrams))}: separate worlds have no joint "
+            "distribution; query each world on its own and combine the results, e.g. "
+            "cp.E(c.S) - cp.E(f.S)")
+    return next(iter(diagrams.values()))
+
+
+def _rvs(e: Expr):
+    if isinstance(e, RV):
+        yield e
+    elif isinstance(e, Op):
+        for a in e.args:
+            yield from _rvs(a)
+
+
+def _check_expr(x, verb: str, event: bool) -> Expr:
+    if not isinstance(x, Expr):
+        raise QueryError(f"{verb}() needs an expression over a world's variables "
+                         f"(e.g. f.S == 12), got {x!r}")
+    if event and not x.is_event:
+        raise QueryError(f"{verb}({x}): not an event; compare it, e.g. {verb}({x} == 1), "
+                         f"or use cp.E for an expectation")
+    return x
+
+
+def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
+    """Map each value of ``expr`` to its probability (in K), with P(given) and K."""
+    diagram = _one_world(expr, given, verb)
+    keys = sorted({n for _, n in expr.variables()} |
+                  ({n for _, n in given.variables()} if given is not None else set()))
+    names, arr, K = marginal(diagram, keys, max_factor)
+    domains = [diagram.domain(n) for n in names]
+    w = diagram.name
+    acc: dict = {}
+    den = K.zero
+    for idx, p in np.ndenumerate(arr):
+        if not p:
+            continue
+        env = {(w, n): domains[i][j] for i, (n, j) in enumerate(zip(names, idx))}
+        if given is not None and not given.evaluate(env):
+            continue
+        den += p
+        v = expr.evaluate(env)
+        try:
+            acc[v] = acc.get(v, K.zero) + p
+        except TypeError:
+            raise QueryError(f"{expr} takes the unhashable value {v!r}") from None
+    if given is not None and not den:
+        raise ConditioningError(
+            f"P({given}) = 0 in world {w!r}: conditioning on a probability-zero event is "
+            "undefined; check the evidence against the nodes' domains")
+    return acc, den, K
+
+
+def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
+    """The exact probability of ``event`` (optionally given another event of the same world).
+
+    Parameters
+    ----------
+    event : Expr
+        An event built from one world's variables: ``f.S == 12``, ``(f.G == 6) & ~(f.R < 3)``.
+    given : Expr, optional
+        An event to condition on; its probability must not be 0.
+    max_factor : int, optional
+        Refuse (with :class:`FactorTooLargeError`) a query whose elimination would build
+        a larger factor; default :data:`MAX_FACTOR_SIZE`.
+
+    Returns
+    -------
+    sympy.Rational or sympy.Expr
+        Exact; an expression in the parameters when the diagram has symbolic ones.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+    ...              S=cp.fn(lambda G, R: G + R))
+    >>> cp.P(f.S == 12)
+    1/36
+    >>> cp.P(f.G == 6, given=f.S >= 11)
+    2/3
+    """
+    _check_expr(event, "P", True)
+    if given is not None:
+        _check_expr(given, "P", True)
+    acc, den, K = _weights(event, given, max_factor, "P")
+    num = sum((p for v, p in acc.items() if v), K.zero)
+    return K.to_sympy(num / den if given is not None else num)
+
+
+def _linear_terms(expr: Expr, sign=1):
+    """Split ``expr`` into (coefficient, term) pairs by linearity of expectation."""
+    if isinstance(expr, Op):
+        if expr.op == "+":
+            yield from _linear_terms(expr.args[0], sign)
+            yield from _linear_terms(expr.args[1], sign)
+            return
+        if expr.op == "-":
+            yield from _linear_terms(expr.args[0], sign)
+            yield from _linear_terms(expr.args[1], -sign)
+            return
+        if expr.op == "neg":
+            yield from _linear_terms(expr.args[0], -sign)
+            return
+        if expr.op == "*" and isinstance(expr.args[0], Const):
+            yield from _linear_terms(expr.args[1], sign * as_sympy(expr.args[0].value))
+            return
+        if expr.op == "*" and isinstance(expr.args[1], Const):
+            yield from _linear_terms(expr.args[0], sign * as_sympy(expr.args[1].value))
+            return
+    yield sign, expr
+
+
+def _numeric(v, expr):
+    if isinstance(v, bool):
+        return sympy.Integer(int(v))
+    if isinstance(v, (int, Fraction)):
+        return as_sympy(v)
+    if isinstance(v, sympy.Expr):
+        return v
+    raise QueryError(f"E({expr}) needs numeric values, but {expr} takes the value {v!r}; "
+                     "compare it instead (P(... == ...)) or map it to numbers with cp.fn")
+
+
+def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
+    """The exact expectation of ``expr`` (optionally given an event).
+
+    ``E`` is linear, so a sum may mix worlds: ``E(c.S - f.S) == E(c.S) - E(f.S)``.
+    Events count as 0/1.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+    ...              S=cp.fn(lambda G, R: G + R))
+    >>> cp.E(f.S), cp.E(f.S, given=f.G == 6)
+    (7, 19/2)
+    >>> cp.E(f.replace("c", R=6).S - f.S)
+    5/2
+    """
+    if not isinstance(expr, Expr):
+        return as_sympy(expr)
+    if given is not None:
+        _check_expr(given, "E", True)
+    total = sympy.Integer(0)
+    for coef, term in _linear_terms(expr):
+        if not term.variables():
+            total += coef * _numeric(term.evaluate({}), term)
+            continue
+        acc, den, K = _weights(term, given, max_factor, "E")
+        part = sum((_numeric(v, term) * K.to_sympy(p) for v, p in acc.items()),
+                   sympy.Integer(0))
+        if given is not None:
+            part = part / K.to_sympy(den)
+        total += coef * part
+    return sympy.cancel(total) if total.free_symbols else total

@@ -1,0 +1,213 @@
+"""Random variables, events and expressions over the nodes of one or more worlds.
+
+``f.S`` is the random variable ``S_f``. Arithmetic and comparisons build expression
+trees (``f.G + f.R``, ``f.S == 12``), combined with ``&``, ``|`` and ``~``. Python's
+``and``/``or``/``not`` cannot be overloaded, so using them raises a clear error instead of
+silently picking one operand.
+"""
+
+from __future__ import annotations
+
+import operator
+from fractions import Fraction
+from typing import Any, Callable
+
+import sympy
+
+from .errors import QueryError
+
+__all__ = ["Expr", "RV", "Const", "Op", "lift"]
+
+
+def _div(a, b):
+    if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return Fraction(a) / Fraction(b)
+    return sympy.sympify(a) / sympy.sympify(b) if not (
+        isinstance(a, str) or isinstance(b, str)) else operator.truediv(a, b)
+
+
+def _pow(a, b):
+    if isinstance(a, (int, Fraction)) and isinstance(b, int) and b < 0:
+        return Fraction(a) ** b
+    return a ** b
+
+
+_OPS: dict[str, tuple[Callable, str]] = {
+    "+": (operator.add, "{} + {}"),
+    "-": (operator.sub, "{} - {}"),
+    "*": (operator.mul, "{}*{}"),
+    "/": (_div, "{}/{}"),
+    "**": (_pow, "{}**{}"),
+    "neg": (operator.neg, "-{}"),
+    "abs": (abs, "abs({})"),
+    "==": (operator.eq, "{} == {}"),
+    "!=": (operator.ne, "{} != {}"),
+    "<": (operator.lt, "{} < {}"),
+    "<=": (operator.le, "{} <= {}"),
+    ">": (operator.gt, "{} > {}"),
+    ">=": (operator.ge, "{} >= {}"),
+    "&": (lambda a, b: bool(a) and bool(b), "({}) & ({})"),
+    "|": (lambda a, b: bool(a) or bool(b), "({}) | ({})"),
+    "~": (lambda a: not a, "~({})"),
+    "min": (min, "min({}, {})"),
+    "max": (max, "max({}, {})"),
+    "if": (lambda c, a, b: a if c else b, "({1} if {0} else {2})"),
+}
+_EVENT_OPS = {"==", "!=", "<", "<=", ">", ">=", "&", "|", "~"}
+
+
+def lift(x: Any) -> "Expr":
+    """Wrap a plain value as a constant expression; expressions pass through."""
+    return x if isinstance(x, Expr) else Const(x)
+
+
+class Expr:
+    """An expression over random variables. Build with operators; query with P and E."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # == builds an event, so identity hashing
+
+    # arithmetic
+    def __add__(self, o): return Op("+", self, lift(o))
+    def __radd__(self, o): return Op("+", lift(o), self)
+    def __sub__(self, o): return Op("-", self, lift(o))
+    def __rsub__(self, o): return Op("-", lift(o), self)
+    def __mul__(self, o): return Op("*", self, lift(o))
+    def __rmul__(self, o): return Op("*", lift(o), self)
+    def __truediv__(self, o): return Op("/", self, lift(o))
+    def __rtruediv__(self, o): return Op("/", lift(o), self)
+    def __pow__(self, o): return Op("**", self, lift(o))
+    def __rpow__(self, o): return Op("**", lift(o), self)
+    def __neg__(self): return Op("neg", self)
+    def __pos__(self): return self
+    def __abs__(self): return Op("abs", self)
+
+    # events
+    def __eq__(self, o): return Op("==", self, lift(o))  # type: ignore[override]
+    def __ne__(self, o): return Op("!=", self, lift(o))  # type: ignore[override]
+    def __lt__(self, o): return Op("<", self, lift(o))
+    def __le__(self, o): return Op("<=", self, lift(o))
+    def __gt__(self, o): return Op(">", self, lift(o))
+    def __ge__(self, o): return Op(">=", self, lift(o))
+    def __and__(self, o): return Op("&", self, lift(o))
+    def __rand__(self, o): return Op("&", lift(o), self)
+    def __or__(self, o): return Op("|", self, lift(o))
+    def __ror__(self, o): return Op("|", lift(o), self)
+    def __invert__(self): return Op("~", self)
+
+    def __bool__(self):
+        raise QueryError(
+            f"the truth value of the expression {self} is undefined: combine events with "
+            "& | ~ instead of and/or/not, and query them with cp.P(...)")
+
+    # structure
+    def variables(self) -> frozenset[tuple[str, str]]:
+        """The (world, node) pairs this expression reads."""
+        raise NotImplementedError
+
+    def worlds(self) -> frozenset[str]:
+        """Names of the worlds this expression reads."""
+        return frozenset(w for w, _ in self.variables())
+
+    def evaluate(self, env: dict) -> Any:
+        """The value under ``env``, a mapping ``(world, node) -> value``."""
+        raise NotImplementedError
+
+    @property
+    def is_event(self) -> bool:
+        """True when the expression is a truth value (a comparison or a combination)."""
+        return False
+
+
+class RV(Expr):
+    """The random variable ``X_w``: node ``X`` of world ``w``."""
+
+    __slots__ = ("world", "node", "diagram")
+
+    def __init__(self, diagram, node: str):
+        self.diagram = diagram
+        self.world = diagram.name
+        self.node = node
+
+    def variables(self):
+        return frozenset({(self.world, self.node)})
+
+    def evaluate(self, env):
+        return env[(self.world, self.node)]
+
+    def __repr__(self):
+        return f"{self.node}_{self.world}"
+
+
+class Const(Expr):
+    """A constant inside an expression."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        if isinstance(value, float):
+            raise QueryError(f"the float {value!r} in an expression is not exact; use "
+                             "Fraction or sympy.Rational")
+        self.value = value
+
+    def variables(self):
+        return frozenset()
+
+    def evaluate(self, env):
+        return self.value
+
+    @property
+    def is_event(self):
+        return isinstance(self.value, bool)
+
+    def __repr__(self):
+        return repr(self.value) if isinstance(self.value, str) else str(self.value)
+
+
+class Op(Expr):
+    """An operator applied to sub-expressions."""
+
+    __slots__ = ("op", "args")
+
+    def __init__(self, op: str, *args: Expr):
+        self.op = op
+        self.args = args
+
+    def variables(self):
+        out: frozenset = frozenset()
+        for a in self.args:
+            out |= a.variables()
+        return out
+
+    def evaluate(self, env):
+        func = _OPS[self.op][0]
+        try:
+            return func(*(a.evaluate(env) for a in self.args))
+        except (TypeError, ZeroDivisionError, ValueError) as exc:
+            shown = ", ".join(f"{w}.{n}={env[(w, n)]!r}" for w, n in sorted(self.variables()))
+            raise QueryError(f"cannot evaluate {self} at {shown}: {type(exc).__name__}: "
+                             f"{exc}") from None
+
+    @property
+    def is_event(self):
+        return self.op in _EVENT_OPS or (self.op == "if" and self.args[1].is_event
+                                         and self.args[2].is_event)
+
+    def __repr__(self):
+        return _OPS[self.op][1].format(*self.args)
+
+
+def minimum(a, b) -> Expr:
+    """``min(a, b)`` of expressions."""
+    return Op("min", lift(a), lift(b))
+
+
+def maximum(a, b) -> Expr:
+    """``max(a, b)`` of expressions."""
+    return Op("max", lift(a), lift(b))
+
+
+def ifelse(cond, a, b) -> Expr:
+    """``a if cond else b`` of expressions."""
+    return Op("if", lift(cond), lift(a), lift(b))
