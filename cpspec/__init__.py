@@ -11,6 +11,8 @@ from .diagram import Diagram, Node, world
 from .expressions import Expr, RV, ifelse, maximum, minimum
 from .counterfactual import replace
 from .exact import E, P, marginal
+from .simulate import evaluate_samples, simulate
+from .crosscheck import CrossCheck, crosscheck
 
 __version__ = "0.1.0"
 
@@ -18,5 +20,5 @@ __all__ = [
     "world", "Diagram", "Node", "replace",
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
-    "P", "E", "marginal",
+    "P", "E", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -1,0 +1,449 @@
+"""TOML spec files: worlds, counterfactual worlds, and claims about them.
+
+A spec file is data. Its expressions go through :mod:`cpspec.safeexpr`, never through
+``eval`` or ``sympify``. Layout::
+
+    params = ["p"]                      # optional symbolic parameters
+
+    [world.f.node.G]                    # a node: one of
+    values = [1, 2, 3, 4, 5, 6]         #   dist = "uniform" with values
+    dist = "uniform"                    #   dist = "bernoulli" with p = "<expr>"
+    [world.f.node.S]                    #   probs = {"1" = "<expr>", ...} (exprs may read
+    fn = "G + R"                        #     parents and params)
+                                        #   prob = "<expr in the node and its parents>"
+    [world.c]                           #     with values
+    from = "f"                          #   fn = "<expr of parents>"   (deterministic)
+    replace.R = "6"                     #   kind = "decision" with values and parents
+                                        #   kind = "utility" with fn
+    [claims]                            # optional on any node: parents, values, label
+    "P(S_f == 12)" = "1/36"
+    "E(S_c) - E(S_f)" = "5/2"
+
+In queries the variable ``X_w`` is node ``X`` of world ``w``; ``P(event, given=event)``
+and ``E(expr, given=event)`` are exact. A claim passes when the derived value equals the
+expected one exactly (``sympy.simplify`` of the difference is 0).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace as _dc_replace
+from pathlib import Path
+from typing import Any, Callable
+
+import sympy
+
+from .diagram import Diagram, world as _world
+from .errors import SpecError, SpecFileError
+from .exact import E, P
+from .functions import (StructuralFunction, bernoulli, decision, dist, fn, uniform, utility,
+                        as_sympy)
+from .safeexpr import parse
+
+__all__ = ["Spec", "Claim", "ClaimResult", "load", "derive", "check"]
+
+_NODE_KEYS = {"values", "dist", "p", "probs", "prob", "fn", "parents", "kind", "label"}
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One ``"query" = "expected"`` line of a ``[claims]`` table."""
+
+    query: str
+    expected: Any
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """The outcome of checking one claim."""
+
+    claim: Claim
+    passed: bool
+    derived: Any = None
+    expected: Any = None
+    error: str | None = None
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"ERROR {self.claim.query}: {self.error}"
+        mark = "PASS " if self.passed else "FAIL "
+        tail = "" if self.passed else f", expected {self.expected}"
+        return f"{mark} {self.claim.query} = {self.derived}{tail}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded spec file: its parameters, worlds and claims."""
+
+    path: str
+    params: dict[str, sympy.Symbol]
+    worlds: dict[str, Diagram]
+    claims: tuple[Claim, ...]
+    lines: tuple[str, ...] = field(repr=False, default=())
+
+    def namespace(self) -> dict[str, Any]:
+        """Names usable in queries: ``X_w`` for every node, and the parameters."""
+        env: dict[str, Any] = dict(self.params)
+        owner: dict[str, str] = {}
+        for w, d in self.worlds.items():
+            for n in d.order:
+                key = f"{n}_{w}"
+                if key in owner and owner[key] != f"{n} of {w}":
+                    raise SpecFileError(f"{self.path}: {key} names both {owner[key]} and "
+                                        f"{n} of {w}; rename a node or a world")
+                if key in self.params:
+                    raise SpecFileError(f"{self.path}: {key} is both a parameter and node "
+                                        f"{n} of world {w}; rename one")
+                owner[key] = f"{n} of {w}"
+                env[key] = d[n]
+        return env
+
+
+def _line_of(lines: tuple[str, ...], *needles: str) -> int | None:
+    for i, line in enumerate(lines, 1):
+        if all(nd in line for nd in needles):
+            return i
+    return None
+
+
+def _where(path: str, lines, *needles: str, label: str = "") -> str:
+    line = _line_of(lines, *needles)
+    loc = f"{path}, line {line}" if line else path
+    return f"{loc} ({label})" if label else loc
+
+
+def _value(v: Any, where: str) -> Any:
+    if isinstance(v, float):
+        raise SpecFileError(f"{where}: value {v!r} is a float; use integers or strings")
+    if isinstance(v, list):
+        return tuple(_value(x, where) for x in v)
+    if isinstance(v, (int, str, bool)):
+        return v
+    raise SpecFileError(f"{where}: value {v!r} must be an integer, a string or a list")
+
+
+def _key_value(k: str) -> Any:
+    s = k.strip()
+    if s.lstrip("-").isdigit():
+        return int(s)
+    return {"true": True, "false": False}.get(s, k)
+
+
+def load(path: str | Path, text: str | None = None) -> Spec:
+    """Read a spec file (TOML) into worlds and claims; nothing in it is executed.
+
+    Raises
+    ------
+    SpecFileError
+        with the file and line for malformed TOML, unknown keys, bad expressions.
+
+    Examples
+    --------
+    >>> spec = load("dice.toml", text='''
+    ... [world.f.node.G]
+    ... dist = "uniform"
+    ... values = [1, 2, 3, 4, 5, 6]
+    ... [world.f.node.R]
+    ... dist = "uniform"
+    ... values = [1, 2, 3, 4, 5, 6]
+    ... [world.f.node.S]
+    ... fn = "G + R"
+    ... [claims]
+    ... "P(S_f == 12)" = "1/36"
+    ... ''')
+    >>> [str(r) for r in check(spec)]
+    ['PASS  P(S_f == 12) = 1/36']
+    """
+    path = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecFileError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
+    lines = tuple(text.splitlines())
+    unknown = set(data) - {"params", "world", "claims"} - _EXTRA_SECTIONS
+    if unknown:
+        k = sorted(unknown)[0]
+        raise SpecFileError(f"{_where(path, lines, k)}: unknown section {k!r}; expected "
+                            "params, world, claims" + "".join(
+                                f", {s}" for s in sorted(_EXTRA_SECTIONS)))
+    params = _params(data.get("params", []), path, lines)
+    worlds_data = data.get("world", {})
+    if not isinstance(worlds_data, dict):
+        raise SpecFileError(f"{_where(path, lines, 'world')}: [world.NAME...] tables expected")
+    worlds: dict[str, Diagram] = {}
+    for name in worlds_data:
+        _build_world(name, worlds_data, worlds, params, path, lines, ())
+    claims_data = data.get("claims", {})
+    if not isinstance(claims_data, dict):
+        raise SpecFileError(f"{_where(path, lines, 'claims')}: [claims] must be a table of "
+                            '"query" = "expected value"')
+    claims = tuple(Claim(q, v, _where(path, lines, q, label="claim"))
+                   for q, v in claims_data.items())
+    spec = Spec(path, params, worlds, claims, lines)
+    for hook in _LOAD_HOOKS:
+        spec = hook(spec, data)
+    spec.namespace()  # name clashes are reported at load time
+    return spec
+
+
+#: Sections and load hooks that later modules (decisions, agents) register.
+_EXTRA_SECTIONS: set[str] = set()
+_LOAD_HOOKS: list[Callable[[Spec, dict], Spec]] = []
+_QUERY_FUNCTIONS: dict[str, Callable[[Spec], Callable]] = {}
+
+
+def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise SpecFileError(f"{_where(path, lines, 'params')}: params must be a list of "
+                            'names, e.g. params = ["p", "gamma"]')
+    out = {}
+    for p in raw:
+        if not p.isidentifier():
+            raise SpecFileError(f"{_where(path, lines, 'params')}: parameter name {p!r} is "
+                                "not an identifier")
+        out[p] = sympy.Symbol(p)
+    return out
+
+
+def _build_world(name, worlds_data, worlds, params, path, lines, stack) -> Diagram:
+    if name in worlds:
+        return worlds[name]
+    if name in stack:
+        raise SpecFileError(f"{path}: worlds {' -> '.join(stack + (name,))} derive from each "
+                            "other in a cycle")
+    if name not in worlds_data:
+        raise SpecFileError(f"{_where(path, lines, 'from', name)}: unknown world {name!r}; "
+                            f"defined worlds: {', '.join(worlds_data)}")
+    wd = worlds_data[name]
+    header = f"[world.{name}"
+    if not isinstance(wd, dict):
+        raise SpecFileError(f"{_where(path, lines, header)}: [world.{name}] must be a table")
+    extra = set(wd) - {"node", "from", "replace"}
+    if extra:
+        k = sorted(extra)[0]
+        raise SpecFileError(f"{_where(path, lines, k)}: unknown key {k!r} in [world.{name}]; "
+                            "expected node, from, replace")
+    nodes_data = wd.get("node", {})
+    base_name = wd.get("from")
+    if base_name is None:
+        if wd.get("replace"):
+            raise SpecFileError(f"{_where(path, lines, 'replace')}: world {name!r} has "
+                                "replace but no from = \"...\" naming the world it changes")
+        node_names = set(nodes_data)
+        fns = [(n, _node(name, n, nd, node_names, params, path, lines))
+               for n, nd in nodes_data.items()]
+        try:
+            d = _world(name, fns)
+        except SpecFileError:
+            raise
+        except SpecError as exc:
+            raise SpecFileError(f"{_where(path, lines, header)}: {exc}") from None
+    else:
+        base = _build_world(base_name, worlds_data, worlds, params, path, lines,
+                            stack + (name,))
+        node_names = set(base.order) | set(nodes_data)
+        new: dict[str, StructuralFunction] = {}
+        for n, nd in nodes_data.items():
+            new[n] = _node(name, n, nd, node_names, params, path, lines)
+        repl = wd.get("replace", {})
+        if not isinstance(repl, dict):
+            raise SpecFileError(f"{_where(path, lines, 'replace')}: replace must be a table "
+                                'of node = "expression"')
+        for n, text in repl.items():
+            if n not in base:
+                raise SpecFileError(f"{_where(path, lines, 'replace', n)}: world {base_name!r} "
+                                    f"has no node {n!r} to replace")
+            new[n] = _node(name, n, {"fn": text}, node_names, params, path, lines)
+        try:
+            d = base.replace(name, **new)
+        except SpecError as exc:
+            raise SpecFileError(f"{_where(path, lines, header)}: {exc}") from None
+    worlds[name] = d
+    return d
+
+
+def _node(w, n, nd, node_names, params, path, lines) -> StructuralFunction:
+    where = _where(path, lines, f"world.{w}.node.{n}", label=f"node {n} of world {w}")
+    if not isinstance(nd, dict):
+        raise SpecFileError(f"{where}: a node must be a table with fn, dist, probs or prob")
+    extra = set(nd) - _NODE_KEYS
+    if extra:
+        k = sorted(extra)[0]
+        raise SpecFileError(f"{_where(path, lines, k, label=f'node {n} of world {w}')}: "
+                            f"unknown key {k!r}; expected one of {', '.join(sorted(_NODE_KEYS))}")
+    kinds = [k for k in ("fn", "dist", "probs", "prob") if k in nd]
+    kind = nd.get("kind", "chance")
+    if kind not in ("chance", "decision", "utility"):
+        raise SpecFileError(f"{where}: kind must be chance, decision or utility, not {kind!r}")
+    values = _value(nd["values"], where) if "values" in nd else None
+    explicit = tuple(nd["parents"]) if "parents" in nd else None
+    label = nd.get("label")
+    if kind == "decision":
+        if values is None:
+            raise SpecFileError(f"{where}: a decision node needs values = [...] (its actions)")
+        return decision(values, parents=explicit or (), label=label)
+    if len(kinds) != 1:
+        raise SpecFileError(f"{where}: give exactly one of fn, dist, probs, prob "
+                            f"(found {', '.join(kinds) or 'none'})")
+    how = kinds[0]
+    penv = dict(params)
+
+    def compile_(text, extra_names=(), what=how):
+        e = parse(text, f"{where}, {what}")
+        allowed = set(node_names) | set(params) | set(extra_names)
+        bad = sorted(e.names - allowed)
+        if bad:
+            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {what} = {text!r}; "
+                                "names must be nodes of the world or declared params")
+        return e
+
+    def parents_of(exprs, own=()):
+        used: list[str] = []
+        for e in exprs:
+            for name in sorted(e.names):
+                if name in node_names and name not in own and name not in used:
+                    used.append(name)
+        if explicit is not None:
+            missing = [u for u in used if u not in explicit]
+            if missing:
+                raise SpecFileError(f"{where}: the expression reads {missing[0]!r}, which is "
+                                    f"not among parents = {list(explicit)}")
+            return explicit
+        return tuple(used)
+
+    if how == "fn":
+        e = compile_(nd["fn"])
+        parents = parents_of([e])
+        f = (utility if kind == "utility" else fn)(
+            lambda *args: e.evaluate({**penv, **dict(zip(parents, args))}),
+            parents=parents, label=label)
+        return _dc_replace(f, values=values) if values is not None else f
+    if how == "dist":
+        d = nd["dist"]
+        if d == "uniform":
+            if values is None:
+                raise SpecFileError(f"{where}: dist = \"uniform\" needs values = [...]")
+            return _dc_replace(uniform(values), label=label)
+        if d == "bernoulli":
+            if "p" not in nd:
+                raise SpecFileError(f"{where}: dist = \"bernoulli\" needs p = \"<expr>\"")
+            e = compile_(nd["p"], what="p")
+            if not e.names & node_names:
+                return _dc_replace(bernoulli(e.evaluate(penv)), label=label)
+            parents = parents_of([e])
+
+            def bern(*args):
+                q = as_sympy(e.evaluate({**penv, **dict(zip(parents, args))}))
+                return {1: q, 0: 1 - q}
+            return dist(bern, parents=parents, label=label)
+        raise SpecFileError(f"{where}: unknown dist {d!r}; use \"uniform\" or \"bernoulli\" "
+                            "(or probs = {...} for a table)")
+    if how == "probs":
+        table = nd["probs"]
+        if not isinstance(table, dict) or not table:
+            raise SpecFileError(f"{where}: probs must be a table value = \"probability\"")
+        items = [(_key_value(k), compile_(v, what=f"probs.{k}")) for k, v in table.items()]
+        if values is not None and set(v for v, _ in items) - set(values):
+            raise SpecFileError(f"{where}: probs names values outside values = {list(values)}")
+        parents = parents_of([e for _, e in items])
+
+        def table_fn(*args):
+            env = {**penv, **dict(zip(parents, args))}
+            return {v: e.evaluate(env) for v, e in items}
+        f = dist(table_fn, parents=parents, label=label)
+        return _dc_replace(f, values=values or tuple(v for v, _ in items))
+    # prob: an expression in the node's own value and its parents
+    if values is None:
+        raise SpecFileError(f"{where}: prob = \"...\" needs values = [...]")
+    e = compile_(nd["prob"], extra_names=(n,))
+    parents = parents_of([e], own=(n,))
+
+    def prob_fn(*args):
+        env = {**penv, **dict(zip(parents, args))}
+        return {v: e.evaluate({**env, n: v}) for v in values}
+    return _dc_replace(dist(prob_fn, parents=parents, label=label), values=values)
+
+
+def derive(spec: Spec, query: str, where: str = "query") -> Any:
+    """Evaluate a query such as ``"E(S_c) - E(S_f)"`` against the spec's worlds, exactly.
+
+    Examples
+    --------
+    >>> spec = load("coin.toml", text='''
+    ... params = ["p"]
+    ... [world.f.node.X]
+    ... dist = "bernoulli"
+    ... p = "p"
+    ... [world.f.node.Y]
+    ... dist = "bernoulli"
+    ... p = "p"
+    ... ''')
+    >>> derive(spec, "E(X_f + Y_f)"), derive(spec, "P(X_f == 1 and Y_f == 1)")
+    (2*p, p**2)
+    """
+    funcs: dict[str, Callable] = {"P": P, "E": E}
+    for name, make in _QUERY_FUNCTIONS.items():
+        funcs[name] = make(spec)
+    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset({"given"}))
+    env = spec.namespace()
+    bad = sorted(e.names - set(env))
+    if bad:
+        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {query!r}; variables are "
+                            "written NODE_WORLD (e.g. S_f), parameters must be declared")
+    try:
+        out = e.evaluate(env, funcs)
+    except SpecFileError:
+        raise
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+    from .expressions import Expr
+    if isinstance(out, Expr):
+        raise SpecFileError(f"{where}: {query!r} is a random quantity, not a number; wrap it "
+                            "in P(...) or E(...)")
+    return as_sympy(out)
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic):
+        if a == b:
+            return True
+        try:
+            return sympy.simplify(a - b) == 0
+        except (TypeError, AttributeError):
+            return False
+    return a == b
+
+
+def check(spec: Spec) -> list[ClaimResult]:
+    """Evaluate every claim of ``spec``; one :class:`ClaimResult` per claim."""
+    results = []
+    for claim in spec.claims:
+        try:
+            derived = derive(spec, claim.query, claim.where)
+            expected = _expected(spec, claim)
+        except SpecError as exc:
+            results.append(ClaimResult(claim, False, error=str(exc)))
+            continue
+        results.append(ClaimResult(claim, _equal(derived, expected), derived, expected))
+    return results
+
+
+def _expected(spec: Spec, claim: Claim) -> Any:
+    raw = claim.expected
+    if isinstance(raw, bool):
+        return raw
+    e = parse(raw, claim.where + " (expected value)")
+    bad = sorted(e.names - set(spec.params))
+    if bad:
+        # a bare word such as an action name is compared as a string
+        if isinstance(raw, str) and raw.strip().isidentifier():
+            return raw.strip()
+        raise SpecFileError(f"{claim.where}: unknown name {bad[0]!r} in expected value "
+                            f"{raw!r}; only declared params may appear")
+    return as_sympy(e.evaluate(dict(spec.params)))
