@@ -47,11 +47,12 @@ class CrossCheck:
 
 def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
                confidence: float = 0.999, given: Expr | None = None,
-               params: Mapping[str, Any] | None = None) -> CrossCheck:
+               params: Mapping[str, Any] | None = None, claimed: Any = None) -> CrossCheck:
     """Compare the exact value of ``query`` with its estimate from ``n`` seeded samples.
 
     An event is checked through ``P``, any other expression through ``E``. Symbolic
-    parameters must be given values in ``params``.
+    parameters must be given values in ``params``. With ``claimed``, that value (a
+    hand-derived one, say) is compared with the simulation instead of cpspec's own.
 
     Examples
     --------
@@ -75,7 +76,7 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
     if diagram.free_symbols():
         raise QueryError(f"world {diagram.name!r} has free parameters "
                          f"{sorted(s.name for s in diagram.free_symbols())}; pass params=")
-    exact = (P if query.is_event else E)(query, given=given)
+    exact = (P if query.is_event else E)(query, given=given) if claimed is None else claimed
     acc, _, _ = _weights(query, given, None, "E")
     support = [float(v) for v in acc]
     lo, hi = min(support), max(support)

@@ -1,0 +1,154 @@
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+
+import cpspec as cp
+from cpspec.safeexpr import parse
+from cpspec.specfile import check, derive, load
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+DICE = """
+[world.f.node.G]
+values = [1, 2, 3, 4, 5, 6]
+dist = "uniform"
+[world.f.node.R]
+values = [1, 2, 3, 4, 5, 6]
+dist = "uniform"
+[world.f.node.S]
+fn = "G + R"
+"""
+
+
+def test_dice_spec_file_claims_all_hold():
+    results = check(load(SPECS / "dice.toml"))
+    assert results and all(r.passed for r in results)
+    assert {r.claim.query: r.derived for r in results}["E(S_c) - E(S_f)"] == \
+        sympy.Rational(5, 2)
+
+
+def test_coins_spec_symbolic():
+    spec = load(SPECS / "coins.toml")
+    p, q = spec.params["p"], spec.params["q"]
+    assert derive(spec, "E(X_f + Y_f)") == 2 * p
+    assert all(r.passed for r in check(spec))
+
+
+def test_a_wrong_claim_fails():
+    spec = load("x.toml", text=DICE + '[claims]\n"E(S_f)" = "8"\n')
+    (r,) = check(spec)
+    assert not r.passed and r.derived == 7 and r.expected == 8
+
+
+def test_node_kinds_in_spec():
+    spec = load("k.toml", text="""
+params = ["p"]
+[world.w.node.X]
+probs = {"0" = "1/4", "1" = "3/4"}
+[world.w.node.Y]
+values = ["a", "b"]
+prob = "p if (Y == 'a') == (X == 1) else 1 - p"
+[world.w.node.Z]
+dist = "bernoulli"
+p = "1/2 if X == 1 else 1/3"
+""")
+    p = spec.params["p"]
+    assert derive(spec, "P(X_w == 1)") == sympy.Rational(3, 4)
+    assert sympy.expand(derive(spec, "P(Y_w == 'a')") - (3 * p / 4 + (1 - p) / 4)) == 0
+    assert derive(spec, "E(Z_w)") == sympy.Rational(3, 8) + sympy.Rational(1, 12)
+
+
+def test_malformed_toml_names_the_line():
+    with pytest.raises(cp.SpecFileError, match="line 3"):
+        load("bad.toml", text='[world.f.node.G]\nvalues = [1, 2]\ndist = "uniform\n')
+
+
+def test_unknown_key_names_the_line():
+    with pytest.raises(cp.SpecFileError, match=r"line 3.*unknown key 'dsit'"):
+        load("bad.toml", text='[world.f.node.G]\nvalues = [1, 2]\ndsit = "uniform"\n')
+
+
+def test_unknown_name_in_fn():
+    with pytest.raises(cp.SpecFileError, match=r"unknown name 'Q'"):
+        load("bad.toml", text=DICE.replace('fn = "G + R"', 'fn = "G + Q"'))
+
+
+def test_spec_error_from_model_names_the_world_line():
+    with pytest.raises(cp.SpecFileError, match=r"line 2.*sum to 1/2"):
+        load("bad.toml", text='\n[world.f.node.X]\nprobs = {"0" = "1/4", "1" = "1/4"}\n')
+
+
+@pytest.mark.parametrize("attack", [
+    "__import__('os').system('touch {marker}')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('{marker}', 'w')",
+    "eval('1')",
+    "(lambda: 1)()",
+    "[x for x in (1,)]",
+    "G.__class__",
+])
+def test_spec_expressions_cannot_run_code(tmp_path, attack):
+    marker = tmp_path / "pwned"
+    text = DICE.replace('fn = "G + R"', f'fn = "{attack.format(marker=marker)}"')
+    with pytest.raises(cp.UnsafeExpressionError):
+        load("evil.toml", text=text)
+    assert not marker.exists()
+
+
+def test_claims_cannot_run_code(tmp_path):
+    marker = tmp_path / "pwned"
+    spec = load("evil.toml", text=DICE + f'[claims]\n"__import__(\'os\').system(\'touch {marker}\')" = "0"\n')
+    (r,) = check(spec)
+    assert r.error and "not allowed" in r.error and not marker.exists()
+
+
+def test_resource_bombs_are_refused():
+    with pytest.raises(cp.SpecFileError, match="exponent"):
+        parse("9**9**9", "t").evaluate({})
+    with pytest.raises(cp.SpecFileError, match="too large"):
+        parse("(10**1000)**1000", "t").evaluate({})
+
+
+# ---- the safe interpreter agrees with Python on what it allows ------------------------
+
+_atoms = st.one_of(st.integers(-20, 20).map(str), st.sampled_from(["x", "y"]))
+
+
+def _exprs():
+    return st.recursive(
+        _atoms,
+        lambda sub: st.one_of(
+            st.tuples(sub, st.sampled_from(["+", "-", "*"]), sub).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(sub, st.sampled_from(["<", "<=", "==", "!="]), sub).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(sub, sub, sub).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
+            st.tuples(sub, sub).map(lambda t: f"max({t[0]}, {t[1]})"),
+        ),
+        max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_exprs(), st.integers(-5, 5), st.integers(-5, 5))
+def test_interpreter_matches_python(text, x, y):
+    ours = parse(text, "t").evaluate({"x": x, "y": y})
+    assert ours == eval(text, {"max": max}, {"x": x, "y": y})  # trusted, generated text
+
+
+@settings(max_examples=100, deadline=None)
+@given(_exprs(), st.integers(-5, 5), st.integers(-5, 5))
+def test_parse_unparse_round_trip(text, x, y):
+    import ast
+    first = parse(text, "t")
+    again = parse(ast.unparse(first.tree), "t")
+    env = {"x": x, "y": y}
+    assert first.evaluate(env) == again.evaluate(env)
+    assert first.names == again.names
+
+
+def test_division_is_exact():
+    assert parse("1/3 + 1/6", "t").evaluate({}) == Fraction(1, 2)
