@@ -126,6 +126,16 @@ def elimination_order(scopes: list[tuple[str, ...]], card: dict[str, int],
     return order, widest, widest_scope
 
 
+def _array(x) -> np.ndarray:
+    """Summing a 1-d object array gives a bare element: wrap it as a 0-d array again
+    (``np.asarray`` would try to iterate a polynomial, which is a dict)."""
+    if isinstance(x, np.ndarray):
+        return x
+    out = np.empty((), dtype=object)
+    out[()] = x
+    return out
+
+
 def _multiply(factors: list[tuple[tuple[str, ...], np.ndarray]], card: dict[str, int]):
     allvars: list[str] = []
     for vs, _ in factors:
@@ -141,16 +151,35 @@ def _multiply(factors: list[tuple[tuple[str, ...], np.ndarray]], card: dict[str,
         for v in vs:
             shape[pos[v]] = card[v]
         a = a.reshape(shape)
-        result = a if result is None else result * a
+        result = a if result is None else _array(result * a)
     return tuple(allvars), result
 
 
-def marginal(diagram: Diagram, names, max_factor: int | None = None):
-    """The exact joint distribution of the nodes ``names``.
+def _restrict(factor, var: str, value, diagram: Diagram, K):
+    """Keep only ``var == value`` in a factor (the axis stays, with length 1)."""
+    vs, arr = factor
+    if var not in vs:
+        return factor
+    axis = vs.index(var)
+    try:
+        i = diagram.domain(var).index(value)
+    except ValueError:  # a value outside the domain has probability 0
+        shape = list(arr.shape)
+        shape[axis] = 1
+        return vs, np.full(shape, K.zero, dtype=object)
+    return vs, np.take(arr, [i], axis=axis)
+
+
+def marginal(diagram: Diagram, names, max_factor: int | None = None,
+             evidence: dict | None = None):
+    """The exact joint distribution of the nodes ``names`` (times the evidence).
 
     Returns ``(names, table, K)``: ``table`` is a NumPy object array indexed by the
     positions of the values in each node's domain, holding elements of the exact domain
-    ``K`` (convert one with ``K.to_sympy``).
+    ``K`` (convert one with ``K.to_sympy``). With ``evidence`` (node -> value) the table
+    is the unnormalised ``P(names, evidence)``, and an evidence node among ``names`` has
+    an axis of length 1 (its observed value). Evidence is applied by slicing factors, so
+    observing many nodes makes a query cheaper, not dearer.
 
     Examples
     --------
@@ -161,9 +190,10 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None):
     [[0, 1/2], [1/2, 0]]
     """
     names = tuple(dict.fromkeys(names))
-    for n in names:
+    evidence = dict(evidence or {})
+    for n in names + tuple(evidence):
         diagram.node(n)  # unknown names raise here
-    relevant = frozenset(diagram.ancestors(names))
+    relevant = frozenset(diagram.ancestors(names + tuple(evidence)))
     decisions = [n for n in relevant if diagram.node(n).kind == "decision"]
     if decisions:
         raise QueryError(
@@ -171,9 +201,11 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None):
             f"{', '.join(sorted(decisions))}, which have no distribution until a policy is "
             "chosen; use cp.solve, or replace them with policies via replace()")
     limit = MAX_FACTOR_SIZE if max_factor is None else max_factor
-    card = {n: len(diagram.domain(n)) for n in relevant}
+    card = {n: 1 if n in evidence else len(diagram.domain(n)) for n in relevant}
     K = _field(diagram, relevant)
     factors = [_node_factor(diagram, n, K) for n in sorted(relevant)]
+    for var, value in evidence.items():
+        factors = [_restrict(f, var, value, diagram, K) for f in factors]
     order, widest, scope = elimination_order([vs for vs, _ in factors], card,
                                              set(relevant) - set(names))
     out_size = 1
@@ -192,10 +224,10 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None):
         factors = [f for f in factors if v not in f[0]]
         vs, arr = _multiply(touching, card)
         i = vs.index(v)
-        factors.append((vs[:i] + vs[i + 1:], arr.sum(axis=i)))
+        factors.append((vs[:i] + vs[i + 1:], _array(arr.sum(axis=i))))
     vs, arr = _multiply(factors, card)
     perm = [vs.index(n) for n in names]
-    return names, np.asarray(arr).transpose(perm), K
+    return names, arr.transpose(perm), K
 
 
 # ---- queries -------------------------------------------------------------------------
@@ -236,13 +268,53 @@ def _check_expr(x, verb: str, event: bool) -> Expr:
     return x
 
 
+def _conjuncts(e: Expr):
+    if isinstance(e, Op) and e.op == "&":
+        for a in e.args:
+            yield from _conjuncts(a)
+    else:
+        yield e
+
+
+def _split_equalities(e: Expr | None) -> tuple[dict, Expr | None]:
+    """Split an event into observations ``node == value`` (top-level conjuncts) and the
+    rest, so that observations are applied by slicing factors (see :func:`marginal`)."""
+    if e is None:
+        return {}, None
+    evidence: dict = {}
+    rest: list[Expr] = []
+    for a in _conjuncts(e):
+        if isinstance(a, Op) and a.op == "==":
+            x, y = a.args
+            if isinstance(y, RV) and isinstance(x, Const):
+                x, y = y, x
+            if isinstance(x, RV) and isinstance(y, Const) and x.node not in evidence:
+                evidence[x.node] = y.value
+                continue
+        rest.append(a)
+    out = None
+    for a in rest:
+        out = a if out is None else out & a
+    return evidence, out
+
+
 def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
-    """Map each value of ``expr`` to its probability (in K), with P(given) and K."""
+    """Map each value of ``expr`` to its probability jointly with ``given`` (in K).
+
+    Returns ``(acc, den, K)`` with ``den = P(given)`` (``P`` of the absorbed observations
+    when ``given`` is None).
+    """
     diagram = _one_world(expr, given, verb)
+    if given is None and verb == "P":
+        # P(event): the event's observations become evidence, only the rest is enumerated
+        evidence, rest = _split_equalities(expr)
+        expr, cond = (rest if rest is not None else Const(True)), None
+    else:
+        evidence, cond = _split_equalities(given)
     keys = sorted({n for _, n in expr.variables()} |
-                  ({n for _, n in given.variables()} if given is not None else set()))
-    names, arr, K = marginal(diagram, keys, max_factor)
-    domains = [diagram.domain(n) for n in names]
+                  ({n for _, n in cond.variables()} if cond is not None else set()))
+    names, arr, K = marginal(diagram, keys, max_factor, evidence)
+    domains = [(evidence[n],) if n in evidence else diagram.domain(n) for n in names]
     w = diagram.name
     acc: dict = {}
     den = K.zero
@@ -250,7 +322,7 @@ def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
         if not p:
             continue
         env = {(w, n): domains[i][j] for i, (n, j) in enumerate(zip(names, idx))}
-        if given is not None and not given.evaluate(env):
+        if cond is not None and not cond.evaluate(env):
             continue
         den += p
         v = expr.evaluate(env)

@@ -138,3 +138,36 @@ def test_binding_commutes_with_inference(d, pval):
     bound = d.bind(p=pval) if P_SYMBOL in d.free_symbols() else d
     assert symbolic.subs(P_SYMBOL, sympy.Rational(pval.numerator, pval.denominator)) \
         == cp.P(bound[last] == v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_conditional_equals_brute_force(data):
+    d = data.draw(diagrams())
+    a, b = data.draw(events(d)), data.draw(events(d))
+    pb = _brute_P(d, b)
+    if pb == 0:
+        with pytest.raises(cp.ConditioningError):
+            cp.P(a, given=b)
+    else:
+        assert cp.P(a, given=b) == _brute_P(d, a & b) / pb
+
+
+def test_observations_are_sliced_not_enumerated():
+    # 12 observed leaves of 10 values each: enumerating them jointly would need 10**12
+    # entries; as evidence they cost nothing
+    nodes = {"H": cp.uniform(range(10))}
+    for i in range(12):
+        nodes[f"L{i}"] = cp.dist(lambda H: {H: "1/2", (H + 1) % 10: "1/2"}, parents=["H"])
+    w = cp.world("w", **nodes)
+    obs = w.L0 == 3
+    for i in range(1, 12):
+        obs = obs & (w[f"L{i}"] == 3)
+    assert cp.P(w.H == 3, given=obs, max_factor=100) == sympy.Rational(1, 2)
+    assert cp.P(obs, max_factor=100) == 2 * sympy.Rational(1, 10) * sympy.Rational(1, 2**12)
+
+
+def test_observation_outside_domain(dice):
+    assert cp.P(dice.S == 13) == 0
+    with pytest.raises(cp.ConditioningError):
+        cp.E(dice.G, given=dice.S == 1)
