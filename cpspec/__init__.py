@@ -10,7 +10,7 @@ from .functions import bernoulli, const, decision, dist, fn, uniform, utility
 from .diagram import Diagram, Node, world
 from .expressions import Expr, RV, ifelse, maximum, minimum
 from .counterfactual import replace
-from .exact import E, P, marginal
+from .exact import E, P, distribution, marginal
 from .simulate import evaluate_samples, simulate
 from .crosscheck import CrossCheck, crosscheck
 
@@ -20,5 +20,5 @@ __all__ = [
     "world", "Diagram", "Node", "replace",
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
-    "P", "E", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
+    "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -1,0 +1,163 @@
+"""Exact inference: cpspec against pgmpy (float variable elimination) and sympy.stats.
+
+Run:  python bench/bench_exact.py      (pip install '.[bench]' for pgmpy)
+
+The same queries go through each library in one process; best of ``REPEAT`` runs;
+ratios > 1 mean cpspec is faster. "cold" includes building the model and, for cpspec,
+tabulating and converting it to the exact domain; "warm" repeats the query on the same
+model object.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from fractions import Fraction
+
+import cpspec as cp
+
+REPEAT = 5
+
+
+def best(fn, repeat=REPEAT):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def fmt(t):
+    return f"{t * 1e3:8.3f} ms"
+
+
+# ---- dice world --------------------------------------------------------------------
+
+def dice_cpspec():
+    f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+                 S=cp.fn(lambda G, R: G + R))
+    return cp.P(f.S == 12), cp.E(f.S)
+
+
+def dice_sympy_stats():
+    from sympy import Eq
+    from sympy.core.cache import clear_cache
+    from sympy.stats import Die, E, P
+    clear_cache()  # cold cache, as a first query in a session would see it
+    G, R = Die("G", 6), Die("R", 6)
+    return P(Eq(G + R, 12)), E(G + R)
+
+
+# ---- random binary networks ----------------------------------------------------------
+
+def random_network(n: int, seed: int, max_parents: int = 3):
+    rng = random.Random(seed)
+    spec = []
+    for i in range(n):
+        k = rng.randint(0, min(max_parents, i))
+        parents = sorted(rng.sample(range(i), k))
+        rows = {}
+        for cfg in range(2 ** k):
+            q = Fraction(rng.randint(1, 9), 10)
+            rows[cfg] = q
+        spec.append((f"X{i}", [f"X{j}" for j in parents], rows))
+    return spec
+
+
+def to_cpspec(spec):
+    nodes = []
+    for name, parents, rows in spec:
+        def f(*args, _rows=rows):
+            cfg = 0
+            for a in args:
+                cfg = cfg * 2 + a
+            q = _rows[cfg]
+            return {1: q, 0: 1 - q}
+        nodes.append((name, cp.dist(f, parents=parents)))
+    return cp.world("b", nodes)
+
+
+def to_pgmpy(spec):
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+    model = DiscreteBayesianNetwork()
+    model.add_nodes_from([name for name, _, _ in spec])
+    model.add_edges_from([(p, name) for name, parents, _ in spec for p in parents])
+    cpds = []
+    for name, parents, rows in spec:
+        ncfg = 2 ** len(parents)
+        # pgmpy: columns are parent configurations (first parent most significant),
+        # rows are the node's states 0, 1
+        table = [[float(1 - rows[c]) for c in range(ncfg)], [float(rows[c]) for c in range(ncfg)]]
+        cpds.append(TabularCPD(name, 2, table, evidence=parents or None,
+                               evidence_card=[2] * len(parents) or None))
+    model.add_cpds(*cpds)
+    return model
+
+
+def leaves(spec):
+    has_child = {p for _, parents, _ in spec for p in parents}
+    return [name for name, _, _ in spec if name not in has_child]
+
+
+def main() -> int:
+    print("# dice world: P(S = 12) and E(S), cold (build + both queries)")
+    t_cp, (p, e) = best(dice_cpspec)
+    print(f"cpspec       {fmt(t_cp)}   P={p} E={e}")
+    try:
+        t_ss, (ps, es) = best(dice_sympy_stats)
+        print(f"sympy.stats  {fmt(t_ss)}   P={ps} E={es}   sympy.stats/cpspec = {t_ss / t_cp:.1f}x")
+    except Exception as exc:  # pragma: no cover - a peer's failure is reported, not fatal
+        print(f"sympy.stats  failed: {exc}")
+    try:
+        import pgmpy  # noqa: F401
+        from pgmpy.inference import VariableElimination
+        have_pgmpy = True
+    except ImportError:
+        have_pgmpy = False
+        print("pgmpy: skipped: pgmpy not installed (pip install '.[bench]')")
+
+    print("\n# random binary networks (<= 3 parents), one marginal of the last node")
+    print(f"{'nodes':>5} {'cpspec cold':>14} {'cpspec warm':>14} {'pgmpy':>12} "
+          f"{'pgmpy/warm':>10} {'pgmpy/cold':>10}")
+    for n in (20, 40, 80):
+        for evid in (False, True):
+            spec = random_network(n, seed=n)
+            target = f"X{n - 1}"
+            obs_names = [x for x in leaves(spec) if x != target]
+            ev = {x: 1 for x in obs_names}
+
+            def query(d):
+                return cp.distribution(d[target], given=_obs(d, ev) if evid else None)
+
+            t_cold, exact = best(lambda: query(to_cpspec(spec)))
+            d = to_cpspec(spec)
+            t_warm, exact = best(lambda: query(d))
+            row = f"{n:>5} {fmt(t_cold):>14} {fmt(t_warm):>14}"
+            if have_pgmpy:
+                model = to_pgmpy(spec)
+                ve = VariableElimination(model)
+                t_pg, res = best(lambda: ve.query([target], evidence=ev if evid else None,
+                                                  show_progress=False))
+                agree = abs(float(exact.get(1, 0)) - float(res.values[1])) < 1e-9
+                row += (f" {fmt(t_pg):>12} {t_pg / t_warm:>9.2f}x {t_pg / t_cold:>9.2f}x"
+                        f"  {'agree' if agree else 'DISAGREE'}")
+            label = f"  evidence on {len(ev)} leaves" if evid else ""
+            print(row + label)
+    return 0
+
+
+def _obs(d, ev):
+    e = None
+    for k, v in ev.items():
+        atom = d[k] == v
+        e = atom if e is None else e & atom
+    return e
+
+
+if __name__ == "__main__":
+    sys.exit(main())
