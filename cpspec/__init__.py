@@ -13,6 +13,9 @@ from .counterfactual import replace
 from .exact import E, P, distribution, marginal
 from .simulate import evaluate_samples, simulate
 from .crosscheck import CrossCheck, crosscheck
+from .mdp import MDP, State, influence_diagram, unroll
+from .decision import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
+from .regions import Choice
 
 __version__ = "0.1.0"
 
@@ -20,5 +23,7 @@ __all__ = [
     "world", "Diagram", "Node", "replace",
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
+    "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
+    "ParametricSolution", "Choice", "ClosedFormError",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

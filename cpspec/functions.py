@@ -23,7 +23,7 @@ from typing import Any, Callable, Literal, Mapping
 
 import sympy
 
-from .errors import DistributionError, FunctionError
+from .errors import DistributionError, FunctionError, SpecError
 
 __all__ = [
     "StructuralFunction",
@@ -116,6 +116,7 @@ class StructuralFunction:
     parents: tuple[str, ...] | None = None
     values: tuple | None = None
     label: str | None = None
+    weight: Any = 1
 
     def resolve_parents(self, node: str) -> tuple[str, ...]:
         """The parent names: explicit ones, else the callable's argument names."""
@@ -164,6 +165,8 @@ class StructuralFunction:
         if callable(self.impl):
             try:
                 out = self.impl(*args)
+            except SpecError:
+                raise
             except Exception as exc:  # a user's function: report, never a deep traceback
                 raise FunctionError(
                     f"node {node!r}: its structural function raised "
@@ -362,9 +365,10 @@ def decision(values, parents: list[str] | tuple[str, ...] = (),
 
 
 def utility(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
-            label: str | None = None) -> StructuralFunction:
+            label: str | None = None, weight: Any = 1) -> StructuralFunction:
     """A utility node (drawn as a diamond): a deterministic numeric function of its
-    parents whose expectation the agent maximises.
+    parents. The agent maximises ``U = sum_i weight_i * E(U_i)`` over its utility nodes;
+    the weight carries the discount ``gamma**t`` of a reward at time ``t``.
 
     Examples
     --------
@@ -374,7 +378,8 @@ def utility(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
     """
     if not callable(f):
         raise FunctionError(f"cp.utility needs a callable, got {f!r}")
-    return StructuralFunction("utility", False, f, _parents(parents), None, label)
+    return StructuralFunction("utility", False, f, _parents(parents), None, label,
+                              as_sympy(to_exact(weight, what="utility weight")))
 
 
 def _parents(parents) -> tuple[str, ...] | None:

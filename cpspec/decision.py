@@ -1,0 +1,605 @@
+"""Optimal policies, exactly: backward induction, policy iteration, parametric regions.
+
+Semantics (the paper's helper diagram): decision nodes become chance nodes driven by a
+candidate policy, and the optimal policy ``pi*`` maximises ``U = E(sum_t gamma^t R_t)``.
+**Ties are broken by the declared action order**: among maximising actions the first one
+is chosen, so ``pi*`` is a function.
+
+* A finite horizon ``T`` is solved by backward induction over the MDP's states, linear in
+  ``T``; ``policy(t, s)`` is the decision rule at time ``t``.
+* ``horizon = sympy.oo`` (discounted, ``gamma < 1``) is solved by policy iteration with
+  exact linear solves (SymPy ``DomainMatrix`` over ``QQ`` or ``QQ(gamma)``);
+  ``policy(s)`` is stationary.
+* A symbolic horizon ``N``: backward induction finds the decision rules for the first
+  steps-to-go; once they repeat, the stationary tail is written in closed form
+  (matrix powers and ``summation``) and its optimality for *every* larger ``N`` is proven
+  by solving the inequalities ``Q(s, pi(s)) >= Q(s, a)`` in ``N``. Where that proof or the
+  closed form cannot be had, :class:`ClosedFormError` says so; no formula is guessed.
+* With one symbolic parameter (``gamma``, a probability ``p``), every argmax is decided
+  exactly on regions of the parameter (:mod:`cpspec.regions`), and the result is a
+  :class:`ParametricSolution`: the regions and the optimal policy in each.
+
+General influence diagrams (:func:`solve` on a :class:`Diagram` with decision and utility
+nodes) assume a single agent whose decisions are totally ordered and who has *sufficient
+recall*: each decision's parents d-separate the utility nodes it can influence from the
+earlier decisions and their information (perfect recall is the special case in which
+everything earlier is a parent). Diagrams that break this are rejected with the decision
+and the earlier node named.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+import networkx as nx
+import sympy
+from sympy.polys.constructor import construct_domain
+from sympy.polys.domains import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from .diagram import Diagram
+from .errors import ParameterError, SpecError
+from .functions import as_sympy, dist, fn
+from .mdp import MDP, _action_dist, _policy_fn, check_horizon
+from .regions import Choice, Region, Sign, over_regions, valid_domain
+
+__all__ = ["Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
+
+
+class ClosedFormError(SpecError):
+    """No closed form (or no proof of one) could be derived; nothing was guessed."""
+
+
+# ---- exact numbers ---------------------------------------------------------------------
+
+def _domain(values) -> Any:
+    if all(isinstance(v, Fraction) for v in values):
+        return QQ
+    return construct_domain(list({as_sympy(v) for v in values}), field=True)[0]
+
+
+def _conv(K, v):
+    if isinstance(v, Fraction) and K is QQ:
+        return QQ(v.numerator, v.denominator)
+    return K.from_sympy(as_sympy(v))
+
+
+@dataclass(frozen=True, eq=False)
+class _Model:
+    """An MDP's numbers converted once into one exact domain K."""
+
+    mdp: MDP
+    K: Any
+    gamma: Any
+    rows: dict   # (s, a) -> [(s2, p, r)]
+
+    @classmethod
+    def of(cls, mdp: MDP, extra=()) -> "_Model":
+        vals = [mdp.gamma, *mdp.R.values(), *(p for r in mdp.P.values() for p in r.values()),
+                *extra]
+        K = _domain([v if isinstance(v, Fraction) else v for v in vals])
+        rows = {(s, a): [(s2, _conv(K, p), _conv(K, mdp.R[(s, a, s2)]))
+                         for s2, p in mdp.P[(s, a)].items()]
+                for s in mdp.states for a in mdp.actions}
+        return cls(mdp, K, _conv(K, mdp.gamma), rows)
+
+    def q(self, s, a, V) -> Any:
+        K, g = self.K, self.gamma
+        total = K.zero
+        for s2, p, r in self.rows[(s, a)]:
+            total += p * (r + g * V[s2])
+        return total
+
+    def start_value(self, V) -> Any:
+        K = self.K
+        return sum((_conv(K, p) * V[s] for s, p in self.mdp.mu0.items()), K.zero)
+
+
+# ---- results --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """An optimal (or evaluated) policy with its exact values.
+
+    Attributes
+    ----------
+    horizon : int, sympy.Symbol or sympy.oo
+    value : exact expected discounted utility from the start distribution
+    values : dict state -> exact value (at t = 0)
+    rules : list of dict state -> action (one per time step; one entry when stationary)
+    """
+
+    mdp: MDP
+    horizon: Any
+    rules: tuple
+    _V: tuple = field(repr=False)
+    _K: Any = field(repr=False)
+    _model: Any = field(repr=False, default=None)
+    tail: Any = field(repr=False, default=None)  # symbolic horizon: (k0, closed forms)
+
+    @property
+    def stationary(self) -> bool:
+        return len(self.rules) == 1
+
+    def policy(self, *args):
+        """``policy(s)`` when stationary, ``policy(t, s)`` for a finite horizon."""
+        if len(args) == 1:
+            if not self.stationary:
+                raise SpecError("this policy depends on time: call policy(t, s)")
+            return self._lookup(self.rules[0], args[0])
+        t, s = args
+        if self.tail is not None:
+            return self.tail.policy(t, s)
+        if self.stationary:
+            return self._lookup(self.rules[0], s)
+        if not 0 <= t < len(self.rules):
+            raise SpecError(f"t = {t} is outside 0..{len(self.rules) - 1} (horizon "
+                            f"{self.horizon})")
+        return self._lookup(self.rules[t], s)
+
+    def decision_rule(self, t, s):
+        """``(t, s) -> action`` (for :func:`cp.unroll`)."""
+        return self.policy(t, s) if not self.stationary else self.policy(s)
+
+    def _lookup(self, rule, s):
+        if s not in rule:
+            raise SpecError(f"{s!r} is not a state of the MDP; states are "
+                            f"{', '.join(map(repr, self.mdp.states))}")
+        return rule[s]
+
+    @property
+    def values(self) -> dict:
+        """Exact value of each state at t = 0."""
+        if self.tail is not None:
+            return dict(self.tail.values)
+        return {s: self._K.to_sympy(v) for s, v in self._V[0].items()}
+
+    @property
+    def value(self):
+        """Exact expected (discounted) utility from the start distribution."""
+        if self.tail is not None:
+            return self.tail.value
+        return self._K.to_sympy(self._model.start_value(self._V[0]))
+
+    def q(self, s, t: int = 0) -> dict:
+        """Exact ``Q(s, a)`` at time ``t`` for each action (finite or infinite horizon)."""
+        if self.tail is not None:
+            raise SpecError("Q-values of a symbolic horizon: solve for a concrete horizon")
+        V = self._V[0] if self.stationary else self._V[t + 1]
+        return {a: self._K.to_sympy(self._model.q(s, a, V)) for a in self.mdp.actions}
+
+    def _repr_latex_(self):
+        return f"$U(\\pi^*) = {sympy.latex(self.value)}$"
+
+
+@dataclass(frozen=True, eq=False)
+class ParametricSolution:
+    """Solutions on the regions of one symbolic parameter.
+
+    ``pieces`` lists ``(set, Solution)`` in increasing parameter order; ``policy(...)``
+    returns a :class:`~cpspec.regions.Choice` (or a plain action where it is the same
+    everywhere), ``value`` a ``Piecewise``.
+    """
+
+    parameter: sympy.Symbol
+    pieces: tuple
+
+    def policy(self, *args):
+        c = Choice(self.parameter, [(s, sol.policy(*args)) for s, sol in self.pieces])
+        return c.pieces[0][1] if c.is_constant else c
+
+    def decision_rule(self, t, s):
+        raise ParameterError(f"the optimal policy depends on {self.parameter}; bind it "
+                             "(solution.at(value)) before unrolling")
+
+    def at(self, value) -> Solution:
+        """The solution for one value of the parameter (its values substituted)."""
+        value = sympy.sympify(value)
+        for s, sol in self.pieces:
+            if s.contains(value) == sympy.true:
+                return sol
+        raise ParameterError(f"{self.parameter} = {value} lies outside the solved domain "
+                             f"{sympy.Union(*(s for s, _ in self.pieces))}")
+
+    def _piecewise(self, get):
+        x = self.parameter
+        merged: list = []
+        for s, sol in self.pieces:  # adjacent pieces with equal values become one
+            v = get(sol)
+            if merged and sympy.simplify(merged[-1][0] - v) == 0:
+                merged[-1] = (merged[-1][0], merged[-1][1] | s)
+            else:
+                merged.append((v, s))
+        if len(merged) == 1:
+            return merged[0][0]
+        return sympy.Piecewise(*[(v, s.as_relational(x)) for v, s in merged])
+
+    @property
+    def value(self):
+        return self._piecewise(lambda sol: sol.value)
+
+    @property
+    def values(self) -> dict:
+        states = self.pieces[0][1].mdp.states
+        return {s: self._piecewise(lambda sol, s=s: sol.values[s]) for s in states}
+
+    def thresholds(self) -> list:
+        """The exact parameter values where the optimal policy changes."""
+        out = []
+        for (s1, a), (s2, b) in zip(self.pieces, self.pieces[1:]):
+            if a.rules != b.rules:
+                out.append(s1.sup)
+        return sorted(set(out), key=lambda v: sympy.N(v, 50))
+
+
+# ---- finite horizon --------------------------------------------------------------------
+
+def _backward(model: _Model, T: int, sign: Sign, fixed=None):
+    """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy."""
+    mdp, K = model.mdp, model.K
+    V = {s: K.zero for s in mdp.states}
+    Vs = [V]
+    rules = []
+    for t in reversed(range(T)):
+        newV, rule = {}, {}
+        for s in mdp.states:
+            if fixed is not None:
+                row = fixed(t, s)
+                newV[s] = sum((_conv(K, p) * model.q(s, a, V) for a, p in row.items()), K.zero)
+                rule[s] = next(iter(row)) if len(row) == 1 else dict(row)
+                continue
+            best, bq = None, None
+            for a in mdp.actions:
+                qa = model.q(s, a, V)
+                if best is None or sign.greater(qa, bq):
+                    best, bq = a, qa
+            newV[s], rule[s] = bq, best
+        V = newV
+        Vs.append(V)
+        rules.append(rule)
+    rules.reverse()
+    Vs.reverse()
+    return tuple(rules), tuple(Vs)
+
+
+# ---- infinite horizon ------------------------------------------------------------------
+
+def _evaluate_stationary(model: _Model, rule: Mapping) -> dict:
+    mdp, K = model.mdp, model.K
+    idx = {s: i for i, s in enumerate(mdp.states)}
+    n = len(mdp.states)
+    A = [[K.zero] * n for _ in range(n)]
+    b = [[K.zero] for _ in range(n)]
+    for s in mdp.states:
+        i = idx[s]
+        A[i][i] += K.one
+        row = rule[s] if isinstance(rule[s], Mapping) else {rule[s]: Fraction(1)}
+        for a, pa in row.items():
+            pa = _conv(K, pa)
+            for s2, p, r in model.rows[(s, a)]:
+                A[i][idx[s2]] -= pa * model.gamma * p
+                b[i][0] += pa * p * r
+    try:
+        x = DomainMatrix(A, (n, n), K).lu_solve(DomainMatrix(b, (n, 1), K))
+    except Exception as exc:  # noqa: BLE001 - a singular system: gamma = 1 with a cycle
+        raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
+                             "use gamma < 1 or a finite horizon") from None
+    col = x.to_list()
+    return {s: col[idx[s]][0] for s in mdp.states}
+
+
+def _policy_iteration(model: _Model, sign: Sign):
+    mdp = model.mdp
+    rule = {s: mdp.actions[0] for s in mdp.states}
+    for _ in range(10_000):
+        V = _evaluate_stationary(model, rule)
+        changed = False
+        for s in mdp.states:
+            bq = model.q(s, rule[s], V)
+            for a in mdp.actions:
+                qa = model.q(s, a, V)
+                if sign.greater(qa, bq):  # switch only on strict improvement: terminates
+                    rule[s], bq, changed = a, qa, True
+        if not changed:
+            break
+    # pi*: the first action attaining the (unique) optimal Q-value
+    final = {}
+    for s in mdp.states:
+        qs = [(a, model.q(s, a, V)) for a in mdp.actions]
+        top = qs[0][1]
+        for _, qa in qs[1:]:
+            if sign.greater(qa, top):
+                top = qa
+        final[s] = next(a for a, qa in qs if not sign.greater(top, qa))
+    return (final,), (V,)
+
+
+# ---- symbolic horizon ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Tail:
+    """Closed forms for a symbolic horizon: explicit decision rules for the last
+    ``k0 - 1`` steps-to-go, one stationary rule before them."""
+
+    N: sympy.Symbol
+    k0: int
+    rules_by_togo: dict     # steps-to-go k (< k0) -> rule
+    stationary: dict
+    values: dict
+    value: Any
+
+    def policy(self, t, s):
+        togo = self.N - t
+        if self.k0 == 1:
+            return self.stationary[s]
+        pieces = [(f"N - t = {k}", r[s]) for k, r in sorted(self.rules_by_togo.items())]
+        pieces.append((f"N - t >= {self.k0}", self.stationary[s]))
+        if len({a for _, a in pieces}) == 1:
+            return pieces[0][1]
+        return Choice(togo, [(sympy.FiniteSet(k), r[s]) for k, r in
+                             sorted(self.rules_by_togo.items())]
+                      + [(sympy.Interval(self.k0, sympy.oo), self.stationary[s])])
+
+
+def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Symbol) -> dict:
+    """``V_m = sum_{t<m} A^t c + A^m V_init`` with ``A = gamma P_rule``, in closed form."""
+    mdp, K = model.mdp, model.K
+    idx = {s: i for i, s in enumerate(mdp.states)}
+    n = len(mdp.states)
+    A = sympy.zeros(n, n)
+    c = sympy.zeros(n, 1)
+    g = K.to_sympy(model.gamma)
+    for s in mdp.states:
+        for s2, p, r in model.rows[(s, rule[s])]:
+            A[idx[s], idx[s2]] += g * K.to_sympy(p)
+            c[idx[s]] += K.to_sympy(p) * K.to_sympy(r)
+    v0 = sympy.Matrix([K.to_sympy(V_init[s]) for s in mdp.states])
+    t = sympy.Dummy("t", integer=True, nonnegative=True)
+    try:
+        At = A ** t
+        terms = At * c
+        summed = terms.applyfunc(lambda e: sympy.summation(e, (t, 0, m - 1)))
+        V = summed + (A ** m) * v0
+    except Exception as exc:  # noqa: BLE001 - sympy's matrix-power/summation failures
+        raise ClosedFormError(f"no closed form for the {n}-state chain under the stationary "
+                              f"policy ({type(exc).__name__}: {exc}); solve for a concrete "
+                              "horizon") from None
+    out = {}
+    for s in mdp.states:
+        e = sympy.simplify(V[idx[s]])
+        if e.has(sympy.Sum):
+            raise ClosedFormError(f"the value of state {s!r} has no closed form found by "
+                                  f"SymPy: {e}; solve for a concrete horizon")
+        out[s] = e
+    return out
+
+
+def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, fixed_rule=None):
+    mdp, K = model.mdp, model.K
+    n = len(mdp.states)
+    depth = max(2 * n + 2, 8)
+    if fixed_rule is None:
+        rules, Vs = _backward(model, depth, sign)
+        by_togo = {depth - t: rules[t] for t in range(depth)}  # steps-to-go -> rule
+        final = by_togo[depth]
+        k0 = depth
+        while k0 - 1 >= 1 and by_togo[k0 - 1] == final:
+            k0 -= 1
+        if depth - k0 < n + 1:
+            raise ClosedFormError(
+                f"the optimal decision rule did not settle within {depth} steps-to-go, so "
+                "cpspec cannot write the optimal policy for a symbolic horizon; solve for "
+                "concrete horizons instead")
+        V_before = Vs[depth - (k0 - 1)]  # values with k0 - 1 steps to go
+    else:
+        final, k0, by_togo = dict(fixed_rule), 1, {}
+        V_before = {s: K.zero for s in mdp.states}
+    m = sympy.Symbol("m", integer=True, nonnegative=True)
+    Vm = _closed_form_values(model, final, V_before, m)   # values with k0 - 1 + m to go
+    if fixed_rule is None and len(mdp.actions) > 1:
+        _prove_tail_optimal(model, final, Vm, m, depth - (k0 - 1))
+    togo_syms = {s: Vm[s].subs(m, N - (k0 - 1)) for s in mdp.states}
+    if k0 > 1:
+        explicit = {k: Vs[depth - k] for k in range(0, k0 - 1)}
+        vals = {s: sympy.Piecewise(*[(K.to_sympy(explicit[k][s]), sympy.Eq(N, k))
+                                     for k in range(0, k0 - 1)],
+                                   (togo_syms[s], True)) for s in mdp.states}
+    else:
+        vals = togo_syms
+    start = sum((as_sympy(p) * vals[s] for s, p in mdp.mu0.items()), sympy.Integer(0))
+    tail = _Tail(N, k0, {k: by_togo[k] for k in range(1, k0)}, final, vals,
+                 sympy.simplify(start))
+    return Solution(mdp, N, (final,), (), K, model, tail)
+
+
+def _prove_tail_optimal(model: _Model, rule, Vm, m, checked: int):
+    """Prove that ``rule`` stays optimal (with the tie-break) for every m >= checked."""
+    mdp, K = model.mdp, model.K
+    g = K.to_sympy(model.gamma)
+    x = sympy.Symbol("x", real=True)
+    order = {a: i for i, a in enumerate(mdp.actions)}
+    for s in mdp.states:
+        def Q(a):
+            return sum((K.to_sympy(p) * (K.to_sympy(r) + g * Vm[s2])
+                        for s2, p, r in model.rows[(s, a)]), sympy.Integer(0))
+        best = rule[s]
+        qb = Q(best)
+        for a in mdp.actions:
+            if a == best:
+                continue
+            diff = sympy.simplify(qb - Q(a))
+            if diff == 0:
+                if order[a] < order[best]:
+                    raise ClosedFormError(f"internal: tie-break violated in state {s!r}")
+                continue
+            strict = order[a] < order[best]
+            rel = (diff <= 0) if strict else (diff < 0)
+            bad = _violations(rel.subs(m, x), x, checked)
+            if bad is None:
+                raise ClosedFormError(
+                    f"cannot prove that action {best!r} stays optimal in state {s!r} for "
+                    f"every horizon (against {a!r}: Q difference {diff}); solve for "
+                    "concrete horizons")
+            if bad:
+                raise ClosedFormError(
+                    f"action {best!r} stops being optimal in state {s!r} at {bad} more "
+                    "steps-to-go than were checked; the optimal policy is not eventually "
+                    "stationary in the way cpspec can express: solve for concrete horizons")
+
+
+def _violations(rel, x, start: int):
+    """None if undecidable; else [] when ``rel`` holds for no real x >= start (so no
+    integer), or the first integers where it holds."""
+    if rel.free_symbols - {x}:
+        return None
+    try:
+        bad = sympy.solve_univariate_inequality(rel, x, relational=False)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    bad = bad & sympy.Interval(start, sympy.oo)
+    if bad is sympy.S.EmptySet:
+        return []
+    ints = [k for k in range(start, start + 50) if bad.contains(k) == sympy.true]
+    if ints:
+        return ints[:3]
+    return None
+
+
+# ---- parameters ------------------------------------------------------------------------
+
+def _parameter(mdp: MDP, horizon, domain):
+    syms = mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
+    if domain is not None:
+        if not isinstance(domain, Mapping) or len(domain) != 1:
+            raise ParameterError("domain must map one parameter to its set, e.g. "
+                                 "{gamma: sympy.Interval(0, 1)}")
+        (x, dom), = domain.items()
+        x = x if isinstance(x, sympy.Symbol) else sympy.Symbol(str(x))
+        return x, dom
+    if len(syms) != 1:
+        return None, None
+    x = next(iter(syms))
+    probs = [as_sympy(p) for row in mdp.P.values() for p in row.values()]
+    dom = valid_domain(x, probs, as_sympy(mdp.gamma), infinite=horizon is sympy.oo)
+    return x, dom
+
+
+# ---- entry points ----------------------------------------------------------------------
+
+def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = None):
+    """The optimal policy and its exact value.
+
+    Parameters
+    ----------
+    model : MDP or Diagram
+        An MDP, or an influence diagram with decision and utility nodes.
+    horizon : int, sympy.Symbol or sympy.oo
+        For an MDP: the number of decisions (``oo``: discounted, ``gamma < 1``).
+    domain : {symbol: sympy.Set}, optional
+        The range of the one symbolic parameter over which to derive the parametric
+        optimal policy; by default the values where all probabilities lie in [0, 1] and
+        ``gamma`` in [0, 1] ([0, 1) for ``oo``).
+
+    Returns
+    -------
+    Solution or ParametricSolution
+
+    Examples
+    --------
+    >>> import cpspec as cp, sympy
+    >>> g = sympy.Symbol("gamma")
+    >>> m = cp.MDP(states=["start", "waiting", "done"], actions=["take", "wait"],
+    ...            transition=lambda s, a: {"done": 1} if s != "start" or a == "take"
+    ...                                    else {"waiting": 1},
+    ...            reward=lambda s, a, s2: {("start", "take"): 1, ("waiting", "take"): 2,
+    ...                                     ("waiting", "wait"): 2}.get((s, a), 0),
+    ...            start="start", gamma=g)
+    >>> sol = cp.solve(m, 2)
+    >>> print(sol.policy(0, "start"))
+    take if 0 <= gamma <= 1/2; wait if 1/2 < gamma <= 1
+    >>> sol.value
+    Piecewise((1, (gamma >= 0) & (gamma <= 1/2)), (2*gamma, (gamma <= 1) & (gamma > 1/2)))
+    >>> sol.thresholds()
+    [1/2]
+    """
+    if isinstance(model, Diagram):
+        if horizon is not None:
+            raise SpecError("an influence diagram carries its own horizon; call solve(diagram)")
+        from .influence import solve_diagram
+        return solve_diagram(model, domain)
+    if not isinstance(model, MDP):
+        raise SpecError(f"solve() needs a cp.MDP or an influence diagram, got {model!r}")
+    if horizon is None:
+        raise SpecError("solve(mdp, horizon): give the horizon (an int, a symbol N, or "
+                        "sympy.oo)")
+    return _run(model, check_horizon(horizon), domain, None)
+
+
+def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None = None):
+    """The exact value of a given policy (no optimisation): a :class:`Solution`.
+
+    With a symbolic horizon the policy must be stationary; the values are closed forms.
+
+    Examples
+    --------
+    >>> import cpspec as cp, sympy
+    >>> N, g, r = sympy.symbols("N gamma r")
+    >>> m = cp.MDP(states=["s"], actions=["a"], transition=lambda s, a: {"s": 1},
+    ...            reward=lambda s, a, s2: r, start="s", gamma=g)
+    >>> cp.evaluate_policy(m, lambda s: "a", N).value
+    Piecewise((N*r, Eq(gamma, 1)), (r*(gamma**N - 1)/(gamma - 1), True))
+    """
+    horizon = check_horizon(horizon)
+    pol = _policy_fn(mdp, policy)
+    return _run(mdp, horizon, domain, lambda t, s: _action_dist(mdp, pol(t, s), t, s))
+
+
+def _run(mdp: MDP, horizon, domain, fixed):
+    if horizon is sympy.oo:
+        g = mdp.gamma
+        if isinstance(g, Fraction) and g >= 1:
+            raise ParameterError(f"gamma = {g}: an infinite horizon needs gamma < 1 (the "
+                                 "discounted sum diverges otherwise); use a finite horizon")
+    model = _Model.of(mdp)
+
+    def run(region: Region | None):
+        sign = Sign(model.K, region)
+        if isinstance(horizon, int):
+            rules, Vs = _backward(model, horizon, sign, fixed)
+            return Solution(mdp, horizon, rules, Vs, model.K, model)
+        if horizon is sympy.oo:
+            if fixed is not None:
+                rule = {s: _single(fixed(0, s)) for s in mdp.states}
+                return Solution(mdp, horizon, (rule,), (_evaluate_stationary(model, rule),),
+                                model.K, model)
+            rules, Vs = _policy_iteration(model, sign)
+            return Solution(mdp, horizon, rules, Vs, model.K, model)
+        if fixed is not None:
+            rule = {s: _single(fixed(0, s)) for s in mdp.states}
+            if any(_single(fixed(1, s)) != rule[s] for s in mdp.states):
+                raise ClosedFormError("with a symbolic horizon the policy must be stationary")
+            return _symbolic_horizon(model, horizon, sign, rule)
+        return _symbolic_horizon(model, horizon, sign)
+
+    needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
+    x, dom = _parameter(mdp, horizon, domain) if needs_regions or domain else (None, None)
+    if x is None:
+        return run(None)
+    pieces = over_regions(x, dom, run)
+    rules = pieces[0][1].rules
+    if not isinstance(horizon, sympy.Symbol) and all(p.rules == rules for _, p in pieces):
+        # one policy on the whole domain: report it once, its values as closed forms
+        return _run(mdp, horizon, None,
+                    lambda t, s: {rules[0 if len(rules) == 1 else t][s]: Fraction(1)})
+    return ParametricSolution(x, tuple(pieces))
+
+
+def _single(row):
+    if isinstance(row, Mapping):
+        if len(row) != 1:
+            return dict(row)
+        return next(iter(row))
+    return row
