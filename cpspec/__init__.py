@@ -14,7 +14,7 @@ from .exact import E, P, distribution, marginal
 from .simulate import evaluate_samples, simulate
 from .crosscheck import CrossCheck, crosscheck
 from .mdp import MDP, State, influence_diagram, unroll
-from .decision import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
+from .decisions import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
 from .regions import Choice
 
 __version__ = "0.1.0"

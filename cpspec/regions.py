@@ -127,14 +127,15 @@ class Sign:
     """Comparisons of exact domain elements, optionally on a parameter region."""
 
     def __init__(self, K, region: Region | None):
+        """``K``: the exact domain of the compared elements, or None for SymPy exprs."""
         self.K, self.region = K, region
-        self.fast = K.is_QQ or K.is_ZZ
+        self.fast = K is not None and (K.is_QQ or K.is_ZZ)
 
     def sign(self, a) -> int:
-        """Sign of a domain element."""
+        """Sign of a domain element (or SymPy expression when ``K`` is None)."""
         if self.fast:
             return (a > 0) - (a < 0)
-        e = self.K.to_sympy(a)
+        e = self.K.to_sympy(a) if self.K is not None else sympy.sympify(a)
         if self.region is None:
             if not e.free_symbols:
                 return _sign_number(e)

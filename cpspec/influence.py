@@ -1,0 +1,224 @@
+"""Solving general causal influence diagrams built with ``cp.world``.
+
+Assumptions (checked; a diagram that breaks them is rejected with the nodes named):
+
+* **one agent**: all decision nodes belong to it and are totally ordered by the arcs
+  (a directed path runs from each decision to the next);
+* **sufficient recall**: for each decision ``D``, its parents d-separate the utility
+  nodes downstream of ``D`` from every earlier decision and earlier information that ``D``
+  does not see. Perfect recall (everything earlier is a parent) is the usual special case;
+  the Markov agent models of :func:`cp.influence_diagram` satisfy it through ``S_t``.
+
+Under these assumptions backward induction in reverse decision order is exact: for each
+decision, the expected utility of each action given each information assignment is an
+exact query of the helper diagram in which later decisions follow their optimal rules and
+earlier ones (which cannot matter) act uniformly at random. Information assignments of
+probability zero cannot occur; their rule is the first action (the tie-break rule).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping
+
+import networkx as nx
+import sympy
+
+from .diagram import Diagram
+from .errors import SpecError
+from .exact import marginal
+from .functions import dist, fn
+from .regions import Choice, Region, Sign, over_regions, valid_domain
+
+__all__ = ["IDSolution", "solve_diagram"]
+
+
+@dataclass(frozen=True, eq=False)
+class IDSolution:
+    """The optimal decision rules of an influence diagram and the expected utility.
+
+    ``rules[D]`` maps each assignment of ``D``'s parents (a tuple, in parent order) to the
+    chosen action; :attr:`diagram` is the model with every decision replaced by its rule
+    (queryable with ``cp.P``/``cp.E``).
+    """
+
+    rules: dict
+    value: Any
+    diagram: Diagram = field(repr=False)
+    eu: dict = field(repr=False, default_factory=dict)
+
+    def policy(self, node: str, *info):
+        """The optimal action of decision ``node`` given its parents' values."""
+        if node not in self.rules:
+            raise SpecError(f"{node!r} is not a decision node; decisions are "
+                            f"{', '.join(self.rules)}")
+        key = tuple(info)
+        if key not in self.rules[node]:
+            raise SpecError(f"{node}: no information assignment {key!r}")
+        return self.rules[node][key]
+
+    def expected_utilities(self, node: str, *info) -> dict:
+        """Exact expected utility of each action of ``node`` given its information."""
+        return dict(self.eu[node][tuple(info)])
+
+
+@dataclass(frozen=True, eq=False)
+class ParametricIDSolution:
+    """:class:`IDSolution` per region of one symbolic parameter."""
+
+    parameter: sympy.Symbol
+    pieces: tuple
+
+    def policy(self, node: str, *info):
+        c = Choice(self.parameter, [(s, sol.policy(node, *info)) for s, sol in self.pieces])
+        return c.pieces[0][1] if c.is_constant else c
+
+    @property
+    def value(self):
+        return sympy.Piecewise(*[(sol.value, s.as_relational(self.parameter))
+                                 for s, sol in self.pieces])
+
+
+def _check_structure(d: Diagram) -> tuple[list[str], list[str]]:
+    decisions = [n for n in d.order if d.node(n).kind == "decision"]
+    utilities = [n for n in d.order if d.node(n).kind == "utility"]
+    if not decisions:
+        raise SpecError(f"world {d.name!r} has no decision node (cp.decision) to solve for")
+    if not utilities:
+        raise SpecError(f"world {d.name!r} has no utility node (cp.utility): nothing to "
+                        "maximise")
+    g = d.graph
+    for a, b in zip(decisions, decisions[1:]):
+        if not nx.has_path(g, a, b):
+            raise SpecError(
+                f"decisions {a!r} and {b!r} are not ordered: cpspec solves single-agent "
+                f"diagrams whose decisions lie on one directed path; add an information "
+                f"arc {a} -> {b} (the later decision sees the earlier one)")
+    for j, D in enumerate(decisions):
+        seen = set(d.parents(D)) | {D}
+        downstream = {u for u in utilities if nx.has_path(g, D, u)}
+        if not downstream:
+            continue
+        for E in decisions[:j]:
+            for e in (E, *d.parents(E)):
+                if e in seen:
+                    continue
+                if not nx.is_d_separator(g, {e}, downstream, seen):
+                    raise SpecError(
+                        f"decision {D!r} does not have sufficient recall: it does not see "
+                        f"{e!r} (known at the earlier decision {E!r}), and {e!r} still "
+                        f"matters for the utilities {sorted(downstream)} given what {D!r} "
+                        f"sees; add the arc {e} -> {D}")
+    return decisions, utilities
+
+
+def solve_diagram(d: Diagram, domain: Mapping | None = None):
+    """Optimal decision rules of an influence diagram (see the module docstring).
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> w = cp.world("w", W=cp.uniform(["sun", "rain"]),
+    ...              F=cp.dist(lambda W: {W: "4/5", ("rain" if W == "sun" else "sun"): "1/5"}),
+    ...              U_=cp.decision(["none", "umbrella"], parents=["F"]),
+    ...              V=cp.utility(lambda W, U_: {("sun", "none"): 10, ("rain", "none"): 0,
+    ...                                         ("sun", "umbrella"): 6,
+    ...                                         ("rain", "umbrella"): 8}[(W, U_)]))
+    >>> sol = cp.solve(w)
+    >>> sol.policy("U_", "sun"), sol.policy("U_", "rain"), sol.value
+    ('none', 'umbrella', 39/5)
+    """
+    decisions, utilities = _check_structure(d)
+    syms = d.free_symbols() | {s for u in utilities
+                               for s in sympy.sympify(d.node(u).function.weight).free_symbols}
+    if domain is not None:
+        (x, dom), = domain.items()
+        return ParametricIDSolution(x, tuple(over_regions(
+            x, dom, lambda r: _backward(d, decisions, utilities, r))))
+    if len(syms) == 1:
+        x = next(iter(syms))
+        probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
+        dom = valid_domain(x, probs)
+        pieces = over_regions(x, dom, lambda r: _backward(d, decisions, utilities, r))
+        if all(sol.rules == pieces[0][1].rules for _, sol in pieces):
+            return _backward(d, decisions, utilities, None, fixed=pieces[0][1].rules)
+        return ParametricIDSolution(x, tuple(pieces))
+    return _backward(d, decisions, utilities, None)
+
+
+def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=None):
+    rules: dict = {}
+    eus: dict = {}
+    sign = Sign(None, region)
+    for D in reversed(decisions):
+        actions = d.domain(D)
+        info = d.parents(D)
+        helper = _helper(d, decisions, rules, D)
+        table: dict = {}
+        for key in itertools.product(*(d.domain(p) for p in info)):
+            table[key] = {a: sympy.Integer(0) for a in actions}
+        mass: dict = {}
+        for U in utilities:
+            if not nx.has_path(d.graph, D, U):
+                continue
+            w = sympy.sympify(d.node(U).function.weight)
+            names, arr, K = marginal(helper, list(info) + [D, U])
+            doms = [d.domain(n) for n in names]
+            for idx, p in _nonzero(arr):
+                vals = [doms[i][j] for i, j in enumerate(idx)]
+                key, a, u = tuple(vals[:-2]), vals[-2], vals[-1]
+                ps = K.to_sympy(p)
+                table[key][a] += w * sympy.sympify(u) * ps
+                mass[(key, a)] = mass.get((key, a), 0) + ps
+        rule, eu = {}, {}
+        for key, by_a in table.items():
+            cond = {a: (sympy.cancel(v / mass[(key, a)]) if mass.get((key, a)) else None)
+                    for a, v in by_a.items()}
+            eu[key] = cond
+            if fixed is not None:
+                rule[key] = fixed[D][key]
+                continue
+            best, bq = actions[0], cond[actions[0]]
+            if bq is None:  # this information cannot occur: first action (tie-break rule)
+                rule[key] = best
+                continue
+            for a in actions[1:]:
+                if sign.sign(sympy.sympify(cond[a] - bq)) > 0:
+                    best, bq = a, cond[a]
+            rule[key] = best
+        rules[D] = rule
+        eus[D] = eu
+    solved = _with_rules(d, rules)
+    from .exact import E
+    value = sum((sympy.sympify(solved.node(U).function.weight) * E(solved[U])
+                 for U in utilities), sympy.Integer(0))
+    return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,
+                      eus)
+
+
+def _nonzero(arr):
+    import numpy as np
+    for idx, p in np.ndenumerate(arr):
+        if p:
+            yield idx, p
+
+
+def _helper(d: Diagram, decisions, rules, current) -> Diagram:
+    repl = {}
+    for D in decisions:
+        if D in rules:
+            repl[D] = _rule_fn(d, D, rules[D])
+        else:  # the current and earlier decisions: uniform (they cannot matter, by recall)
+            acts = d.domain(D)
+            repl[D] = dist({a: Fraction(1, len(acts)) for a in acts})
+    return d.replace(f"{d.name}_helper_{current}", **repl)
+
+
+def _rule_fn(d: Diagram, D: str, rule: dict):
+    return fn(lambda *args, _r=rule: _r[args], parents=list(d.parents(D)), label="pi")
+
+
+def _with_rules(d: Diagram, rules: dict) -> Diagram:
+    return d.replace(f"{d.name}_star", **{D: _rule_fn(d, D, r) for D, r in rules.items()})
