@@ -396,22 +396,34 @@ def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, fixed_rule=Non
         V_before = Vs[depth - (k0 - 1)]  # values with k0 - 1 steps to go
     else:
         final, k0, by_togo = dict(fixed_rule), 1, {}
+        depth = n
+        _, Vs = _backward(model, depth, sign, lambda t, s: {final[s]: Fraction(1)})
         V_before = {s: K.zero for s in mdp.states}
     m = sympy.Symbol("m", integer=True, nonnegative=True)
     Vm = _closed_form_values(model, final, V_before, m)   # values with k0 - 1 + m to go
     if fixed_rule is None and len(mdp.actions) > 1:
         _prove_tail_optimal(model, final, Vm, m, depth - (k0 - 1))
-    togo_syms = {s: Vm[s].subs(m, N - (k0 - 1)) for s in mdp.states}
-    if k0 > 1:
-        explicit = {k: Vs[depth - k] for k in range(0, k0 - 1)}
-        vals = {s: sympy.Piecewise(*[(K.to_sympy(explicit[k][s]), sympy.Eq(N, k))
-                                     for k in range(0, k0 - 1)],
-                                   (togo_syms[s], True)) for s in mdp.states}
-    else:
-        vals = togo_syms
-    start = sum((as_sympy(p) * vals[s] for s, p in mdp.mu0.items()), sympy.Integer(0))
-    tail = _Tail(N, k0, {k: by_togo[k] for k in range(1, k0)}, final, vals,
-                 sympy.simplify(start))
+    # The closed form is written for m >= n, where the nilpotent part of the chain (the
+    # KroneckerDelta terms of A**m) has died out; shorter horizons are listed explicitly,
+    # and dropped again where the closed form happens to agree with them.
+    j = sympy.Symbol("j", integer=True, nonnegative=True)
+    first = k0 - 1 + n                   # the smallest N the closed form is written for
+
+    def piecewise(closed_m, explicit_at):
+        closed = sympy.simplify(sympy.piecewise_fold(closed_m.subs(m, n + j)))
+        closed = closed.subs(j, N - first)
+        pieces = [(explicit_at(k), sympy.Eq(N, k)) for k in range(first)
+                  if sympy.simplify(closed.subs(N, k) - explicit_at(k)) != 0]
+        return sympy.Piecewise(*pieces, (closed, True)) if pieces else closed
+
+    def explicit(k, s):  # exact value with k steps to go
+        return K.to_sympy(Vs[depth - k][s])
+
+    vals = {s: piecewise(Vm[s], lambda k, s=s: explicit(k, s)) for s in mdp.states}
+    mu = [(as_sympy(p), s) for s, p in mdp.mu0.items()]
+    start = piecewise(sum((p * Vm[s] for p, s in mu), sympy.Integer(0)),
+                      lambda k: sum((p * explicit(k, s) for p, s in mu), sympy.Integer(0)))
+    tail = _Tail(N, k0, {k: by_togo[k] for k in range(1, k0)}, final, vals, start)
     return Solution(mdp, N, (final,), (), K, model, tail)
 
 
@@ -420,6 +432,7 @@ def _prove_tail_optimal(model: _Model, rule, Vm, m, checked: int):
     mdp, K = model.mdp, model.K
     g = K.to_sympy(model.gamma)
     x = sympy.Symbol("x", real=True)
+    k = sympy.Symbol("k", integer=True, nonnegative=True)
     order = {a: i for i, a in enumerate(mdp.actions)}
     for s in mdp.states:
         def Q(a):
@@ -430,14 +443,16 @@ def _prove_tail_optimal(model: _Model, rule, Vm, m, checked: int):
         for a in mdp.actions:
             if a == best:
                 continue
-            diff = sympy.simplify(qb - Q(a))
+            # only m >= checked matters (smaller m were compared exactly): shifting makes
+            # the KroneckerDelta/Piecewise terms of nilpotent chains vanish
+            diff = sympy.simplify(sympy.piecewise_fold((qb - Q(a)).subs(m, checked + k)))
             if diff == 0:
                 if order[a] < order[best]:
                     raise ClosedFormError(f"internal: tie-break violated in state {s!r}")
                 continue
             strict = order[a] < order[best]
             rel = (diff <= 0) if strict else (diff < 0)
-            bad = _violations(rel.subs(m, x), x, checked)
+            bad = _violations(rel.subs(k, x), x, 0)
             if bad is None:
                 raise ClosedFormError(
                     f"cannot prove that action {best!r} stays optimal in state {s!r} for "
@@ -462,7 +477,7 @@ def _violations(rel, x, start: int):
     bad = bad & sympy.Interval(start, sympy.oo)
     if bad is sympy.S.EmptySet:
         return []
-    ints = [k for k in range(start, start + 50) if bad.contains(k) == sympy.true]
+    ints = [i for i in range(start, start + 50) if bad.contains(i) == sympy.true]
     if ints:
         return ints[:3]
     return None
