@@ -73,6 +73,11 @@ _CMPOPS: dict[type, Callable] = {
     ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
 
+_SYMCMP: dict[type, Callable] = {
+    ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne, ast.Lt: sympy.Lt, ast.LtE: sympy.Le,
+    ast.Gt: sympy.Gt, ast.GtE: sympy.Ge,
+}
+
 #: Functions every expression may call.
 BASE_FUNCTIONS: dict[str, Callable] = {
     "min": lambda a, b: minimum(a, b) if isinstance(a, Expr) or isinstance(b, Expr)
@@ -120,12 +125,17 @@ class SafeExpression:
         return f"SafeExpression({self.text!r})"
 
     def evaluate(self, env: Mapping[str, Any],
-                 functions: Mapping[str, Callable] | None = None) -> Any:
-        """Interpret the expression with names bound by ``env`` and the given functions."""
+                 functions: Mapping[str, Callable] | None = None,
+                 relational_if: bool = False) -> Any:
+        """Interpret the expression with names bound by ``env`` and the given functions.
+
+        With ``relational_if``, ``x if cond else y`` on a symbolic condition (``gamma >
+        1/2``) becomes a ``sympy.Piecewise`` instead of an error.
+        """
         funcs = dict(BASE_FUNCTIONS)
         funcs.update(functions or {})
         try:
-            return _Interp(env, funcs, self.where).visit(self.tree.body)
+            return _Interp(env, funcs, self.where, relational_if).visit(self.tree.body)
         except SpecFileError:
             raise
         except (ArithmeticError, TypeError, ValueError) as exc:
@@ -134,8 +144,9 @@ class SafeExpression:
 
 
 class _Interp:
-    def __init__(self, env, funcs, where):
+    def __init__(self, env, funcs, where, relational_if=False):
         self.env, self.funcs, self.where = env, funcs, where
+        self.relational_if = relational_if
 
     def visit(self, node):
         m = getattr(self, "v_" + type(node).__name__)
@@ -165,6 +176,8 @@ class _Interp:
 
     def v_BoolOp(self, node):
         vals = [self.visit(v) for v in node.values]
+        if self.relational_if and any(isinstance(v, sympy.Basic) for v in vals):
+            return (sympy.And if isinstance(node.op, ast.And) else sympy.Or)(*vals)
         out = vals[0]
         for v in vals[1:]:
             out = _and(out, v) if isinstance(node.op, ast.And) else _or(out, v)
@@ -175,6 +188,12 @@ class _Interp:
         result = None
         for op, comp in zip(node.ops, node.comparators):
             right = self.visit(comp)
+            if self.relational_if and any(isinstance(v, sympy.Basic) and v.free_symbols
+                                          for v in (left, right)):
+                r = _SYMCMP[type(op)](sympy.sympify(left), sympy.sympify(right))
+                result = r if result is None else sympy.And(result, r)
+                left = right
+                continue
             r = _CMPOPS[type(op)](left, right)
             result = r if result is None else _and(result, r)
             left = right
@@ -184,6 +203,10 @@ class _Interp:
         c = self.visit(node.test)
         if isinstance(c, Expr):
             return _ifexp(c, self.visit(node.body), self.visit(node.orelse))
+        if self.relational_if and isinstance(c, sympy.Basic) and c not in (
+                sympy.true, sympy.false):
+            return sympy.Piecewise((sympy.sympify(self.visit(node.body)), c),
+                                   (sympy.sympify(self.visit(node.orelse)), True))
         return self.visit(node.body) if c else self.visit(node.orelse)
 
     def v_Call(self, node):

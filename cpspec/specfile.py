@@ -38,6 +38,7 @@ from .errors import SpecError, SpecFileError
 from .exact import E, P
 from .functions import (StructuralFunction, bernoulli, decision, dist, fn, uniform, utility,
                         as_sympy)
+from .regions import Choice
 from .safeexpr import parse
 
 __all__ = ["Spec", "Claim", "ClaimResult", "load", "derive", "check"]
@@ -81,6 +82,20 @@ class Spec:
     worlds: dict[str, Diagram]
     claims: tuple[Claim, ...]
     lines: tuple[str, ...] = field(repr=False, default=())
+    mdps: dict = field(default_factory=dict)   # name -> (MDP, horizon)
+    _solved: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def solution(self, key: tuple):
+        """Solve an MDP (by name) or an influence diagram (by world name), once."""
+        if key not in self._solved:
+            from .decisions import solve
+            kind, name = key
+            if kind == "mdp":
+                mdp, horizon = self.mdps[name]
+                self._solved[key] = solve(mdp, horizon)
+            else:
+                self._solved[key] = solve(self.worlds[name])
+        return self._solved[key]
 
     def namespace(self) -> dict[str, Any]:
         """Names usable in queries: ``X_w`` for every node, and the parameters."""
@@ -97,6 +112,16 @@ class Spec:
                                         f"{n} of world {w}; rename one")
                 owner[key] = f"{n} of {w}"
                 env[key] = d[n]
+        for w, d in self.worlds.items():
+            if w not in env:
+                env[w] = d
+        env["pi_star"] = _PolicyRef(self, next(iter(self.mdps)) if len(self.mdps) == 1
+                                    else None)
+        for m, (mdp, _) in self.mdps.items():
+            env[f"pi_{m}_star"] = _PolicyRef(self, m)
+            for st in mdp.states:  # bare state names, where they are free identifiers
+                if isinstance(st, str) and st.isidentifier() and st not in env:
+                    env[st] = st
         return env
 
 
@@ -166,12 +191,11 @@ def load(path: str | Path, text: str | None = None) -> Spec:
     except tomllib.TOMLDecodeError as exc:
         raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
     lines = tuple(text.splitlines())
-    unknown = set(data) - {"params", "world", "claims"} - _EXTRA_SECTIONS
+    unknown = set(data) - {"params", "world", "mdp", "claims"}
     if unknown:
         k = sorted(unknown)[0]
         raise SpecFileError(f"{_where(path, lines, k)}: unknown section {k!r}; expected "
-                            "params, world, claims" + "".join(
-                                f", {s}" for s in sorted(_EXTRA_SECTIONS)))
+                            "params, world, mdp, claims")
     params = _params(data.get("params", []), path, lines)
     worlds_data = data.get("world", {})
     if not isinstance(worlds_data, dict):
@@ -185,17 +209,14 @@ def load(path: str | Path, text: str | None = None) -> Spec:
                             '"query" = "expected value"')
     claims = tuple(Claim(q, v, _where(path, lines, q, label="claim"))
                    for q, v in claims_data.items())
-    spec = Spec(path, params, worlds, claims, lines)
-    for hook in _LOAD_HOOKS:
-        spec = hook(spec, data)
+    mdps_data = data.get("mdp", {})
+    if not isinstance(mdps_data, dict) or not all(isinstance(v, dict)
+                                                  for v in mdps_data.values()):
+        raise SpecFileError(f"{_where(path, lines, '[mdp')}: MDPs are tables [mdp.NAME]")
+    mdps = {n: _build_mdp(n, md, params, path, lines) for n, md in mdps_data.items()}
+    spec = Spec(path, params, worlds, claims, lines, mdps)
     spec.namespace()  # name clashes are reported at load time
     return spec
-
-
-#: Sections and load hooks that later modules (decisions, agents) register.
-_EXTRA_SECTIONS: set[str] = set()
-_LOAD_HOOKS: list[Callable[[Spec, dict], Spec]] = []
-_QUERY_FUNCTIONS: dict[str, Callable[[Spec], Callable]] = {}
 
 
 def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
@@ -387,11 +408,12 @@ def derive(spec: Spec, query: str, where: str = "query") -> Any:
     >>> derive(spec, "E(X_f + Y_f)"), derive(spec, "P(X_f == 1 and Y_f == 1)")
     (2*p, p**2)
     """
-    funcs: dict[str, Callable] = {"P": P, "E": E}
-    for name, make in _QUERY_FUNCTIONS.items():
-        funcs[name] = make(spec)
-    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset({"given"}))
     env = spec.namespace()
+    funcs: dict[str, Callable] = {"P": P, "E": E, "U": _U(spec), "V": _V,
+                                  "thresholds": _thresholds, "threshold": _threshold}
+    funcs.update({k: v for k, v in env.items() if isinstance(v, _PolicyRef)})
+    query = _STAR.sub(lambda mt: mt.group(1) + "_star", query)
+    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset({"given"}))
     bad = sorted(e.names - set(env))
     if bad:
         raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {query!r}; variables are "
@@ -410,6 +432,13 @@ def derive(spec: Spec, query: str, where: str = "query") -> Any:
 
 
 def _equal(a, b) -> bool:
+    if isinstance(a, Choice) or isinstance(b, Choice):
+        return _choice_equal(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic) and (
+            a.has(sympy.Piecewise) or b.has(sympy.Piecewise)):
+        return _piecewise_equal(a, b)
     if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic):
         if a == b:
             return True
@@ -439,11 +468,252 @@ def _expected(spec: Spec, claim: Claim) -> Any:
     if isinstance(raw, bool):
         return raw
     e = parse(raw, claim.where + " (expected value)")
-    bad = sorted(e.names - set(spec.params))
-    if bad:
-        # a bare word such as an action name is compared as a string
-        if isinstance(raw, str) and raw.strip().isidentifier():
-            return raw.strip()
-        raise SpecFileError(f"{claim.where}: unknown name {bad[0]!r} in expected value "
-                            f"{raw!r}; only declared params may appear")
-    return as_sympy(e.evaluate(dict(spec.params)))
+    if isinstance(raw, str) and raw.strip().isidentifier() and raw.strip() not in spec.params:
+        return raw.strip()  # a bare word such as an action name is compared as a string
+    words = {n for n in e.names if n not in spec.params}
+    env: dict[str, Any] = dict(spec.params)
+    env.update({w: sympy.Symbol(w) for w in words})  # action names inside if-else
+    out = e.evaluate(env, {}, relational_if=True)
+    return as_sympy(out)
+
+
+# ---- MDPs in spec files ----------------------------------------------------------------
+
+_MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
+             "transition_prob", "reward"}
+_STAR = __import__("re").compile(r"\b(pi(?:_[A-Za-z_]\w*)?)\*")
+
+
+def _build_mdp(name, md, params, path, lines):
+    from .mdp import MDP
+    where = _where(path, lines, f"mdp.{name}", label=f"mdp {name}")
+    extra = set(md) - _MDP_KEYS
+    if extra:
+        k = sorted(extra)[0]
+        raise SpecFileError(f"{_where(path, lines, k, label=f'mdp {name}')}: unknown key "
+                            f"{k!r}; expected one of {', '.join(sorted(_MDP_KEYS))}")
+    for k in ("states", "actions", "start", "reward"):
+        if k not in md:
+            raise SpecFileError(f"{where}: missing {k} = ...")
+    states = _value(md["states"], where)
+    actions = _value(md["actions"], where)
+    if not isinstance(states, tuple) or not isinstance(actions, tuple):
+        raise SpecFileError(f"{where}: states and actions must be lists")
+    penv = dict(params)
+    by_key = {str(x): x for x in states}
+    by_act = {str(x): x for x in actions}
+
+    def expr(text, names, what):
+        e = parse(text, f"{where}, {what}")
+        bad = sorted(e.names - set(names) - set(params) - set(state_env()))
+        if bad:
+            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {what} = {text!r}; "
+                                f"use {', '.join(names)} and declared params")
+        return e
+
+    def state_env():  # bare state and action names stand for themselves
+        return {x: x for x in states + actions if isinstance(x, str) and x.isidentifier()}
+
+    if ("transition" in md) == ("transition_prob" in md):
+        raise SpecFileError(f"{where}: give exactly one of transition (a table "
+                            "transition.STATE.ACTION = {NEXT = \"p\"}) or transition_prob "
+                            "(an expression in s, a, s2)")
+    if "transition" in md:
+        table = md["transition"]
+        rows: dict = {}
+        for sk, by_a in table.items():
+            if sk not in by_key:
+                raise SpecFileError(f"{_where(path, lines, sk, label=f'mdp {name}')}: "
+                                    f"transition from unknown state {sk!r}")
+            for ak, nxt in by_a.items():
+                if ak not in by_act:
+                    raise SpecFileError(f"{_where(path, lines, ak, label=f'mdp {name}')}: "
+                                        f"unknown action {ak!r} in transition.{sk}")
+                if not isinstance(nxt, dict):
+                    raise SpecFileError(f"{where}: transition.{sk}.{ak} must be a table "
+                                        "NEXT_STATE = \"probability\"")
+                row = {}
+                for s2k, ptext in nxt.items():
+                    if s2k not in by_key:
+                        raise SpecFileError(f"{where}: transition.{sk}.{ak} leads to unknown "
+                                            f"state {s2k!r}")
+                    row[by_key[s2k]] = expr(ptext, (), f"transition.{sk}.{ak}.{s2k}"
+                                            ).evaluate(penv)
+                rows[(by_key[sk], by_act[ak])] = row
+
+        def transition(s, a):
+            if (s, a) not in rows:
+                raise SpecFileError(f"{where}: no transition.{s}.{a} row; give one for every "
+                                    "state and action")
+            return rows[(s, a)]
+    else:
+        te = expr(md["transition_prob"], ("s", "a", "s2"), "transition_prob")
+
+        def transition(s, a):
+            return {s2: te.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
+                    for s2 in states}
+    re_ = expr(md["reward"], ("s", "a", "s2"), "reward")
+
+    def reward(s, a, s2):
+        return re_.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
+    start = md["start"]
+    if isinstance(start, dict):
+        start = {by_key.get(k, k): expr(v, (), f"start.{k}").evaluate(penv)
+                 for k, v in start.items()}
+    gamma = expr(md.get("gamma", "1"), (), "gamma").evaluate(penv)
+    horizon = md.get("horizon")
+    if isinstance(horizon, str):
+        if horizon.strip() in ("oo", "inf", "infinity"):
+            horizon = sympy.oo
+        elif horizon.strip() in params:
+            horizon = params[horizon.strip()]
+        else:
+            raise SpecFileError(f"{where}: horizon {horizon!r} must be an integer, \"oo\", or "
+                                "a declared parameter such as N")
+    try:
+        mdp = MDP(states, actions, transition, reward, start, gamma)
+    except SpecFileError:
+        raise
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+    return mdp, horizon
+
+
+class _PolicyRef:
+    """``pi*`` of an MDP in claims: ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``."""
+
+    def __init__(self, spec: Spec, mdp: str | None):
+        self.spec, self.mdp = spec, mdp
+
+    def solution(self):
+        if self.mdp is None:
+            raise SpecFileError(f"pi* is ambiguous with {len(self.spec.mdps)} MDPs in the file; "
+                                "write pi_NAME* for [mdp.NAME] (or pi*(D_w, ...) for a "
+                                "decision node D of world w)")
+        mdp, horizon = self.spec.mdps[self.mdp]
+        if horizon is None:
+            raise SpecFileError(f"mdp {self.mdp}: claims about pi* need horizon = ...")
+        return self.spec.solution(("mdp", self.mdp))
+
+    def __call__(self, *args):
+        from .expressions import RV
+        if args and isinstance(args[0], RV):  # pi*(D_w, info...): an influence diagram
+            sol = self.spec.solution(("world", args[0].world))
+            return sol.policy(args[0].node, *args[1:])
+        sol = self.solution()
+        if len(args) == 1 and not isinstance(self.spec.mdps[self.mdp][1], sympy.Basic):
+            args = (0,) + args  # pi*(s) of a finite horizon: the first decision
+        return sol.policy(*args)
+
+
+def _U(spec: Spec):
+    def U(ref):
+        if isinstance(ref, _PolicyRef):
+            return ref.solution().value
+        if isinstance(ref, Diagram):
+            return spec.solution(("world", ref.name)).value
+        raise SpecFileError(f"U() takes pi* (an MDP's optimal policy) or a world with "
+                            f"decision nodes, got {ref!r}")
+    return U
+
+
+def _V(ref, state):
+    if not isinstance(ref, _PolicyRef):
+        raise SpecFileError("V(pi*, state): the first argument must be pi*")
+    return ref.solution().values[state]
+
+
+def _thresholds(ref):
+    if not isinstance(ref, _PolicyRef):
+        raise SpecFileError("thresholds(pi*): the argument must be pi*")
+    sol = ref.solution()
+    return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
+
+
+def _threshold(ref):
+    ts = _thresholds(ref)
+    if len(ts) != 1:
+        raise SpecFileError(f"threshold(pi*): the policy changes at {len(ts)} parameter "
+                            f"values {ts}; use thresholds(pi*)")
+    return ts[0]
+
+
+def _pieces(e, x):
+    if isinstance(e, sympy.Piecewise):
+        return [(v, c) for v, c in e.args]
+    return [(e, sympy.true)]
+
+
+def _active(e, x, c):
+    for v, cond in _pieces(e, x):
+        if cond is sympy.true or cond.subs(x, c) == sympy.true:
+            return v
+    return None
+
+
+def _piecewise_equal(a, b) -> bool:
+    """Equality of piecewise expressions in one parameter, on the derived (``a``)
+    domain: the pieces are compared as expressions on every interval of the common
+    refinement, and the values at every breakpoint."""
+    a, b = sympy.piecewise_fold(a), sympy.piecewise_fold(b)
+    pw_syms = set()
+    for e in (a, b):
+        for p in e.atoms(sympy.Piecewise):
+            for _, c in p.args:
+                pw_syms |= c.free_symbols
+    if len(pw_syms) != 1:
+        return sympy.simplify(a - b) == 0
+    x = next(iter(pw_syms))
+    domain = sympy.S.EmptySet
+    for _, c in _pieces(a, x):
+        domain = domain | (sympy.S.Reals if c is sympy.true else c.as_set())
+    cuts = set()
+    for e in (a, b):
+        for _, c in _pieces(e, x):
+            if c is not sympy.true:
+                cuts |= {v for v in c.as_set().boundary if v.is_finite}
+    cuts = sorted(cuts, key=lambda v: sympy.N(v, 50))
+    from .regions import rational_between
+    tests = list(cuts)
+    bounds = [-sympy.oo] + cuts + [sympy.oo]
+    intervals = [(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    for lo, hi in intervals:
+        c = rational_between(lo, hi)
+        if domain.contains(c) != sympy.true:
+            continue
+        ea, eb = _active(a, x, c), _active(b, x, c)
+        if ea is None or eb is None or sympy.simplify(ea - eb) != 0:
+            return False
+    for c in tests:
+        if domain.contains(c) != sympy.true:
+            continue
+        ea, eb = _active(a, x, c), _active(b, x, c)
+        if ea is None or eb is None or sympy.simplify((ea - eb).subs(x, c)) != 0:
+            return False
+    return True
+
+
+def _choice_equal(a, b) -> bool:
+    """A derived Choice against an expected value: a constant, another Choice, or a
+    Piecewise of action symbols built from ``x if cond else y``."""
+    if isinstance(a, Choice) and isinstance(b, Choice):
+        a, b = a, _choice_as_piecewise(b)
+    if not isinstance(a, Choice):
+        a, b = b, a
+    if isinstance(b, Choice):
+        b = _choice_as_piecewise(b)
+    if not isinstance(b, sympy.Piecewise):
+        return False  # a genuinely parametric answer never equals a constant
+    domain = sympy.Union(*(s for s, _ in a.pieces))
+    taken: sympy.Set = sympy.S.EmptySet
+    for val, cond in b.args:
+        where = (cond.as_set() if cond is not sympy.true else sympy.S.Reals) - taken
+        taken = taken | where
+        for s, act in a.pieces:
+            if str(val) != str(act) and (s & where & domain) is not sympy.S.EmptySet:
+                return False
+    return (domain - taken) is sympy.S.EmptySet
+
+
+def _choice_as_piecewise(c: Choice):
+    return sympy.Piecewise(*[(sympy.Symbol(str(v)), s.as_relational(c.x)) for s, v in c.pieces])

@@ -152,3 +152,41 @@ def test_parse_unparse_round_trip(text, x, y):
 
 def test_division_is_exact():
     assert parse("1/3 + 1/6", "t").evaluate({}) == Fraction(1, 2)
+
+
+# ---- MDPs and influence diagrams in spec files ------------------------------------------
+
+AGENT = (SPECS / "agent_world.toml").read_text()
+
+
+def test_agent_world_spec_claims_hold():
+    results = check(load(SPECS / "agent_world.toml"))
+    assert len(results) == 7 and all(r.passed for r in results), [str(r) for r in results]
+
+
+@pytest.mark.parametrize("claim, wrong", [
+    ('"pi_delayed*(start)" = "take if gamma <= 1/3 else wait"',
+     '"pi_delayed*(start)" = "take if gamma <= 1/2 else wait"'),
+    ('"threshold(pi_delayed*)" = "1/3"', '"threshold(pi_delayed*)" = "1/2"'),
+    ('"U(pi_delayed*)" = "1 if gamma <= 1/3 else 3*gamma"',
+     '"U(pi_delayed*)" = "1 if gamma < 1/3 else 3*gamma + 1/100"'),
+    ('"U(pi_patient*)" = "0 if N == 0 else (1 if N == 1 else 27/10)"',
+     '"U(pi_patient*)" = "0 if N == 0 else 27/10"'),
+    ('"pi*(D_u, \'rain\')" = "umbrella"', '"pi*(D_u, \'rain\')" = "none"'),
+])
+def test_wrong_decision_claims_fail(claim, wrong):
+    assert claim in AGENT
+    spec = load("wrong.toml", text=AGENT.replace(claim, wrong))
+    failed = [r for r in check(spec) if not r.passed]
+    assert len(failed) == 1 and not failed[0].error, [str(r) for r in failed]
+
+
+def test_mdp_spec_errors_name_the_problem():
+    bad = AGENT.replace('transition.start.wait = { w = "1" }',
+                        'transition.start.wait = { nowhere = "1" }')
+    with pytest.raises(cp.SpecFileError, match="unknown state 'nowhere'"):
+        load("bad.toml", text=bad)
+    bad = AGENT.replace('transition.w.take = { done = "1" }',
+                        'transition.w.take = { done = "1/2" }')
+    with pytest.raises(cp.SpecFileError, match=r"mdp delayed.*sum to 1/2"):
+        load("bad.toml", text=bad)
