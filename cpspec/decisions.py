@@ -240,6 +240,8 @@ class ParametricSolution:
 def _backward(model: _Model, T: int, sign: Sign, fixed=None):
     """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy."""
     mdp, K = model.mdp, model.K
+    if fixed is None and K is QQ:
+        return _backward_integer(model, T)
     V = {s: K.zero for s in mdp.states}
     Vs = [V]
     rules = []
@@ -259,6 +261,50 @@ def _backward(model: _Model, T: int, sign: Sign, fixed=None):
             newV[s], rule[s] = bq, best
         V = newV
         Vs.append(V)
+        rules.append(rule)
+    rules.reverse()
+    Vs.reverse()
+    return tuple(rules), tuple(Vs)
+
+
+def _backward_integer(model: _Model, T: int):
+    """Backward induction over rationals with integer arithmetic.
+
+    Values are kept as integer numerators over one common denominator per step, so each
+    Q-value costs integer multiply-adds and no gcd; the common factor is removed once per
+    step (|S| gcds). Exact values grow by a few digits per step (the discount and the
+    probabilities' denominators compound), which no exact method avoids.
+    """
+    from math import gcd, lcm
+    from gmpy2 import mpz
+    mdp = model.mdp
+    dens = [QQ.denom(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
+    L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
+    gn, gd = mpz(QQ.numer(model.gamma)), mpz(QQ.denom(model.gamma))
+    rows = {k: [(s2, mpz(QQ.numer(p)) * (L // QQ.denom(p)), mpz(QQ.numer(r)) * (L // QQ.denom(r)))
+                for s2, p, r in v] for k, v in model.rows.items()}
+    W = {s: mpz(0) for s in mdp.states}   # V = W / D
+    D = mpz(1)
+    Vs = [{s: QQ.zero for s in mdp.states}]
+    rules = []
+    for _ in range(T):
+        # Q * (L * L * gd * D) = sum P * (R * gd * D + gn * L * W)
+        rD, gL = gd * D, gn * L
+        newW, rule = {}, {}
+        for s in mdp.states:
+            best, bq = None, None
+            for a in mdp.actions:
+                qa = sum((p * (r * rD + gL * W[s2]) for s2, p, r in rows[(s, a)]), mpz(0))
+                if best is None or qa > bq:
+                    best, bq = a, qa
+            newW[s], rule[s] = bq, best
+        D = L * L * gd * D
+        g = gcd(D, *newW.values())
+        if g > 1:
+            D //= g
+            newW = {s: w // g for s, w in newW.items()}
+        W = newW
+        Vs.append({s: QQ(int(w), int(D)) for s, w in W.items()})
         rules.append(rule)
     rules.reverse()
     Vs.reverse()
