@@ -15,7 +15,7 @@ from .errors import SpecError
 __all__ = ["replace"]
 
 
-def replace(diagram: Diagram, new_name: str, **nodes: Any) -> Diagram:
+def replace(diagram: Diagram, new_name: str, /, **nodes: Any) -> Diagram:
     """Return the world ``new_name``: ``diagram`` with the given nodes replaced.
 
     Parameters

@@ -79,7 +79,21 @@ class Diagram:
     """A world model: a named DAG whose nodes carry structural functions.
 
     Build one with :func:`world`. ``diagram.X`` (or ``diagram["X"]``) is the random
-    variable ``X`` of this world, to be used in ``cp.P`` and ``cp.E``.
+    variable ``X`` of this world, to be used in ``cp.P`` and ``cp.E``. A node whose name
+    is also a Diagram attribute (``name``, ``replace``, ...) is reached with
+    ``diagram["name"]``.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+    ...              S=cp.fn(lambda G, R: G + R))
+    >>> f.order, f.parents("S"), f.domain("S")[:3]
+    (('G', 'R', 'S'), ('G', 'R'), (2, 3, 4))
+    >>> f.table("G").rows[0][3]
+    Fraction(1, 6)
+    >>> f.node("S").kind, f.node("S").label
+    ('chance', 'f_S')
     """
 
     __slots__ = ("name", "_nodes", "_graph", "_order", "_bindings", "_cache")
@@ -263,7 +277,12 @@ class Diagram:
         return ", ".join(f"{k} = {v}" for k, v in self._bindings.items())
 
     def free_symbols(self) -> set[sympy.Symbol]:
-        """The symbolic parameters left free in the diagram's probabilities and values."""
+        """The symbolic parameters left free in the diagram's probabilities and values.
+
+        >>> import cpspec as cp, sympy
+        >>> cp.world("w", X=cp.bernoulli(sympy.Symbol("p"))).free_symbols()
+        {p}
+        """
         key = ("free",)
         if key not in self._cache:
             syms: set = set()
@@ -280,7 +299,7 @@ class Diagram:
         return set(self._cache[key])
 
     # ---- transformations ------------------------------------------------------------
-    def replace(self, new_name: str, **nodes: StructuralFunction | Any) -> "Diagram":
+    def replace(self, new_name: str, /, **nodes: StructuralFunction | Any) -> "Diagram":
         """The counterfactual world ``new_name``: this diagram with some structural
         functions replaced (diagram surgery). A replacement may have other parents,
         which cuts or adds arcs. The original diagram is untouched.
@@ -299,7 +318,7 @@ class Diagram:
         from .counterfactual import replace
         return replace(self, new_name, **nodes)
 
-    def bind(self, new_name: str | None = None, **values) -> "Diagram":
+    def bind(self, new_name: str | None = None, /, **values) -> "Diagram":
         """This diagram with symbolic parameters bound to exact values (for simulation,
         or to evaluate a closed form at a point). Keys are parameter names.
 
@@ -321,7 +340,7 @@ class Diagram:
         return Diagram(new_name or self.name, self._nodes.values(), bound)
 
 
-def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = None,
+def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = None, /,
           **kw: StructuralFunction) -> Diagram:
     """Build a world model (a :class:`Diagram`) named ``name``.
 
