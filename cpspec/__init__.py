@@ -16,6 +16,8 @@ from .crosscheck import CrossCheck, crosscheck
 from .mdp import MDP, State, influence_diagram, unroll
 from .decisions import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
 from .regions import Choice
+from . import agents
+from . import learning as learners
 
 __version__ = "0.1.0"
 
@@ -24,6 +26,6 @@ __all__ = [
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
-    "ParametricSolution", "Choice", "ClosedFormError",
+    "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -1,0 +1,486 @@
+"""The paper's agent definitions as executable specifications.
+
+Each agent couples a **learning world** (the agent in its real environment ``env``, with
+its observational record ``O_t``) and a **planning world** ``p(o, s)`` (an MDP built from
+the learned prediction function ``L(o)``, starting in the current state ``s``). The agent
+acts ``pi*_p(s)``, the first action of the planning world's optimal policy, with the
+changes each definition makes:
+
+======  ==================================================================================
+FP      plain planning; planning horizon infinite (discounted) unless ``horizon`` is given
+FPX     FP, but with probability ``epsilon`` a uniformly random action
+STH     the planning world is cut to ``horizon = N`` steps (myopia)
+SI      safety interlocks in the learning world: ``null_action`` when ``stop_pressed(s)``,
+        when ``t >= T_max`` (runtime limit), or when the planning value ``E(U_p) >= U_max``
+        (power limit); the planning world has no interlock (as FP)
+SIF     contrast to SI: the planning world *includes* the stop interlock, so the agent
+        foresees being stopped (and may act to prevent it)
+ITF     input terminal, factual: the planning reward at step ``t`` is read from the
+        terminal content of the predicted state ``S'_t``
+ITC     input terminal, counterfactual: every planning step uses the terminal content of
+        the current state ``s``
+======  ==================================================================================
+
+Choices where the paper leaves room (documented here, relied on by the tests):
+
+* the record ``O_0`` is ``o0`` (empty by default); with the ``"perfect"`` learner the
+  record does not matter;
+* ties between actions go to the first action in ``env.actions`` (as in :func:`cp.solve`);
+* in the learning world, ``O_{t+1}`` reads ``S_t`` through the last entry of ``O_t``
+  (they are equal for ``t >= 1``), which keeps the record's domain to reachable records;
+  the policy of an unreachable (record, state) pair is the first action;
+* IT agents reward the learning world by the terminal's current content:
+  ``R_t = rewards[terminal(S_t)](S_t, A_t, S_{t+1})`` (``env.reward`` is not used).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import sympy
+
+from .crosscheck import CrossCheck
+from .decisions import ParametricSolution, Solution, solve
+from .diagram import Diagram, world
+from .errors import DomainError, FunctionError, ParameterError, SpecError
+from .exact import E
+from .functions import _check_distribution, as_sympy, const, dist, fn, to_exact
+from .learning import Learner, append, resolve_learner
+from .mdp import MDP, influence_diagram, _start_fn
+from .regions import Sign
+
+__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+
+
+class Agent:
+    """Base of the paper's agents; see the module docstring.
+
+    Parameters
+    ----------
+    env : MDP
+        The learning world's environment: its true ``S``, ``R``, start, ``gamma``.
+    learner : "perfect", "counting", a Learner, or a callable ``L(O)``
+    horizon : int, sympy.Symbol, or None
+        The planning world's horizon; None means infinite (discounted, ``gamma < 1``).
+    o0 : tuple
+        The initial observational record.
+    """
+
+    kind = "agent"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = ()):
+        if not isinstance(env, MDP):
+            raise SpecError(f"{self.kind}: env must be a cp.MDP, got {env!r}")
+        self.env = env
+        self.learner: Learner = resolve_learner(learner)
+        if horizon is None:
+            g = env.gamma
+            if isinstance(g, Fraction) and g >= 1:
+                raise ParameterError(f"{self.kind}: gamma = {g} with an infinite planning "
+                                     "horizon diverges; give horizon=N or gamma < 1")
+            horizon = sympy.oo
+        elif not (isinstance(horizon, sympy.Symbol) or horizon is sympy.oo):
+            if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+                raise SpecError(f"{self.kind}: planning horizon {horizon!r} must be a "
+                                "positive integer, a symbol, or None (infinite)")
+        self.horizon = horizon
+        self.o0 = tuple(o0)
+        self._plans: dict = {}
+
+    def __repr__(self):
+        h = "oo" if self.horizon is sympy.oo else self.horizon
+        return f"{self.kind}(learner={self.learner!r}, horizon={h})"
+
+    # ---- the planning world ---------------------------------------------------------
+    def learned(self, o: tuple) -> Callable:
+        """``L(o)``: the learned prediction function for record ``o``."""
+        return self.learner(tuple(o), self.env)
+
+    def _planning_parts(self, o, s):
+        """(transition, reward) of the planning world; subclasses change them."""
+        env = self.env
+        return self.learned(o), (lambda s0, a, s2: env.R.get((s0, a, s2), 0))
+
+    def planning_mdp(self, o: tuple, s: Any) -> MDP:
+        """The planning world ``p(o, s)`` as an MDP starting in ``s``."""
+        if s not in self.env.mu0 and s not in set(self.env.states):
+            raise DomainError(f"{self.kind}: {s!r} is not a state of the environment")
+        transition, reward = self._planning_parts(tuple(o), s)
+        try:
+            return MDP(self.env.states, self.env.actions, transition, reward, s,
+                       self.env.gamma)
+        except SpecError as exc:
+            raise type(exc)(f"{self.kind}: the planning world built by learner "
+                            f"{self.learner!r} is invalid: {exc}") from None
+
+    def planning_world(self, o: tuple, s: Any, horizon: int | None = None) -> Diagram:
+        """The planning world ``p(o, s)`` as an influence diagram named ``p`` (decision
+        nodes ``A_t``, utility nodes ``R_t``). An infinite planning horizon is drawn
+        with ``horizon`` steps (default 3)."""
+        h = self.horizon if isinstance(self.horizon, int) else (horizon or 3)
+        return influence_diagram(self.planning_mdp(o, s), h, name="p")
+
+    def plan(self, o: tuple, s: Any) -> Solution | ParametricSolution:
+        """The solved planning world ``p(o, s)`` (kept per learned model and state)."""
+        key = (self.learner.key(tuple(o)), s)
+        if key not in self._plans:
+            self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
+        return self._plans[key]
+
+    def planned_action(self, o: tuple, s: Any):
+        """``pi*_p(s)``: the first action of the planning world's optimal policy."""
+        sol = self.plan(o, s)
+        if isinstance(sol, ParametricSolution):
+            return sol.policy(0, s) if not _stationary(self.horizon) else sol.policy(s)
+        return sol.policy(s) if sol.stationary and _stationary(self.horizon) else \
+            sol.policy(0, s)
+
+    def act(self, o: tuple, s: Any, t: int = 0):
+        """The agent's action in the learning world at time ``t`` (an action, or a
+        distribution over actions)."""
+        return self.planned_action(o, s)
+
+    # ---- the learning world ---------------------------------------------------------
+    def learning_reward(self, s, a, s2):
+        """``R_t`` of the learning world."""
+        return self.env.R.get((s, a, s2), 0)
+
+    def _policy_row(self, o, s, t) -> dict:
+        env = self.env
+        if t >= 1 and o and o[-1][2] != s:
+            return {env.actions[0]: Fraction(1)}  # unreachable (record, state) pair
+        out = self.act(o, s, t)
+        if isinstance(out, Mapping):
+            row = _check_distribution(f"{self.kind} policy at t={t}, state {s!r}", out, ())
+        else:
+            row = {out: Fraction(1)}
+        for a in row:
+            if a not in env.actions:
+                raise DomainError(f"{self.kind}: the policy chose {a!r} at t={t} in state "
+                                  f"{s!r}, which is not an action of the environment "
+                                  f"({', '.join(map(repr, env.actions))}); if it depends on "
+                                  "a parameter, bind the parameter first")
+        return row
+
+    def learning_world(self, T: int, name: str = "l") -> Diagram:
+        """The learning world over ``T`` steps: ``S_0, O_0, A_t = pi(O_t, S_t),
+        S_{t+1} ~ S(S_t, A_t), O_{t+1} = O_t ++ [(S_t, A_t, S_{t+1})], R_t``.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> env = cp.MDP(["x", "y"], ["stay", "go"],
+        ...              lambda s, a: {"y": 1} if a == "go" else {s: 1},
+        ...              lambda s, a, s2: 1 if s2 == "y" else 0, "x", gamma="1/2")
+        >>> l = cp.agents.FP(env).learning_world(2)
+        >>> cp.P(l.A_0 == "go"), cp.E(l.R_0 + l.R_1)
+        (1, 2)
+        >>> cp.P(l.O_2 == (("x", "go", "y"), ("y", "stay", "y")))
+        1
+        """
+        if isinstance(T, bool) or not isinstance(T, int) or T < 0:
+            raise SpecError(f"learning world length T={T!r} must be a non-negative integer")
+        env = self.env
+        nodes: list = [("S_0", _start_fn(env).with_label("S_0")),
+                       ("O_0", const(self.o0).with_label("O_0"))]
+        for t in range(T):
+            nodes.append((f"A_{t}", dist(lambda o, s, t=t: self._policy_row(o, s, t),
+                                         parents=[f"O_{t}", f"S_{t}"], label="pi")))
+            nodes.append((f"S_{t + 1}", dist(lambda s, a: env.P[(s, a)],
+                                             parents=[f"S_{t}", f"A_{t}"], label="S")))
+            if t == 0:
+                nodes.append(("O_1", fn(lambda o, s, a, s2: append(o, s, a, s2),
+                                        parents=["O_0", "S_0", "A_0", "S_1"], label="O")))
+            else:
+                nodes.append((f"O_{t + 1}", fn(lambda o, a, s2: append(o, o[-1][2], a, s2),
+                                               parents=[f"O_{t}", f"A_{t}", f"S_{t + 1}"],
+                                               label="O")))
+            nodes.append((f"R_{t}", fn(self.learning_reward,
+                                       parents=[f"S_{t}", f"A_{t}", f"S_{t + 1}"],
+                                       label="R")))
+        return world(name, nodes)
+
+    def value(self, T: int):
+        """The exact expected discounted reward ``E(sum_{t<T} gamma^t R_t)`` of the
+        learning world (exact; for short ``T``: the record is part of the state)."""
+        lw = self.learning_world(T)
+        g = as_sympy(self.env.gamma)
+        return E(sum((g ** t * lw[f"R_{t}"] for t in range(T)), sympy.Integer(0)))
+
+    def reward_range(self) -> tuple:
+        """The smallest and largest learning-world reward (for simulation bounds)."""
+        rs = [float(self.learning_reward(s, a, s2)) for (s, a), row in self.env.P.items()
+              for s2 in row]
+        return min(rs), max(rs)
+
+    def simulate(self, T: int, n: int, seed: int, params: Mapping | None = None):
+        """Run the agent ``n`` times for ``T`` steps (seeded); return the per-run
+        discounted rewards as a NumPy array. No tabulation: long runs are cheap."""
+        if isinstance(T, bool) or not isinstance(T, int) or T < 0 or n <= 0:
+            raise SpecError(f"simulate needs T >= 0 and n > 0, got T={T!r}, n={n!r}")
+        env = self.env
+        rng = np.random.default_rng(seed)
+        g = float(env.gamma)
+        starts = list(env.mu0.items())
+        out = np.zeros(n)
+        for i in range(n):
+            s = _draw(rng, starts)
+            o = self.o0
+            total, disc = 0.0, 1.0
+            for t in range(T):
+                a = _draw(rng, list(self._policy_row(o, s, t).items()))
+                s2 = _draw(rng, list(env.P[(s, a)].items()))
+                total += disc * float(self.learning_reward(s, a, s2))
+                disc *= g
+                o = append(o, s, a, s2)
+                s = s2
+            out[i] = total
+        return out
+
+    def crosscheck(self, T: int, n: int = 2000, seed: int = 0,
+                   confidence: float = 0.999) -> CrossCheck:
+        """The exact learning-world value against ``n`` seeded simulated runs
+        (Hoeffding bound over the range of discounted reward sums)."""
+        exact = self.value(T)
+        runs = self.simulate(T, n, seed)
+        lo, hi = self.reward_range()
+        g = float(self.env.gamma)
+        span = (hi - lo) * sum(g ** t for t in range(T))
+        bound = span * math.sqrt(math.log(2 / (1 - confidence)) / (2 * n))
+        est = float(runs.mean())
+        return CrossCheck(f"E(sum gamma^t R_t, T={T}) of {self!r}", exact, est, bound, n,
+                          seed, confidence, abs(est - float(exact)) <= bound + 1e-12)
+
+
+def _draw(rng, items):
+    u = rng.random()
+    acc = 0.0
+    for v, p in items:
+        acc += float(p)
+        if u < acc:
+            return v
+    return items[-1][0]
+
+
+def _stationary(horizon) -> bool:
+    return horizon is sympy.oo
+
+
+class FP(Agent):
+    """The factual planning agent: ``pi(o, s) = pi*_p(s)``.
+
+    >>> import cpspec as cp
+    >>> env = cp.MDP(["start", "w", "done"], ["take", "wait"],
+    ...     lambda s, a: {"w": 1} if (s, a) == ("start", "wait") else {"done": 1},
+    ...     lambda s, a, s2: 1 if (s, a) == ("start", "take") else (3 if s == "w" else 0),
+    ...     "start", gamma="9/10")
+    >>> cp.agents.FP(env).act((), "start")
+    'wait'
+    """
+
+    kind = "FP"
+
+
+class STH(Agent):
+    """The short time horizon agent: the planning world is cut to ``horizon = N`` steps.
+
+    >>> import cpspec as cp
+    >>> env = cp.MDP(["start", "w", "done"], ["take", "wait"],
+    ...     lambda s, a: {"w": 1} if (s, a) == ("start", "wait") else {"done": 1},
+    ...     lambda s, a, s2: 1 if (s, a) == ("start", "take") else (3 if s == "w" else 0),
+    ...     "start", gamma="9/10")
+    >>> cp.agents.STH(env, horizon=1).act((), "start"), cp.agents.STH(env, horizon=2).act((), "start")
+    ('take', 'wait')
+    """
+
+    kind = "STH"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = ()):
+        if horizon is None:
+            raise SpecError("STH needs its planning horizon: STH(env, horizon=N)")
+        super().__init__(env, learner, horizon, o0)
+
+    def switching_horizon(self, s: Any, o: tuple = ()):
+        """The planned first action as a function of the symbolic horizon ``N``
+        (a :class:`~cpspec.regions.Choice` over ``N``, or one action)."""
+        N = sympy.Symbol("N", integer=True, positive=True)
+        return solve(self.planning_mdp(o, s), N).policy(0, s)
+
+
+class FPX(Agent):
+    """FP with random exploration: with probability ``epsilon`` a uniformly random
+    action, else ``pi*_p(s)``. ``epsilon`` may be a symbol.
+
+    >>> import cpspec as cp
+    >>> env = cp.MDP(["x"], ["a", "b"], lambda s, a: {"x": 1}, lambda s, a, s2: 1 if a == "a" else 0,
+    ...              "x", gamma="1/2")
+    >>> cp.agents.FPX(env, epsilon="1/10").act((), "x")
+    {'a': Fraction(19, 20), 'b': Fraction(1, 20)}
+    """
+
+    kind = "FPX"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = (), epsilon: Any = Fraction(1, 10)):
+        super().__init__(env, learner, horizon, o0)
+        eps = to_exact(epsilon, what="epsilon")
+        if isinstance(eps, Fraction) and not 0 <= eps <= 1:
+            raise ParameterError(f"FPX: epsilon = {eps} lies outside [0, 1]; it is the "
+                                 "probability of a random action")
+        self.epsilon = eps
+
+    def act(self, o, s, t=0):
+        best = self.planned_action(o, s)
+        acts = self.env.actions
+        share = self.epsilon / len(acts)
+        return {a: share + (1 - self.epsilon if a == best else 0) for a in acts}
+
+
+class SI(Agent):
+    """The safety interlock agent: FP's planning world, with three interlocks in the
+    learning world that force ``null_action``: the emergency stop ``stop_pressed(s)``,
+    the runtime limit ``t >= T_max``, and the power limit ``E(U_p) >= U_max``."""
+
+    kind = "SI"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = (), stop_pressed: Callable | None = None,
+                 null_action: Any = None, T_max: int | None = None, U_max: Any = None):
+        super().__init__(env, learner, horizon, o0)
+        if stop_pressed is None or not callable(stop_pressed):
+            raise SpecError(f"{self.kind}: stop_pressed must be a predicate of the state")
+        if null_action not in env.actions:
+            raise SpecError(f"{self.kind}: null_action {null_action!r} is not an action; "
+                            f"actions are {', '.join(map(repr, env.actions))}")
+        if T_max is not None and (isinstance(T_max, bool) or not isinstance(T_max, int)
+                                  or T_max < 0):
+            raise SpecError(f"{self.kind}: T_max = {T_max!r} must be a non-negative integer "
+                            "(the number of steps before the runtime interlock stops it)")
+        self.stop_pressed = stop_pressed
+        self.null_action = null_action
+        self.T_max = T_max
+        self.U_max = None if U_max is None else as_sympy(to_exact(U_max, what="U_max"))
+
+    def pressed(self, s) -> bool:
+        """``stop_pressed(s)``, with a clear error if the predicate fails."""
+        try:
+            out = self.stop_pressed(s)
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise FunctionError(f"{self.kind}: stop_pressed({s!r}) raised "
+                                f"{type(exc).__name__}: {exc}; make it total on the states"
+                                ) from None
+        if not isinstance(out, (bool, np.bool_)):
+            raise FunctionError(f"{self.kind}: stop_pressed({s!r}) returned {out!r}, not a "
+                                "bool")
+        return bool(out)
+
+    def interlock(self, o, s, t) -> str | None:
+        """Which interlock (if any) stops the agent here: "stop", "runtime", "power"."""
+        if self.pressed(s):
+            return "stop"
+        if self.T_max is not None and t >= self.T_max:
+            return "runtime"
+        if self.U_max is not None:
+            v = self.plan(o, s).value
+            if Sign(None, None).sign(sympy.sympify(v - self.U_max)) >= 0:
+                return "power"
+        return None
+
+    def act(self, o, s, t=0):
+        if self.interlock(o, s, t) is not None:
+            return self.null_action
+        return self.planned_action(o, s)
+
+
+class SIF(SI):
+    """Contrast to SI: the planning world includes the stop interlock (in states where
+    the button is pressed, every planned action acts as ``null_action``), so the agent
+    foresees being stopped."""
+
+    kind = "SIF"
+
+    def _planning_parts(self, o, s):
+        learned, reward = super()._planning_parts(o, s)
+        null = self.null_action
+
+        def transition(x, a):
+            return learned(x, null if self.pressed(x) else a)
+
+        def stopped_reward(x, a, x2):
+            return reward(x, null if self.pressed(x) else a, x2)
+        return transition, stopped_reward
+
+
+class _Terminal(Agent):
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = (), terminal: Any = None, rewards: Mapping | None = None):
+        super().__init__(env, learner, horizon, o0)
+        if isinstance(terminal, str):
+            name = terminal
+            if env.variables is None or name not in env.variables:
+                raise SpecError(f"{self.kind}: terminal {name!r} is not a state variable of "
+                                "the (factored) environment; pass its name or a function "
+                                "of the state")
+            terminal = (lambda s, _n=name: s[_n])
+        if not callable(terminal):
+            raise SpecError(f"{self.kind}: terminal must name a state variable or be a "
+                            "function of the state")
+        if not isinstance(rewards, Mapping) or not rewards:
+            raise SpecError(f"{self.kind}: rewards must map terminal contents to reward "
+                            "functions (s, a, s2) -> number")
+        self.terminal = terminal
+        self.rewards = dict(rewards)
+        for s in env.states:
+            c = self._content(s)
+            if c not in self.rewards:
+                raise SpecError(f"{self.kind}: terminal content {c!r} (in state {s!r}) has "
+                                "no reward function in rewards")
+
+    def _content(self, s):
+        try:
+            return self.terminal(s)
+        except Exception as exc:
+            raise FunctionError(f"{self.kind}: terminal({s!r}) raised "
+                                f"{type(exc).__name__}: {exc}") from None
+
+    def _reward(self, content, s, a, s2):
+        try:
+            return to_exact(self.rewards[content](s, a, s2), what="reward")
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise FunctionError(f"{self.kind}: rewards[{content!r}]({s!r}, {a!r}, {s2!r}) "
+                                f"raised {type(exc).__name__}: {exc}") from None
+
+    def learning_reward(self, s, a, s2):
+        return self._reward(self._content(s), s, a, s2)
+
+
+class ITF(_Terminal):
+    """Input terminal, factual planning: the planning reward at each step is read from
+    the terminal content of the predicted state, so changing the terminal pays."""
+
+    kind = "ITF"
+
+    def _planning_parts(self, o, s):
+        learned, _ = super()._planning_parts(o, s)
+        return learned, (lambda x, a, x2: self._reward(self._content(x), x, a, x2))
+
+
+class ITC(_Terminal):
+    """Input terminal, counterfactual planning: every planning step uses the terminal
+    content of the current state ``s``, so changing the terminal gains nothing."""
+
+    kind = "ITC"
+
+    def _planning_parts(self, o, s):
+        learned, _ = super()._planning_parts(o, s)
+        now = self._content(s)
+        return learned, (lambda x, a, x2: self._reward(now, x, a, x2))
