@@ -11,7 +11,6 @@ model object.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import time
 from fractions import Fraction
@@ -114,7 +113,7 @@ def main() -> int:
     except Exception as exc:  # pragma: no cover - a peer's failure is reported, not fatal
         print(f"sympy.stats  failed: {exc}")
     try:
-        import pgmpy  # noqa: F401
+        import pgmpy  # noqa: F401  (presence check)
         from pgmpy.inference import VariableElimination
         have_pgmpy = True
     except ImportError:

@@ -29,12 +29,10 @@ and the earlier node named.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-import networkx as nx
 import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import QQ
@@ -42,7 +40,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .diagram import Diagram
 from .errors import ParameterError, SpecError
-from .functions import as_sympy, dist, fn
+from .functions import as_sympy
 from .mdp import MDP, _action_dist, _policy_fn, check_horizon
 from .regions import Choice, Region, Sign, over_regions, valid_domain
 

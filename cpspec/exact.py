@@ -21,7 +21,6 @@ How a query is answered:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import sympy

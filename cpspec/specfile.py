@@ -83,6 +83,7 @@ class Spec:
     claims: tuple[Claim, ...]
     lines: tuple[str, ...] = field(repr=False, default=())
     mdps: dict = field(default_factory=dict)   # name -> (MDP, horizon)
+    agents: dict = field(default_factory=dict)  # name -> cp.agents.Agent
     _solved: dict = field(default_factory=dict, repr=False, compare=False)
 
     def solution(self, key: tuple):
@@ -115,13 +116,12 @@ class Spec:
         for w, d in self.worlds.items():
             if w not in env:
                 env[w] = d
-        env["pi_star"] = _PolicyRef(self, next(iter(self.mdps)) if len(self.mdps) == 1
-                                    else None)
-        for m, (mdp, _) in self.mdps.items():
-            env[f"pi_{m}_star"] = _PolicyRef(self, m)
-            for st in mdp.states:  # bare state names, where they are free identifiers
-                if isinstance(st, str) and st.isidentifier() and st not in env:
-                    env[st] = st
+        from .specmodels import model_names
+        for k, v in model_names(self).items():
+            if k in env and k in self.agents:
+                raise SpecFileError(f"{self.path}: agent name {k!r} clashes with another "
+                                    "name; rename the agent")
+            env.setdefault(k, v)
         return env
 
 
@@ -191,11 +191,11 @@ def load(path: str | Path, text: str | None = None) -> Spec:
     except tomllib.TOMLDecodeError as exc:
         raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
     lines = tuple(text.splitlines())
-    unknown = set(data) - {"params", "world", "mdp", "claims"}
+    unknown = set(data) - {"params", "world", "mdp", "agent", "claims"}
     if unknown:
         k = sorted(unknown)[0]
         raise SpecFileError(f"{_where(path, lines, k)}: unknown section {k!r}; expected "
-                            "params, world, mdp, claims")
+                            "params, world, mdp, agent, claims")
     params = _params(data.get("params", []), path, lines)
     worlds_data = data.get("world", {})
     if not isinstance(worlds_data, dict):
@@ -213,8 +213,15 @@ def load(path: str | Path, text: str | None = None) -> Spec:
     if not isinstance(mdps_data, dict) or not all(isinstance(v, dict)
                                                   for v in mdps_data.values()):
         raise SpecFileError(f"{_where(path, lines, '[mdp')}: MDPs are tables [mdp.NAME]")
-    mdps = {n: _build_mdp(n, md, params, path, lines) for n, md in mdps_data.items()}
-    spec = Spec(path, params, worlds, claims, lines, mdps)
+    from .specmodels import build_agents, build_mdp
+    mdps = {n: build_mdp(n, md, params, path, lines) for n, md in mdps_data.items()}
+    agents_data = data.get("agent", {})
+    if not isinstance(agents_data, dict) or not all(isinstance(v, dict)
+                                                    for v in agents_data.values()):
+        raise SpecFileError(f"{_where(path, lines, '[agent')}: agents are tables "
+                            "[agent.NAME]")
+    agents = build_agents(agents_data, mdps, params, path, lines)
+    spec = Spec(path, params, worlds, claims, lines, mdps, agents)
     spec.namespace()  # name clashes are reported at load time
     return spec
 
@@ -408,12 +415,13 @@ def derive(spec: Spec, query: str, where: str = "query") -> Any:
     >>> derive(spec, "E(X_f + Y_f)"), derive(spec, "P(X_f == 1 and Y_f == 1)")
     (2*p, p**2)
     """
+    from .specmodels import STAR, query_functions
     env = spec.namespace()
-    funcs: dict[str, Callable] = {"P": P, "E": E, "U": _U(spec), "V": _V,
-                                  "thresholds": _thresholds, "threshold": _threshold}
-    funcs.update({k: v for k, v in env.items() if isinstance(v, _PolicyRef)})
-    query = _STAR.sub(lambda mt: mt.group(1) + "_star", query)
-    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset({"given"}))
+    funcs: dict[str, Callable] = {"P": P, "E": E}
+    funcs.update(query_functions(spec, env))
+    query = STAR.sub(lambda mt: mt.group(1) + "_star", query)
+    keywords = {"given"} | {v for m, _ in spec.mdps.values() for v in (m.variables or ())}
+    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset(keywords))
     bad = sorted(e.names - set(env))
     if bad:
         raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {query!r}; variables are "
@@ -475,167 +483,6 @@ def _expected(spec: Spec, claim: Claim) -> Any:
     env.update({w: sympy.Symbol(w) for w in words})  # action names inside if-else
     out = e.evaluate(env, {}, relational_if=True)
     return as_sympy(out)
-
-
-# ---- MDPs in spec files ----------------------------------------------------------------
-
-_MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
-             "transition_prob", "reward"}
-_STAR = __import__("re").compile(r"\b(pi(?:_[A-Za-z_]\w*)?)\*")
-
-
-def _build_mdp(name, md, params, path, lines):
-    from .mdp import MDP
-    where = _where(path, lines, f"mdp.{name}", label=f"mdp {name}")
-    extra = set(md) - _MDP_KEYS
-    if extra:
-        k = sorted(extra)[0]
-        raise SpecFileError(f"{_where(path, lines, k, label=f'mdp {name}')}: unknown key "
-                            f"{k!r}; expected one of {', '.join(sorted(_MDP_KEYS))}")
-    for k in ("states", "actions", "start", "reward"):
-        if k not in md:
-            raise SpecFileError(f"{where}: missing {k} = ...")
-    states = _value(md["states"], where)
-    actions = _value(md["actions"], where)
-    if not isinstance(states, tuple) or not isinstance(actions, tuple):
-        raise SpecFileError(f"{where}: states and actions must be lists")
-    penv = dict(params)
-    by_key = {str(x): x for x in states}
-    by_act = {str(x): x for x in actions}
-
-    def expr(text, names, what):
-        e = parse(text, f"{where}, {what}")
-        bad = sorted(e.names - set(names) - set(params) - set(state_env()))
-        if bad:
-            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {what} = {text!r}; "
-                                f"use {', '.join(names)} and declared params")
-        return e
-
-    def state_env():  # bare state and action names stand for themselves
-        return {x: x for x in states + actions if isinstance(x, str) and x.isidentifier()}
-
-    if ("transition" in md) == ("transition_prob" in md):
-        raise SpecFileError(f"{where}: give exactly one of transition (a table "
-                            "transition.STATE.ACTION = {NEXT = \"p\"}) or transition_prob "
-                            "(an expression in s, a, s2)")
-    if "transition" in md:
-        table = md["transition"]
-        rows: dict = {}
-        for sk, by_a in table.items():
-            if sk not in by_key:
-                raise SpecFileError(f"{_where(path, lines, sk, label=f'mdp {name}')}: "
-                                    f"transition from unknown state {sk!r}")
-            for ak, nxt in by_a.items():
-                if ak not in by_act:
-                    raise SpecFileError(f"{_where(path, lines, ak, label=f'mdp {name}')}: "
-                                        f"unknown action {ak!r} in transition.{sk}")
-                if not isinstance(nxt, dict):
-                    raise SpecFileError(f"{where}: transition.{sk}.{ak} must be a table "
-                                        "NEXT_STATE = \"probability\"")
-                row = {}
-                for s2k, ptext in nxt.items():
-                    if s2k not in by_key:
-                        raise SpecFileError(f"{where}: transition.{sk}.{ak} leads to unknown "
-                                            f"state {s2k!r}")
-                    row[by_key[s2k]] = expr(ptext, (), f"transition.{sk}.{ak}.{s2k}"
-                                            ).evaluate(penv)
-                rows[(by_key[sk], by_act[ak])] = row
-
-        def transition(s, a):
-            if (s, a) not in rows:
-                raise SpecFileError(f"{where}: no transition.{s}.{a} row; give one for every "
-                                    "state and action")
-            return rows[(s, a)]
-    else:
-        te = expr(md["transition_prob"], ("s", "a", "s2"), "transition_prob")
-
-        def transition(s, a):
-            return {s2: te.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
-                    for s2 in states}
-    re_ = expr(md["reward"], ("s", "a", "s2"), "reward")
-
-    def reward(s, a, s2):
-        return re_.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
-    start = md["start"]
-    if isinstance(start, dict):
-        start = {by_key.get(k, k): expr(v, (), f"start.{k}").evaluate(penv)
-                 for k, v in start.items()}
-    gamma = expr(md.get("gamma", "1"), (), "gamma").evaluate(penv)
-    horizon = md.get("horizon")
-    if isinstance(horizon, str):
-        if horizon.strip() in ("oo", "inf", "infinity"):
-            horizon = sympy.oo
-        elif horizon.strip() in params:
-            horizon = params[horizon.strip()]
-        else:
-            raise SpecFileError(f"{where}: horizon {horizon!r} must be an integer, \"oo\", or "
-                                "a declared parameter such as N")
-    try:
-        mdp = MDP(states, actions, transition, reward, start, gamma)
-    except SpecFileError:
-        raise
-    except SpecError as exc:
-        raise SpecFileError(f"{where}: {exc}") from None
-    return mdp, horizon
-
-
-class _PolicyRef:
-    """``pi*`` of an MDP in claims: ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``."""
-
-    def __init__(self, spec: Spec, mdp: str | None):
-        self.spec, self.mdp = spec, mdp
-
-    def solution(self):
-        if self.mdp is None:
-            raise SpecFileError(f"pi* is ambiguous with {len(self.spec.mdps)} MDPs in the file; "
-                                "write pi_NAME* for [mdp.NAME] (or pi*(D_w, ...) for a "
-                                "decision node D of world w)")
-        mdp, horizon = self.spec.mdps[self.mdp]
-        if horizon is None:
-            raise SpecFileError(f"mdp {self.mdp}: claims about pi* need horizon = ...")
-        return self.spec.solution(("mdp", self.mdp))
-
-    def __call__(self, *args):
-        from .expressions import RV
-        if args and isinstance(args[0], RV):  # pi*(D_w, info...): an influence diagram
-            sol = self.spec.solution(("world", args[0].world))
-            return sol.policy(args[0].node, *args[1:])
-        sol = self.solution()
-        if len(args) == 1 and not isinstance(self.spec.mdps[self.mdp][1], sympy.Basic):
-            args = (0,) + args  # pi*(s) of a finite horizon: the first decision
-        return sol.policy(*args)
-
-
-def _U(spec: Spec):
-    def U(ref):
-        if isinstance(ref, _PolicyRef):
-            return ref.solution().value
-        if isinstance(ref, Diagram):
-            return spec.solution(("world", ref.name)).value
-        raise SpecFileError(f"U() takes pi* (an MDP's optimal policy) or a world with "
-                            f"decision nodes, got {ref!r}")
-    return U
-
-
-def _V(ref, state):
-    if not isinstance(ref, _PolicyRef):
-        raise SpecFileError("V(pi*, state): the first argument must be pi*")
-    return ref.solution().values[state]
-
-
-def _thresholds(ref):
-    if not isinstance(ref, _PolicyRef):
-        raise SpecFileError("thresholds(pi*): the argument must be pi*")
-    sol = ref.solution()
-    return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
-
-
-def _threshold(ref):
-    ts = _thresholds(ref)
-    if len(ts) != 1:
-        raise SpecFileError(f"threshold(pi*): the policy changes at {len(ts)} parameter "
-                            f"values {ts}; use thresholds(pi*)")
-    return ts[0]
 
 
 def _pieces(e, x):

@@ -1,4 +1,3 @@
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def test_dice_spec_file_claims_all_hold():
 
 def test_coins_spec_symbolic():
     spec = load(SPECS / "coins.toml")
-    p, q = spec.params["p"], spec.params["q"]
+    p = spec.params["p"]
     assert derive(spec, "E(X_f + Y_f)") == 2 * p
     assert all(r.passed for r in check(spec))
 
