@@ -18,7 +18,7 @@ def main():
                   (f"S{t}", f"R{t}"), (f"A{t}", f"R{t}"), (f"S{t + 1}", f"R{t}")]
     cid = pycid.CID(edges, decisions=[f"A{t}" for t in range(T)],
                     utilities=[f"R{t}" for t in range(T)])
-    cpds = {"S0": {0: 1.0}}
+    cpds = {"S0": pycid.discrete_uniform(list(range(n)))}
     for t in range(T):
         cpds[f"A{t}"] = list(range(A))
         cpds[f"S{t + 1}"] = (lambda t: lambda **kw: {
