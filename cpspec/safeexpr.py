@@ -85,7 +85,12 @@ BASE_FUNCTIONS: dict[str, Callable] = {
     "max": lambda a, b: maximum(a, b) if isinstance(a, Expr) or isinstance(b, Expr)
     else max(a, b),
     "abs": abs,
+    "sqrt": lambda x: sympy.sqrt(x) if not isinstance(x, Expr) else _no_sqrt(),
 }
+
+
+def _no_sqrt():
+    raise ValueError("sqrt of a random variable is not supported; use it on numbers")
 
 
 def _and(a, b):

@@ -176,6 +176,8 @@ def _build_factored(name, md, params, path, lines, where):
     domains = {v: _value(vals, where) for v, vals in variables.items()}
     actions = _value(md["actions"], where)
     names = set(domains) | {"a"}
+    words = {x: x for vals in list(domains.values()) + [actions] for x in vals
+             if isinstance(x, str) and x.isidentifier()}
     dynamics = {}
     for v in domains:
         if v not in md["dynamics"]:
@@ -183,15 +185,17 @@ def _build_factored(name, md, params, path, lines, where):
         nd = md["dynamics"][v]
         if isinstance(nd, str):
             nd = {"fn": nd}
-        f = _node(f"mdp {name}", v, nd, names, params, path, lines)
+        if not isinstance(nd, dict):
+            raise SpecFileError(f"{where}: dynamics.{v} must be an expression or a table")
+        nd = {"values": list(domains[v]), **nd}
+        # bare value and action names (pressed, disable) stand for themselves
+        f = _node(f"mdp {name}", v, nd, names, {**words, **params}, path, lines)
         if f.parents is not None and "a" in f.parents:
             f = replace(f, parents=tuple("A" if p == "a" else p for p in f.parents))
         dynamics[v] = f
     extra = set(md["dynamics"]) - set(domains)
     if extra:
         raise SpecFileError(f"{where}: dynamics for unknown variable {sorted(extra)[0]!r}")
-    words = {x: x for vals in list(domains.values()) + [actions] for x in vals
-             if isinstance(x, str) and x.isidentifier()}
     allowed = set(domains) | {f"{v}_next" for v in domains} | {"a"} | set(params) | set(words)
     re_ = parse(md["reward"], f"{where}, reward")
     bad = sorted(re_.names - allowed)

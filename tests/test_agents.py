@@ -216,3 +216,47 @@ def test_negative_T_max():
 def test_fp_with_gamma_one_needs_a_horizon():
     with pytest.raises(cp.ParameterError, match="horizon"):
         cp.agents.FP(exploration(gamma=1))
+
+
+# ---- the agents' spec files -----------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from cpspec.specfile import check, load  # noqa: E402
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+AGENT_SPECS = ["fp", "fpx", "sth", "si", "itf", "itc"]
+
+
+@pytest.mark.parametrize("name", AGENT_SPECS)
+def test_agent_spec_claims_hold(name):
+    results = check(load(SPECS / f"{name}.toml"))
+    assert results and all(r.passed for r in results), [str(r) for r in results]
+
+
+@pytest.mark.parametrize("name", AGENT_SPECS)
+def test_agent_spec_values_cross_checked_by_simulation(name):
+    spec = load(SPECS / f"{name}.toml")
+    checked = 0
+    for agent in spec.agents.values():
+        if agent.env.free_symbols() or not isinstance(
+                getattr(agent, "epsilon", Fraction(0)), Fraction):
+            continue  # symbolic parameters: checked exactly only
+        r = agent.crosscheck(3, n=2000, seed=11)
+        assert r.agrees, str(r)
+        checked += 1
+    assert checked >= 1
+
+
+def test_factored_spec_errors_name_the_problem():
+    text = (SPECS / "si.toml").read_text()
+    bad = text.replace('dynamics.button.probs.armed = "0 if button != armed or a == disable '
+                       'else 1/2"', 'dynamics.button.probs.armed = "0"')
+    with pytest.raises(cp.SpecFileError, match="sum to 1/2"):
+        load("bad.toml", text=bad)
+    bad = text.replace('stop = "button == pressed"', 'stop = "buton == pressed"', 1)
+    with pytest.raises(cp.SpecFileError, match="unknown name 'buton'"):
+        load("bad.toml", text=bad)
+    bad = text.replace('kind = "SIF"', 'kind = "XYZ"', 1)
+    with pytest.raises(cp.SpecFileError, match="kind must be one of"):
+        load("bad.toml", text=bad)
