@@ -17,6 +17,9 @@ from .mdp import MDP, State, influence_diagram, unroll
 from .decisions import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
 from .regions import Choice
 from . import agents
+from .properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
+                         obeys_stop_button, policy_unmodified)
+from .verification import Counterexample, Verdict, verify
 from . import learning as learners
 
 __version__ = "0.1.0"
@@ -27,5 +30,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
+    "verify", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -100,10 +100,17 @@ class Agent:
         """``L(o)``: the learned prediction function for record ``o``."""
         return self.learner(tuple(o), self.env)
 
+    #: True when the planning world's reward depends on the current state (ITC)
+    planning_depends_on_state = False
+
+    def planning_action(self, x, a):
+        """The action that takes effect at planning state ``x`` when ``a`` is chosen
+        (``a`` itself, except for agents whose planning world overrides it: SIF)."""
+        return a
+
     def _planning_parts(self, o, s):
         """(transition, reward) of the planning world; subclasses change them."""
-        env = self.env
-        return self.learned(o), (lambda s0, a, s2: env.R.get((s0, a, s2), 0))
+        return self.learned(o), self.env.reward_of
 
     def planning_mdp(self, o: tuple, s: Any) -> MDP:
         """The planning world ``p(o, s)`` as an MDP starting in ``s``."""
@@ -146,7 +153,8 @@ class Agent:
 
     # ---- the learning world ---------------------------------------------------------
     def learning_reward(self, s, a, s2):
-        """``R_t`` of the learning world."""
+        """``R_t`` of the learning world (the node's table also spans impossible
+        transitions, which have probability 0 and get reward 0)."""
         return self.env.R.get((s, a, s2), 0)
 
     def _policy_row(self, o, s, t) -> dict:
@@ -406,15 +414,17 @@ class SIF(SI):
 
     kind = "SIF"
 
+    def planning_action(self, x, a):
+        return self.null_action if self.pressed(x) else a
+
     def _planning_parts(self, o, s):
         learned, reward = super()._planning_parts(o, s)
-        null = self.null_action
 
         def transition(x, a):
-            return learned(x, null if self.pressed(x) else a)
+            return learned(x, self.planning_action(x, a))
 
         def stopped_reward(x, a, x2):
-            return reward(x, null if self.pressed(x) else a, x2)
+            return reward(x, self.planning_action(x, a), x2)
         return transition, stopped_reward
 
 
@@ -479,6 +489,7 @@ class ITC(_Terminal):
     content of the current state ``s``, so changing the terminal gains nothing."""
 
     kind = "ITC"
+    planning_depends_on_state = True
 
     def _planning_parts(self, o, s):
         learned, _ = super()._planning_parts(o, s)

@@ -235,12 +235,13 @@ class ParametricSolution:
 
 # ---- finite horizon --------------------------------------------------------------------
 
-def _backward(model: _Model, T: int, sign: Sign, fixed=None):
-    """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy."""
+def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | None = None):
+    """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy;
+    ``V_end``: the values after the last step (exact numbers; default 0)."""
     mdp, K = model.mdp, model.K
-    if fixed is None and K is QQ:
+    if fixed is None and K is QQ and V_end is None:
         return _backward_integer(model, T)
-    V = {s: K.zero for s in mdp.states}
+    V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
     Vs = [V]
     rules = []
     for t in reversed(range(T)):

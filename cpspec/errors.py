@@ -21,6 +21,7 @@ __all__ = [
     "ParameterError",
     "SpecFileError",
     "UnsafeExpressionError",
+    "ModelTooLargeError",
 ]
 
 
@@ -78,3 +79,8 @@ class SpecFileError(SpecError):
 class UnsafeExpressionError(SpecFileError):
     """A spec-file expression uses a construct outside the safe whitelist (calls, imports,
     attributes); it is rejected before anything runs."""
+
+
+class ModelTooLargeError(SpecError):
+    """A verification problem would exceed the stated encoding size; refused before
+    encoding, with the estimated size."""

@@ -287,6 +287,24 @@ class MDP:
         """``{s2: P(s2 | s, a)}``."""
         return self.P[(s, a)]
 
+    def reward_of(self, s, a, s2):
+        """``R(s, a, s2)`` for any triple, also one the true dynamics never produce (a
+        planning world built from a learned or hypothetical model may reach it)."""
+        if (s, a, s2) in self.R:
+            return self.R[(s, a, s2)]
+        try:
+            r = self.reward(s, a, s2)
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise FunctionError(f"reward({s!r}, {a!r}, {s2!r}) raised {type(exc).__name__}: "
+                                f"{exc}; a planning world reached this transition, so the "
+                                "reward function must be total") from None
+        try:
+            return to_exact(r, what=f"reward({s!r}, {a!r}, {s2!r})")
+        except DistributionError as exc:
+            raise FunctionError(f"{exc}; a reward must be an exact number") from None
+
 
 def _policy_fn(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
     """Normalise a policy to ``(t, s) -> action or {action: prob}``."""
