@@ -5,6 +5,9 @@
                              ``specs/broken/`` are checked only when named) and exit 1 when
                              one fails, 2 when a spec file is malformed.
 ``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
+``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
+                             entries): print each with its verdict and solver time; exit 1
+                             unless every one holds.
 ``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
 """
 
@@ -53,7 +56,41 @@ def _check(args) -> int:
                 if not r.passed:
                     failed += 1
                     status = max(status, 1)
-    print(f"{total} claims: {total - failed} hold, {failed} do not")
+    print(f"{total} checks: {total - failed} pass, {failed} fail")
+    return status
+
+
+def _prove(args) -> int:
+    from .specfile import load
+    from .specmodels import check_properties
+    status, n, bad = 0, 0, 0
+    for target in args.paths:
+        files = _files(target)
+        if not files:
+            print(f"{target}: no *.toml proof files here", file=sys.stderr)
+            status = 2
+        for path in files:
+            try:
+                spec = load(path)
+            except SpecError as exc:
+                print(f"{path}\n  ERROR {exc}")
+                status = 2
+                continue
+            print(f"{path}: {spec.theorem or '(no theorem statement)'}")
+            if not spec.properties:
+                print("  ERROR no [[property]] to prove")
+                status = 2
+            for r in check_properties(spec):
+                n += 1
+                ok = r.error is None and r.verdict.status == "holds"
+                bad += not ok
+                if r.error:
+                    print(f"  ERROR {r.entry.prop} of {r.entry.agent_name}: {r.error}")
+                else:
+                    print("  " + str(r.verdict).replace("\n", "\n  "))
+                if not ok:
+                    status = max(status, 1)
+    print(f"{n} theorems: {n - bad} proven, {bad} not proven")
     return status
 
 
@@ -104,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
     d.set_defaults(run=_derive)
+    pr = sub.add_parser("prove", help="machine-check the theorems of proof files")
+    pr.add_argument("paths", nargs="+")
+    pr.set_defaults(run=_prove)
     s = sub.add_parser("simulate", help="simulate a world of a spec file")
     s.add_argument("file")
     s.add_argument("world")

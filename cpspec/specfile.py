@@ -84,6 +84,8 @@ class Spec:
     lines: tuple[str, ...] = field(repr=False, default=())
     mdps: dict = field(default_factory=dict)   # name -> (MDP, horizon)
     agents: dict = field(default_factory=dict)  # name -> cp.agents.Agent
+    properties: tuple = ()                      # specmodels.PropertyEntry
+    theorem: str | None = None
     _solved: dict = field(default_factory=dict, repr=False, compare=False)
 
     def solution(self, key: tuple):
@@ -155,7 +157,7 @@ def _key_value(k: str) -> Any:
     return {"true": True, "false": False}.get(s, k)
 
 
-def load(path: str | Path, text: str | None = None) -> Spec:
+def load(path: str | Path, text: str | None = None, _stack: tuple = ()) -> Spec:
     """Read a spec file (TOML) into worlds and claims; nothing in it is executed.
 
     Raises
@@ -191,16 +193,19 @@ def load(path: str | Path, text: str | None = None) -> Spec:
     except tomllib.TOMLDecodeError as exc:
         raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
     lines = tuple(text.splitlines())
-    unknown = set(data) - {"params", "world", "mdp", "agent", "claims"}
+    unknown = set(data) - {"params", "world", "mdp", "agent", "claims", "property", "uses",
+                           "theorem"}
     if unknown:
         k = sorted(unknown)[0]
         raise SpecFileError(f"{_where(path, lines, k)}: unknown section {k!r}; expected "
-                            "params, world, mdp, agent, claims")
-    params = _params(data.get("params", []), path, lines)
+                            "params, world, mdp, agent, claims, property, uses, theorem")
+    base = _uses(data.get("uses"), path, lines, _stack)
+    params = dict(base.params) if base else {}
+    params.update(_params(data.get("params", []), path, lines))
     worlds_data = data.get("world", {})
     if not isinstance(worlds_data, dict):
         raise SpecFileError(f"{_where(path, lines, 'world')}: [world.NAME...] tables expected")
-    worlds: dict[str, Diagram] = {}
+    worlds: dict[str, Diagram] = dict(base.worlds) if base else {}
     for name in worlds_data:
         _build_world(name, worlds_data, worlds, params, path, lines, ())
     claims_data = data.get("claims", {})
@@ -214,16 +219,51 @@ def load(path: str | Path, text: str | None = None) -> Spec:
                                                   for v in mdps_data.values()):
         raise SpecFileError(f"{_where(path, lines, '[mdp')}: MDPs are tables [mdp.NAME]")
     from .specmodels import build_agents, build_mdp
-    mdps = {n: build_mdp(n, md, params, path, lines) for n, md in mdps_data.items()}
+    mdps = dict(base.mdps) if base else {}
+    mdps.update({n: build_mdp(n, md, params, path, lines) for n, md in mdps_data.items()})
     agents_data = data.get("agent", {})
     if not isinstance(agents_data, dict) or not all(isinstance(v, dict)
                                                     for v in agents_data.values()):
         raise SpecFileError(f"{_where(path, lines, '[agent')}: agents are tables "
                             "[agent.NAME]")
-    agents = build_agents(agents_data, mdps, params, path, lines)
-    spec = Spec(path, params, worlds, claims, lines, mdps, agents)
+    agents = dict(base.agents) if base else {}
+    agents.update(build_agents(agents_data, mdps, params, path, lines))
+    from .specmodels import build_properties
+    props = build_properties(data.get("property", []), agents, mdps, params, path, lines)
+    theorem = data.get("theorem")
+    if theorem is not None and not isinstance(theorem, str):
+        raise SpecFileError(f"{_where(path, lines, 'theorem')}: theorem must be a string")
+    spec = Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem)
     spec.namespace()  # name clashes are reported at load time
     return spec
+
+
+def _uses(target, path, lines, stack) -> "Spec | None":
+    """``uses = "other.toml"`` (or a list of files): start from other specs' params,
+    worlds, MDPs and agents (their claims and properties are not repeated). Paths are
+    relative to this file; later files win on a repeated name."""
+    if target is None:
+        return None
+    if isinstance(target, list):
+        merged = None
+        for t in target:
+            one = _uses(t, path, lines, stack)
+            if merged is None:
+                merged = one
+            else:
+                for attr in ("params", "worlds", "mdps", "agents"):
+                    getattr(merged, attr).update(getattr(one, attr))
+        return merged
+    if not isinstance(target, str):
+        raise SpecFileError(f"{_where(path, lines, 'uses')}: uses must be a file name or a "
+                            "list of them")
+    other = (Path(path).parent / target).resolve()
+    if str(other) in stack or other == Path(path).resolve():
+        raise SpecFileError(f"{_where(path, lines, 'uses')}: {target} uses itself in a cycle")
+    if not other.exists():
+        raise SpecFileError(f"{_where(path, lines, 'uses')}: no such spec file {target!r} "
+                            f"(looked for {other})")
+    return load(other, _stack=stack + (str(Path(path).resolve()),))
 
 
 def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
@@ -457,8 +497,14 @@ def _equal(a, b) -> bool:
     return a == b
 
 
-def check(spec: Spec) -> list[ClaimResult]:
-    """Evaluate every claim of ``spec``; one :class:`ClaimResult` per claim."""
+def check(spec: Spec) -> list:
+    """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each) and verify every
+    ``[[property]]`` (one :class:`~cpspec.specmodels.PropertyResult` each)."""
+    from .specmodels import check_properties
+    return _check_claims(spec) + check_properties(spec)
+
+
+def _check_claims(spec: Spec) -> list[ClaimResult]:
     results = []
     for claim in spec.claims:
         try:

@@ -38,7 +38,7 @@ action as a function of its horizon ``N``). A factored state is written
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy
@@ -49,8 +49,9 @@ from .errors import SpecError, SpecFileError
 from .safeexpr import parse
 from .specfile import Spec, _node, _value, _where
 
-__all__ = ["build_mdp", "build_agents", "model_names", "query_functions", "STAR",
-           "PolicyRef"]
+__all__ = ["build_mdp", "build_agents", "build_properties", "check_properties",
+           "model_names", "query_functions", "STAR", "PolicyRef", "PropertyEntry",
+           "PropertyResult"]
 
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
@@ -441,3 +442,148 @@ def query_functions(spec: Spec, env: dict) -> dict:
              "switch": switch, "S": lambda **kw: State(**kw)}
     funcs.update({k: v for k, v in env.items() if isinstance(v, PolicyRef)})
     return funcs
+
+
+# ---- [[property]] entries ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PropertyEntry:
+    """One ``[[property]]`` of a spec file: which agent, which property, the expected
+    verdict (``holds`` unless ``expect`` says otherwise), and where it was written."""
+
+    agent_name: str
+    prop: Any
+    expect: str
+    where: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    """A verified ``[[property]]``: passed when the verdict is the expected one."""
+
+    entry: PropertyEntry
+    verdict: Any = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.verdict.status == self.entry.expect
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"ERROR {self.entry.prop} of {self.entry.agent_name}: {self.error}"
+        v = self.verdict
+        mark = "PASS " if self.passed else "FAIL "
+        head = (f"{mark} {self.entry.prop} of {self.entry.agent_name}: {v.status} "
+                f"({v.method}, {v.seconds:.3f} s)")
+        if not self.passed:
+            head += f", expected {self.entry.expect}"
+        if v.status == "fails" and v.counterexample is not None:
+            head += "\n        counterexample: " + str(v.counterexample).replace(
+                "\n", "\n        ")
+        elif v.status == "unknown" and v.reason:
+            head += f"\n        reason: {v.reason}"
+        return head
+
+
+_PROPERTY_KEYS = {"agent", "check", "expect", "timeout"}
+
+
+def _trace_world(env):
+    """A stand-in world whose variables name the state (and the action ``a``), so that a
+    predicate written in a spec file becomes an expression tree evaluated per state."""
+    from .diagram import world
+    from .functions import const
+    names = list(env.variables or ("s",)) + ["a"]
+    return world("trace", [(n, const(0)) for n in names])
+
+
+def _as_predicate(x, env, where):
+    from .expressions import Expr
+    if not isinstance(x, Expr):
+        raise SpecFileError(f"{where}: expected a condition on the state, got {x!r}")
+    uses_action = ("trace", "a") in x.variables()
+
+    def state_env(s):
+        return {("trace", k): v for k, v in (dict(s) if env.variables else {"s": s}).items()}
+    if uses_action:
+        return lambda s, a: bool(x.evaluate({**state_env(s), ("trace", "a"): a}))
+    return lambda s: bool(x.evaluate(state_env(s)))
+
+
+def build_properties(entries, agents: dict, mdps: dict, params: dict, path, lines) -> tuple:
+    """``[[property]]`` tables -> :class:`PropertyEntry` records (parsed, not yet run)."""
+    from . import properties as pr
+    from .expressions import RV
+    if not isinstance(entries, list):
+        raise SpecFileError(f"{_where(path, lines, 'property')}: write properties as "
+                            "[[property]] tables")
+    out = []
+    for k, ent in enumerate(entries):
+        where = f"{path}, [[property]] #{k + 1}"
+        if not isinstance(ent, dict):
+            raise SpecFileError(f"{where}: must be a table with agent and check")
+        extra = set(ent) - _PROPERTY_KEYS
+        if extra:
+            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
+                                f"{', '.join(sorted(_PROPERTY_KEYS))}")
+        name, text = ent.get("agent"), ent.get("check")
+        if name not in agents:
+            raise SpecFileError(f"{where}: agent = {name!r} names no [agent.NAME]; agents: "
+                                f"{', '.join(agents) or 'none'}")
+        if not isinstance(text, str):
+            raise SpecFileError(f"{where}: check = \"myopic(3)\" (a property) is missing")
+        where = _where(path, lines, text, label="property")
+        expect = ent.get("expect", "holds")
+        if expect not in ("holds", "fails", "unknown"):
+            raise SpecFileError(f"{where}: expect must be holds, fails or unknown")
+        env = agents[name].env
+        tw = _trace_world(env)
+        names = {**_state_words(env), **params, **{n: tw[n] for n in tw.order}}
+
+        def node_name(x):
+            return x.node if isinstance(x, RV) else x
+
+        funcs = {
+            "myopic": pr.myopic,
+            "no_incentive": lambda node: pr.no_incentive(node_name(node)),
+            "policy_unmodified": lambda var=None, K=3: pr.policy_unmodified(
+                node_name(var) if var is not None else None, K),
+            "no_self_knowledge": pr.no_self_knowledge,
+            "obeys_stop_button": lambda K, stop=None, null_action=None: pr.obeys_stop_button(
+                K, _as_predicate(stop, env, where) if stop is not None else None,
+                null_action),
+            "always": lambda cond, K: pr.always(_as_predicate(cond, env, where), K, str(cond)),
+            "eventually": lambda cond, K: pr.eventually(_as_predicate(cond, env, where), K,
+                                                        str(cond)),
+        }
+        e = parse(text, where, functions=frozenset(funcs),
+                  keywords=frozenset({"stop", "null_action", "K", "var"}))
+        bad = sorted(e.names - set(names))
+        if bad:
+            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {text!r}; use state "
+                                "variables (or s), a, values and actions")
+        try:
+            prop = e.evaluate(names, funcs)
+        except SpecFileError:
+            raise
+        except SpecError as exc:
+            raise SpecFileError(f"{where}: {exc}") from None
+        timeout = ent.get("timeout", 60)
+        out.append(PropertyEntry(name, prop, expect, where, float(timeout)))
+    return tuple(out)
+
+
+def check_properties(spec: Spec) -> list:
+    """Verify every ``[[property]]`` of ``spec``."""
+    from .verification import verify
+    results = []
+    for ent in spec.properties:
+        try:
+            v = verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout)
+        except SpecError as exc:
+            results.append(PropertyResult(ent, None, str(exc)))
+            continue
+        results.append(PropertyResult(ent, v))
+    return results

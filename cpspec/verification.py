@@ -357,14 +357,26 @@ def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexamp
     twin.env = other
     twin._plans = {}
     flipped = twin.planned_action(agent.o0, s)
-    rows = "; ".join(f"{dict(zip(node_parents, c))} -> {row}" for c, row in fixed.items())
-    text = (f"in state {s!r} the planned action is {nominal!r}; if {node!r} evolved as "
-            f"[{rows}] the planned action would be {flipped!r}: the agent's choice depends "
-            f"on how {node!r} behaves, an incentive to influence it")
+    changed = {c: row for c, row in fixed.items()
+               if row != dynamics[node].distribution(node, tuple(c))}
+    rows = "; ".join(f"{_show_config(node_parents, c)} -> {_show_row(row)}"
+                     for c, row in changed.items())
+    text = (f"in state {s!r} the planned action is {nominal!r}; if {node!r} evolved "
+            f"differently, as [{rows}] (other rows as they are), the planned action would be "
+            f"{flipped!r}: the agent's choice depends on how {node!r} behaves, an incentive "
+            "to influence it")
     return Counterexample("dynamics", {"state": s, "nominal": nominal, "flipped": flipped,
                                        "node": node, "dynamics": fixed},
                           text, {"replayed_action": flipped,
                                  "confirmed": flipped != nominal})
+
+
+def _show_config(names, values) -> str:
+    return ", ".join(f"{n}={v!r}" for n, v in zip(names, values))
+
+
+def _show_row(row) -> str:
+    return "{" + ", ".join(f"{v!r}: {p}" for v, p in row.items()) + "}"
 
 
 # ---- bounded traces ----------------------------------------------------------------------
