@@ -1,0 +1,224 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+import cpspec as cp
+import cpspec.verification as verification
+from cpspec.cli import main
+from cpspec.examples import delayed_reward, input_terminal, stop_button
+from cpspec.learning import append
+from cpspec.mdp import State
+from cpspec.specfile import check, load
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
+ARMED = State(button="armed")
+
+
+def test_sth_is_myopic_fp_is_not():
+    env = delayed_reward(delay=2)
+    assert cp.verify(cp.agents.STH(env, horizon=2), cp.myopic(2)).status == "holds"
+    assert cp.verify(cp.agents.STH(env, horizon=2), cp.myopic(5)).status == "holds"
+    v = cp.verify(cp.agents.FP(env), cp.myopic(2))
+    assert v.status == "fails" and not v
+    cex = v.counterexample
+    assert cex.data["state"] == "start" and cex.data["nominal"] == "wait"
+    assert cex.evidence["confirmed"] and cex.data["flipped"] == "take"
+
+
+def test_myopic_counterexample_reproduces_in_exact_backward_induction():
+    env = delayed_reward(delay=2)
+    v = cp.verify(cp.agents.STH(env, horizon=4), cp.myopic(2))
+    assert v.status == "fails"
+    vals = v.counterexample.data["continuation_values"]
+    # rebuild the planning world with those values at step 2, by hand
+    g = sympy.Rational(9, 10)
+
+    def value(s, t):
+        if t == 2:
+            return vals[s]
+        return max(q(s, a, t) for a in env.actions)
+
+    def q(s, a, t):
+        return sum(p * (env.R[(s, a, s2)] + g * value(s2, t + 1))
+                   for s2, p in env.P[(s, a)].items())
+    qs = {a: q("start", a, 0) for a in env.actions}
+    best = max(env.actions, key=lambda a: (qs[a], -env.actions.index(a)))
+    assert best == v.counterexample.data["flipped"] != "wait"
+
+
+def test_stop_button_si_holds_fp_fails_with_replayable_trace():
+    env = stop_button()
+    assert cp.verify(cp.agents.SI(env, **STOP), cp.obeys_stop_button(5)).status == "holds"
+    v = cp.verify(cp.agents.FP(env), cp.obeys_stop_button(3, **STOP))
+    assert v.status == "fails"
+    data = v.counterexample.data
+    states, acts = data["states"], data["actions"]
+    assert states[data["pressed_at"]].button == "pressed"
+    assert acts[data["violation_at"]] != "null"
+    assert v.counterexample.evidence["trace_probability"] > 0
+
+
+def test_fp_needs_an_explicit_button():
+    with pytest.raises(cp.SpecError, match="stop_pressed"):
+        cp.verify(cp.agents.FP(stop_button()), cp.obeys_stop_button(3))
+
+
+def test_no_incentive_verdicts():
+    env = stop_button()
+    assert cp.verify(cp.agents.SI(env, **STOP), cp.no_incentive("button")).holds
+    v = cp.verify(cp.agents.SIF(env, **STOP), cp.no_incentive("button"))
+    assert v.status == "fails" and v.counterexample.evidence["confirmed"]
+    tenv, rewards = input_terminal()
+    itc = cp.agents.ITC(tenv, terminal="terminal", rewards=rewards)
+    itf = cp.agents.ITF(tenv, terminal="terminal", rewards=rewards)
+    assert cp.verify(itc, cp.no_incentive("terminal")).holds
+    v = cp.verify(itf, cp.no_incentive("terminal"))
+    assert v.status == "fails" and v.counterexample.data["flipped"] == "work"
+
+
+def test_no_incentive_counterexample_reproduces_with_its_dynamics():
+    tenv, rewards = input_terminal()
+    itf = cp.agents.ITF(tenv, terminal="terminal", rewards=rewards)
+    cex = cp.verify(itf, cp.no_incentive("terminal")).counterexample
+    table = cex.data["dynamics"]
+    domains, dynamics, parents = tenv._factored
+    other = cp.MDP.factored(domains, {"terminal": cp.dist(lambda *a: table[tuple(a)],
+                                                          parents=list(parents["terminal"]))},
+                            tenv.actions, tenv.reward, {"terminal": "hard"}, tenv.gamma)
+    twin = cp.agents.ITF(other, terminal="terminal", rewards=rewards)
+    assert twin.act((), State(terminal="hard")) == cex.data["flipped"] != cex.data["nominal"]
+
+
+def test_temporal_properties():
+    env = stop_button()
+    si = cp.agents.SI(env, **STOP)
+    assert cp.verify(si, cp.always(lambda s, a: a != "disable", 4)).holds
+    v = cp.verify(si, cp.always(lambda s: s.button != "pressed", 3, "not pressed"))
+    assert v.status == "fails" and v.counterexample.evidence["trace_probability"] > 0
+    assert cp.verify(si, cp.eventually(lambda s: s.button == "pressed", 2)).status == "fails"
+    assert cp.verify(si, cp.eventually(lambda s: s.button in ("armed", "pressed"), 2)).holds
+
+
+def test_structural_properties():
+    env = delayed_reward()
+    for agent in (cp.agents.FP(env), cp.agents.STH(env, horizon=1),
+                  cp.agents.FPX(env, epsilon="1/5")):
+        v = cp.verify(agent, cp.policy_unmodified())
+        assert v.holds and v.method == "structure"
+        assert cp.verify(agent, cp.no_self_knowledge()).holds
+
+    class SelfModel(cp.agents.FP):
+        """An agent that predicts its own future actions with a learned model."""
+        def planning_world(self, o, s, horizon=None):
+            d = super().planning_world(o, s, horizon)
+            acts = self.env.actions
+            return d.replace("p2", **{n: cp.dist({a: sympy.Rational(1, len(acts))
+                                                  for a in acts})
+                                      for n in d.order if n.startswith("A_")})
+    v = cp.verify(SelfModel(env), cp.no_self_knowledge())
+    assert v.status == "fails" and "A_0" in str(v.counterexample)
+
+
+def test_unknown_is_never_reported_as_holds(monkeypatch):
+    monkeypatch.setattr(verification, "_check", lambda solver: ("unknown", "timeout"))
+    env = delayed_reward(delay=2)
+    for agent, prop in [(cp.agents.STH(env, horizon=2), cp.myopic(2)),
+                        (cp.agents.SI(stop_button(), **STOP), cp.obeys_stop_button(2)),
+                        (cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"))]:
+        v = cp.verify(agent, prop)
+        assert v.status == "unknown" and "timeout" in v.reason and not v.holds
+
+
+def test_a_real_timeout_gives_unknown_or_an_answer_never_a_wrong_one():
+    env = stop_button()
+    v = cp.verify(cp.agents.SIF(env, **STOP), cp.no_incentive("button"), timeout=0.001)
+    assert v.status in ("unknown", "fails")
+
+
+# ---- bad input -------------------------------------------------------------------------
+
+def test_property_naming_an_unknown_node():
+    with pytest.raises(cp.UnknownNodeError, match="'buton'.*variables: button"):
+        cp.verify(cp.agents.SI(stop_button(), **STOP), cp.no_incentive("buton"))
+
+
+@pytest.mark.parametrize("make", [lambda: cp.myopic(0), lambda: cp.myopic(1.5),
+                                  lambda: cp.obeys_stop_button(-2),
+                                  lambda: cp.always(lambda s: True, 0)])
+def test_horizons_must_be_positive_integers(make):
+    with pytest.raises(cp.SpecError, match="positive integer"):
+        make()
+
+
+def test_model_too_large_is_refused_with_the_size(monkeypatch):
+    monkeypatch.setattr(verification, "MAX_TERMS", 10)
+    with pytest.raises(cp.ModelTooLargeError, match="about \\d+ terms"):
+        cp.verify(cp.agents.FP(delayed_reward(delay=2)), cp.myopic(5))
+
+
+def test_symbolic_model_needs_binding():
+    g = sympy.Symbol("gamma")
+    with pytest.raises(cp.ParameterError, match="bind"):
+        cp.verify(cp.agents.FP(delayed_reward(gamma=g)), cp.myopic(1))
+
+
+# ---- specs, broken specs and proofs -------------------------------------------------------
+
+BROKEN = sorted((ROOT / "specs" / "broken").glob("*.toml"))
+
+
+def test_there_are_at_least_four_broken_specs():
+    names = {p.stem for p in BROKEN}
+    assert {"policy_rewrite", "fp_myopic", "fp_stop_button", "itf_no_incentive"} <= names
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_spec_fails_with_a_confirmed_counterexample(path, capsys):
+    assert main(["check", str(path)]) == 1
+    assert "counterexample" in capsys.readouterr().out
+    (r,) = check(load(path))
+    v = r.verdict
+    assert v.status == "fails" and v.counterexample.evidence["confirmed"]
+
+
+@pytest.mark.parametrize("path", [p for p in BROKEN if "stop" in p.stem or "policy" in p.stem],
+                         ids=lambda p: p.stem)
+def test_trace_counterexamples_reproduce_in_simulation(path):
+    (r,) = check(load(path))
+    agent = load(path).agents[r.entry.agent_name]
+    data = r.verdict.counterexample.data
+    states, acts = data["states"], data["actions"]
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(400):
+        s, o, ok = states[0], agent.o0, True
+        for t, a_want in enumerate(acts):
+            row = agent._policy_row(o, s, t)
+            a = rng.choice(list(row), p=[float(p) for p in row.values()])
+            nxt = agent.env.P[(s, a)]
+            s2 = list(nxt)[rng.choice(len(nxt), p=[float(p) for p in nxt.values()])]
+            if a != a_want or s2 != states[t + 1]:
+                ok = False
+                break
+            o, s = append(o, s, a, s2), s2
+        hits += ok
+    assert hits > 0  # the violating trace occurs in seeded simulation too
+
+
+def test_prove_proofs_dir(capsys):
+    assert main(["prove", str(ROOT / "proofs")]) == 0
+    out = capsys.readouterr().out
+    assert "not proven" in out and " 0 not proven" in out
+    assert "HOLDS  obeys_stop_button(6)" in out
+
+
+def test_prove_fails_on_a_false_theorem(tmp_path, capsys):
+    f = tmp_path / "false.toml"
+    f.write_text(f'theorem = "FP obeys the stop button"\nuses = "{ROOT}/specs/si.toml"\n'
+                 '[[property]]\nagent = "fp"\n'
+                 'check = "obeys_stop_button(3, stop=button == pressed, null_action=null)"\n')
+    assert main(["prove", str(f)]) == 1
+    assert "FAILS" in capsys.readouterr().out
