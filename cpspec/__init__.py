@@ -20,6 +20,7 @@ from . import agents
 from .properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
 from .verification import Counterexample, Verdict, verify
+from .synthesis import Synthesis, synthesize
 from . import learning as learners
 
 __version__ = "0.1.0"
@@ -30,7 +31,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
-    "verify", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -267,10 +267,21 @@ class MDP:
         def sub(x):
             return to_exact(sympy.sympify(as_sympy(x)).subs(subs)) if isinstance(
                 x, sympy.Basic) else x
+
+        def reward(s, a, s2):
+            return sub(self.reward_of(s, a, s2))
+        fac = getattr(self, "_factored", None)
+        if fac is not None:  # stay factored: bind inside each variable's dynamics
+            domains, dynamics, parents = fac
+            new_dyn = {}
+            for k, f in dynamics.items():
+                def row(*args, _f=f, _k=k):
+                    return {v: sub(p) for v, p in _f.distribution(_k, args).items()}
+                new_dyn[k] = dist(row, parents=list(parents[k]))
+            return MDP.factored(domains, new_dyn, self.actions, reward,
+                                dict(next(iter(self.mu0))), sub(self.gamma))
         P = {k: {s2: sub(p) for s2, p in row.items()} for k, row in self.P.items()}
-        R = {k: sub(r) for k, r in self.R.items()}
-        return MDP(self.states, self.actions, lambda s, a: P[(s, a)],
-                   lambda s, a, s2: R[(s, a, s2)],
+        return MDP(self.states, self.actions, lambda s, a: P[(s, a)], reward,
                    self.mu0 if len(self.mu0) > 1 else next(iter(self.mu0)),
                    sub(self.gamma), self.variables)
 

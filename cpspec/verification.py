@@ -268,8 +268,6 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
     if isinstance(H, sympy.Symbol):
         return "unknown", None, f"the planning horizon {H} is symbolic; give a number"
     node_parents = parents[node]
-    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
-                                       for p in node_parents]))
     n_terms = len(env.states) ** 2 * len(env.actions) * (1 if H is sympy.oo else H)
     if n_terms > MAX_TERMS:
         raise ModelTooLargeError(f"no_incentive({node}) of {agent!r} would need about "
@@ -278,85 +276,114 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
         nominal = agent.planned_action(agent.o0, s)
         ctx = z3.Context()
         solver = _solver(ctx, timeout)
-        theta = {c: {v: z3.Real(f"theta[{node}|{c}][{v}]", ctx) for v in domains[node]}
-                 for c in configs}
-        for c, row in theta.items():
-            for v in row.values():
-                solver.add(v >= 0)
-            solver.add(z3.Sum(*row.values()) == 1)
-        _, reward = agent._planning_parts(agent.o0, s)
-        g = _real(ctx, env.gamma)
-
-        def trans(x, a):
-            """P(x2 | x, a) as z3 terms, for the x2 with a possibly non-zero probability."""
-            a_eff = agent.planning_action(x, a)
-            env_vals = dict(x)
-            env_vals["A"] = a_eff
-            rows = {}
-            for k in env.variables:
-                if k == node:
-                    c = tuple(env_vals[p] for p in node_parents)
-                    rows[k] = {v: theta[c][v] for v in domains[node]}
-                else:
-                    rows[k] = {v: _real(ctx, p) for v, p in dynamics[k].distribution(
-                        k, tuple(env_vals[p] for p in parents[k])).items()}
-            out = []
-            for combo in itertools.product(*(rows[k].items() for k in env.variables)):
-                x2 = State(**{k: v for k, (v, _) in zip(env.variables, combo)})
-                prob = combo[0][1]
-                for _, p in combo[1:]:
-                    prob = prob * p
-                out.append((x2, prob))
-            return out
-
-        def q(V):
-            return {x: {a: z3.Sum(*[p * (_real(ctx, reward(x, a, x2)) + g * V[x2])
-                                    for x2, p in trans(x, a)])
-                        for a in env.actions} for x in env.states}
-
-        if H is sympy.oo:
-            V = {x: z3.Real(f"V[{x}]", ctx) for x in env.states}
-            Q = q(V)
-            for x in env.states:
-                for a in env.actions:
-                    solver.add(V[x] >= Q[x][a])
-                solver.add(z3.Or(*[V[x] == Q[x][a] for a in env.actions]))
-        else:
-            V = {x: _real(ctx, 0) for x in env.states}
-            for t in reversed(range(H)):
-                Q = q(V)
-                if t:
-                    V = {x: _max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values()))
-                         for x in env.states}
-        solver.add(_differs(ctx, Q[s], env.actions, nominal))
+        theta = incentive_problem(agent, node, s, nominal, ctx, solver,
+                                  _real(ctx, env.gamma))
         res, why = _check(solver)
         if res == "unknown":
             return "unknown", None, f"state {s!r}: {why}"
         if res == "sat":
-            m = solver.model()
-            table = {c: {v: _fraction(m.eval(t, model_completion=True))
-                         for v, t in row.items()} for c, row in theta.items()}
+            table = theta_values(solver.model(), theta)
             return "fails", _incentive_cex(agent, node, node_parents, table, s, nominal), None
     return "holds", None, (f"no model of the dynamics of {node!r} changes the planned action "
                            "in any state")
 
 
-def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:
-    # round algebraic solutions to rationals that still sum to 1, then replay exactly
+def theta_values(model, theta) -> dict:
+    """The free dynamics of a satisfying model, as exact fractions."""
+    return {c: {v: _fraction(model.eval(t, model_completion=True)) for v, t in row.items()}
+            for c, row in theta.items()}
+
+
+def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g) -> dict:
+    """Add to ``solver``: the dynamics of ``node`` free (``theta``), the planning values
+    (Bellman optimality for an infinite horizon, backward induction otherwise) with the
+    discount ``g`` (a Z3 term: a constant, or a variable for synthesis), and "the planned
+    action in ``s`` is not ``nominal``". Returns ``theta``."""
+    env = agent.env
+    domains, dynamics, parents = env._factored
+    node_parents = parents[node]
+    H = agent.horizon
+    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
+                                       for p in node_parents]))
+    theta = {c: {v: z3.Real(f"theta[{node}|{c}][{v}]", ctx) for v in domains[node]}
+             for c in configs}
+    for c, row in theta.items():
+        for v in row.values():
+            solver.add(v >= 0)
+        solver.add(z3.Sum(*row.values()) == 1)
+    _, reward = agent._planning_parts(agent.o0, s)
+
+    def trans(x, a):
+        """P(x2 | x, a) as z3 terms, for the x2 with a possibly non-zero probability."""
+        env_vals = dict(x)
+        env_vals["A"] = agent.planning_action(x, a)
+        rows = {}
+        for k in env.variables:
+            if k == node:
+                c = tuple(env_vals[p] for p in node_parents)
+                rows[k] = {v: theta[c][v] for v in domains[node]}
+            else:
+                rows[k] = {v: _real(ctx, p) for v, p in dynamics[k].distribution(
+                    k, tuple(env_vals[p] for p in parents[k])).items()}
+        out = []
+        for combo in itertools.product(*(rows[k].items() for k in env.variables)):
+            x2 = State(**{k: v for k, (v, _) in zip(env.variables, combo)})
+            prob = combo[0][1]
+            for _, p in combo[1:]:
+                prob = prob * p
+            out.append((x2, prob))
+        return out
+
+    def q(V):
+        return {x: {a: z3.Sum(*[p * (_real(ctx, reward(x, a, x2)) + g * V[x2])
+                                for x2, p in trans(x, a)])
+                    for a in env.actions} for x in env.states}
+
+    if H is sympy.oo:
+        V = {x: z3.Real(f"V[{x}]", ctx) for x in env.states}
+        Q = q(V)
+        for x in env.states:
+            for a in env.actions:
+                solver.add(V[x] >= Q[x][a])
+            solver.add(z3.Or(*[V[x] == Q[x][a] for a in env.actions]))
+    else:
+        V = {x: _real(ctx, 0) for x in env.states}
+        for t in reversed(range(H)):
+            Q = q(V)
+            if t:
+                V = {x: _max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values()))
+                     for x in env.states}
+    solver.add(_differs(ctx, Q[s], env.actions, nominal))
+    return theta
+
+
+def normalized(table: dict) -> dict:
+    """Rows rounded from algebraic solutions, renormalised to sum to 1 exactly."""
     fixed = {}
     for c, row in table.items():
         total = sum(row.values())
         fixed[c] = {v: p / total for v, p in row.items() if p}
+    return fixed
+
+
+def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
+    """The same agent in an environment where ``node`` follows the table ``fixed``."""
     env = agent.env
     domains, dynamics, parents = env._factored
     new_dyn = dict(dynamics)
-    new_dyn[node] = dist(lambda *args, _t=fixed: _t[tuple(args)], parents=list(node_parents))
+    new_dyn[node] = dist(lambda *args, _t=fixed: _t[tuple(args)], parents=list(parents[node]))
     start = dict(next(iter(env.mu0)))
     other = MDP.factored(domains, new_dyn, env.actions, env.reward, start, env.gamma)
     twin = copy.copy(agent)
     twin.env = other
     twin._plans = {}
-    flipped = twin.planned_action(agent.o0, s)
+    return twin
+
+
+def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:
+    fixed = normalized(table)
+    dynamics = agent.env._factored[1]
+    flipped = twin_agent(agent, node, fixed).planned_action(agent.o0, s)
     changed = {c: row for c, row in fixed.items()
                if row != dynamics[node].distribution(node, tuple(c))}
     rows = "; ".join(f"{_show_config(node_parents, c)} -> {_show_row(row)}"

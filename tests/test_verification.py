@@ -222,3 +222,39 @@ def test_prove_fails_on_a_false_theorem(tmp_path, capsys):
                  'check = "obeys_stop_button(3, stop=button == pressed, null_action=null)"\n')
     assert main(["prove", str(f)]) == 1
     assert "FAILS" in capsys.readouterr().out
+
+
+# ---- synthesis -----------------------------------------------------------------------
+
+def test_synthesis_contrast_interlock_threshold_and_cross_check():
+    g = sympy.Symbol("gamma")
+    sif = cp.agents.SIF(stop_button(gamma=g), **STOP)
+    r = cp.synthesize(sif, cp.no_incentive("button"), over=g)
+    # by hand: a model where 'null' disables the button for free makes null worth
+    # gamma/(1 - gamma) against work's 1 (then pressed): a flip iff gamma > 1/2
+    assert r.holds == sympy.Interval(0, sympy.Rational(1, 2))
+    assert r.fails == sympy.Interval.open(sympy.Rational(1, 2), 1)
+    assert r.unknown is sympy.S.EmptySet
+    assert {s for _, s in r.samples} == {"holds", "fails"}
+    # both sides, concretely
+    for v, want in (("2/5", "holds"), ("1/2", "holds"), ("3/5", "fails")):
+        bound = cp.agents.SIF(stop_button(gamma=v), **STOP)
+        assert cp.verify(bound, cp.no_incentive("button")).status == want
+
+
+def test_synthesis_si_and_itc_hold_everywhere():
+    g = sympy.Symbol("gamma")
+    r = cp.synthesize(cp.agents.SI(stop_button(gamma=g), **STOP), cp.no_incentive("button"),
+                      over=g)
+    assert r.holds == sympy.Interval.Ropen(0, 1) and r.fails is sympy.S.EmptySet
+    env, rewards = input_terminal(gamma=g)
+    itc = cp.agents.ITC(env, terminal="terminal", rewards=rewards)
+    assert cp.synthesize(itc, cp.no_incentive("terminal"), over=g).fails is sympy.S.EmptySet
+
+
+def test_synthesis_bad_input():
+    g = sympy.Symbol("gamma")
+    with pytest.raises(cp.SpecError, match="supports no_incentive"):
+        cp.synthesize(cp.agents.FP(delayed_reward(gamma=g)), cp.myopic(1), over=g)
+    with pytest.raises(cp.ParameterError, match="gamma must be the symbol"):
+        cp.synthesize(cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"), over=g)
