@@ -136,7 +136,7 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     >>> sif = cp.agents.SIF(stop_button(gamma=g), null_action="null",
     ...                     stop_pressed=lambda s: s.button == "pressed")
     >>> print(cp.synthesize(sif, cp.no_incentive("button"), over=g))
-    no_incentive(button) holds for 0 <= gamma <= 2/3; fails for 2/3 < gamma < 1
+    no_incentive(button) holds for 0 <= gamma <= 1/2; fails for 1/2 < gamma < 1
     """
     x = over[0] if isinstance(over, (list, tuple)) else over
     if not isinstance(x, sympy.Symbol):
