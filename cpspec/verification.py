@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import numbers
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class Verdict:
 def _real(ctx, x) -> z3.ArithRef:
     if isinstance(x, bool):
         x = int(x)
+    if isinstance(x, numbers.Rational) and not isinstance(x, (int, Fraction)):
+        x = Fraction(int(x.numerator), int(x.denominator))  # gmpy2.mpq
     if isinstance(x, int):
         return z3.RealVal(str(x), ctx)
     if isinstance(x, Fraction):
@@ -194,45 +197,87 @@ def _myopic(agent: Agent, prop: Property, timeout):
     if n_terms > MAX_TERMS:
         raise ModelTooLargeError(f"myopic({N}) of {agent!r} would need about {n_terms} "
                                  f"terms (limit {MAX_TERMS}); lower N or the model size")
-    groups = [[s] for s in env.states] if agent.planning_depends_on_state else \
-        [list(env.states)]
-    for group in groups:
+    plans: dict = {}
+    for s in env.states:
+        key = s if agent.planning_depends_on_state else None
+        if key not in plans:
+            mdp = agent.planning_mdp(agent.o0, s)
+            plans[key] = (mdp, _Model.of(mdp))
+        mdp, model = plans[key]
+        nominal = agent.planned_action(agent.o0, s)
         ctx = z3.Context()
         solver = _solver(ctx, timeout)
-        mdp = agent.planning_mdp(agent.o0, group[0])
-        g = _real(ctx, mdp.gamma)
-        if free:
-            V = {x: z3.Real(f"V_{N}[{x}]", ctx) for x in env.states}
-        else:
-            V = {x: _real(ctx, 0) for x in env.states}
-        Vend = dict(V)
-        Q0 = None
-        for t in reversed(range(depth)):
-            Q = {x: {a: z3.Sum(*[_real(ctx, p) * (_real(ctx, mdp.R[(x, a, x2)]) + g * V[x2])
-                                 for x2, p in mdp.P[(x, a)].items()])
-                     for a in env.actions} for x in env.states}
-            if t == 0:
-                Q0 = Q
-                break
-            V = {x: _max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values()))
-                 for x in env.states}
-        for s in group:
-            nominal = agent.planned_action(agent.o0, s)
-            solver.push()
-            solver.add(_differs(ctx, Q0[s], env.actions, nominal))
+        if not free:
+            # nothing is free: the values are exact numbers and Z3 checks the comparison
+            _, Vs = _backward(model, depth, Sign(model.K, None))
+            Q0 = {a: _real(ctx, model.K.to_sympy(model.q(s, a, Vs[1])))
+                  for a in env.actions}
+            solver.add(_differs(ctx, Q0, env.actions, nominal))
             res, why = _check(solver)
-            if res == "unknown":
-                return "unknown", None, f"state {s!r}: {why}"
-            if res == "sat":
-                m = solver.model()
-                vals = {x: _fraction(m.eval(Vend[x], model_completion=True))
-                        for x in env.states}
-                return "fails", _myopic_cex(agent, mdp, s, nominal, vals, N), None
-            solver.pop()
+            if res != "unsat":
+                return "unknown", None, f"state {s!r}: {why or 'unexpected sat'}"
+            continue
+        cex = _spike_search(mdp, model, s, nominal, N)
+        if cex is not None:
+            return "fails", _myopic_cex(agent, mdp, s, nominal, cex, N), None
+        res, why, vals = _myopic_z3(ctx, solver, mdp, s, nominal, N)
+        if res == "unknown":
+            return "unknown", None, f"state {s!r}: {why}"
+        if res == "sat":
+            return "fails", _myopic_cex(agent, mdp, s, nominal, vals, N), None
     why = (f"the planning horizon {H} <= {N}: nothing at steps >= {N} exists in the "
            "planning world" if not free else
            f"no continuation values at step {N} change the first action in any state")
     return "holds", None, why
+
+
+def _reach(mdp, s, N) -> list[set]:
+    levels = [{s}]
+    for _ in range(N):
+        levels.append({x2 for x in levels[-1] for a in mdp.actions for x2 in mdp.P[(x, a)]})
+    return levels
+
+
+def _spike_search(mdp, model, s, nominal, N):
+    """Cheap witnesses first: continuation values that are 0 everywhere, or a large
+    positive or negative value at one reachable state. Each candidate is checked by exact
+    backward induction; the first that flips the action is returned."""
+    sign = Sign(model.K, None)
+    zero = {x: Fraction(0) for x in mdp.states}
+    candidates = [zero]
+    for x in sorted(_reach(mdp, s, N)[N], key=repr):
+        for v in (Fraction(10) ** 9, -Fraction(10) ** 9):
+            spike = dict(zero)
+            spike[x] = v
+            candidates.append(spike)
+    for vals in candidates:
+        rules, _ = _backward(model, N, sign, V_end=vals)
+        if rules[0][s] != nominal:
+            return vals
+    return None
+
+
+def _myopic_z3(ctx, solver, mdp, s, nominal, N):
+    """The full encoding, over the states reachable from ``s`` only."""
+    levels = _reach(mdp, s, N)
+    g = _real(ctx, mdp.gamma)
+    V = {x: z3.Real(f"V_{N}[{x}]", ctx) for x in levels[N]}
+    Vend = dict(V)
+    for t in reversed(range(N)):
+        Q = {x: {a: z3.Sum(*[_real(ctx, p) * (_real(ctx, mdp.R[(x, a, x2)]) + g * V[x2])
+                             for x2, p in mdp.P[(x, a)].items()])
+                 for a in mdp.actions} for x in levels[t]}
+        if t == 0:
+            break
+        V = {x: _max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values())) for x in levels[t]}
+    solver.add(_differs(ctx, Q[s], mdp.actions, nominal))
+    res, why = _check(solver)
+    if res != "sat":
+        return res, why, None
+    m = solver.model()
+    vals = {x: Fraction(0) for x in mdp.states}
+    vals.update({x: _fraction(m.eval(v, model_completion=True)) for x, v in Vend.items()})
+    return res, why, vals
 
 
 def _myopic_cex(agent, mdp, s, nominal, vals, N) -> Counterexample:

@@ -258,3 +258,11 @@ def test_synthesis_bad_input():
         cp.synthesize(cp.agents.FP(delayed_reward(gamma=g)), cp.myopic(1), over=g)
     with pytest.raises(cp.ParameterError, match="gamma must be the symbol"):
         cp.synthesize(cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"), over=g)
+
+
+def test_myopic_holds_through_the_full_z3_encoding_when_no_witness_exists():
+    # both actions do the same thing: no continuation value can separate them
+    m = cp.MDP(["x", "y"], ["a", "b"], lambda s, a: {"x": "1/2", "y": "1/2"},
+               lambda s, a, s2: 1 if s2 == "y" else 0, "x", gamma="1/2")
+    v = cp.verify(cp.agents.FP(m), cp.myopic(3))
+    assert v.status == "holds" and "no continuation values" in v.reason
