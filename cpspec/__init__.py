@@ -21,6 +21,7 @@ from .properties import (always, eventually, myopic, no_incentive, no_self_knowl
                          obeys_stop_button, policy_unmodified)
 from .verification import Counterexample, Verdict, verify
 from .synthesis import Synthesis, synthesize
+from .explain import ActionExplanation, Explanation, explain, explain_action
 from . import learning as learners
 
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
+    "explain", "explain_action", "Explanation", "ActionExplanation",
     "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",

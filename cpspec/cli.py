@@ -8,6 +8,9 @@
 ``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
                              entries): print each with its verdict and solver time; exit 1
                              unless every one holds.
+``cpspec explain FILE QUERY`` where an exact value or a chosen action comes from:
+                             ``"E(S_f)"``, ``"P(S_f == 12)"`` scenario by scenario,
+                             ``"act(agent, state)"`` action by action.
 ``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
 """
 
@@ -105,6 +108,33 @@ def _derive(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    from .explain import explain, explain_action
+    from .specfile import derive, load
+    by = [b for b in (args.by or "").split(",") if b]
+    overrides = {
+        "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
+        "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
+        "act": lambda agent, state, t=0: explain_action(agent, state, t),
+    }
+    try:
+        out = derive(load(args.file), args.query, where="command line", overrides=overrides)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not hasattr(out, "_repr_html_"):
+        print("error: explain takes one P(...), E(...) or act(agent, state) query, not an "
+              "arithmetic combination", file=sys.stderr)
+        return 2
+    if args.latex and hasattr(out, "_repr_latex_"):
+        print(out._repr_latex_())
+    elif args.html:
+        print(out._repr_html_())
+    else:
+        print(out)
+    return 0
+
+
 def _simulate(args) -> int:
     from .simulate import simulate
     from .specfile import load
@@ -141,6 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
     d.set_defaults(run=_derive)
+    x = sub.add_parser("explain", help="explain a query scenario by scenario")
+    x.add_argument("file")
+    x.add_argument("query")
+    x.add_argument("--rows", type=int, default=10, help="scenarios listed (rest summed)")
+    x.add_argument("--by", help="extra nodes to show, comma-separated")
+    x.add_argument("--latex", action="store_true")
+    x.add_argument("--html", action="store_true")
+    x.set_defaults(run=_explain)
     pr = sub.add_parser("prove", help="machine-check the theorems of proof files")
     pr.add_argument("paths", nargs="+")
     pr.set_defaults(run=_prove)

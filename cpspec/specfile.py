@@ -438,7 +438,8 @@ def _node(w, n, nd, node_names, params, path, lines) -> StructuralFunction:
     return _dc_replace(dist(prob_fn, parents=parents, label=label), values=values)
 
 
-def derive(spec: Spec, query: str, where: str = "query") -> Any:
+def derive(spec: Spec, query: str, where: str = "query",
+           overrides: dict[str, Callable] | None = None) -> Any:
     """Evaluate a query such as ``"E(S_c) - E(S_f)"`` against the spec's worlds, exactly.
 
     Examples
@@ -459,6 +460,7 @@ def derive(spec: Spec, query: str, where: str = "query") -> Any:
     env = spec.namespace()
     funcs: dict[str, Callable] = {"P": P, "E": E}
     funcs.update(query_functions(spec, env))
+    funcs.update(overrides or {})
     query = STAR.sub(lambda mt: mt.group(1) + "_star", query)
     keywords = {"given"} | {v for m, _ in spec.mdps.values() for v in (m.variables or ())}
     e = parse(query, where, functions=frozenset(funcs), keywords=frozenset(keywords))

@@ -1,0 +1,347 @@
+"""Explanations: where an expected value and a chosen action come from, scenario by scenario.
+
+:func:`explain` breaks an exact ``P`` or ``E`` into the scenarios that produce it (an
+assignment of the nodes that matter, its exact probability and its contribution), sorted
+by contribution, with a remainder line so the table always adds up to the exact total.
+Only the marginal over the scenario nodes is computed (variable elimination), never the
+joint of the whole diagram.
+
+:func:`explain_action` shows, for each available action of a planning world, its exact
+expected utility, its margin to the chosen action, and the few next-step branches that
+decide the difference. With a symbolic parameter the margins are expressions and the
+regions where the choice flips are listed.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import sympy
+
+from .errors import QueryError, SpecError
+from .exact import _check_expr, _one_world, marginal, _split_equalities
+from .expressions import Expr
+from .functions import as_sympy
+
+__all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row: an assignment of the scenario nodes, its probability (conditional on
+    ``given`` if any), the query's value there, and its contribution to the total."""
+
+    assignment: dict
+    probability: Any
+    value: Any
+    contribution: Any
+
+    def record(self) -> dict:
+        return {**{f"{k}": v for k, v in self.assignment.items()},
+                "probability": self.probability, "value": self.value,
+                "contribution": self.contribution}
+
+
+def _fmt(x) -> str:
+    x = sympy.sympify(x)
+    if x.is_Rational and x.q != 1:
+        return f"{x} (~{float(x):.4g})"
+    return str(x)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The breakdown of an exact query into scenarios."""
+
+    query: str
+    total: Any
+    rows: tuple
+    remainder: Any = 0
+    remainder_probability: Any = 0
+    folded: int = 0
+    groups: tuple = field(default=())
+
+    def records(self) -> list[dict]:
+        """The rows as plain dicts (plus a ``remainder`` record when rows were folded)."""
+        out = [r.record() for r in self.rows]
+        if self.folded:
+            out.append({"remainder": self.folded, "probability": self.remainder_probability,
+                        "contribution": self.remainder})
+        return out
+
+    def check(self) -> bool:
+        """The rows and the remainder add up exactly to the total."""
+        s = sum((r.contribution for r in self.rows), sympy.Integer(0)) + self.remainder
+        return sympy.simplify(s - self.total) == 0
+
+    def __str__(self) -> str:
+        lines = [f"{self.query} = {_fmt(self.total)}"]
+        names = list(self.rows[0].assignment) if self.rows else []
+        header = "  ".join(f"{n:>8}" for n in names) + f"  {'probability':>22}  " \
+                                                       f"{'contribution':>22}"
+        lines.append(header)
+        for r in self.rows:
+            vals = "  ".join(f"{str(v):>8}" for v in r.assignment.values())
+            lines.append(f"{vals}  {_fmt(r.probability):>22}  {_fmt(r.contribution):>22}")
+        if self.folded:
+            lines.append(f"{'(' + str(self.folded) + ' more scenarios)':>{len(header) - 48}}"
+                         f"  {_fmt(self.remainder_probability):>22}  "
+                         f"{_fmt(self.remainder):>22}")
+        for g, (p, c) in self.groups:
+            lines.append(f"  group {g}: probability {_fmt(p)}, contribution {_fmt(c)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        names = list(self.rows[0].assignment) if self.rows else []
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.assignment.values())
+            + f"<td>{html.escape(str(r.probability))}</td>"
+              f"<td>{html.escape(str(r.contribution))}</td></tr>" for r in self.rows)
+        if self.folded:
+            body += (f"<tr><td colspan='{len(names)}'>{self.folded} more scenarios</td>"
+                     f"<td>{html.escape(str(self.remainder_probability))}</td>"
+                     f"<td>{html.escape(str(self.remainder))}</td></tr>")
+        return (f"<table><caption>{html.escape(self.query)} = {html.escape(str(self.total))}"
+                f"</caption><tr>{head}<th>probability</th><th>contribution</th></tr>"
+                f"{body}</table>")
+
+    def _repr_latex_(self) -> str:
+        names = list(self.rows[0].assignment) if self.rows else []
+        cols = "l" * len(names) + "rr"
+        rows = [" & ".join(sympy.latex(sympy.sympify(v)) if not isinstance(v, str) else v
+                           for v in r.assignment.values())
+                + f" & {sympy.latex(r.probability)} & {sympy.latex(r.contribution)} \\\\"
+                for r in self.rows]
+        if self.folded:
+            rows.append(f"\\multicolumn{{{len(names)}}}{{l}}{{{self.folded} more}} & "
+                        f"{sympy.latex(self.remainder_probability)} & "
+                        f"{sympy.latex(self.remainder)} \\\\")
+        head = " & ".join(names + ["probability", "contribution"]) + " \\\\ \\hline"
+        return (f"$${sympy.latex(sympy.sympify(self.total))}$$"
+                f"\\begin{{tabular}}{{{cols}}}{head}" + "".join(rows) + "\\end{tabular}")
+
+
+def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
+            max_rows: int = 10, group_by: str | None = None) -> Explanation:
+    """Break the exact ``P(query)`` (an event) or ``E(query)`` into scenarios.
+
+    Parameters
+    ----------
+    query : Expr
+        An event (explained as ``P``) or a numeric expression (``E``) of one world.
+    given : Expr, optional
+        Condition on an event; probabilities are then conditional.
+    by : node names
+        Extra nodes to show in each scenario (e.g. the causes of the query's value).
+    max_rows : int
+        Rows listed; the rest is summed into one remainder line (with its count).
+    group_by : node name, optional
+        Also report the probability and contribution per value of this scenario node.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> f = cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
+    ...              S=cp.fn(lambda G, R: G + R))
+    >>> x = cp.explain(f.S, max_rows=3)
+    >>> x.total, [(r.assignment["S"], r.contribution) for r in x.rows], x.folded
+    (7, [(7, 7/6), (8, 10/9), (9, 1)], 8)
+    """
+    _check_expr(query, "explain", False)
+    d = _one_world(query, given, "explain")
+    for n in by:
+        d.node(n)
+    if given is not None:
+        _check_expr(given, "explain", True)
+    is_p = query.is_event
+    evidence, cond = _split_equalities(given)
+    names = list(dict.fromkeys([n for _, n in sorted(query.variables())] + list(by)))
+    keys = names + [n for _, n in sorted(cond.variables())] if cond is not None else names
+    keys = list(dict.fromkeys(keys))
+    got, arr, K = marginal(d, keys, None, evidence)
+    domains = [(evidence[n],) if n in evidence else d.domain(n) for n in got]
+    w = d.name
+    acc: dict = {}
+    den = K.zero
+    for idx, p in np.ndenumerate(arr):
+        if not p:
+            continue
+        full = {n: domains[i][j] for i, (n, j) in enumerate(zip(got, idx))}
+        env = {(w, n): v for n, v in full.items()}
+        if cond is not None and not cond.evaluate(env):
+            continue
+        den += p
+        scen = tuple((n, full[n]) for n in names)
+        acc[scen] = acc.get(scen, K.zero) + p
+    if given is not None and not den:
+        raise QueryError(f"explain: P({given}) = 0; nothing to explain")
+    norm = K.to_sympy(den) if given is not None else sympy.Integer(1)
+    rows = []
+    for scen, p in acc.items():
+        prob = K.to_sympy(p) / norm
+        env = {(w, n): v for n, v in scen}
+        v = query.evaluate(env)
+        if is_p:
+            value = sympy.Integer(1 if v else 0)
+        else:
+            value = sympy.sympify(v)
+        contrib = sympy.cancel(prob * value) if prob.free_symbols else prob * value
+        if is_p and not v:
+            continue
+        rows.append(Scenario(dict(scen), prob, value, contrib))
+    rows.sort(key=_magnitude, reverse=True)
+    total = sum((r.contribution for r in rows), sympy.Integer(0))
+    shown, rest = rows[:max_rows], rows[max_rows:]
+    remainder = sum((r.contribution for r in rest), sympy.Integer(0))
+    rest_p = sum((r.probability for r in rest), sympy.Integer(0))
+    groups = ()
+    if group_by is not None:
+        if group_by not in names:
+            raise SpecError(f"group_by={group_by!r} is not a scenario node ({names}); add it "
+                            "with by=[...]")
+        gs: dict = {}
+        for r in rows:
+            key = r.assignment[group_by]
+            p0, c0 = gs.get(key, (sympy.Integer(0), sympy.Integer(0)))
+            gs[key] = (p0 + r.probability, c0 + r.contribution)
+        groups = tuple(sorted(gs.items(), key=lambda kv: _magnitude_value(kv[1][1]),
+                              reverse=True))
+    label = f"{'P' if is_p else 'E'}({query}" + (f" | {given})" if given is not None else ")")
+    return Explanation(label, sympy.simplify(total) if total.free_symbols else total,
+                       tuple(shown), remainder, rest_p, len(rest), groups)
+
+
+def _magnitude_value(c):
+    c = sympy.sympify(c)
+    if c.free_symbols:
+        return 0.0  # symbolic contributions keep their order of appearance
+    return abs(float(c))
+
+
+def _magnitude(r: Scenario):
+    return _magnitude_value(r.contribution)
+
+
+# ---- actions ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Branch:
+    """A next-step branch that contributes to an action's margin."""
+
+    next_state: Any
+    p_chosen: Any
+    p_action: Any
+    difference: Any   # contribution to Q(action) - Q(chosen)
+
+
+@dataclass(frozen=True)
+class ActionExplanation:
+    """Each action's exact expected utility, its margin to the chosen one, and the
+    branches that decide it."""
+
+    state: Any
+    chosen: Any
+    utilities: dict
+    margins: dict
+    branches: dict
+    regions: Any = None   # parametric: the Choice of the action over the parameter
+
+    def records(self) -> list[dict]:
+        return [{"action": a, "utility": self.utilities[a], "margin": self.margins[a],
+                 "chosen": a == self.chosen} for a in self.utilities]
+
+    def __str__(self) -> str:
+        lines = [f"in state {self.state!r} the agent chooses {self.chosen!r}"]
+        if self.regions is not None:
+            lines[0] += f" ({self.regions})"
+        for a, u in self.utilities.items():
+            mark = "*" if a == self.chosen else " "
+            lines.append(f" {mark} {str(a):>10}  E(U) = {_fmt(u)}   margin {_fmt(self.margins[a])}")
+            for b in self.branches.get(a, ()):
+                lines.append(f"      {_fmt(b.difference):>14} from the branch to {b.next_state!r}"
+                             f" (probability {b.p_action} here, {b.p_chosen} under "
+                             f"{self.chosen!r})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{'<b>' if a == self.chosen else ''}{html.escape(str(a))}"
+                       f"</td><td>{html.escape(str(u))}</td>"
+                       f"<td>{html.escape(str(self.margins[a]))}</td></tr>"
+                       for a, u in self.utilities.items())
+        return (f"<table><caption>state {html.escape(str(self.state))}</caption>"
+                f"<tr><th>action</th><th>E(U)</th><th>margin</th></tr>{rows}</table>")
+
+
+def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
+                   ) -> ActionExplanation:
+    """Why the planning world chooses its action in ``state``.
+
+    ``model`` is an agent (its planning world ``p(o, state)``), a :class:`Solution`
+    of an MDP, or an MDP with a horizon given as ``(mdp, horizon)``.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> from cpspec.examples import delayed_reward
+    >>> x = cp.explain_action(cp.agents.FP(delayed_reward()), "start")
+    >>> x.chosen, x.utilities, x.margins["take"]
+    ('wait', {'take': 1, 'wait': 27/10}, -17/10)
+    """
+    from .agents import Agent
+    from .decisions import ParametricSolution, Solution, solve
+    if isinstance(model, Agent):
+        sol = model.plan(o or model.o0, state)
+    elif isinstance(model, (Solution, ParametricSolution)):
+        sol = model
+    elif isinstance(model, tuple) and len(model) == 2:
+        sol = solve(*model)
+    else:
+        raise SpecError("explain_action needs an agent, a Solution, or (mdp, horizon)")
+    if isinstance(sol, ParametricSolution):
+        choice = sol.policy(t, state) if not sol.pieces[0][1].stationary else \
+            sol.policy(state)
+        # utilities and margins as piecewise expressions over the parameter (adjacent
+        # regions with the same expression merged); branches of the first region
+        parts = {id(p): _action_parts(p, state, t, top) for _, p in sol.pieces}
+        first = parts[id(sol.pieces[0][1])]
+        utilities = {a: sol._piecewise(lambda p, a=a: parts[id(p)][1][a]) for a in first[1]}
+        margins = {a: sol._piecewise(lambda p, a=a: sympy.simplify(
+            parts[id(p)][1][a] - parts[id(p)][1][parts[id(p)][0]])) for a in first[1]}
+        return ActionExplanation(state, first[0], utilities, margins, first[2], choice)
+    chosen, utilities, branches = _action_parts(sol, state, t, top)
+    margins = {a: sympy.simplify(u - utilities[chosen]) for a, u in utilities.items()}
+    return ActionExplanation(state, chosen, utilities, margins, branches)
+
+
+def _action_parts(sol, state, t, top):
+    mdp = sol.mdp
+    q = sol.q(state, t if not sol.stationary else 0)
+    chosen = sol.policy(state) if sol.stationary else sol.policy(t, state)
+    V = sol._V[0] if sol.stationary else sol._V[t + 1]
+    K = sol._K
+    g = as_sympy(mdp.gamma)
+
+    def branch_values(a):
+        out = {}
+        for s2, p in mdp.P[(state, a)].items():
+            p, r = as_sympy(p), as_sympy(mdp.R[(state, a, s2)])
+            out[s2] = (p, p * (r + g * K.to_sympy(V[s2])))
+        return out
+    base = branch_values(chosen)
+    branches = {}
+    for a in mdp.actions:
+        if a == chosen:
+            continue
+        mine = branch_values(a)
+        diffs = []
+        for s2 in set(base) | set(mine):
+            pc, cc = base.get(s2, (0, 0))
+            pa, ca = mine.get(s2, (0, 0))
+            diffs.append(Branch(s2, pc, pa, sympy.simplify(ca - cc)))
+        diffs.sort(key=lambda b: _magnitude_value(b.difference), reverse=True)
+        branches[a] = tuple(diffs[:top])
+    return chosen, q, branches
