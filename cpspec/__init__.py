@@ -22,6 +22,7 @@ from .properties import (always, eventually, myopic, no_incentive, no_self_knowl
 from .verification import Counterexample, Verdict, verify
 from .synthesis import Synthesis, synthesize
 from .explain import ActionExplanation, Explanation, explain, explain_action
+from .theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
 from . import learning as learners
 
 __version__ = "0.1.0"
@@ -32,6 +33,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
+    "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
     "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",

@@ -86,6 +86,8 @@ class Spec:
     agents: dict = field(default_factory=dict)  # name -> cp.agents.Agent
     properties: tuple = ()                      # specmodels.PropertyEntry
     theorem: str | None = None
+    observations: tuple = ()                    # (world, file path, where)
+    domains: dict = field(default_factory=dict)  # parameter symbol -> sympy.Set
     _solved: dict = field(default_factory=dict, repr=False, compare=False)
 
     def solution(self, key: tuple):
@@ -194,11 +196,12 @@ def load(path: str | Path, text: str | None = None, _stack: tuple = ()) -> Spec:
         raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
     lines = tuple(text.splitlines())
     unknown = set(data) - {"params", "world", "mdp", "agent", "claims", "property", "uses",
-                           "theorem"}
+                           "theorem", "observations", "domains"}
     if unknown:
         k = sorted(unknown)[0]
         raise SpecFileError(f"{_where(path, lines, k)}: unknown section {k!r}; expected "
-                            "params, world, mdp, agent, claims, property, uses, theorem")
+                            "params, world, mdp, agent, claims, property, uses, theorem, "
+                            "observations, domains")
     base = _uses(data.get("uses"), path, lines, _stack)
     params = dict(base.params) if base else {}
     params.update(_params(data.get("params", []), path, lines))
@@ -233,7 +236,10 @@ def load(path: str | Path, text: str | None = None, _stack: tuple = ()) -> Spec:
     theorem = data.get("theorem")
     if theorem is not None and not isinstance(theorem, str):
         raise SpecFileError(f"{_where(path, lines, 'theorem')}: theorem must be a string")
-    spec = Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem)
+    observations = _observations(data.get("observations", []), worlds, path, lines)
+    domains = _domains(data.get("domains", {}), params, path, lines)
+    spec = Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem,
+                observations, domains)
     spec.namespace()  # name clashes are reported at load time
     return spec
 
@@ -264,6 +270,50 @@ def _uses(target, path, lines, stack) -> "Spec | None":
         raise SpecFileError(f"{_where(path, lines, 'uses')}: no such spec file {target!r} "
                             f"(looked for {other})")
     return load(other, _stack=stack + (str(Path(path).resolve()),))
+
+
+def _observations(raw, worlds, path, lines) -> tuple:
+    """``[[observations]]`` entries: ``world = "f"``, ``file = "rows.csv"`` (relative to
+    the spec file; CSV with a header of node names, or JSON lines)."""
+    if not isinstance(raw, list):
+        raise SpecFileError(f"{_where(path, lines, 'observations')}: write [[observations]] "
+                            "tables with world and file")
+    out = []
+    for k, ent in enumerate(raw):
+        where = _where(path, lines, str(ent.get("file", "observations")) if isinstance(
+            ent, dict) else "observations", label="observations")
+        if not isinstance(ent, dict) or set(ent) - {"world", "file"} or "file" not in ent:
+            raise SpecFileError(f"{where}: [[observations]] needs file = \"...\" and "
+                                "world = \"...\" (and nothing else)")
+        w = ent.get("world")
+        if w not in worlds:
+            raise SpecFileError(f"{where}: world = {w!r} names no world; worlds: "
+                                f"{', '.join(worlds) or 'none'}")
+        out.append((w, str(Path(path).parent / ent["file"]), where))
+    return tuple(out)
+
+
+def _domains(raw, params, path, lines) -> dict:
+    """``[domains]``: a parameter's range as a condition, ``N = "N >= 1"``."""
+    if not isinstance(raw, dict):
+        raise SpecFileError(f"{_where(path, lines, 'domains')}: [domains] maps parameters "
+                            "to conditions such as \"N >= 1\"")
+    out = {}
+    for name, text in raw.items():
+        where = _where(path, lines, text if isinstance(text, str) else name, label="domain")
+        if name not in params:
+            raise SpecFileError(f"{where}: {name!r} is not a declared parameter")
+        e = parse(text, where)
+        if e.names - {name}:
+            raise SpecFileError(f"{where}: the domain of {name} may only mention {name}")
+        cond = e.evaluate(dict(params), {}, relational_if=True)
+        try:
+            out[params[name]] = sympy.solve_univariate_inequality(cond, params[name],
+                                                                  relational=False)
+        except (NotImplementedError, ValueError, TypeError, AttributeError):
+            raise SpecFileError(f"{where}: cannot read {text!r} as a condition on "
+                                f"{name}") from None
+    return out
 
 
 def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
@@ -503,7 +553,62 @@ def check(spec: Spec) -> list:
     """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each) and verify every
     ``[[property]]`` (one :class:`~cpspec.specmodels.PropertyResult` each)."""
     from .specmodels import check_properties
-    return _check_claims(spec) + check_properties(spec)
+    return _check_claims(spec) + check_properties(spec) + check_observations(spec)
+
+
+@dataclass(frozen=True)
+class ObservationResult:
+    """Conformance of every row of an observation file with a world."""
+
+    world: str
+    file: str
+    rows: int
+    failures: tuple = ()          # (line, message)
+    error: str | None = None
+    log_likelihood: Any = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.failures
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"ERROR {self.file}: {self.error}"
+        if self.passed:
+            tail = f", log-likelihood {self.log_likelihood}" if self.log_likelihood is not \
+                None else ""
+            return (f"PASS  {self.file}: all {self.rows} observations conform to world "
+                    f"{self.world}{tail}")
+        line, msg = self.failures[0]
+        return (f"FAIL  {self.file}: {len(self.failures)} of {self.rows} observations do not "
+                f"conform to world {self.world}; first at line {line}: {msg}")
+
+
+def check_observations(spec: Spec) -> list:
+    """Check every ``[[observations]]`` file against its world, row by row."""
+    from .theory import conforms, read_observations
+    out = []
+    for w, file, where in spec.observations:
+        d = spec.worlds[w]
+        try:
+            rows = read_observations(file)
+            failures = []
+            for line, row in rows:
+                try:
+                    v = conforms(d, row)
+                except SpecError as exc:
+                    raise SpecFileError(f"{file}, line {line}: {exc}") from None
+                if v.status != "holds":
+                    failures.append((line, str(v.counterexample)))
+            logl = None
+            if not failures and not d.free_symbols():
+                from .theory import likelihood
+                logl = sympy.N(likelihood(d, [r for _, r in rows], log=True), 8)
+            out.append(ObservationResult(w, file, len(rows), tuple(failures),
+                                         log_likelihood=logl))
+        except SpecError as exc:
+            out.append(ObservationResult(w, file, 0, error=str(exc)))
+    return out
 
 
 def _check_claims(spec: Spec) -> list[ClaimResult]:
