@@ -25,7 +25,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 from sympy.polys.constructor import construct_domain
-from sympy.polys.domains import QQ
+from sympy.polys.domains import EX, QQ
 
 from .diagram import Diagram
 from .errors import ConditioningError, FactorTooLargeError, QueryError
@@ -56,7 +56,13 @@ def _field(diagram: Diagram, names: frozenset[str]):
             cache[key] = QQ
         else:
             uniq = list({as_sympy(p) for p in probs})
-            cache[key] = construct_domain(uniq, field=True)[0] if uniq else QQ
+            K = construct_domain(uniq, field=True)[0] if uniq else QQ
+            try:  # e.g. sqrt(p) and p together: the field in sqrt(p) cannot hold p
+                for u in uniq:
+                    K.from_sympy(u)
+            except Exception:  # noqa: BLE001 - sympy raises several coercion errors
+                K = EX
+            cache[key] = K
     return cache[key]
 
 

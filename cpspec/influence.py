@@ -77,8 +77,21 @@ class ParametricIDSolution:
 
     @property
     def value(self):
-        return sympy.Piecewise(*[(sol.value, s.as_relational(self.parameter))
-                                 for s, sol in self.pieces])
+        merged: list = []
+        for s, sol in self.pieces:  # adjacent regions with equal values become one
+            if merged and sympy.simplify(merged[-1][0] - sol.value) == 0:
+                merged[-1] = (merged[-1][0], merged[-1][1] | s)
+            else:
+                merged.append((sol.value, s))
+        if len(merged) == 1:
+            return merged[0][0]
+        return sympy.Piecewise(*[(v, s.as_relational(self.parameter)) for v, s in merged])
+
+    def thresholds(self) -> list:
+        """The exact parameter values where some decision rule changes."""
+        out = {s1.sup for (s1, a), (_, b) in zip(self.pieces, self.pieces[1:])
+               if a.rules != b.rules}
+        return sorted(out, key=lambda v: sympy.N(v, 50))
 
 
 def _check_structure(d: Diagram) -> tuple[list[str], list[str]]:

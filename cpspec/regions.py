@@ -78,6 +78,10 @@ class Region:
         if not expr.free_symbols:
             return _sign_number(expr)
         if expr.free_symbols != {self.x}:
+            expr = sympy.cancel(sympy.together(expr))  # other symbols may cancel out
+        if not expr.free_symbols:
+            return _sign_number(expr)
+        if expr.free_symbols != {self.x}:
             return _sign_by_assumptions(expr)
         num, den = sympy.fraction(sympy.together(expr))
         return self._sign_poly(num) * self._sign_poly(den)

@@ -97,10 +97,24 @@ class Spec:
             kind, name = key
             if kind == "mdp":
                 mdp, horizon = self.mdps[name]
-                self._solved[key] = solve(mdp, horizon)
+                dom = self._domain_for(mdp.free_symbols())
+                self._solved[key] = solve(mdp, horizon, domain=dom)
             else:
-                self._solved[key] = solve(self.worlds[name])
+                d = self.worlds[name]
+                syms = d.free_symbols() | {x for n in d.order for x in sympy.sympify(
+                    d.node(n).function.weight).free_symbols}
+                self._solved[key] = solve(d, domain=self._domain_for(syms))
         return self._solved[key]
+
+    def _domain_for(self, syms) -> dict | None:
+        """The declared ``[domains]`` entry of the one parameter that has one, if any."""
+        given = [x for x in syms if x in self.domains]
+        if len(given) > 1:
+            raise SpecFileError(f"{self.path}: [domains] gives ranges for "
+                                f"{sorted(map(str, given))}; cpspec derives regions over one "
+                                "parameter at a time")
+        return {given[0]: self.domains[given[0]]} if given else None
+
 
     def namespace(self) -> dict[str, Any]:
         """Names usable in queries: ``X_w`` for every node, and the parameters."""
@@ -702,6 +716,8 @@ def _choice_equal(a, b) -> bool:
         a, b = b, a
     if isinstance(b, Choice):
         b = _choice_as_piecewise(b)
+    if isinstance(b, sympy.Basic):
+        b = sympy.piecewise_fold(b)
     if not isinstance(b, sympy.Piecewise):
         return False  # a genuinely parametric answer never equals a constant
     domain = sympy.Union(*(s for s, _ in a.pieces))

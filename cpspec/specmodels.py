@@ -266,20 +266,6 @@ def _V(ref, state):
     return ref.solution().values[state]
 
 
-def _thresholds(ref):
-    if not isinstance(ref, PolicyRef):
-        raise SpecFileError("thresholds(pi*): the argument must be pi*")
-    sol = ref.solution()
-    return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
-
-
-def _threshold(ref):
-    ts = _thresholds(ref)
-    if len(ts) != 1:
-        raise SpecFileError(f"threshold(pi*): the policy changes at {len(ts)} parameter "
-                            f"values {ts}; use thresholds(pi*)")
-    return ts[0]
-
 
 # ---- agents ---------------------------------------------------------------------------
 
@@ -437,7 +423,24 @@ def query_functions(spec: Spec, env: dict) -> dict:
             raise SpecFileError("switch(agent, state) is for STH agents")
         return a.switching_horizon(state, a.o0)
 
-    funcs = {"U": _U(spec), "V": _V, "thresholds": _thresholds, "threshold": _threshold,
+    def thresholds(ref):
+        if isinstance(ref, Diagram):
+            sol = spec.solution(("world", ref.name))
+        elif isinstance(ref, PolicyRef):
+            sol = ref.solution()
+        else:
+            raise SpecFileError("thresholds(pi*) or thresholds(w): pi* of an MDP, or a world "
+                                "with decision nodes")
+        return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
+
+    def threshold(ref):
+        ts = thresholds(ref)
+        if len(ts) != 1:
+            raise SpecFileError(f"threshold(): the policy changes at {len(ts)} parameter "
+                                f"values {ts}; use thresholds(...)")
+        return ts[0]
+
+    funcs = {"U": _U(spec), "V": _V, "thresholds": thresholds, "threshold": threshold,
              "act": act, "value": value, "plan_threshold": plan_threshold,
              "switch": switch, "S": lambda **kw: State(**kw)}
     funcs.update({k: v for k, v in env.items() if isinstance(v, PolicyRef)})

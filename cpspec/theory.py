@@ -211,21 +211,57 @@ def fit(d: Diagram, data: Sequence[Mapping], parameter: sympy.Symbol, numeric: b
             raise ParameterError(f"no closed-form maximum-likelihood value of {parameter} "
                                  "(the score is not a polynomial equation); call "
                                  "fit(..., numeric=True) for the numeric one")
-        import mpmath
-        return float(mpmath.findroot(sympy.lambdify(parameter, dL, "mpmath"),
-                                     float((lo + hi) / 2)))
+        return _golden_max(sympy.lambdify(parameter, logL, "mpmath"), lo, hi)
     cands = [r for r in roots if bool(r > lo) and bool(r < hi)]
-    cands += [b for b in (lo, hi) if sympy.limit(logL, parameter, b) != -sympy.oo]
-    if not cands:
+    cands += [b for b in (lo, hi) if b.is_finite]
+
+    def score(r):
+        v = sympy.N(logL.subs(parameter, r), 30)
+        return float(v) if v.is_real and v.is_finite else float("-inf")
+    best = max(cands, key=score, default=None)
+    if best is None or score(best) == float("-inf"):
         raise ParameterError(f"no maximum of the likelihood in ({lo}, {hi})")
-    best = max(cands, key=lambda r: float(logL.subs(parameter, r)))
-    return sympy.nsimplify(best) if best.is_Rational else best
+    return best
+
+
+def _golden_max(f, lo, hi) -> float:
+    """The maximiser of a unimodal function on [lo, hi] by golden-section search."""
+    import mpmath
+    if not (lo.is_finite and hi.is_finite):
+        raise ParameterError("numeric fit needs a bounded parameter range")
+    with mpmath.workdps(50):  # the maximum is flat: the argmax needs twice the digits
+        return _golden(f, mpmath.mpf(float(lo)), mpmath.mpf(float(hi)))
+
+
+def _golden(f, a, b) -> float:
+    import mpmath
+    r = (mpmath.sqrt(5) - 1) / 2
+
+    def val(x):
+        try:
+            v = f(x)
+            return v.real if v.imag == 0 and mpmath.isfinite(v.real) else -mpmath.inf
+        except (ZeroDivisionError, ValueError):
+            return -mpmath.inf
+    c, d = b - r * (b - a), a + r * (b - a)
+    for _ in range(200):
+        if val(c) >= val(d):
+            b, d = d, c
+            c = b - r * (b - a)
+        else:
+            a, c = c, d
+            d = a + r * (b - a)
+    return float((a + b) / 2)
 
 
 def _parameter_range(d: Diagram, x):
     from .regions import valid_domain
     probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
     dom = valid_domain(x, [as_sympy(p) for p in probs])
+    if x.is_nonnegative:
+        dom = dom & sympy.Interval(0, sympy.oo)
+    elif x.is_positive:
+        dom = dom & sympy.Interval.open(0, sympy.oo)
     if dom is sympy.S.EmptySet or not isinstance(dom, sympy.Interval):
         raise ParameterError(f"the valid values of {x} are {dom}; cannot maximise over them")
     return dom.start, dom.end

@@ -167,7 +167,8 @@ def test_symbolic_model_needs_binding():
 
 # ---- specs, broken specs and proofs -------------------------------------------------------
 
-BROKEN = sorted((ROOT / "specs" / "broken").glob("*.toml"))
+BROKEN = sorted(p for p in (ROOT / "specs" / "broken").glob("*.toml")
+                if "[[property]]" in p.read_text())
 
 
 def test_there_are_at_least_four_broken_specs():
