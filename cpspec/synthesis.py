@@ -30,7 +30,7 @@ from .errors import ParameterError, SpecError, UnknownNodeError
 from .learning import _Perfect
 from .properties import Property
 from .regions import Choice, rational_between
-from .verification import (_check, _fraction, _solver, incentive_problem, normalized,
+from .verification import (_check, _solver, incentive_problem, normalized,
                            theta_values, twin_agent, verify)
 
 __all__ = ["Synthesis", "synthesize"]

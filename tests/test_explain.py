@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
 

@@ -130,6 +130,5 @@ def test_mesa_optimization_specs():
     spec = load(ROOT / "specs" / "mesa_tradeoff.toml")
     sol = spec.solution(("world", "m"))
     assert sol.thresholds() == [1, 3, 5]
-    N = spec.params["N"]
     # at N = 4 the base optimizer builds x = 2: 2 + (O - 4)/4 beats the other levels
     assert sol.policy("X").at(4) == 2
