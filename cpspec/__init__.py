@@ -22,6 +22,7 @@ from .properties import (always, eventually, myopic, no_incentive, no_self_knowl
 from .verification import Counterexample, Verdict, verify
 from .synthesis import Synthesis, synthesize
 from .explain import ActionExplanation, Explanation, explain, explain_action
+from .prism import prism_property, to_prism
 from .theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
 from . import learning as learners
 
@@ -33,6 +34,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
+    "to_prism", "prism_property",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
     "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
