@@ -23,6 +23,7 @@ from .verification import Counterexample, Verdict, verify
 from .synthesis import Synthesis, synthesize
 from .explain import ActionExplanation, Explanation, explain, explain_action
 from .prism import prism_property, to_prism
+from .draw import draw
 from .theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
 from . import learning as learners
 
@@ -34,7 +35,7 @@ __all__ = [
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
     "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
-    "to_prism", "prism_property",
+    "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
     "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",

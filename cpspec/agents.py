@@ -50,6 +50,7 @@ from .exact import E
 from .functions import _check_distribution, as_sympy, const, dist, fn, to_exact
 from .learning import Learner, append, resolve_learner
 from .mdp import MDP, influence_diagram, _start_fn
+from .progress import progress
 from .regions import Sign
 
 __all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
@@ -90,6 +91,11 @@ class Agent:
         self.horizon = horizon
         self.o0 = tuple(o0)
         self._plans: dict = {}
+
+    def _repr_svg_(self) -> str:
+        """The learning world and the planning world side by side, for notebooks."""
+        from .draw import draw
+        return draw(self)
 
     def __repr__(self):
         h = "oo" if self.horizon is sympy.oo else self.horizon
@@ -235,7 +241,7 @@ class Agent:
         g = float(env.gamma)
         starts = list(env.mu0.items())
         out = np.zeros(n)
-        for i in range(n):
+        for i in progress(range(n), n * max(T, 1), f"simulating {self.kind}", min_total=20000):
             s = _draw(rng, starts)
             o = self.o0
             total, disc = 0.0, 1.0

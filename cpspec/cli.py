@@ -11,6 +11,8 @@
 ``cpspec explain FILE QUERY`` where an exact value or a chosen action comes from:
                              ``"E(S_f)"``, ``"P(S_f == 12)"`` scenario by scenario,
                              ``"act(agent, state)"`` action by action.
+``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--agent NAME``) in the paper's
+                             notation.
 ``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
 """
 
@@ -135,6 +137,42 @@ def _explain(args) -> int:
     return 0
 
 
+def _draw(args) -> int:
+    from .draw import agent_scene, beside, scene, to_png, to_svg
+    from .specfile import load
+    try:
+        spec = load(args.file)
+        if args.agent:
+            if args.agent not in spec.agents:
+                raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
+                                f"{', '.join(spec.agents) or 'none'}")
+            sc = agent_scene(spec.agents[args.agent], T=args.steps)
+        elif args.world:
+            if args.world not in spec.worlds:
+                raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
+                                f"{', '.join(spec.worlds) or 'none'}")
+            sc = scene(spec.worlds[args.world])
+        elif spec.worlds:
+            sc = beside(*(scene(d) for d in spec.worlds.values()))
+        elif spec.agents:
+            sc = agent_scene(next(iter(spec.agents.values())), T=args.steps)
+        else:
+            raise SpecError(f"{args.file} has no world or agent to draw")
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    if out.suffix.lower() == ".png":
+        to_png(sc, out)
+    elif out.suffix.lower() == ".svg":
+        out.write_text(to_svg(sc), encoding="utf-8")
+    else:
+        print(f"error: {out}: the output must end in .svg or .png", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
 def _simulate(args) -> int:
     from .simulate import simulate
     from .specfile import load
@@ -171,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
     d.set_defaults(run=_derive)
+    dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file")
+    dr.add_argument("file")
+    dr.add_argument("-o", "--output", required=True, help="out.svg or out.png")
+    dr.add_argument("--world")
+    dr.add_argument("--agent")
+    dr.add_argument("--steps", type=int, default=2, help="learning-world steps for agents")
+    dr.set_defaults(run=_draw)
     x = sub.add_parser("explain", help="explain a query scenario by scenario")
     x.add_argument("file")
     x.add_argument("query")

@@ -169,6 +169,11 @@ class Diagram:
     def __repr__(self) -> str:
         return f"<Diagram {self.name!r}: {', '.join(self._order)}>"
 
+    def _repr_svg_(self) -> str:
+        """The diagram in the paper's notation, for notebooks."""
+        from .draw import draw
+        return draw(self)
+
     def __dir__(self):
         return list(super().__dir__()) + list(self._nodes)
 

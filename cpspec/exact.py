@@ -31,6 +31,7 @@ from .diagram import Diagram
 from .errors import ConditioningError, FactorTooLargeError, QueryError
 from .expressions import Const, Expr, Op, RV
 from .functions import as_sympy
+from .progress import progress
 
 __all__ = ["P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
 
@@ -273,7 +274,7 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
             f"entries over ({', '.join(scope)}), above the limit {limit}; query fewer "
             "variables at once (E is linear: split sums), shrink domains, or raise "
             "max_factor")
-    for v in order:
+    for v in progress(order, len(order), "eliminating", min_total=500):
         touching = [f for f in factors if v in f[0]]
         factors = [f for f in factors if v not in f[0]]
         vs, arr = _multiply(touching, card)

@@ -16,6 +16,7 @@ import numpy as np
 from .diagram import Diagram
 from .errors import FactorTooLargeError, ParameterError, QueryError
 from .expressions import Const, Expr, Op, RV
+from .progress import progress
 
 __all__ = ["simulate", "evaluate_samples", "retarget"]
 
@@ -111,7 +112,7 @@ def _sample_one_by_one(diagram, name, values, rng, n) -> np.ndarray:
     node = diagram.node(name)
     out = []
     u = rng.random(n)
-    for i in range(n):
+    for i in progress(range(n), n, f"simulating {name}"):
         args = tuple(values[p][i] for p in node.parents)
         args = tuple(a.item() if isinstance(a, np.generic) else a for a in args)
         row = node.function.distribution(name, args)

@@ -48,6 +48,7 @@ from .exact import P
 from .functions import as_sympy, dist
 from .learning import _Perfect, append
 from .mdp import MDP, State
+from .progress import progress
 from .properties import Property
 from .regions import Sign
 
@@ -198,7 +199,7 @@ def _myopic(agent: Agent, prop: Property, timeout):
         raise ModelTooLargeError(f"myopic({N}) of {agent!r} would need about {n_terms} "
                                  f"terms (limit {MAX_TERMS}); lower N or the model size")
     plans: dict = {}
-    for s in env.states:
+    for s in progress(env.states, len(env.states), f"myopic({N})", min_total=50):
         key = s if agent.planning_depends_on_state else None
         if key not in plans:
             mdp = agent.planning_mdp(agent.o0, s)
@@ -317,7 +318,7 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
     if n_terms > MAX_TERMS:
         raise ModelTooLargeError(f"no_incentive({node}) of {agent!r} would need about "
                                  f"{n_terms} terms (limit {MAX_TERMS})")
-    for s in env.states:
+    for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
         nominal = agent.planned_action(agent.o0, s)
         ctx = z3.Context()
         solver = _solver(ctx, timeout)
