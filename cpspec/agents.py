@@ -47,9 +47,9 @@ from .decisions import ParametricSolution, Solution, solve
 from .diagram import Diagram, world
 from .errors import DomainError, FunctionError, ParameterError, SpecError
 from .exact import E
-from .functions import _check_distribution, as_sympy, const, dist, fn, to_exact
+from .functions import as_sympy, const, dist, fn, to_exact
 from .learning import Learner, append, resolve_learner
-from .mdp import MDP, influence_diagram, _start_fn
+from .mdp import MDP, _action_dist, _start_fn, influence_diagram
 from .progress import progress
 from .regions import Sign
 
@@ -167,18 +167,7 @@ class Agent:
         env = self.env
         if t >= 1 and o and o[-1][2] != s:
             return {env.actions[0]: Fraction(1)}  # unreachable (record, state) pair
-        out = self.act(o, s, t)
-        if isinstance(out, Mapping):
-            row = _check_distribution(f"{self.kind} policy at t={t}, state {s!r}", out, ())
-        else:
-            row = {out: Fraction(1)}
-        for a in row:
-            if a not in env.actions:
-                raise DomainError(f"{self.kind}: the policy chose {a!r} at t={t} in state "
-                                  f"{s!r}, which is not an action of the environment "
-                                  f"({', '.join(map(repr, env.actions))}); if it depends on "
-                                  "a parameter, bind the parameter first")
-        return row
+        return _action_dist(env, self.act(o, s, t), t, s, who=f"{self.kind}: the policy")
 
     def learning_world(self, T: int, name: str = "l") -> Diagram:
         """The learning world over ``T`` steps: ``S_0, O_0, A_t = pi(O_t, S_t),

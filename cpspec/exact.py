@@ -360,6 +360,24 @@ def _split_equalities(e: Expr | None) -> tuple[dict, Expr | None]:
     return evidence, out
 
 
+def joint_rows(diagram: Diagram, keys, evidence: dict, cond: Expr | None,
+               max_factor: int | None = None):
+    """The non-zero rows of the exact joint of ``keys`` (``evidence`` applied by slicing)
+    where ``cond`` holds: ``([(node -> value, probability in K), ...], K)``."""
+    names, arr, K = marginal(diagram, keys, max_factor, evidence)
+    domains = [(evidence[n],) if n in evidence else diagram.domain(n) for n in names]
+    w = diagram.name
+    rows = []
+    for idx, p in np.ndenumerate(arr):
+        if not p:
+            continue
+        full = {n: domains[i][j] for i, (n, j) in enumerate(zip(names, idx))}
+        if cond is not None and not cond.evaluate({(w, n): v for n, v in full.items()}):
+            continue
+        rows.append((full, p))
+    return rows, K
+
+
 def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
     """Map each value of ``expr`` to its probability jointly with ``given`` (in K).
 
@@ -375,19 +393,13 @@ def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
         evidence, cond = _split_equalities(given)
     keys = sorted({n for _, n in expr.variables()} |
                   ({n for _, n in cond.variables()} if cond is not None else set()))
-    names, arr, K = marginal(diagram, keys, max_factor, evidence)
-    domains = [(evidence[n],) if n in evidence else diagram.domain(n) for n in names]
+    rows, K = joint_rows(diagram, keys, evidence, cond, max_factor)
     w = diagram.name
     acc: dict = {}
     den = K.zero
-    for idx, p in np.ndenumerate(arr):
-        if not p:
-            continue
-        env = {(w, n): domains[i][j] for i, (n, j) in enumerate(zip(names, idx))}
-        if cond is not None and not cond.evaluate(env):
-            continue
+    for full, p in rows:
         den += p
-        v = expr.evaluate(env)
+        v = expr.evaluate({(w, n): x for n, x in full.items()})
         try:
             acc[v] = acc.get(v, K.zero) + p
         except TypeError:

@@ -18,11 +18,10 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
 import sympy
 
 from .errors import QueryError, SpecError
-from .exact import _check_expr, _one_world, marginal, _split_equalities
+from .exact import _check_expr, _one_world, _split_equalities, joint_rows
 from .expressions import Expr
 from .functions import as_sympy
 
@@ -162,18 +161,11 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
     names = list(dict.fromkeys([n for _, n in sorted(query.variables())] + list(by)))
     keys = names + [n for _, n in sorted(cond.variables())] if cond is not None else names
     keys = list(dict.fromkeys(keys))
-    got, arr, K = marginal(d, keys, None, evidence)
-    domains = [(evidence[n],) if n in evidence else d.domain(n) for n in got]
+    rows_, K = joint_rows(d, keys, evidence, cond)
     w = d.name
     acc: dict = {}
     den = K.zero
-    for idx, p in np.ndenumerate(arr):
-        if not p:
-            continue
-        full = {n: domains[i][j] for i, (n, j) in enumerate(zip(got, idx))}
-        env = {(w, n): v for n, v in full.items()}
-        if cond is not None and not cond.evaluate(env):
-            continue
+    for full, p in rows_:
         den += p
         scen = tuple((n, full[n]) for n in names)
         acc[scen] = acc.get(scen, K.zero) + p

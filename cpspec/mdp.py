@@ -163,17 +163,7 @@ class MDP:
                     if s2 not in known:
                         raise DomainError(f"transition({s!r}, {a!r}) leads to {s2!r}, which is "
                                           "not among the MDP's states; add it to states")
-                    try:
-                        r = self.reward(s, a, s2)
-                    except SpecError:
-                        raise
-                    except Exception as exc:
-                        raise FunctionError(f"reward({s!r}, {a!r}, {s2!r}) raised "
-                                            f"{type(exc).__name__}: {exc}") from None
-                    try:
-                        R[(s, a, s2)] = to_exact(r, what=f"reward({s!r}, {a!r}, {s2!r})")
-                    except DistributionError as exc:
-                        raise FunctionError(f"{exc}; a reward must be an exact number") from None
+                    R[(s, a, s2)] = self._call_reward(s, a, s2)
                 P[(s, a)] = row
         set_(self, "P", P)
         set_(self, "R", R)
@@ -303,14 +293,18 @@ class MDP:
         planning world built from a learned or hypothetical model may reach it)."""
         if (s, a, s2) in self.R:
             return self.R[(s, a, s2)]
+        return self._call_reward(s, a, s2, "; a planning world reached this transition, so "
+                                           "the reward function must be total")
+
+    def _call_reward(self, s, a, s2, why: str = ""):
+        """The user's reward function at one transition, as an exact number."""
         try:
             r = self.reward(s, a, s2)
         except SpecError:
             raise
         except Exception as exc:
             raise FunctionError(f"reward({s!r}, {a!r}, {s2!r}) raised {type(exc).__name__}: "
-                                f"{exc}; a planning world reached this transition, so the "
-                                "reward function must be total") from None
+                                f"{exc}{why}") from None
         try:
             return to_exact(r, what=f"reward({s!r}, {a!r}, {s2!r})")
         except DistributionError as exc:
@@ -340,15 +334,17 @@ def _missing(s):
     raise DomainError(f"the policy gives no action for state {s!r}; add it to the mapping")
 
 
-def _action_dist(mdp: MDP, out: Any, t: int, s: Any) -> dict:
+def _action_dist(mdp: MDP, out: Any, t: int, s: Any, who: str = "the policy") -> dict:
+    """A policy's output (an action or a distribution) as a checked distribution."""
     if isinstance(out, Mapping):
-        row = _check_distribution(f"policy at t={t}, state {s!r}", out, ())
+        row = _check_distribution(f"{who} at t={t}, state {s!r}", out, ())
     else:
         row = {out: Fraction(1)}
     for a in row:
         if a not in mdp.actions:
-            raise DomainError(f"the policy returned {a!r} at t={t} in state {s!r}, which is "
-                              f"not an action; actions are {', '.join(map(repr, mdp.actions))}")
+            raise DomainError(f"{who} chose {a!r} at t={t} in state {s!r}, which is not an "
+                              f"action; actions are {', '.join(map(repr, mdp.actions))} (if "
+                              "it depends on a parameter, bind the parameter first)")
     return row
 
 

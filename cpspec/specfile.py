@@ -404,11 +404,7 @@ def _node(w, n, nd, node_names, params, path, lines) -> StructuralFunction:
     where = _where(path, lines, f"world.{w}.node.{n}", label=f"node {n} of world {w}")
     if not isinstance(nd, dict):
         raise SpecFileError(f"{where}: a node must be a table with fn, dist, probs or prob")
-    extra = set(nd) - _NODE_KEYS
-    if extra:
-        k = sorted(extra)[0]
-        raise SpecFileError(f"{_where(path, lines, k, label=f'node {n} of world {w}')}: "
-                            f"unknown key {k!r}; expected one of {', '.join(sorted(_NODE_KEYS))}")
+    reject_unknown_keys(nd, _NODE_KEYS, path, lines, f"node {n} of world {w}")
     kinds = [k for k in ("fn", "dist", "probs", "prob") if k in nd]
     kind = nd.get("kind", "chance")
     if kind not in ("chance", "decision", "utility"):
@@ -527,22 +523,39 @@ def derive(spec: Spec, query: str, where: str = "query",
     funcs.update(overrides or {})
     query = STAR.sub(lambda mt: mt.group(1) + "_star", query)
     keywords = {"given"} | {v for m, _ in spec.mdps.values() for v in (m.variables or ())}
-    e = parse(query, where, functions=frozenset(funcs), keywords=frozenset(keywords))
-    bad = sorted(e.names - set(env))
-    if bad:
-        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {query!r}; variables are "
-                            "written NODE_WORLD (e.g. S_f), parameters must be declared")
-    try:
-        out = e.evaluate(env, funcs)
-    except SpecFileError:
-        raise
-    except SpecError as exc:
-        raise SpecFileError(f"{where}: {exc}") from None
+    out = evaluate_text(query, where, env, funcs, keywords,
+                        "variables are written NODE_WORLD (e.g. S_f), parameters must be "
+                        "declared")
     from .expressions import Expr
     if isinstance(out, Expr):
         raise SpecFileError(f"{where}: {query!r} is a random quantity, not a number; wrap it "
                             "in P(...) or E(...)")
     return as_sympy(out)
+
+
+def evaluate_text(text: str, where: str, env: dict, funcs: dict, keywords=(),
+                  hint: str = "") -> Any:
+    """Parse ``text`` safely, check its names against ``env``, and evaluate it; any
+    cpspec error is reported at ``where``."""
+    e = parse(text, where, functions=frozenset(funcs), keywords=frozenset(keywords))
+    bad = sorted(e.names - set(env))
+    if bad:
+        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {text!r}; {hint}")
+    try:
+        return e.evaluate(env, funcs)
+    except SpecFileError:
+        raise
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+
+
+def reject_unknown_keys(table: dict, allowed: set, path, lines, label: str) -> None:
+    """A clear error (file, line) for a key the table does not accept."""
+    extra = set(table) - allowed
+    if extra:
+        k = sorted(extra)[0]
+        raise SpecFileError(f"{_where(path, lines, k, label=label)}: unknown key {k!r}; "
+                            f"expected one of {', '.join(sorted(allowed))}")
 
 
 def _equal(a, b) -> bool:

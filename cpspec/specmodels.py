@@ -47,7 +47,7 @@ from .diagram import Diagram
 from .mdp import MDP
 from .errors import SpecError, SpecFileError
 from .safeexpr import parse
-from .specfile import Spec, _node, _value, _where
+from .specfile import Spec, _node, _value, _where, evaluate_text, reject_unknown_keys
 
 __all__ = ["build_mdp", "build_agents", "build_properties", "check_properties",
            "model_names", "query_functions", "STAR", "PolicyRef", "PropertyEntry",
@@ -65,11 +65,7 @@ STAR = re.compile(r"\b(pi(?:_[A-Za-z_]\w*)?)\*")
 def build_mdp(name, md, params, path, lines):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``."""
     where = _where(path, lines, f"mdp.{name}", label=f"mdp {name}")
-    extra = set(md) - _MDP_KEYS
-    if extra:
-        k = sorted(extra)[0]
-        raise SpecFileError(f"{_where(path, lines, k, label=f'mdp {name}')}: unknown key "
-                            f"{k!r}; expected one of {', '.join(sorted(_MDP_KEYS))}")
+    reject_unknown_keys(md, _MDP_KEYS, path, lines, f"mdp {name}")
     if "variables" in md:
         return _build_factored(name, md, params, path, lines, where)
     for k in ("states", "actions", "start", "reward"):
@@ -282,11 +278,7 @@ def build_agents(data: dict, mdps: dict, params: dict, path, lines) -> dict:
              "ITF": ag.ITF, "ITC": ag.ITC}
     for name, ad in data.items():
         where = _where(path, lines, f"agent.{name}", label=f"agent {name}")
-        extra = set(ad) - _AGENT_KEYS
-        if extra:
-            k = sorted(extra)[0]
-            raise SpecFileError(f"{_where(path, lines, k, label=f'agent {name}')}: unknown "
-                                f"key {k!r}; expected one of {', '.join(sorted(_AGENT_KEYS))}")
+        reject_unknown_keys(ad, _AGENT_KEYS, path, lines, f"agent {name}")
         kind = ad.get("kind")
         if kind not in kinds:
             raise SpecFileError(f"{where}: kind must be one of {', '.join(kinds)}, not "
@@ -561,18 +553,8 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
             "eventually": lambda cond, K: pr.eventually(_as_predicate(cond, env, where), K,
                                                         str(cond)),
         }
-        e = parse(text, where, functions=frozenset(funcs),
-                  keywords=frozenset({"stop", "null_action", "K", "var"}))
-        bad = sorted(e.names - set(names))
-        if bad:
-            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {text!r}; use state "
-                                "variables (or s), a, values and actions")
-        try:
-            prop = e.evaluate(names, funcs)
-        except SpecFileError:
-            raise
-        except SpecError as exc:
-            raise SpecFileError(f"{where}: {exc}") from None
+        prop = evaluate_text(text, where, names, funcs, {"stop", "null_action", "K", "var"},
+                             "use state variables (or s), a, values and actions")
         timeout = ent.get("timeout", 60)
         out.append(PropertyEntry(name, prop, expect, where, float(timeout)))
     return tuple(out)
