@@ -199,15 +199,33 @@ class Op(Expr):
 
 
 def minimum(a, b) -> Expr:
-    """``min(a, b)`` of expressions."""
+    """``min(a, b)`` of expressions.
+
+    >>> import cpspec as cp
+    >>> f = cp.world("f", X=cp.uniform([1, 5]))
+    >>> cp.E(cp.minimum(f.X, 3))
+    2
+    """
     return Op("min", lift(a), lift(b))
 
 
 def maximum(a, b) -> Expr:
-    """``max(a, b)`` of expressions."""
+    """``max(a, b)`` of expressions.
+
+    >>> import cpspec as cp
+    >>> f = cp.world("f", X=cp.uniform([1, 5]))
+    >>> cp.E(cp.maximum(f.X, 3))
+    4
+    """
     return Op("max", lift(a), lift(b))
 
 
 def ifelse(cond, a, b) -> Expr:
-    """``a if cond else b`` of expressions."""
+    """``a if cond else b`` of expressions.
+
+    >>> import cpspec as cp
+    >>> f = cp.world("f", X=cp.uniform([1, 5]))
+    >>> cp.E(cp.ifelse(f.X > 2, 10, 0))
+    5
+    """
     return Op("if", lift(cond), lift(a), lift(b))

@@ -577,8 +577,14 @@ def _equal(a, b) -> bool:
 
 
 def check(spec: Spec) -> list:
-    """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each) and verify every
-    ``[[property]]`` (one :class:`~cpspec.specmodels.PropertyResult` each)."""
+    """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each), verify every
+    ``[[property]]`` (one :class:`~cpspec.specmodels.PropertyResult` each), and check
+    every ``[[observations]]`` file (one :class:`ObservationResult` each).
+
+    >>> spec = load("w.toml", text='[world.w.node.X]\\nfn = "2"\\n[claims]\\n"E(X_w)" = "3"\\n')
+    >>> [(r.passed, r.derived, r.expected) for r in check(spec)]
+    [(False, 2, 3)]
+    """
     from .specmodels import check_properties
     return _check_claims(spec) + check_properties(spec) + check_observations(spec)
 

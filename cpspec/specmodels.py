@@ -49,9 +49,9 @@ from .errors import SpecError, SpecFileError
 from .safeexpr import parse
 from .specfile import Spec, _node, _value, _where, evaluate_text, reject_unknown_keys
 
-__all__ = ["build_mdp", "build_agents", "build_properties", "check_properties",
-           "model_names", "query_functions", "STAR", "PolicyRef", "PropertyEntry",
-           "PropertyResult"]
+# the builders (build_mdp, build_agents, build_properties, check_properties,
+# model_names, query_functions) are the spec-file loader's; the records are public
+__all__ = ["PolicyRef", "PropertyEntry", "PropertyResult"]
 
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",

@@ -64,6 +64,12 @@ def diagrams(draw, max_nodes: int = 5, max_parents: int = 2, max_domain: int = 3
         Let some probabilities be expressions in :data:`P_SYMBOL`.
     name : str
         The world's name.
+
+    Examples
+    --------
+    >>> from hypothesis import find
+    >>> find(diagrams(), lambda d: len(d) >= 2).order
+    ('X0', 'X1')
     """
     n = draw(st.integers(1, max_nodes))
     nodes = []
@@ -88,7 +94,14 @@ def diagrams(draw, max_nodes: int = 5, max_parents: int = 2, max_domain: int = 3
 @st.composite
 def events(draw, d: Diagram) -> Expr:
     """A random event over one or two nodes of ``d``: ``X == v``, ``X != v``, or a
-    conjunction/disjunction of two of them."""
+    conjunction/disjunction of two of them.
+
+    >>> from hypothesis import find
+    >>> import cpspec as cp
+    >>> d = cp.world("h", X0=cp.uniform([0, 1]))
+    >>> find(events(d), lambda e: True)
+    X0_h != 0
+    """
     def atom():
         x = draw(st.sampled_from(d.order))
         v = draw(st.sampled_from(d.domain(x)))

@@ -351,7 +351,14 @@ def _parse_value(v: str):
 def read_observations(path: str | Path) -> list[tuple[int, dict]]:
     """``(line number, row)`` pairs from a CSV file (a header of node names; empty cells
     are unobserved) or a JSON-lines file (one object per line, ``.jsonl``). Errors name
-    the file and line."""
+    the file and line.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "rolls.csv"
+    >>> _ = f.write_text("G,R,S\\n1,2,3\\n6,,\\n")
+    >>> read_observations(f)
+    [(2, {'G': 1, 'R': 2, 'S': 3}), (3, {'G': 6})]
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
