@@ -120,10 +120,9 @@ class Diagram:
                         f"world {name!r}: node {n.name!r} has unknown parent {p!r}; {hint}"
                         f"known nodes: {', '.join(node_map)}")
                 graph.add_edge(p, n.name)
-        try:
+        cycle = None
+        if not nx.is_directed_acyclic_graph(graph):  # find_cycle only to name the cycle
             cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = None
         if cycle:
             path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
             raise CycleError(f"world {name!r} has a cycle {path}; a world model must be a "

@@ -215,7 +215,8 @@ def _check_distribution(node: str, out: Any, args: tuple) -> dict:
         except TypeError:
             raise DistributionError(
                 f"node {node!r}: value {value!r} is unhashable; use tuples") from None
-        p = to_exact(prob, what=f"node {node!r}: probability of value {value!r}")
+        p = prob if type(prob) is Fraction else to_exact(
+            prob, what=f"node {node!r}: probability of value {value!r}")
         if isinstance(p, Fraction):
             if p < 0:
                 raise DistributionError(
