@@ -260,3 +260,14 @@ def test_factored_spec_errors_name_the_problem():
     bad = text.replace('kind = "SIF"', 'kind = "XYZ"', 1)
     with pytest.raises(cp.SpecFileError, match="kind must be one of"):
         load("bad.toml", text=bad)
+
+
+def test_fpx_four_steps_exact_in_epsilon_and_cross_checked():
+    eps = sympy.Symbol("epsilon")
+    env = exploration()
+    learner = cp.learners.counting(default="stay")
+    v = cp.agents.FPX(env, learner=learner, epsilon=eps).value(4)
+    assert sympy.Poly(v, eps).degree() == 4
+    ten = cp.agents.FPX(env, learner=learner, epsilon="1/10")
+    assert v.subs(eps, sympy.Rational(1, 10)) == ten.value(4)
+    assert ten.crosscheck(4, n=3000, seed=3).agrees
