@@ -40,7 +40,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .diagram import Diagram
 from .errors import ParameterError, SpecError
-from .functions import as_sympy
+from .functions import as_sympy, to_exact
 from .mdp import MDP, _action_dist, _policy_fn, check_horizon
 from .regions import Choice, Region, Sign, over_regions, valid_domain
 
@@ -195,7 +195,7 @@ class ParametricSolution:
 
     def at(self, value) -> Solution:
         """The solution for one value of the parameter (its values substituted)."""
-        value = sympy.sympify(value)
+        value = as_sympy(to_exact(value, what=f"a value of {self.parameter}"))
         for s, sol in self.pieces:
             if s.contains(value) == sympy.true:
                 return sol

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import sympy
 
 from .errors import QueryError, SpecError
-from .exact import _check_expr, _one_world, _split_equalities, joint_rows
+from .exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
 from .expressions import Expr
 from .functions import as_sympy
 
@@ -177,10 +177,7 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
         prob = K.to_sympy(p) / norm
         env = {(w, n): v for n, v in scen}
         v = query.evaluate(env)
-        if is_p:
-            value = sympy.Integer(1 if v else 0)
-        else:
-            value = sympy.sympify(v)
+        value = sympy.Integer(1 if v else 0) if is_p else _numeric(v, query)
         contrib = sympy.cancel(prob * value) if prob.free_symbols else prob * value
         if is_p and not v:
             continue

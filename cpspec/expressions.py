@@ -12,8 +12,6 @@ import operator
 from fractions import Fraction
 from typing import Any, Callable
 
-import sympy
-
 from .errors import QueryError
 
 __all__ = ["Expr", "RV", "Const", "Op", "lift"]
@@ -23,8 +21,8 @@ def _div(a, b):
     if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)) \
             and not isinstance(a, bool) and not isinstance(b, bool):
         return Fraction(a) / Fraction(b)
-    return sympy.sympify(a) / sympy.sympify(b) if not (
-        isinstance(a, str) or isinstance(b, str)) else operator.truediv(a, b)
+    from .functions import number_to_sympy  # never sympify: values may be spec-file text
+    return number_to_sympy(a) / number_to_sympy(b)
 
 
 def _pow(a, b):

@@ -88,6 +88,20 @@ def to_exact(x: Any, what: str = "value") -> Any:
     raise DistributionError(f"{what} {x!r} is not a number (type {type(x).__name__})")
 
 
+def number_to_sympy(x: Any, what: str = "value") -> Any:
+    """An exact number as a SymPy object; anything else (a string above all) raises
+    ``TypeError``. Never parses text: spec-file strings must not reach ``sympify``."""
+    if isinstance(x, bool):
+        return sympy.Integer(int(x))
+    if isinstance(x, (int, Fraction)):
+        return as_sympy(x)
+    if isinstance(x, sympy.Basic):
+        return x
+    if isinstance(x, _RationalABC):
+        return sympy.Rational(int(x.numerator), int(x.denominator))
+    raise TypeError(f"{what} {x!r} is not a number")
+
+
 def as_sympy(x: Any) -> Any:
     """Exact number (Fraction or int or SymPy) -> SymPy; other values unchanged."""
     if isinstance(x, bool):

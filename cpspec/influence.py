@@ -28,7 +28,7 @@ import sympy
 
 from .diagram import Diagram
 from .errors import SpecError
-from .exact import marginal
+from .exact import _numeric, marginal
 from .functions import dist, fn
 from .regions import Choice, Region, Sign, over_regions, valid_domain
 
@@ -183,7 +183,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
                 vals = [doms[i][j] for i, j in enumerate(idx)]
                 key, a, u = tuple(vals[:-2]), vals[-2], vals[-1]
                 ps = K.to_sympy(p)
-                table[key][a] += w * sympy.sympify(u) * ps
+                table[key][a] += w * _numeric(u, d[U]) * ps
                 mass[(key, a)] = mass.get((key, a), 0) + ps
         rule, eu = {}, {}
         for key, by_a in table.items():

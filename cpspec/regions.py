@@ -16,6 +16,7 @@ from typing import Any, Callable
 import sympy
 
 from .errors import ParameterError
+from .functions import as_sympy, to_exact
 
 __all__ = ["Region", "Split", "over_regions", "valid_domain", "Choice"]
 
@@ -239,7 +240,7 @@ class Choice:
 
     def at(self, value):
         """The value where the parameter equals ``value``."""
-        value = sympy.sympify(value)
+        value = as_sympy(to_exact(value, what=f"a value of {self.x}"))
         for s, v in self.pieces:
             if s.contains(value) == sympy.true:
                 return v

@@ -23,6 +23,7 @@ import sympy
 
 from .errors import SpecFileError, UnsafeExpressionError
 from .expressions import Expr, ifelse, lift, maximum, minimum
+from .functions import number_to_sympy
 
 __all__ = ["SafeExpression", "parse", "MAX_EXPONENT"]
 
@@ -42,7 +43,8 @@ def _div(a, b):
         if b == 0:
             raise ZeroDivisionError("division by zero")
         return Fraction(a) / Fraction(b)
-    return sympy.sympify(a) / sympy.sympify(b) if not isinstance(a, str) else a / b
+    # never sympify: a string here is data, and sympify would evaluate it
+    return number_to_sympy(a) / number_to_sympy(b)
 
 
 def _pow(a, b):
@@ -107,6 +109,12 @@ def _or(a, b):
 
 def _not(a):
     return ~a if isinstance(a, Expr) else not a
+
+
+def _piece(v):
+    """A branch value of a parametric expected answer: a name ('take') becomes a symbol
+    (built, never parsed); numbers stay numbers."""
+    return sympy.Symbol(v) if isinstance(v, str) else number_to_sympy(v)
 
 
 def _ifexp(c, a, b):
@@ -195,7 +203,7 @@ class _Interp:
             right = self.visit(comp)
             if self.relational_if and any(isinstance(v, sympy.Basic) and v.free_symbols
                                           for v in (left, right)):
-                r = _SYMCMP[type(op)](sympy.sympify(left), sympy.sympify(right))
+                r = _SYMCMP[type(op)](number_to_sympy(left), number_to_sympy(right))
                 result = r if result is None else sympy.And(result, r)
                 left = right
                 continue
@@ -210,8 +218,8 @@ class _Interp:
             return _ifexp(c, self.visit(node.body), self.visit(node.orelse))
         if self.relational_if and isinstance(c, sympy.Basic) and c not in (
                 sympy.true, sympy.false):
-            return sympy.Piecewise((sympy.sympify(self.visit(node.body)), c),
-                                   (sympy.sympify(self.visit(node.orelse)), True))
+            return sympy.Piecewise((_piece(self.visit(node.body)), c),
+                                   (_piece(self.visit(node.orelse)), True))
         return self.visit(node.body) if c else self.visit(node.orelse)
 
     def v_Call(self, node):

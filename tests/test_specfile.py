@@ -189,3 +189,41 @@ def test_mdp_spec_errors_name_the_problem():
                         'transition.w.take = { done = "1/2" }')
     with pytest.raises(cp.SpecFileError, match=r"mdp delayed.*sum to 1/2"):
         load("bad.toml", text=bad)
+
+
+# ---- strings in spec files are data: they never reach sympify ------------------------
+
+def _payload(marker):
+    return f"__import__('os').system('touch {marker}')"
+
+
+@pytest.mark.parametrize("claim", [
+    '"1/{q}{p}{q}" = "0"',                                 # division by a string literal
+    '"E(S_f)" = "{q}{p}{q} == gamma"',                     # relational with a string
+    '"E(S_f)" = "{q}{p}{q} if gamma > 1/2 else 7"',        # parametric answer branch
+    '"E(S_f) / {q}{p}{q}" = "0"',
+])
+def test_string_values_are_never_evaluated(tmp_path, claim):
+    marker = tmp_path / "pwned"
+    text = (DICE.replace('[world.f.node.G]', 'params = ["gamma"]\n[world.f.node.G]')
+            + "[claims]\n" + claim.format(q="'", p=_payload(marker).replace("'", '"')) + "\n")
+    try:
+        for r in check(load("x.toml", text=text)):
+            assert not r.passed
+    except cp.SpecError:
+        pass
+    assert not marker.exists()
+
+
+def test_string_node_values_in_explain_and_decisions(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = _payload(marker)
+    w = cp.world("w", X=cp.uniform([evil, "b"]))
+    with pytest.raises(cp.QueryError, match="numeric"):
+        cp.explain(w.X)
+    d = cp.world("d", A=cp.decision(["x", "y"]), U=cp.utility(lambda A: evil))
+    with pytest.raises(cp.SpecError):
+        cp.solve(d)
+    with pytest.raises(cp.QueryError):
+        cp.E(w.X / 2)
+    assert not marker.exists()
