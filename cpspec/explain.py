@@ -15,6 +15,7 @@ regions where the choice flips are listed.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -111,8 +112,7 @@ class Explanation:
     def _repr_latex_(self) -> str:
         names = list(self.rows[0].assignment) if self.rows else []
         cols = "l" * len(names) + "rr"
-        rows = [" & ".join(sympy.latex(sympy.sympify(v)) if not isinstance(v, str) else v
-                           for v in r.assignment.values())
+        rows = [" & ".join(_latex_value(v) for v in r.assignment.values())
                 + f" & {sympy.latex(r.probability)} & {sympy.latex(r.contribution)} \\\\"
                 for r in self.rows]
         if self.folded:
@@ -202,6 +202,12 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
     label = f"{'P' if is_p else 'E'}({query}" + (f" | {given})" if given is not None else ")")
     return Explanation(label, sympy.simplify(total) if total.free_symbols else total,
                        tuple(shown), remainder, rest_p, len(rest), groups)
+
+
+def _latex_value(v) -> str:
+    if isinstance(v, (sympy.Basic, int)):
+        return sympy.latex(v)
+    return "\\text{" + re.sub(r"([#$%&_{}])", r"\\\1", str(v)) + "}"
 
 
 def _magnitude_value(c):
