@@ -377,16 +377,12 @@ class _Tail:
     value: Any
 
     def policy(self, t, s):
-        togo = self.N - t
         if self.k0 == 1:
             return self.stationary[s]
-        pieces = [(f"N - t = {k}", r[s]) for k, r in sorted(self.rules_by_togo.items())]
-        pieces.append((f"N - t >= {self.k0}", self.stationary[s]))
-        if len({a for _, a in pieces}) == 1:
-            return pieces[0][1]
-        return Choice(togo, [(sympy.FiniteSet(k), r[s]) for k, r in
-                             sorted(self.rules_by_togo.items())]
-                      + [(sympy.Interval(self.k0, sympy.oo), self.stationary[s])])
+        c = Choice(self.N - t, [(sympy.FiniteSet(k), r[s]) for k, r in
+                                sorted(self.rules_by_togo.items())]
+                   + [(sympy.Interval(self.k0, sympy.oo), self.stationary[s])])
+        return c.pieces[0][1] if c.is_constant else c
 
 
 def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Symbol) -> dict:

@@ -30,7 +30,7 @@ from sympy.polys.domains import EX, QQ
 from .diagram import Diagram
 from .errors import ConditioningError, FactorTooLargeError, QueryError
 from .expressions import Const, Expr, Op, RV
-from .functions import as_sympy
+from .functions import as_sympy, number_to_sympy
 from .progress import progress
 
 __all__ = ["P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
@@ -471,12 +471,12 @@ def _linear_terms(expr: Expr, sign=1):
 
 
 def _numeric(v, expr):
-    if isinstance(v, bool):
-        return sympy.Integer(int(v))
-    if isinstance(v, (int, Fraction)):
-        return as_sympy(v)
-    if isinstance(v, sympy.Expr):
-        return v
+    try:
+        out = number_to_sympy(v)
+    except TypeError:
+        out = None
+    if isinstance(out, sympy.Expr):
+        return out
     raise QueryError(f"E({expr}) needs numeric values, but {expr} takes the value {v!r}; "
                      "compare it instead (P(... == ...)) or map it to numbers with cp.fn")
 

@@ -6,13 +6,7 @@ from fractions import Fraction
 import pytest
 import sympy
 
-import cpspec as cp
-
-
-def dice_world():
-    """The paper's game world: green die G, red die R, score S = G + R."""
-    return cp.world("f", G=cp.uniform(range(1, 7)), R=cp.uniform(range(1, 7)),
-                    S=cp.fn(lambda G, R: G + R))
+from cpspec.examples import dice_world  # the paper's game world
 
 
 @pytest.fixture
