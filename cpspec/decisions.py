@@ -120,23 +120,41 @@ class Solution:
 
     @property
     def stationary(self) -> bool:
-        return len(self.rules) == 1
+        """Whether the decision rule is the same at every step: an infinite horizon, or a
+        symbolic horizon whose optimal rule never changes. A finite horizon is never
+        stationary, even a horizon of 1 (its values are those with no step to go)."""
+        if self.tail is not None:
+            return self.tail.k0 == 1
+        return self.horizon is sympy.oo
 
     def policy(self, *args):
-        """``policy(s)`` when stationary, ``policy(t, s)`` for a finite horizon."""
+        """``policy(s)`` when stationary, ``policy(t, s)`` for a finite horizon.
+
+        For a symbolic horizon ``N``, ``policy(t, s)`` is a :class:`Choice` over the
+        steps to go ``N - t`` where the rule depends on them.
+        """
         if len(args) == 1:
             if not self.stationary:
                 raise SpecError("this policy depends on time: call policy(t, s)")
             return self._lookup(self.rules[0], args[0])
+        if len(args) != 2:
+            raise SpecError("policy(s) or policy(t, s)")
         t, s = args
         if self.tail is not None:
             return self.tail.policy(t, s)
-        if self.stationary:
+        if self.horizon is sympy.oo:
             return self._lookup(self.rules[0], s)
-        if not 0 <= t < len(self.rules):
-            raise SpecError(f"t = {t} is outside 0..{len(self.rules) - 1} (horizon "
-                            f"{self.horizon})")
+        self._check_time(t)
         return self._lookup(self.rules[t], s)
+
+    def _check_time(self, t):
+        if isinstance(t, bool) or not isinstance(t, int):
+            raise SpecError(f"t = {t!r}: the time step is an int in 0..{self.horizon - 1}")
+        if not 0 <= t < self.horizon:
+            what = (f"0..{self.horizon - 1}" if self.horizon else
+                    "nothing: a horizon of 0 has no decisions")
+            raise SpecError(f"t = {t} is outside the decision times {what} (horizon "
+                            f"{self.horizon})")
 
     def decision_rule(self, t, s):
         """``(t, s) -> action`` (for :func:`cp.unroll`)."""
@@ -162,11 +180,33 @@ class Solution:
             return self.tail.value
         return self._K.to_sympy(self._model.start_value(self._V[0]))
 
-    def q(self, s, t: int = 0) -> dict:
-        """Exact ``Q(s, a)`` at time ``t`` for each action (finite or infinite horizon)."""
+    def _after(self, t: int, what: str) -> dict:
         if self.tail is not None:
-            raise SpecError("Q-values of a symbolic horizon: solve for a concrete horizon")
-        V = self._V[0] if self.stationary else self._V[t + 1]
+            raise SpecError(f"{what} of a symbolic horizon: solve for a concrete horizon")
+        if self.horizon is sympy.oo:
+            return self._V[0]
+        self._check_time(t)
+        return self._V[t + 1]
+
+    def next_values(self, t: int = 0) -> dict:
+        """Exact value of each state *after* the decision at time ``t`` (the values with
+        ``horizon - t - 1`` steps to go; for an infinite horizon, the stationary values):
+        the ``V`` of ``Q_t(s, a) = sum_s' P(s' | s, a) (R(s, a, s') + gamma V(s'))``."""
+        return {s: self._K.to_sympy(v) for s, v in self._after(t, "values").items()}
+
+    def q(self, s, t: int = 0) -> dict:
+        """Exact ``Q(s, a)`` at time ``t`` for each action (finite or infinite horizon).
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> m = cp.MDP(["s"], ["a"], lambda s, a: {"s": 1}, lambda s, a, s2: 1, "s",
+        ...            gamma="1/2")
+        >>> cp.solve(m, 1).q("s", 0), cp.solve(m, 2).q("s", 0), cp.solve(m, 2).q("s", 1)
+        ({'a': 1}, {'a': 3/2}, {'a': 1})
+        """
+        V = self._after(t, "Q-values")
+        self._lookup(V, s)
         return {a: self._K.to_sympy(self._model.q(s, a, V)) for a in self.mdp.actions}
 
     def _repr_latex_(self):

@@ -497,21 +497,25 @@ def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
     >>> cp.E(f.replace("c", R=6).S - f.S)
     5/2
     """
-    if not isinstance(expr, Expr):
-        return as_sympy(expr)
     if given is not None:
         _check_expr(given, "E", True)
+    if not isinstance(expr, Expr):
+        expr = Const(expr)
     total = sympy.Integer(0)
+    conditioned = given is None
     for coef, term in _linear_terms(expr):
         if not term.variables():
             total += coef * _numeric(term.evaluate({}), term)
             continue
+        conditioned = True
         acc, den, K = _weights(term, given, max_factor, "E")
         part = sum((_numeric(v, term) * K.to_sympy(p) for v, p in acc.items()),
                    sympy.Integer(0))
         if given is not None:
             part = part / K.to_sympy(den)
         total += coef * part
+    if not conditioned:  # a constant given an event: the event must still be possible
+        _weights(given, given, max_factor, "E")
     return sympy.cancel(total) if total.free_symbols else total
 
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import sympy
 
-from .errors import QueryError, SpecError
+from .errors import ConditioningError, QueryError, SpecError
 from .exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
 from .expressions import Expr
 from .functions import as_sympy
@@ -170,7 +170,9 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
         scen = tuple((n, full[n]) for n in names)
         acc[scen] = acc.get(scen, K.zero) + p
     if given is not None and not den:
-        raise QueryError(f"explain: P({given}) = 0; nothing to explain")
+        raise ConditioningError(f"explain: P({given}) = 0 in world {w!r}: conditioning on "
+                                "a probability-zero event is undefined; check the "
+                                "evidence against the nodes' domains")
     norm = K.to_sympy(den) if given is not None else sympy.Integer(1)
     rows = []
     for scen, p in acc.items():
@@ -314,17 +316,16 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
 
 def _action_parts(sol, state, t, top):
     mdp = sol.mdp
-    q = sol.q(state, t if not sol.stationary else 0)
+    q = sol.q(state, t)
     chosen = sol.policy(state) if sol.stationary else sol.policy(t, state)
-    V = sol._V[0] if sol.stationary else sol._V[t + 1]
-    K = sol._K
+    V = sol.next_values(t)
     g = as_sympy(mdp.gamma)
 
     def branch_values(a):
         out = {}
         for s2, p in mdp.P[(state, a)].items():
             p, r = as_sympy(p), as_sympy(mdp.R[(state, a, s2)])
-            out[s2] = (p, p * (r + g * K.to_sympy(V[s2])))
+            out[s2] = (p, p * (r + g * V[s2]))
         return out
     base = branch_values(chosen)
     branches = {}

@@ -60,8 +60,30 @@ class IDSolution:
         return self.rules[node][key]
 
     def expected_utilities(self, node: str, *info) -> dict:
-        """Exact expected utility of each action of ``node`` given its information."""
-        return dict(self.eu[node][tuple(info)])
+        """Exact expected utility of each action of ``node`` given its information.
+
+        The utility counted is the weighted sum of the utility nodes downstream of
+        ``node`` (those it can influence), with the later decisions following their
+        optimal rules: the quantity the rule maximises. Utilities that ``node`` cannot
+        influence are left out (their conditional expectation would depend on how the
+        earlier decisions were taken). A decision that reaches no utility node gives 0 for
+        every action.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> w = cp.world("w", C=cp.uniform([0, 1]), D=cp.decision(["x", "y"], parents=["C"]),
+        ...              U1=cp.utility(lambda D: 1 if D == "x" else 0),
+        ...              U2=cp.utility(lambda D, C: 2 if D == "x" else C))
+        >>> cp.solve(w).expected_utilities("D", 1)
+        {'x': 3, 'y': 1}
+        """
+        self.policy(node, *info)  # names the node or the assignment when they are unknown
+        key = tuple(info)
+        if key not in self.eu[node]:
+            raise SpecError(f"{node}: the information {key!r} has probability zero under "
+                            "every policy, so its expected utilities are undefined")
+        return dict(self.eu[node][key])
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,34 +191,42 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
         actions = d.domain(D)
         info = d.parents(D)
         helper = _helper(d, decisions, rules, D)
+        # P(info, D = a) in the helper (earlier decisions uniform, so an assignment has
+        # positive probability iff some policy reaches it); the conditional expected
+        # utility of action a divides by it once, whatever the number of utilities
+        names, arr, K = marginal(helper, list(info) + [D])
+        mass: dict = {}
+        for idx, p in _nonzero(arr):
+            vals = [helper.domain(n)[j] for n, j in zip(names, idx)]
+            mass[(tuple(vals[:-1]), vals[-1])] = K.to_sympy(p)
         table: dict = {}
         for key in itertools.product(*(d.domain(p) for p in info)):
             table[key] = {a: sympy.Integer(0) for a in actions}
-        mass: dict = {}
         for U in utilities:
             if not nx.has_path(d.graph, D, U):
                 continue
             w = sympy.sympify(d.node(U).function.weight)
             names, arr, K = marginal(helper, list(info) + [D, U])
-            doms = [d.domain(n) for n in names]
+            # the helper's domains, not the diagram's: fixing later decisions to their
+            # rules can remove values from the utilities' domains
+            doms = [helper.domain(n) for n in names]
             for idx, p in _nonzero(arr):
                 vals = [doms[i][j] for i, j in enumerate(idx)]
                 key, a, u = tuple(vals[:-2]), vals[-2], vals[-1]
-                ps = K.to_sympy(p)
-                table[key][a] += w * _numeric(u, d[U]) * ps
-                mass[(key, a)] = mass.get((key, a), 0) + ps
+                table[key][a] += w * _numeric(u, d[U]) * K.to_sympy(p)
         rule, eu = {}, {}
         for key, by_a in table.items():
-            cond = {a: (sympy.cancel(v / mass[(key, a)]) if mass.get((key, a)) else None)
-                    for a, v in by_a.items()}
+            if not mass.get((key, actions[0])):
+                # this information cannot occur under any policy: no expected utilities;
+                # the rule is the first action (the tie-break rule)
+                rule[key] = fixed[D][key] if fixed is not None else actions[0]
+                continue
+            cond = {a: sympy.cancel(v / mass[(key, a)]) for a, v in by_a.items()}
             eu[key] = cond
             if fixed is not None:
                 rule[key] = fixed[D][key]
                 continue
             best, bq = actions[0], cond[actions[0]]
-            if bq is None:  # this information cannot occur: first action (tie-break rule)
-                rule[key] = best
-                continue
             for a in actions[1:]:
                 if sign.sign(sympy.sympify(cond[a] - bq)) > 0:
                     best, bq = a, cond[a]
