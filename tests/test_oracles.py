@@ -34,10 +34,13 @@ class TinyID:
         self.nodes = nodes
         self.by_name = {n[0]: n for n in nodes}
 
+    def __repr__(self):
+        return f"TinyID({self.nodes!r})"
+
     def domain(self, name):
         _, kind, parents, data = self.by_name[name]
-        if kind == "chance":
-            return sorted({v for row in data.values() for v in row})
+        if kind == "chance":  # the values some parent assignment can give
+            return sorted({v for key in self.infos(parents) for v in data[key]})
         if kind == "decision":
             return list(data)
         return sorted({u for u in data[0].values()})
