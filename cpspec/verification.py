@@ -19,6 +19,10 @@ per call, no global state):
   become free probability tables (reals >= 0 summing to 1); the planning values satisfy
   the Bellman optimality equations (``gamma < 1``: their unique solution) or finite-horizon
   backward induction. Query: can the planned action differ from the nominal one?
+  Before Z3, deterministic tables for the node are tried by exact solving in every state
+  (all of them when there are few, else the constant and one-row changes); a state whose
+  Z3 query times out does not stop the others, and *unknown* is answered only when no
+  state gave a counterexample.
 * ``obeys_stop_button(K)``, ``always``, ``eventually``, ``policy_unmodified(policy_var)``:
   bounded model checking over the learning world's traces of ``K`` steps: the reachable
   (record, state) nodes per step and the edges the policy and the environment allow
@@ -318,20 +322,75 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
     if n_terms > MAX_TERMS:
         raise ModelTooLargeError(f"no_incentive({node}) of {agent!r} would need about "
                                  f"{n_terms} terms (limit {MAX_TERMS})")
+    nominals = {s: agent.planned_action(agent.o0, s) for s in env.states}
+    # cheap exact witnesses first: deterministic dynamics for the node, every state
+    budget = 10.0 if timeout is None else min(10.0, timeout)
+    found = _incentive_witness(agent, node, nominals, time.perf_counter() + budget)
+    if found is not None:
+        table, s = found
+        return "fails", _incentive_cex(agent, node, node_parents, table, s, nominals[s]), None
+    unknown = []
     for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
-        nominal = agent.planned_action(agent.o0, s)
+        nominal = nominals[s]
         ctx = z3.Context()
         solver = _solver(ctx, timeout)
         theta = incentive_problem(agent, node, s, nominal, ctx, solver,
                                   _real(ctx, env.gamma))
         res, why = _check(solver)
-        if res == "unknown":
-            return "unknown", None, f"state {s!r}: {why}"
+        if res == "unknown":  # another state may still give a counterexample
+            unknown.append(f"state {s!r}: {why}")
+            continue
         if res == "sat":
             table = theta_values(solver.model(), theta)
             return "fails", _incentive_cex(agent, node, node_parents, table, s, nominal), None
+    if unknown:
+        more = f" (and {len(unknown) - 3} more states)" if len(unknown) > 3 else ""
+        return "unknown", None, "; ".join(unknown[:3]) + more
     return "holds", None, (f"no model of the dynamics of {node!r} changes the planned action "
                            "in any state")
+
+
+#: Deterministic dynamics tables tried exactly before the Z3 encoding (no_incentive).
+MAX_WITNESS_TABLES = 256
+
+
+def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float):
+    """A deterministic table for ``node``'s dynamics that changes the planned action in
+    some state, found by exact solving: ``(table, state)`` or None. Tries every table when
+    there are at most :data:`MAX_WITNESS_TABLES`, else the constant tables and the tables
+    that change one row of the actual dynamics."""
+    env = agent.env
+    domains, dynamics, parents = env._factored
+    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
+                                       for p in parents[node]]))
+    values = list(domains[node])
+    actual = {c: dict(dynamics[node].distribution(node, tuple(c))) for c in configs}
+
+    def point(v):
+        return {v: Fraction(1)}
+
+    def candidates():
+        if len(values) ** len(configs) <= MAX_WITNESS_TABLES:
+            for combo in itertools.product(values, repeat=len(configs)):
+                yield {c: point(v) for c, v in zip(configs, combo)}
+            return
+        for v in values:
+            yield {c: point(v) for c in configs}
+        for c in configs:
+            for v in values:
+                if actual[c] != point(v):
+                    yield {**actual, c: point(v)}
+
+    for k, table in enumerate(candidates()):
+        if k >= MAX_WITNESS_TABLES or time.perf_counter() > deadline:
+            return None
+        if table == actual:
+            continue
+        twin = twin_agent(agent, node, table)
+        for s, nominal in nominals.items():
+            if twin.planned_action(agent.o0, s) != nominal:
+                return table, s
+    return None
 
 
 def theta_values(model, theta) -> dict:

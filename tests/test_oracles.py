@@ -424,3 +424,71 @@ def test_constants_given_a_possible_condition():
     assert cp.E(1, given=f.S == 12) == 1
     assert cp.E(f.S - f.S + 2, given=f.S == 12) == 2
     assert cp.E(sympy.Symbol("p")) == sympy.Symbol("p")
+
+
+# ---- no_incentive: exact brute force over deterministic dynamics ----------------------
+
+def _two_variable_world(tx, ty, R, X):
+    return cp.MDP.factored(
+        variables={"x": X, "y": [0, 1]},
+        dynamics={"x": cp.dist(lambda x, y, A: tx[(x, y, A)]),
+                  "y": cp.dist(lambda y, A: ty[(y, A)])},
+        actions=["a", "b"], reward=lambda s, a, s2: R[(s.x, s.y, a)],
+        start={"x": 0, "y": 0}, gamma="9/10")
+
+
+@st.composite
+def two_variable_worlds(draw):
+    X = [0, 1, 2][:draw(st.integers(2, 3))]
+    tx = {(x, y, A): _rational_row(draw, X) for x in X for y in (0, 1) for A in "ab"}
+    ty = {(y, A): _rational_row(draw, [0, 1]) for y in (0, 1) for A in "ab"}
+    R = {(x, y, A): draw(st.integers(-2, 3)) for x in X for y in (0, 1) for A in "ab"}
+    return tx, ty, R, X
+
+
+def _deterministic_flip(tx, ty, R, X):
+    """A deterministic table for y's dynamics that changes FP's planned action in some
+    state, by exact solving of every table (independent of verify's search)."""
+    env = _two_variable_world(tx, ty, R, X)
+    nominal = cp.solve(env, sympy.oo)
+    configs = list(ty)
+    for combo in itertools.product([0, 1], repeat=len(configs)):
+        table = {c: {v: Fraction(1)} for c, v in zip(configs, combo)}
+        other = cp.solve(_two_variable_world(tx, table, R, X), sympy.oo)
+        for s in env.states:
+            if other.policy(s) != nominal.policy(s):
+                return table, s
+    return None
+
+
+def test_no_incentive_looks_for_witnesses_in_every_state():
+    # Z3 times out on the first state (nonlinear in the free dynamics); a deterministic
+    # table for y flips FP's planned action: the verdict is fails, not unknown
+    F = Fraction
+    tx = {(0, 0, "a"): {0: F(1, 3), 1: F(2, 3)}, (0, 0, "b"): {1: F(1)},
+          (0, 1, "a"): {1: F(1)}, (0, 1, "b"): {0: F(1, 3), 1: F(2, 3)},
+          (1, 0, "a"): {1: F(1)}, (1, 0, "b"): {1: F(1)}, (1, 1, "a"): {1: F(1)},
+          (1, 1, "b"): {0: F(1)}}
+    ty = {(0, "a"): {0: F(1, 3), 1: F(2, 3)}, (0, "b"): {0: F(1)}, (1, "a"): {1: F(1)},
+          (1, "b"): {0: F(2, 3), 1: F(1, 3)}}
+    R = {(0, 0, "a"): -2, (0, 0, "b"): 3, (0, 1, "a"): 0, (0, 1, "b"): 3,
+         (1, 0, "a"): 3, (1, 0, "b"): 2, (1, 1, "a"): 1, (1, 1, "b"): 2}
+    assert _deterministic_flip(tx, ty, R, [0, 1]) is not None
+    v = cp.verify(cp.agents.FP(_two_variable_world(tx, ty, R, [0, 1])),
+                  cp.no_incentive("y"), timeout=2)
+    assert v.status == "fails"
+    assert v.counterexample.evidence["confirmed"]
+    d = v.counterexample.data
+    assert d["flipped"] != d["nominal"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(two_variable_worlds())
+def test_no_incentive_fails_whenever_a_deterministic_table_flips_the_action(world):
+    found = _deterministic_flip(*world)
+    if found is None:
+        return  # verify may answer holds, fails (a random table) or unknown
+    v = cp.verify(cp.agents.FP(_two_variable_world(*world)), cp.no_incentive("y"),
+                  timeout=1)
+    assert v.status == "fails"
+    assert v.counterexample.evidence["confirmed"]
