@@ -34,12 +34,16 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 import sympy
+from sympy.matrices.exceptions import MatrixError
 from sympy.polys.constructor import construct_domain
+from sympy.polys.polyerrors import PolynomialError
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
+from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
+from .budget import Deadline, Expired, check_timeout, time_limit
 from .diagram import Diagram
-from .errors import ParameterError, SpecError
+from .errors import BudgetError, ParameterError, SpecError
 from .functions import as_sympy, to_exact
 from .mdp import MDP, _action_dist, _policy_fn, check_horizon
 from .regions import Choice, Region, Sign, over_regions, valid_domain
@@ -275,16 +279,20 @@ class ParametricSolution:
 
 # ---- finite horizon --------------------------------------------------------------------
 
-def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | None = None):
+def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | None = None,
+              deadline: Deadline | None = None):
     """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy;
-    ``V_end``: the values after the last step (exact numbers; default 0)."""
+    ``V_end``: the values after the last step (exact numbers; default 0); ``deadline``
+    is checked once per step."""
     mdp, K = model.mdp, model.K
+    deadline = deadline or Deadline(None)
     if fixed is None and K is QQ and V_end is None:
-        return _backward_integer(model, T)
+        return _backward_integer(model, T, deadline)
     V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
     Vs = [V]
     rules = []
     for t in reversed(range(T)):
+        deadline.check()
         newV, rule = {}, {}
         for s in mdp.states:
             if fixed is not None:
@@ -306,7 +314,7 @@ def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | No
     return tuple(rules), tuple(Vs)
 
 
-def _backward_integer(model: _Model, T: int):
+def _backward_integer(model: _Model, T: int, deadline: Deadline):
     """Backward induction over rationals with integer arithmetic.
 
     Values are kept as integer numerators over one common denominator per step, so each
@@ -327,6 +335,7 @@ def _backward_integer(model: _Model, T: int):
     Vs = [{s: QQ.zero for s in mdp.states}]
     rules = []
     for _ in range(T):
+        deadline.check()
         # Q * (L * L * gd * D) = sum P * (R * gd * D + gn * L * W)
         rD, gL = gd * D, gn * L
         newW, rule = {}, {}
@@ -369,17 +378,18 @@ def _evaluate_stationary(model: _Model, rule: Mapping) -> dict:
                 b[i][0] += pa * p * r
     try:
         x = DomainMatrix(A, (n, n), K).lu_solve(DomainMatrix(b, (n, 1), K))
-    except Exception as exc:  # noqa: BLE001 - a singular system: gamma = 1 with a cycle
+    except (DMNonInvertibleMatrixError, ZeroDivisionError) as exc:  # gamma = 1, a cycle
         raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
                              "use gamma < 1 or a finite horizon") from None
     col = x.to_list()
     return {s: col[idx[s]][0] for s in mdp.states}
 
 
-def _policy_iteration(model: _Model, sign: Sign):
+def _policy_iteration(model: _Model, sign: Sign, deadline: Deadline):
     mdp = model.mdp
     rule = {s: mdp.actions[0] for s in mdp.states}
     for _ in range(10_000):
+        deadline.check()
         V = _evaluate_stationary(model, rule)
         changed = False
         for s in mdp.states:
@@ -425,7 +435,8 @@ class _Tail:
         return c.pieces[0][1] if c.is_constant else c
 
 
-def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Symbol) -> dict:
+def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Symbol,
+                        deadline: Deadline) -> dict:
     """``V_m = sum_{t<m} A^t c + A^m V_init`` with ``A = gamma P_rule``, in closed form."""
     mdp, K = model.mdp, model.K
     idx = {s: i for i, s in enumerate(mdp.states)}
@@ -438,13 +449,15 @@ def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Sym
             A[idx[s], idx[s2]] += g * K.to_sympy(p)
             c[idx[s]] += K.to_sympy(p) * K.to_sympy(r)
     v0 = sympy.Matrix([K.to_sympy(V_init[s]) for s in mdp.states])
+    _check_eigenvalues(A, n)
+    deadline.check()
     t = sympy.Dummy("t", integer=True, nonnegative=True)
     try:
         At = A ** t
         terms = At * c
         summed = terms.applyfunc(lambda e: sympy.summation(e, (t, 0, m - 1)))
         V = summed + (A ** m) * v0
-    except Exception as exc:  # noqa: BLE001 - sympy's matrix-power/summation failures
+    except _SYMPY_CANNOT as exc:  # what SymPy raises for "cannot"; nothing else is hidden
         raise ClosedFormError(f"no closed form for the {n}-state chain under the stationary "
                               f"policy ({type(exc).__name__}: {exc}); solve for a concrete "
                               "horizon") from None
@@ -458,12 +471,41 @@ def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Sym
     return out
 
 
-def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, fixed_rule=None):
+#: What SymPy raises when it cannot compute a matrix power, a sum or a solution.
+_SYMPY_CANNOT = (NotImplementedError, ValueError, TypeError, ZeroDivisionError,
+                 MatrixError, PolynomialError)
+
+
+def _check_eigenvalues(A: sympy.Matrix, n: int) -> None:
+    """Refuse quickly when ``A**t`` has no closed form in radicals that cpspec can use.
+
+    The closed form of ``A**t`` is written with the eigenvalues of ``A``; cpspec accepts
+    chains whose characteristic polynomial factors into linear factors over the rationals
+    (or the parameters' rational functions): absorbing, deterministic and triangular
+    chains, and every chain of one or two states. An irreducible factor of higher degree
+    makes SymPy's matrix power work for minutes on radicals (and then usually fail), so
+    it is refused at once.
+    """
+    try:
+        _, factors = A.charpoly(sympy.Dummy("lambda")).factor_list()
+    except _SYMPY_CANNOT:
+        return
+    worst = max((f.degree() for f, _ in factors), default=0)
+    if worst > 1:
+        raise ClosedFormError(
+            f"no closed form for the {n}-state chain under the stationary policy: its "
+            f"transition matrix has eigenvalues that are roots of an irreducible polynomial "
+            f"of degree {worst} (cpspec writes closed forms when the characteristic "
+            "polynomial splits into linear factors); solve for concrete horizons")
+
+
+def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, deadline: Deadline,
+                      fixed_rule=None):
     mdp, K = model.mdp, model.K
     n = len(mdp.states)
     depth = max(2 * n + 2, 8)
     if fixed_rule is None:
-        rules, Vs = _backward(model, depth, sign)
+        rules, Vs = _backward(model, depth, sign, deadline=deadline)
         by_togo = {depth - t: rules[t] for t in range(depth)}  # steps-to-go -> rule
         final = by_togo[depth]
         k0 = depth
@@ -478,11 +520,13 @@ def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, fixed_rule=Non
     else:
         final, k0, by_togo = dict(fixed_rule), 1, {}
         depth = n
-        _, Vs = _backward(model, depth, sign, lambda t, s: {final[s]: Fraction(1)})
+        _, Vs = _backward(model, depth, sign, lambda t, s: {final[s]: Fraction(1)},
+                          deadline=deadline)
         V_before = {s: K.zero for s in mdp.states}
     m = sympy.Symbol("m", integer=True, nonnegative=True)
-    Vm = _closed_form_values(model, final, V_before, m)   # values with k0 - 1 + m to go
+    Vm = _closed_form_values(model, final, V_before, m, deadline)   # values with k0 - 1 + m to go
     if fixed_rule is None and len(mdp.actions) > 1:
+        deadline.check()
         _prove_tail_optimal(model, final, Vm, m, depth - (k0 - 1))
     # The closed form is written for m >= n, where the nilpotent part of the chain (the
     # KroneckerDelta terms of A**m) has died out; shorter horizons are listed explicitly,
@@ -585,7 +629,8 @@ def _parameter(mdp: MDP, horizon, domain):
 
 # ---- entry points ----------------------------------------------------------------------
 
-def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = None):
+def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = None,
+          timeout: float | None = 60.0):
     """The optimal policy and its exact value.
 
     Parameters
@@ -598,6 +643,10 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
         The range of the one symbolic parameter over which to derive the parametric
         optimal policy; by default the values where all probabilities lie in [0, 1] and
         ``gamma`` in [0, 1] ([0, 1) for ``oo``).
+    timeout : float or None
+        Seconds for the whole call (None: no limit). A symbolic horizon whose closed form
+        is not found in time raises :class:`ClosedFormError`; any other solve that runs
+        out of time raises :class:`BudgetError`. Nothing is guessed either way.
 
     Returns
     -------
@@ -621,23 +670,43 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
     >>> sol.thresholds()
     [1/2]
     """
+    deadline = Deadline(check_timeout(timeout))
     if isinstance(model, Diagram):
         if horizon is not None:
             raise SpecError("an influence diagram carries its own horizon; call solve(diagram)")
         from .influence import solve_diagram
-        return solve_diagram(model, domain)
+        return _within(deadline, "solve", None, lambda: solve_diagram(model, domain))
     if not isinstance(model, MDP):
         raise SpecError(f"solve() needs a cp.MDP or an influence diagram, got {model!r}")
     if horizon is None:
         raise SpecError("solve(mdp, horizon): give the horizon (an int, a symbol N, or "
                         "sympy.oo)")
-    return _run(model, check_horizon(horizon), domain, None)
+    horizon = check_horizon(horizon)
+    return _within(deadline, "solve", horizon,
+                   lambda: _run(model, horizon, domain, None, deadline))
 
 
-def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None = None):
+def _within(deadline: Deadline, verb: str, horizon, work):
+    """Run ``work`` within the call's time budget; report its expiry as a cpspec error."""
+    try:
+        with time_limit(deadline):
+            return work()
+    except Expired:
+        if isinstance(horizon, sympy.Symbol):
+            raise ClosedFormError(
+                f"{verb}: no closed form for the horizon {horizon} within "
+                f"timeout={deadline.seconds:g} s; pass a larger timeout (or None), or "
+                "solve for concrete horizons") from None
+        raise BudgetError(f"{verb} did not finish within timeout={deadline.seconds:g} s; "
+                          "pass a larger timeout (or None for no limit)") from None
+
+
+def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None = None,
+                    timeout: float | None = 60.0):
     """The exact value of a given policy (no optimisation): a :class:`Solution`.
 
     With a symbolic horizon the policy must be stationary; the values are closed forms.
+    ``timeout`` is the budget of the whole call, as in :func:`solve`.
 
     Examples
     --------
@@ -648,12 +717,14 @@ def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None 
     >>> cp.evaluate_policy(m, lambda s: "a", N).value
     Piecewise((N*r, Eq(gamma, 1)), (r*(gamma**N - 1)/(gamma - 1), True))
     """
+    deadline = Deadline(check_timeout(timeout))
     horizon = check_horizon(horizon)
     pol = _policy_fn(mdp, policy)
-    return _run(mdp, horizon, domain, lambda t, s: _action_dist(mdp, pol(t, s), t, s))
+    return _within(deadline, "evaluate_policy", horizon, lambda: _run(
+        mdp, horizon, domain, lambda t, s: _action_dist(mdp, pol(t, s), t, s), deadline))
 
 
-def _run(mdp: MDP, horizon, domain, fixed):
+def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
     if horizon is sympy.oo:
         g = mdp.gamma
         if isinstance(g, Fraction) and g >= 1:
@@ -664,21 +735,21 @@ def _run(mdp: MDP, horizon, domain, fixed):
     def run(region: Region | None):
         sign = Sign(model.K, region)
         if isinstance(horizon, int):
-            rules, Vs = _backward(model, horizon, sign, fixed)
+            rules, Vs = _backward(model, horizon, sign, fixed, deadline=deadline)
             return Solution(mdp, horizon, rules, Vs, model.K, model)
         if horizon is sympy.oo:
             if fixed is not None:
                 rule = {s: _single(fixed(0, s)) for s in mdp.states}
                 return Solution(mdp, horizon, (rule,), (_evaluate_stationary(model, rule),),
                                 model.K, model)
-            rules, Vs = _policy_iteration(model, sign)
+            rules, Vs = _policy_iteration(model, sign, deadline)
             return Solution(mdp, horizon, rules, Vs, model.K, model)
         if fixed is not None:
             rule = {s: _single(fixed(0, s)) for s in mdp.states}
             if any(_single(fixed(1, s)) != rule[s] for s in mdp.states):
                 raise ClosedFormError("with a symbolic horizon the policy must be stationary")
-            return _symbolic_horizon(model, horizon, sign, rule)
-        return _symbolic_horizon(model, horizon, sign)
+            return _symbolic_horizon(model, horizon, sign, deadline, rule)
+        return _symbolic_horizon(model, horizon, sign, deadline)
 
     needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
     x, dom = _parameter(mdp, horizon, domain) if needs_regions or domain else (None, None)
@@ -689,7 +760,8 @@ def _run(mdp: MDP, horizon, domain, fixed):
     if not isinstance(horizon, sympy.Symbol) and all(p.rules == rules for _, p in pieces):
         # one policy on the whole domain: report it once, its values as closed forms
         return _run(mdp, horizon, None,
-                    lambda t, s: {rules[0 if len(rules) == 1 else t][s]: Fraction(1)})
+                    lambda t, s: {rules[0 if len(rules) == 1 else t][s]: Fraction(1)},
+                    deadline)
     return ParametricSolution(x, tuple(pieces))
 
 

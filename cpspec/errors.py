@@ -22,6 +22,7 @@ __all__ = [
     "SpecFileError",
     "UnsafeExpressionError",
     "ModelTooLargeError",
+    "BudgetError",
 ]
 
 
@@ -84,3 +85,8 @@ class UnsafeExpressionError(SpecFileError):
 class ModelTooLargeError(SpecError):
     """A verification problem would exceed the stated encoding size; refused before
     encoding, with the estimated size."""
+
+
+class BudgetError(SpecError):
+    """A call ran out of its time budget (``timeout=``) before it had an answer; the
+    message names the budget and how to raise it. Never a partial or guessed result."""

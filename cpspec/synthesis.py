@@ -25,6 +25,7 @@ import copy
 import sympy
 import z3
 
+from .budget import check_timeout
 from .agents import Agent
 from .errors import ParameterError, SpecError, UnknownNodeError
 from .learning import _Perfect
@@ -138,6 +139,7 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     >>> print(cp.synthesize(sif, cp.no_incentive("button"), over=g))
     no_incentive(button) holds for 0 <= gamma <= 1/2; fails for 1/2 < gamma < 1
     """
+    timeout = check_timeout(timeout)
     x = over[0] if isinstance(over, (list, tuple)) else over
     if not isinstance(x, sympy.Symbol):
         raise SpecError(f"synthesize(over=...) needs a SymPy symbol, got {over!r}")

@@ -46,6 +46,7 @@ import sympy
 import z3
 
 from .agents import Agent
+from .budget import check_timeout
 from .decisions import _backward, _Model
 from .errors import ModelTooLargeError, ParameterError, SpecError, UnknownNodeError
 from .exact import P
@@ -766,6 +767,7 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
         raise SpecError(f"verify() needs an agent (cp.agents.FP(...), ...), got {agent!r}")
     if not isinstance(prop, Property):
         raise SpecError(f"verify() needs a property (cp.myopic(N), ...), got {prop!r}")
+    timeout = check_timeout(timeout)
     if prop.name in ("myopic", "no_incentive"):
         _concrete(agent)
     t0 = time.perf_counter()
