@@ -30,6 +30,7 @@ and the earlier node named.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -134,8 +135,9 @@ class Solution:
     def policy(self, *args):
         """``policy(s)`` when stationary, ``policy(t, s)`` for a finite horizon.
 
-        For a symbolic horizon ``N``, ``policy(t, s)`` is a :class:`Choice` over the
-        steps to go ``N - t`` where the rule depends on them.
+        For a symbolic horizon ``N``, ``policy(t, s)`` is a :class:`Choice` over ``N``
+        where the rule depends on the steps to go ``N - t``: at ``t = 1`` the pieces read
+        ``N = 2``, ``N = 3``, ... (the horizons at which step 1 exists).
         """
         if len(args) == 1:
             if not self.stationary:
@@ -259,11 +261,12 @@ class ParametricSolution:
             return merged[0][0]
         return sympy.Piecewise(*[(v, s.as_relational(x)) for v, s in merged])
 
-    @property
+    @cached_property
     def value(self):
+        """The optimal value as a ``Piecewise`` over the parameter (built once)."""
         return self._piecewise(lambda sol: sol.value)
 
-    @property
+    @cached_property
     def values(self) -> dict:
         states = self.pieces[0][1].mdp.states
         return {s: self._piecewise(lambda sol, s=s: sol.values[s]) for s in states}
@@ -325,11 +328,17 @@ def _backward_integer(model: _Model, T: int, deadline: Deadline):
     from math import gcd, lcm
     from gmpy2 import mpz
     mdp = model.mdp
-    dens = [QQ.denom(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
+    def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type here
+        return mpz(int(QQ.numer(x)))
+
+    def den(x):
+        return mpz(int(QQ.denom(x)))
+
+    dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
     L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
-    gn, gd = mpz(QQ.numer(model.gamma)), mpz(QQ.denom(model.gamma))
-    rows = {k: [(s2, mpz(QQ.numer(p)) * (L // QQ.denom(p)), mpz(QQ.numer(r)) * (L // QQ.denom(r)))
-                for s2, p, r in v] for k, v in model.rows.items()}
+    gn, gd = num(model.gamma), den(model.gamma)
+    rows = {k: [(s2, num(p) * (L // den(p)), num(r) * (L // den(r))) for s2, p, r in v]
+            for k, v in model.rows.items()}
     W = {s: mpz(0) for s in mdp.states}   # V = W / D
     D = mpz(1)
     Vs = [{s: QQ.zero for s in mdp.states}]
@@ -427,11 +436,15 @@ class _Tail:
     value: Any
 
     def policy(self, t, s):
+        """The rule at time ``t`` as a :class:`Choice` over the horizon ``N`` (for the
+        horizons ``N > t`` at which step ``t`` exists): ``N - t`` steps are left to go."""
         if self.k0 == 1:
             return self.stationary[s]
-        c = Choice(self.N - t, [(sympy.FiniteSet(k), r[s]) for k, r in
-                                sorted(self.rules_by_togo.items())]
-                   + [(sympy.Interval(self.k0, sympy.oo), self.stationary[s])])
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise SpecError(f"t = {t!r}: the time step is an int >= 0")
+        c = Choice(self.N, [(sympy.FiniteSet(k + t), r[s]) for k, r in
+                            sorted(self.rules_by_togo.items())]
+                   + [(sympy.Interval(self.k0 + t, sympy.oo), self.stationary[s])])
         return c.pieces[0][1] if c.is_constant else c
 
 

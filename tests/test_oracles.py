@@ -492,3 +492,23 @@ def test_no_incentive_fails_whenever_a_deterministic_table_flips_the_action(worl
                   timeout=1)
     assert v.status == "fails"
     assert v.counterexample.evidence["confirmed"]
+
+
+def test_symbolic_horizon_rule_at_step_t_is_a_choice_over_N():
+    N = sympy.Symbol("N", integer=True, nonnegative=True)
+    m = delayed_reward(delay=2)
+    sol = cp.solve(m, N)
+    assert str(sol.policy(1, "start")) == "take if N = 2 or N = 3; wait if 4 <= N"
+    for T in range(1, 7):
+        concrete = cp.solve(m, T)
+        for t in range(T):
+            rule = sol.policy(t, "start")
+            assert concrete.policy(t, "start") == (rule if isinstance(rule, str)
+                                                   else rule.at(T))
+
+
+def test_parametric_value_is_built_once():
+    g = sympy.Symbol("gamma")
+    sol = cp.solve(delayed_reward(gamma=g), 2)
+    assert sol.value is sol.value
+    assert sol.value.subs(g, sympy.Rational(9, 10)) == sympy.Rational(27, 10)
