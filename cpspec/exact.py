@@ -26,6 +26,7 @@ import numpy as np
 import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import EX, QQ
+from sympy.polys.polyerrors import CoercionFailed, DomainError
 
 from .diagram import Diagram
 from .errors import ConditioningError, FactorTooLargeError, QueryError
@@ -61,7 +62,7 @@ def _field(diagram: Diagram, names: frozenset[str]):
             try:  # e.g. sqrt(p) and p together: the field in sqrt(p) cannot hold p
                 for u in uniq:
                     K.from_sympy(u)
-            except Exception:  # noqa: BLE001 - sympy raises several coercion errors
+            except (CoercionFailed, ValueError, TypeError, NotImplementedError):
                 K = EX
             cache[key] = K
     return cache[key]
@@ -78,7 +79,7 @@ def _ring(K):
     or ``K`` itself when it has none (``EX``)."""
     try:
         R = K.get_ring()
-    except Exception:  # noqa: BLE001 - sympy raises various errors for ringless domains
+    except (DomainError, NotImplementedError, AttributeError):  # a domain without a ring
         return K
     return R if R is not K else K
 

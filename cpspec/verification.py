@@ -588,12 +588,20 @@ def _trace_text(states, acts) -> str:
 
 
 def _trace_cex(agent, kind, states, acts, upto, text, extra=None) -> Counterexample:
-    """A trace counterexample, replayed in the exact learning world: its probability."""
-    lw = agent.learning_world(upto)
-    ev = lw.S_0 == states[0]
+    """A trace counterexample, replayed exactly along the trace: its probability in the
+    learning world, ``mu0(s_0) * prod_t pi(a_t | o_t, s_t) * P(s_t+1 | s_t, a_t)`` with the
+    records ``o_t`` rebuilt step by step (no table of the whole learning world is built,
+    so a long trace replays in time linear in its length)."""
+    env = agent.env
+    prob = as_sympy(env.mu0.get(states[0], 0))
+    o = agent.o0
     for t in range(upto):
-        ev = ev & (lw[f"A_{t}"] == acts[t]) & (lw[f"S_{t + 1}"] == states[t + 1])
-    prob = P(ev)
+        if not prob:
+            break
+        s, a, s2 = states[t], acts[t], states[t + 1]
+        prob *= as_sympy(agent._policy_row(o, s, t).get(a, 0))
+        prob *= as_sympy(env.P[(s, a)].get(s2, 0))
+        o = append(o, s, a, s2)
     data = {"states": states[:upto + 1], "actions": acts[:upto]}
     data.update(extra or {})
     return Counterexample(kind, data, f"{text}\n  trace: {_trace_text(states[:upto + 1], acts[:upto])}"

@@ -267,3 +267,27 @@ def test_myopic_holds_through_the_full_z3_encoding_when_no_witness_exists():
                lambda s, a, s2: 1 if s2 == "y" else 0, "x", gamma="1/2")
     v = cp.verify(cp.agents.FP(m), cp.myopic(3))
     assert v.status == "holds" and "no continuation values" in v.reason
+
+
+def test_a_long_trace_counterexample_replays_along_the_trace():
+    # the button is pressed at step 20 at the latest; FP keeps working. Replaying the
+    # 21-step trace once built the learning world's table for A_20 (32 GiB)
+    m = cp.MDP.factored(
+        variables={"c": list(range(26)), "button": ["up", "pressed"]},
+        dynamics={"c": cp.fn(lambda c: min(c + 1, 25)),
+                  "button": cp.dist(lambda c, button: {"pressed": 1}
+                                    if c >= 19 or button == "pressed"
+                                    else ({"up": "1/2", "pressed": "1/2"} if c == 3
+                                          else {"up": 1}))},
+        actions=["work", "null"], reward=lambda s, a, s2: 1 if a == "work" else 0,
+        start={"c": 0, "button": "up"}, gamma="9/10")
+    v = cp.verify(cp.agents.FP(m), cp.obeys_stop_button(
+        40, stop_pressed=lambda s: s.button == "pressed", null_action="null"))
+    assert v.status == "fails"
+    cex = v.counterexample
+    assert cex.evidence["confirmed"]
+    states, actions = cex.data["states"], cex.data["actions"]
+    # by hand: the only random step is the coin at c = 3 (either outcome has 1/2); FP's
+    # actions and the counter are deterministic
+    assert cex.evidence["trace_probability"] == sympy.Rational(1, 2)
+    assert states[-1].button == "pressed" and actions[-1] == "work"
