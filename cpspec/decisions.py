@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sympy
 from sympy.matrices.exceptions import MatrixError
@@ -47,7 +47,7 @@ from .diagram import Diagram
 from .errors import BudgetError, ParameterError, SpecError
 from .functions import as_sympy, to_exact
 from .mdp import MDP, _action_dist, _policy_fn, check_horizon
-from .regions import Choice, Region, Sign, over_regions, valid_domain
+from .regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
 __all__ = ["Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
 
@@ -248,28 +248,20 @@ class ParametricSolution:
         raise ParameterError(f"{self.parameter} = {value} lies outside the solved domain "
                              f"{sympy.Union(*(s for s, _ in self.pieces))}")
 
-    def _piecewise(self, get):
-        x = self.parameter
-        merged: list = []
-        for s, sol in self.pieces:  # adjacent pieces with equal values become one
-            v = get(sol)
-            if merged and sympy.simplify(merged[-1][0] - v) == 0:
-                merged[-1] = (merged[-1][0], merged[-1][1] | s)
-            else:
-                merged.append((v, s))
-        if len(merged) == 1:
-            return merged[0][0]
-        return sympy.Piecewise(*[(v, s.as_relational(x)) for v, s in merged])
+    def piecewise(self, get: Callable) -> Any:
+        """``get(solution)`` over the parameter: a ``Piecewise`` (equal neighbours merged)
+        or a plain value where it is the same on every region."""
+        return piecewise(self.parameter, [(s, get(sol)) for s, sol in self.pieces])
 
     @cached_property
     def value(self):
         """The optimal value as a ``Piecewise`` over the parameter (built once)."""
-        return self._piecewise(lambda sol: sol.value)
+        return self.piecewise(lambda sol: sol.value)
 
     @cached_property
     def values(self) -> dict:
         states = self.pieces[0][1].mdp.states
-        return {s: self._piecewise(lambda sol, s=s: sol.values[s]) for s in states}
+        return {s: self.piecewise(lambda sol, s=s: sol.values[s]) for s in states}
 
     def thresholds(self) -> list:
         """The exact parameter values where the optimal policy changes."""

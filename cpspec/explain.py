@@ -305,8 +305,8 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
         # regions with the same expression merged); branches of the first region
         parts = {id(p): _action_parts(p, state, t, top) for _, p in sol.pieces}
         first = parts[id(sol.pieces[0][1])]
-        utilities = {a: sol._piecewise(lambda p, a=a: parts[id(p)][1][a]) for a in first[1]}
-        margins = {a: sol._piecewise(lambda p, a=a: sympy.simplify(
+        utilities = {a: sol.piecewise(lambda p, a=a: parts[id(p)][1][a]) for a in first[1]}
+        margins = {a: sol.piecewise(lambda p, a=a: sympy.simplify(
             parts[id(p)][1][a] - parts[id(p)][1][parts[id(p)][0]])) for a in first[1]}
         return ActionExplanation(state, first[0], utilities, margins, first[2], choice)
     chosen, utilities, branches = _action_parts(sol, state, t, top)

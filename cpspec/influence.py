@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -30,7 +31,7 @@ from .diagram import Diagram
 from .errors import SpecError
 from .exact import _numeric, marginal
 from .functions import dist, fn
-from .regions import Choice, Region, Sign, over_regions, valid_domain
+from .regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
 __all__ = ["IDSolution", "solve_diagram"]
 
@@ -97,17 +98,10 @@ class ParametricIDSolution:
         c = Choice(self.parameter, [(s, sol.policy(node, *info)) for s, sol in self.pieces])
         return c.pieces[0][1] if c.is_constant else c
 
-    @property
+    @cached_property
     def value(self):
-        merged: list = []
-        for s, sol in self.pieces:  # adjacent regions with equal values become one
-            if merged and sympy.simplify(merged[-1][0] - sol.value) == 0:
-                merged[-1] = (merged[-1][0], merged[-1][1] | s)
-            else:
-                merged.append((sol.value, s))
-        if len(merged) == 1:
-            return merged[0][0]
-        return sympy.Piecewise(*[(v, s.as_relational(self.parameter)) for v, s in merged])
+        """The optimal expected utility as a ``Piecewise`` over the parameter."""
+        return piecewise(self.parameter, [(s, sol.value) for s, sol in self.pieces])
 
     def thresholds(self) -> list:
         """The exact parameter values where some decision rule changes."""

@@ -215,6 +215,31 @@ def over_regions(x: sympy.Symbol, domain: sympy.Set, run: Callable[[Region], Any
     return [(r.as_set(), res) for r, res in pieces]
 
 
+def piecewise(x: sympy.Symbol, pieces) -> Any:
+    """One value over the parameter ``x`` from ``[(set, value), ...]`` (in increasing
+    order): adjacent sets with equal values are merged; a single piece is its plain value,
+    several a ``Piecewise``.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> g = sympy.Symbol("gamma")
+    >>> piecewise(g, [(sympy.Interval(0, 1), 1), (sympy.Interval.Lopen(1, 2), 2 * g - 1)])
+    Piecewise((1, (gamma >= 0) & (gamma <= 1)), (2*gamma - 1, (gamma <= 2) & (gamma > 1)))
+    >>> piecewise(g, [(sympy.Interval(0, 1), g), (sympy.Interval.Lopen(1, 2), g)])
+    gamma
+    """
+    merged: list = []
+    for s, v in pieces:
+        if merged and sympy.simplify(merged[-1][0] - v) == 0:
+            merged[-1] = (merged[-1][0], merged[-1][1] | s)
+        else:
+            merged.append((v, s))
+    if len(merged) == 1:
+        return merged[0][0]
+    return sympy.Piecewise(*[(v, s.as_relational(x)) for v, s in merged])
+
+
 class Choice:
     """A value that depends on a parameter: ``[(set, value), ...]`` over disjoint sets,
     adjacent equal values merged. Compares equal to a plain value when it is constant.
