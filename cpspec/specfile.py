@@ -339,7 +339,7 @@ def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
         if not p.isidentifier():
             raise SpecFileError(f"{_where(path, lines, 'params')}: parameter name {p!r} is "
                                 "not an identifier")
-        out[p] = sympy.Symbol(p)
+        out[p] = sympy.Symbol(p, real=True)
     return out
 
 
