@@ -22,6 +22,8 @@ __all__ = [
     "SpecFileError",
     "UnsafeExpressionError",
     "ModelTooLargeError",
+    "DuplicateNameError",
+    "InternalError",
 ]
 
 
@@ -84,3 +86,15 @@ class UnsafeExpressionError(SpecFileError):
 class ModelTooLargeError(SpecError):
     """A verification problem would exceed the stated encoding size; refused before
     encoding, with the estimated size."""
+
+
+class DuplicateNameError(SpecFileError, DuplicateNodeError):
+    """A spec file names two things alike: the same key twice once names are normalised
+    as Python normalises identifiers (NFKC: ``G`` and the fullwidth ``Ｇ``, ``fi`` and the
+    ligature ``ﬁ``), or a list that repeats a name."""
+
+
+class InternalError(SpecError):
+    """Something went wrong inside cpspec itself (a bug to report, not a fault of the
+    spec file); reported for the one claim, property or file it concerns, the rest of a
+    run goes on."""
