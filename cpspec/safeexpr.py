@@ -386,7 +386,8 @@ class _Interp:
         f = self.funcs[node.func.id]
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
-        return _bounded(f(*args, **kwargs))
+        # a result of P or E may be long (its cost is spent); arithmetic on it is bounded
+        return f(*args, **kwargs)
 
 
 _ALLOWED = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Tuple, ast.BinOp,
@@ -465,8 +466,9 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
                 f"the functions {', '.join(sorted(allowed_funcs))} are")
         if isinstance(node, ast.Constant):
             if isinstance(node.value, float):
-                raise SpecFileError(f"{where}: {node.value!r} in {text!r} is a float; "
-                                    "exact values need fractions: write e.g. 1/10")
+                shown = ast.get_source_segment(text.strip(), node) or repr(node.value)
+                raise SpecFileError(f"{where}: {shown} in {_short(text)} is a float; exact "
+                                    "values need fractions: write e.g. 1/10")
             if not isinstance(node.value, (int, str, bool)) or node.value is None:
                 raise UnsafeExpressionError(f"{where}: literal {node.value!r} is not allowed "
                                             f"in {text!r}")

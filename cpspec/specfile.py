@@ -308,9 +308,12 @@ def _parse_toml(path: str, text: str) -> tuple[dict, _Lines]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecFileError(f"{path}: malformed TOML: {exc}") from None
-    except ValueError as exc:  # an integer over Python's 4,300-digit limit
-        raise SpecFileError(f"{path}: malformed TOML: {str(exc).split(';')[0]}; numbers in "
-                            f"spec files have at most {MAX_DIGITS:,} digits") from None
+    except ValueError:  # an integer over Python's 4,300-digit limit
+        m = re.search(r"[0-9_]{%d,}" % (MAX_DIGITS + 1), text)
+        line = f", line {text.count(chr(10), 0, m.start()) + 1}" if m else ""
+        raise SpecFileError(f"{path}{line}: a number of more than {MAX_DIGITS:,} digits; "
+                            "numbers in spec files are shorter (write a power such as "
+                            "\"10**5000\" in an expression)") from None
     except RecursionError:
         raise SpecFileError(f"{path}: malformed TOML: arrays or tables nest too deeply") \
             from None
@@ -371,9 +374,9 @@ def _names(table: dict, what: str, path, lines) -> dict:
         n = normal_name(k)
         if n in out:
             raise DuplicateNameError(
-                f"{_where(path, lines, k)}: {what} {k!r} and {raw[n]!r} are the same name "
-                f"{n!r} (names are compared as Python compares identifiers, NFKC-"
-                f"normalised); {what} {n!r} is defined twice: rename one")
+                f"{_where(path, lines, k)}: {k!r} and {raw[n]!r} both name the {what} {n!r} "
+                "(names are NFKC-normalised, as Python normalises identifiers), so it is "
+                "defined twice; rename one")
         out[n] = v
         raw[n] = k
     return out
@@ -911,7 +914,7 @@ def _make_world(name, wd, worlds, params, path, lines) -> Diagram:
                                                    for v in nodes_data.values()):
         raise SpecFileError(f"{where}: node must hold tables [world.{name}.node.X], not "
                             f"{_brief(nodes_data)}")
-    nodes_data = _names(nodes_data, f"node of world {name}:", path, lines)
+    nodes_data = _names(nodes_data, f"node of world {name}", path, lines)
     base_name = wd.get("from")
     if base_name is None:
         if wd.get("replace"):
@@ -935,7 +938,7 @@ def _make_world(name, wd, worlds, params, path, lines) -> Diagram:
     if not isinstance(repl, dict):
         raise SpecFileError(f"{_where(path, lines, 'replace')}: replace must be a table "
                             'of node = "expression"')
-    for n, text in _names(repl, f"replaced node of world {name}:", path, lines).items():
+    for n, text in _names(repl, f"replaced node of world {name}", path, lines).items():
         if n not in base:
             raise SpecFileError(f"{_where(path, lines, 'replace', n)}: world {base.name!r} "
                                 f"has no node {n!r} to replace")

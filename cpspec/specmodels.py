@@ -256,7 +256,7 @@ def _build_factored(name, md, params, path, lines, where):
     if not isinstance(raw_dyn, dict):
         raise SpecFileError(f"{where}: dynamics must be a table dynamics.VARIABLE = "
                             f'"<expr>" or {{probs = ...}}, not {_brief(raw_dyn)}')
-    raw_dyn = _names(raw_dyn, "dynamics of", path, lines)
+    raw_dyn = _names(raw_dyn, "dynamics variable", path, lines)
     dynamics = {}
     for v in domains:
         if v not in raw_dyn:
