@@ -432,7 +432,7 @@ def _key_value(k: str, where: str = "") -> Any:
     if re.fullmatch(r"-?[0-9]+", s):
         if len(s.lstrip("-")) > MAX_DIGITS:
             raise SpecFileError(f"{where}: the key {s[:20]}... has {len(s):,} digits, above "
-                                f"the limit of {MAX_DIGITS:,}")
+                                f"the limit of {MAX_DIGITS:,} digits")
         return int(s)
     return {"true": True, "false": False}.get(s, k)
 

@@ -409,7 +409,6 @@ def read_observations(path: str | Path) -> list[tuple[int, dict]]:
             rows.append((i, row))
         return rows
     reader = csv.reader(text.splitlines())
-    i = 1
     try:
         try:
             header = next(reader)
@@ -428,6 +427,6 @@ def read_observations(path: str | Path) -> list[tuple[int, dict]]:
             rows.append((i, {h: _parse_value(c, f"{path}, line {i}: ")
                              for h, c in zip(header, rec) if c.strip()}))
     except csv.Error as exc:
-        raise SpecFileError(f"{path}, line {i}: malformed CSV: {exc} (fields are limited to "
-                            f"{MAX_FIELD:,} characters)") from None
+        raise SpecFileError(f"{path}, line {reader.line_num}: malformed CSV: {exc} (fields "
+                            f"are limited to {MAX_FIELD:,} characters)") from None
     return rows
