@@ -147,6 +147,7 @@ def _real_number(x, what: str):
 
 def _pow(a, b):
     a, b = _plain(a), _plain(b)
+    a, b = (int(x) if isinstance(x, bool) else x for x in (a, b))  # True**(1/2) is 1
     if isinstance(b, sympy.Basic) and b.is_number:
         _real_number(b, "the exponent")
         if b.is_extended_real and abs(b) > MAX_EXPONENT:  # e.g. 10**4 * sqrt(2)

@@ -210,9 +210,29 @@ def build_mdp(name, md, params, path, lines):
     return mdp, _horizon(md.get("horizon"), params, where)
 
 
+#: The longest finite horizon (in steps) a spec file may ask for, in ``horizon = ...`` or
+#: in a claim such as ``value(agent, T)``: each step is one round of exact backward
+#: induction over all states. Longer horizons: ``"oo"`` or a symbolic ``N``.
+MAX_HORIZON = 10_000
+
+
+def _steps(t, where, what):
+    """A number of steps from a claim: a non-negative integer up to MAX_HORIZON."""
+    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+        raise SpecFileError(f"{where}: {what} = {_brief(t)} must be a non-negative integer")
+    if t > MAX_HORIZON:
+        raise SpecFileError(f"{where}: {what} = {t:,} is above the limit of {MAX_HORIZON:,} "
+                            "steps (cpspec.specmodels.MAX_HORIZON)")
+    return t
+
+
 def _horizon(horizon, params, where):
     if horizon is None:
         return None
+    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon > MAX_HORIZON:
+        raise SpecFileError(f"{where}: horizon = {horizon:,} is above the limit of "
+                            f"{MAX_HORIZON:,} steps (cpspec.specmodels.MAX_HORIZON); for a "
+                            "long horizon use \"oo\" (infinite) or a declared parameter N")
     if isinstance(horizon, str):
         h = normal_name(horizon.strip())
         if h in ("oo", "inf", "infinity"):
@@ -537,10 +557,10 @@ def query_functions(spec: Spec, env: dict) -> dict:
 
     def act(agent, state, t=0):
         a = agent_of(agent, "act")
-        return a.act(a.o0, state, t)
+        return a.act(a.o0, state, _steps(t, "act(agent, state, t)", "t"))
 
     def value(agent, T):
-        return agent_of(agent, "value").value(T)
+        return agent_of(agent, "value").value(_steps(T, "value(agent, T)", "T"))
 
     def plan_threshold(agent, state):
         a = agent_of(agent, "plan_threshold")
