@@ -77,6 +77,7 @@ def spec_error(text, match=None, name="t.toml"):
     ("2**(1/2)", sympy.sqrt(2)),
     ("(2**(1/2))**2", 2),
     ("2**(1/2) * 2**(1/2) + 1/2", Fraction(5, 2)),
+    ("True**(1/2)", 1),
 ])
 def test_fractional_powers_are_exact(text, value):
     v = parse(text, "t").evaluate({})
@@ -113,6 +114,16 @@ def test_non_real_numbers_are_refused(text):
 ])
 def test_complex_probabilities_rewards_and_discounts_are_refused(spec):
     spec_error(spec, r"t\.toml, line \d+.*not a real number")
+
+
+@pytest.mark.parametrize("value", [sympy.I, 1 + sympy.I, sympy.sqrt(-2),
+                                   sympy.Symbol("p", real=True) * sympy.I, sympy.Float(0.5),
+                                   "1/2", True, 0.5])
+def test_the_probability_check_refuses_non_real_and_inexact_values(value):
+    """The check every spec-file probability, reward and discount passes (a second line of
+    defence: the interpreter itself never produces these)."""
+    with pytest.raises(cp.SpecFileError, match="t.toml, line 1: p "):
+        specfile._probability(value, "t.toml, line 1", "p")
 
 
 def test_spec_parameters_are_real():
@@ -369,6 +380,26 @@ def test_nesting_under_the_limit_evaluates_even_on_a_deep_stack():
     def deep(k):
         return deep(k - 1) if k else parse("+".join(["1"] * 99), "t").evaluate({})
     assert deep(sys.getrecursionlimit() - 400) == 99
+
+
+def test_deeply_nested_toml_is_a_named_error():
+    spec_error("[world.f.node.X]\nvalues = " + "[" * 3000 + "]" * 3000 + '\ndist = "uniform"\n',
+               r"t\.toml: malformed TOML: arrays or tables nest too deeply")
+
+
+@pytest.mark.parametrize("spec, message", [
+    (MDP + "horizon = 10000000000000000000000000000000000000000\n",
+     r"line 2 \(mdp m\): horizon = 10,000,000,000,000,000,000,000,000,000,000,000,000,000 is "
+     r"above the limit of 10,000 steps \(cpspec.specmodels.MAX_HORIZON\)"),
+    (AGENT + "horizon = 1000000000\n", "horizon = 1,000,000,000 is above the limit"),
+    (AGENT + '[claims]\n"value(fp, 1000000000)" = "0"\n', "T = 1,000,000,000 is above the limit"),
+    (AGENT + '[claims]\n"act(fp, u, 10**9)" = "x"\n', "t = 1,000,000,000 is above the limit"),
+    (AGENT + '[claims]\n"value(fp, -1)" = "0"\n', "T = -1 must be a non-negative integer"),
+])
+def test_horizons_are_bounded(spec, message):
+    t = time.perf_counter()
+    spec_error(spec, message)
+    assert time.perf_counter() - t < 5
 
 
 # ---- uses and from chains ---------------------------------------------------------------
