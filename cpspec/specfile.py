@@ -42,6 +42,7 @@ read once however often it is reached, and a cycle is an error.
 from __future__ import annotations
 
 import bisect
+import keyword
 import math
 import os
 import re
@@ -862,7 +863,7 @@ def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
     return out
 
 
-_KEYWORDS = frozenset(__import__("keyword").kwlist)
+_KEYWORDS = frozenset(keyword.kwlist)
 
 
 def _build_worlds(raw, inherited: dict, params, path, lines) -> dict:
@@ -893,8 +894,9 @@ def _build_worlds(raw, inherited: dict, params, path, lines) -> dict:
             where = _where(path, lines, f"world.{cur}", label=f"world {cur}")
             cur = _ref(base, where, "from")
             if cur not in data and cur not in inherited:
+                known = list(data) + [w for w in inherited if w not in data]
                 raise SpecFileError(f"{where}: from = {base!r} names no world; defined worlds: "
-                                    f"{', '.join(list(data) + [w for w in inherited if w not in data])}")
+                                    f"{', '.join(known)}")
         for nm in reversed(chain):
             worlds[nm] = _make_world(nm, data[nm], worlds, params, path, lines)
             built.add(nm)

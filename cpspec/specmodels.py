@@ -536,10 +536,10 @@ def model_names(spec: Spec) -> dict:
         if mdp.variables is None:
             for st in mdp.states:  # bare state names, where they are free identifiers
                 if isinstance(st, str) and st.isidentifier():
-                    env.setdefault(st, st)
+                    env.setdefault(normal_name(st), st)  # as the query's parser reads it
         for a in mdp.actions:
             if isinstance(a, str) and a.isidentifier():
-                env.setdefault(a, a)
+                env.setdefault(normal_name(a), a)
     env.update(spec.agents)
     return env
 
