@@ -1305,7 +1305,9 @@ def _check_claims(spec: Spec) -> list[ClaimResult]:
                 same = _equal(derived, expected)
             except TypeError as exc:  # e.g. SymPy: "Invalid comparison of non-real I"
                 raise SpecFileError(f"{claim.where}: cannot compare {show(derived)} with the "
-                                    f"expected {show(expected)}: {exc}") from None
+                                    f"expected {show(expected)}: {exc}; write an expected "
+                                    "value that is real for every value of the parameters") \
+                    from None
         except SpecError as exc:
             results.append(ClaimResult(claim, False, error=str(exc)))
             continue

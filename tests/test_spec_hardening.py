@@ -178,6 +178,16 @@ def test_numeric_probabilities_outside_the_unit_interval_name_the_line(spec, mes
     spec_error(spec, message)
 
 
+def test_a_claim_meeting_a_non_real_value_is_that_claims_error():
+    text = (ROOT / "specs" / "agent_world.toml").read_text() + (
+        '"U(pi_delayed*) + 0" = "1 if sqrt(gamma - 1) > 0 else 3*gamma"\n')
+    results = check(load(ROOT / "specs" / "agent_world.toml", text=text))
+    assert [r.passed for r in results] == [True] * 7 + [False]
+    assert re.search(r"agent_world\.toml, line 5\d \(claim\): cannot compare .* Invalid "
+                     "comparison of non-real", results[-1].error)
+    assert not results[-1].internal
+
+
 # ---- Unicode: names are NFKC-normalised once, collisions are duplicates ---------------
 
 @pytest.mark.parametrize("spec, line", [
