@@ -19,11 +19,18 @@ claim functions that talk about them.
 ``[agent.NAME]``::
 
     kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC"
-    env = "<mdp name>"          learner = "perfect" | "counting" | "counting:stay"
+    env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
+                                          | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
     terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+
+Every key has one type (a key of the wrong type, or one the kind does not use, is an
+error naming the line); transition probabilities, ``start`` probabilities, ``gamma`` and
+``epsilon`` are exact real numbers in [0, 1] (or expressions in the parameters), rewards
+exact real numbers. Finite horizons, and the ``T`` and ``t`` of claims, are at most
+:data:`MAX_HORIZON` steps.
 
 Claim functions: ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``,
 ``threshold(pi*)``, ``thresholds(pi*)`` for MDPs (``pi_NAME*`` with several MDPs);
