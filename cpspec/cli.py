@@ -2,8 +2,11 @@
 
 ``cpspec check FILE|DIR``    evaluate every claim of a spec file (or of every ``*.toml``
                              directly inside a directory; sub-directories such as
-                             ``specs/broken/`` are checked only when named) and exit 1 when
-                             one fails, 2 when a spec file is malformed.
+                             ``specs/broken/`` are checked only when named). Every file,
+                             claim, property and observation file is reported on its own,
+                             whatever happens to another. Exit status: 0 when all pass, 1
+                             when one fails, 2 when a spec file is malformed, 3 when cpspec
+                             itself failed on one (an internal error: please report it).
 ``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
 ``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
                              entries): print each with its verdict and solver time; exit 1
@@ -14,12 +17,17 @@
 ``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--agent NAME``) in the paper's
                              notation.
 ``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
+
+Files named by ``uses`` and ``[[observations]]`` must lie in the spec's project (the
+nearest folder above it with ``.git`` or ``pyproject.toml``, else its own folder) or in
+the project of the current folder; ``--allow-outside`` lifts this.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +37,9 @@ from .errors import SpecError
 
 __all__ = ["main"]
 
+#: Exit status when cpspec itself failed (an exception that is not a cpspec error).
+INTERNAL = 3
+
 
 def _files(target: str) -> list[Path]:
     p = Path(target)
@@ -37,8 +48,21 @@ def _files(target: str) -> list[Path]:
     return [p]
 
 
+def _load(path, args):
+    """Load a spec file with the command line's file policy."""
+    from .specfile import load, project_dir, spec_root
+    if args.allow_outside:
+        return load(path, allow_outside=True)
+    return load(path, root=[spec_root(path), project_dir(Path.cwd())])
+
+
+def _internal(exc: BaseException) -> str:
+    from .specfile import internal_error
+    return internal_error(exc)
+
+
 def _check(args) -> int:
-    from .specfile import check, load
+    from .specfile import _set_text, check
     status = 0
     total = failed = 0
     for target in args.paths:
@@ -49,16 +73,31 @@ def _check(args) -> int:
         for path in files:
             print(path)
             try:
-                spec = load(path)
+                spec = _load(path, args)
                 results = check(spec)
             except SpecError as exc:
                 print(f"  ERROR {exc}")
-                status = 2
+                status = max(status, 2)
                 continue
+            except Exception as exc:  # one file's failure never hides the others
+                print(f"  INTERNAL ERROR {_internal(exc)}")
+                status = max(status, INTERNAL)
+                continue
+            for x, where in spec.validity.items():
+                print(f"  NOTE  {x}: a model only for {_set_text(where, x)}, where every "
+                      "probability and discount lies in [0, 1]; [domains] can state it")
             for r in results:
                 total += 1
-                print(f"  {r}")
-                if not r.passed:
+                try:
+                    line = str(r)
+                except Exception as exc:
+                    line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
+                    r = None
+                print(f"  {line}")
+                if r is None or getattr(r, "internal", False):
+                    failed += 1
+                    status = max(status, INTERNAL)
+                elif not r.passed:
                     failed += 1
                     status = max(status, 1)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
@@ -66,7 +105,6 @@ def _check(args) -> int:
 
 
 def _prove(args) -> int:
-    from .specfile import load
     from .specmodels import check_properties
     status, n, bad = 0, 0, 0
     for target in args.paths:
@@ -76,10 +114,14 @@ def _prove(args) -> int:
             status = 2
         for path in files:
             try:
-                spec = load(path)
+                spec = _load(path, args)
             except SpecError as exc:
                 print(f"{path}\n  ERROR {exc}")
-                status = 2
+                status = max(status, 2)
+                continue
+            except Exception as exc:
+                print(f"{path}\n  INTERNAL ERROR {_internal(exc)}")
+                status = max(status, INTERNAL)
                 continue
             print(f"{path}: {spec.theorem or '(no theorem statement)'}")
             if not spec.properties:
@@ -90,29 +132,37 @@ def _prove(args) -> int:
                 ok = r.error is None and r.verdict.status == "holds"
                 bad += not ok
                 if r.error:
-                    print(f"  ERROR {r.entry.prop} of {r.entry.agent_name}: {r.error}")
+                    print(f"  {r}")
                 else:
                     print("  " + str(r.verdict).replace("\n", "\n  "))
                 if not ok:
-                    status = max(status, 1)
+                    status = max(status, INTERNAL if r.internal else 1)
     print(f"{n} theorems: {n - bad} proven, {bad} not proven")
     return status
 
 
 def _derive(args) -> int:
-    from .specfile import derive, load
+    from .specfile import derive, show
     try:
-        value = derive(load(args.file), args.expr, where="command line")
+        value = derive(_load(args.file, args), args.expr, where="command line")
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(sympy.latex(value) if args.latex else value)
+    if args.latex:
+        try:
+            print(sympy.latex(value))
+            return 0
+        except ValueError:  # a number too long for Python to print
+            print(f"error: the value is too large for LaTeX; it is {show(value)}",
+                  file=sys.stderr)
+            return 2
+    print(show(value))
     return 0
 
 
 def _explain(args) -> int:
     from .explain import explain, explain_action
-    from .specfile import derive, load
+    from .specfile import derive
     by = [b for b in (args.by or "").split(",") if b]
     overrides = {
         "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
@@ -120,7 +170,8 @@ def _explain(args) -> int:
         "act": lambda agent, state, t=0: explain_action(agent, state, t),
     }
     try:
-        out = derive(load(args.file), args.query, where="command line", overrides=overrides)
+        out = derive(_load(args.file, args), args.query, where="command line",
+                     overrides=overrides)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -139,9 +190,8 @@ def _explain(args) -> int:
 
 def _draw(args) -> int:
     from .draw import agent_scene, beside, scene, to_png, to_svg
-    from .specfile import load
     try:
-        spec = load(args.file)
+        spec = _load(args.file, args)
         if args.agent:
             if args.agent not in spec.agents:
                 raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
@@ -173,23 +223,52 @@ def _draw(args) -> int:
     return 0
 
 
+#: Most values ``cpspec simulate`` draws (samples x nodes) unless ``--max-values`` says
+#: otherwise: each costs 8 bytes or more.
+MAX_VALUES = 50_000_000
+
+
+def _param(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` of ``--param``: the value an exact number (``1/3``), read by the
+    safe interpreter (never by float() or Fraction(), which are slow on ``1e-400000000``)."""
+    from .safeexpr import parse
+    from .specfile import _number, normal_name
+    if "=" not in text:
+        raise SpecError(f"--param {text!r}: write NAME=VALUE, e.g. --param p=1/3")
+    name, value = (t.strip() for t in text.split("=", 1))
+    name = normal_name(name)
+    if not name.isidentifier():
+        raise SpecError(f"--param {text!r}: {name!r} is not a parameter name")
+    where = f"--param {name}"
+    v = _number(parse(value, where).evaluate({}), where, f"the value of {name}")
+    return name, (sympy.Rational(v.numerator, v.denominator) if isinstance(v, Fraction)
+                  else v)
+
+
 def _simulate(args) -> int:
     from .simulate import simulate
-    from .specfile import load
     try:
-        spec = load(args.file)
+        params = dict(_param(p) for p in args.param)
+        spec = _load(args.file, args)
         if args.world not in spec.worlds:
             raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
                             f"{', '.join(spec.worlds)}")
-        params = dict(p.split("=", 1) for p in args.param)
-        samples = simulate(spec.worlds[args.world], args.n, args.seed, params=params)
-    except (SpecError, ValueError) as exc:
+        d = spec.worlds[args.world]
+        cells = args.n * len(d.order)
+        if args.n <= 0:
+            raise SpecError(f"-n {args.n}: the number of samples must be positive")
+        if cells > args.max_values:
+            raise SpecError(f"-n {args.n:,} samples of {len(d.order)} nodes are {cells:,} "
+                            f"values (at least {8 * cells / 1e9:,.1f} GB), above the limit of "
+                            f"{args.max_values:,}; lower -n or raise --max-values")
+        samples = simulate(d, args.n, args.seed, params=params)
+    except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, vals in samples.items():
         try:
             shown = f"mean {vals.astype(float).mean():.6g}"
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             uniq, counts = np.unique(vals.astype(str), return_counts=True)
             shown = ", ".join(f"{u}: {c / len(vals):.4g}" for u, c in zip(uniq, counts))
         print(f"{name}_{args.world}: {shown}")
@@ -201,22 +280,27 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="cpspec", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="check the claims of spec files")
+    files = argparse.ArgumentParser(add_help=False)
+    files.add_argument("--allow-outside", action="store_true",
+                       help="read uses and observation files outside the spec's project")
+    c = sub.add_parser("check", help="check the claims of spec files", parents=[files])
     c.add_argument("paths", nargs="+")
     c.set_defaults(run=_check)
-    d = sub.add_parser("derive", help="derive the exact value of a query")
+    d = sub.add_parser("derive", help="derive the exact value of a query", parents=[files])
     d.add_argument("file")
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
     d.set_defaults(run=_derive)
-    dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file")
+    dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file",
+                        parents=[files])
     dr.add_argument("file")
     dr.add_argument("-o", "--output", required=True, help="out.svg or out.png")
     dr.add_argument("--world")
     dr.add_argument("--agent")
     dr.add_argument("--steps", type=int, default=2, help="learning-world steps for agents")
     dr.set_defaults(run=_draw)
-    x = sub.add_parser("explain", help="explain a query scenario by scenario")
+    x = sub.add_parser("explain", help="explain a query scenario by scenario",
+                       parents=[files])
     x.add_argument("file")
     x.add_argument("query")
     x.add_argument("--rows", type=int, default=10, help="scenarios listed (rest summed)")
@@ -224,18 +308,25 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--latex", action="store_true")
     x.add_argument("--html", action="store_true")
     x.set_defaults(run=_explain)
-    pr = sub.add_parser("prove", help="machine-check the theorems of proof files")
+    pr = sub.add_parser("prove", help="machine-check the theorems of proof files",
+                        parents=[files])
     pr.add_argument("paths", nargs="+")
     pr.set_defaults(run=_prove)
-    s = sub.add_parser("simulate", help="simulate a world of a spec file")
+    s = sub.add_parser("simulate", help="simulate a world of a spec file", parents=[files])
     s.add_argument("file")
     s.add_argument("world")
     s.add_argument("-n", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--param", action="append", default=[], help="NAME=VALUE, e.g. p=1/3")
+    s.add_argument("--max-values", type=int, default=MAX_VALUES,
+                   help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)
     args = ap.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except Exception as exc:  # never a raw traceback: name it as cpspec's own failure
+        print(f"internal error: {_internal(exc)}", file=sys.stderr)
+        return INTERNAL
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ __all__ = [
     "UnsafeExpressionError",
     "ModelTooLargeError",
     "BudgetError",
+    "DuplicateNameError",
+    "InternalError",
 ]
 
 
@@ -90,3 +92,15 @@ class ModelTooLargeError(SpecError):
 class BudgetError(SpecError):
     """A call ran out of its time budget (``timeout=``) before it had an answer; the
     message names the budget and how to raise it. Never a partial or guessed result."""
+
+
+class DuplicateNameError(SpecFileError, DuplicateNodeError):
+    """A spec file names two things alike: the same key twice once names are normalised
+    as Python normalises identifiers (NFKC: ``G`` and the fullwidth ``Ｇ``, ``fi`` and the
+    ligature ``ﬁ``), or a list that repeats a name."""
+
+
+class InternalError(SpecError):
+    """Something went wrong inside cpspec itself (a bug to report, not a fault of the
+    spec file); reported for the one claim, property or file it concerns, the rest of a
+    run goes on."""

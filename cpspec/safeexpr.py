@@ -8,13 +8,21 @@ parents, parameters or random variables), ``+ - * / // % **``, comparisons (chai
 ``and or not``, ``x if c else y``, tuples, and calls of the few whitelisted functions the
 caller provides (``min``, ``max``, ``abs``, and in claims ``P``, ``E``). Attribute access,
 subscripts, lambdas, comprehensions, keyword splats and every other construct are
-rejected before anything is evaluated. Exponents and string repetition are bounded, so an
-expression cannot exhaust memory either.
+rejected before anything is evaluated.
+
+Nor can an expression exhaust time or memory: its length (:data:`MAX_LENGTH`), nesting
+depth (:data:`MAX_DEPTH`), exponents (:data:`MAX_EXPONENT`), the digits of every number it
+computes (:data:`MAX_DIGITS`), the length of strings and tuples it builds
+(:data:`MAX_STRING`) and the polynomial degree of symbolic results (:data:`MAX_DEGREE`)
+are bounded, and each refusal names the limit. Arithmetic is exact: ``1/3`` is a
+fraction, ``(9/4)**(1/2)`` is ``3/2`` and ``2**(1/2)`` is SymPy's ``sqrt(2)``; nothing
+becomes a float, and nothing becomes a complex number (``sqrt(-1)`` is an error).
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from fractions import Fraction
 from typing import Any, Callable, Mapping
@@ -25,15 +33,98 @@ from .errors import SpecFileError, UnsafeExpressionError
 from .expressions import Expr, ifelse, lift, maximum, minimum
 from .functions import number_to_sympy
 
-__all__ = ["SafeExpression", "parse", "MAX_EXPONENT"]
+__all__ = ["SafeExpression", "parse", "MAX_EXPONENT", "MAX_LENGTH", "MAX_DEPTH",
+           "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE"]
 
 #: Largest exponent allowed in a spec expression (``9**9**9`` would hang the checker).
 MAX_EXPONENT = 10_000
+#: Longest expression text, in characters.
 MAX_LENGTH = 10_000
+#: Deepest nesting of an expression (``1+1+...+1`` with 500 terms nests 500 deep): the
+#: interpreter recurses once per level, so this bounds its stack.
+MAX_DEPTH = 100
+#: Most decimal digits of a number an expression computes or writes (Python's own limit
+#: for converting integers to text is 4,300 digits: a longer number could not even be
+#: printed in a result or an error message).
+MAX_DIGITS = 4_300
+#: Longest string or tuple an expression builds (``X + X`` doubles a string per node).
+MAX_STRING = 10_000
+#: Highest polynomial degree of a symbolic result that is not a monomial:
+#: ``(p + 1)**10000`` would make exact inference expand ten thousand terms with
+#: thousand-digit coefficients.
+MAX_DEGREE = 500
+
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626)  # log2(10)
 
 
 def _num(x):
     return isinstance(x, (int, Fraction)) and not isinstance(x, bool)
+
+
+def _plain(x):
+    """SymPy rationals as Python ``int``/``Fraction``, so exact arithmetic stays in one
+    number type and the guards below see every rational."""
+    if isinstance(x, sympy.Integer):
+        return int(x)
+    if isinstance(x, sympy.Rational):
+        return Fraction(int(x.p), int(x.q))
+    return x
+
+
+def _digits_of_bits(bits: int) -> int:
+    return int(bits * 0.30103) + 1
+
+
+def _bounded(x):
+    """``x``, after checking that no number in it has more than :data:`MAX_DIGITS` digits
+    and no string or tuple is longer than :data:`MAX_STRING`."""
+    if isinstance(x, bool):
+        return x
+    if isinstance(x, int):
+        bits = x.bit_length()
+    elif isinstance(x, Fraction):
+        bits = max(x.numerator.bit_length(), x.denominator.bit_length())
+    elif isinstance(x, sympy.Basic):
+        bits = max((max(int(r.p).bit_length(), int(r.q).bit_length())
+                    for r in x.atoms(sympy.Rational)), default=0)
+    elif isinstance(x, (str, tuple)):
+        if len(x) > MAX_STRING:
+            raise ValueError(f"the result has {len(x):,} elements, above the limit of "
+                             f"{MAX_STRING:,} (cpspec.safeexpr.MAX_STRING)")
+        return x
+    else:
+        return x
+    if bits > _MAX_BITS:
+        raise ValueError(f"the result is a number of about {_digits_of_bits(bits):,} digits, "
+                         f"above the limit of {MAX_DIGITS:,} digits "
+                         "(cpspec.safeexpr.MAX_DIGITS)")
+    return x
+
+
+def _degree(e) -> int:
+    """An upper bound of the polynomial degree of ``e`` in its symbols (cheap, without
+    expanding anything)."""
+    if not isinstance(e, sympy.Basic) or not e.free_symbols:
+        return 0
+    if e.is_Symbol:
+        return 1
+    if e.is_Add:
+        return max(_degree(a) for a in e.args)
+    if e.is_Mul:
+        return sum(_degree(a) for a in e.args)
+    if e.is_Pow and e.exp.is_Integer:
+        return _degree(e.base) * abs(int(e.exp))
+    return 1 + max(_degree(a) for a in e.args)
+
+
+def _check_degree(e):
+    if isinstance(e, sympy.Basic) and e.free_symbols and e.has(sympy.Add):
+        d = _degree(e)
+        if d > MAX_DEGREE:
+            raise ValueError(f"the result has polynomial degree up to {d:,}, above the limit "
+                             f"of {MAX_DEGREE:,} (cpspec.safeexpr.MAX_DEGREE): exact "
+                             "inference would expand it term by term")
+    return e
 
 
 def _div(a, b):
@@ -44,31 +135,113 @@ def _div(a, b):
             raise ZeroDivisionError("division by zero")
         return Fraction(a) / Fraction(b)
     # never sympify: a string here is data, and sympify would evaluate it
-    return number_to_sympy(a) / number_to_sympy(b)
+    return _plain(number_to_sympy(a) / number_to_sympy(b))
+
+
+def _real_number(x, what: str):
+    """Refuse a number that is not real (SymPy's ``I``): spec values are real."""
+    if isinstance(x, sympy.Basic) and x.is_number and x.is_extended_real is False:
+        raise ValueError(f"{what} is {x}, which is not a real number")
+    return x
+
+
+def _real_result(r, what: str):
+    """Refuse a result that SymPy wrote with ``I`` (e.g. the root of an expression that
+    is negative for some parameter values): spec values are real."""
+    if isinstance(r, sympy.Basic) and r.has(sympy.I):
+        raise ValueError(f"{what} is not a real number (SymPy gives {r})")
+    return r
 
 
 def _pow(a, b):
-    if isinstance(b, (int, Fraction)) and not isinstance(b, bool) and abs(b) > MAX_EXPONENT:
-        raise ValueError(f"exponent {b} is above the limit {MAX_EXPONENT}")
-    if _num(a) and isinstance(b, int) and not isinstance(b, bool):
+    a, b = _plain(a), _plain(b)
+    a, b = (int(x) if isinstance(x, bool) else x for x in (a, b))  # True**(1/2) is 1
+    if isinstance(b, sympy.Basic) and b.is_number:
+        _real_number(b, "the exponent")
+        if b.is_extended_real and abs(b) > MAX_EXPONENT:  # e.g. 10**4 * sqrt(2)
+            raise ValueError(f"exponent {b} is above the limit {MAX_EXPONENT} "
+                             "(cpspec.safeexpr.MAX_EXPONENT)")
+    if not _num(b):
+        if isinstance(a, Expr) or isinstance(b, Expr):
+            return lift(a) ** b
+        return _check_degree(number_to_sympy(a) ** number_to_sympy(b))
+    if abs(b) > MAX_EXPONENT:
+        raise ValueError(f"exponent {b} is above the limit {MAX_EXPONENT} "
+                         "(cpspec.safeexpr.MAX_EXPONENT)")
+    whole = isinstance(b, int) or b.denominator == 1
+    if isinstance(a, Expr):
+        if not whole:
+            raise ValueError(f"the fractional power {a}**({b}) of a random variable is not "
+                             "supported: it is not a real number for negative values")
+        return a ** int(b)  # an int exponent keeps exact inference exact
+    if _num(a):
         a = Fraction(a)
-        bits = abs(b) * (a.numerator.bit_length() + a.denominator.bit_length())
-        if bits > 64 * MAX_EXPONENT:
-            raise ValueError(f"the power {a}**{b} is too large to compute")
-        r = a ** b
-        return int(r) if r.denominator == 1 else r
-    return a ** b
+        bits = abs(b) * max(math.log2(abs(a.numerator) or 1), math.log2(a.denominator))
+        if bits > _MAX_BITS + 64:
+            raise ValueError(f"the power {a}**{b} is too large: about "
+                             f"{_digits_of_bits(int(bits)):,} digits, above the limit of "
+                             f"{MAX_DIGITS:,} (cpspec.safeexpr.MAX_DIGITS)")
+        if whole:
+            if a == 0 and b < 0:
+                raise ZeroDivisionError("0 to a negative power")
+            r = a ** int(b)
+            return int(r) if r.denominator == 1 else r
+        if a < 0:
+            raise ValueError(f"({a})**({b}) is not a real number: a fractional power of a "
+                             "negative number")
+        # exact: SymPy keeps roots as Rational or surds, never floats
+        return _plain(sympy.Rational(a.numerator, a.denominator) ** sympy.Rational(
+            b.numerator, b.denominator))
+    if isinstance(a, sympy.Basic):
+        _real_number(a, "the base")
+        if not whole and a.is_number and a.is_negative:
+            raise ValueError(f"({a})**({b}) is not a real number: a fractional power of a "
+                             "negative number")
+        exp = sympy.Integer(int(b)) if whole else sympy.Rational(b.numerator, b.denominator)
+        return _plain(_check_degree(_real_result(a ** exp, f"({a})**({b})")))
+    return a ** b  # a string: Python raises TypeError
 
 
 def _mul(a, b):
     if isinstance(a, (str, tuple)) or isinstance(b, (str, tuple)):
         raise ValueError("repeating strings or tuples with * is not allowed")
-    return a * b
+    return _check_degree(a * b)
+
+
+def _add(a, b):
+    if isinstance(a, (str, tuple)) and isinstance(b, (str, tuple)) \
+            and len(a) + len(b) > MAX_STRING:
+        raise ValueError(f"the result would have {len(a) + len(b):,} elements, above the "
+                         f"limit of {MAX_STRING:,} (cpspec.safeexpr.MAX_STRING)")
+    return a + b
+
+
+def _mod(a, b):
+    if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
+        raise ValueError("string formatting with % is not allowed")
+    return a % b
+
+
+def _sqrt(x):
+    if isinstance(x, Expr):
+        raise ValueError("sqrt of a random variable is not supported; use it on numbers")
+    x = _plain(x)
+    if _num(x):
+        if x < 0:
+            raise ValueError(f"sqrt({x}) is not a real number")
+        x = Fraction(x)
+        return _plain(sympy.sqrt(sympy.Rational(x.numerator, x.denominator)))
+    if isinstance(x, sympy.Basic):
+        _real_number(x, "the argument of sqrt")
+        if x.is_extended_negative:  # negative for every real value of the parameters
+            raise ValueError(f"sqrt({x}) is not a real number")
+        return _plain(_real_result(sympy.sqrt(x), f"sqrt({x})"))
+    raise TypeError(f"sqrt needs a number, got {x!r}")
 
 
 _BINOPS: dict[type, Callable] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _mul, ast.Div: _div,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: _pow,
+    ast.Add: _add, ast.Sub: operator.sub, ast.Mult: _mul, ast.Div: _div,
+    ast.FloorDiv: operator.floordiv, ast.Mod: _mod, ast.Pow: _pow,
 }
 _CMPOPS: dict[type, Callable] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
@@ -87,12 +260,8 @@ BASE_FUNCTIONS: dict[str, Callable] = {
     "max": lambda a, b: maximum(a, b) if isinstance(a, Expr) or isinstance(b, Expr)
     else max(a, b),
     "abs": abs,
-    "sqrt": lambda x: sympy.sqrt(x) if not isinstance(x, Expr) else _no_sqrt(),
+    "sqrt": _sqrt,
 }
-
-
-def _no_sqrt():
-    raise ValueError("sqrt of a random variable is not supported; use it on numbers")
 
 
 def _and(a, b):
@@ -152,7 +321,7 @@ class SafeExpression:
         except SpecFileError:
             raise
         except (ArithmeticError, TypeError, ValueError) as exc:
-            raise SpecFileError(f"{self.where}: cannot evaluate {self.text!r}: "
+            raise SpecFileError(f"{self.where}: cannot evaluate {_short(self.text)}: "
                                 f"{type(exc).__name__}: {exc}") from None
 
 
@@ -166,7 +335,7 @@ class _Interp:
         return m(node)
 
     def v_Constant(self, node):
-        return node.value
+        return _bounded(node.value)
 
     def v_Name(self, node):
         if node.id not in self.env:
@@ -177,7 +346,7 @@ class _Interp:
         return tuple(self.visit(e) for e in node.elts)
 
     def v_BinOp(self, node):
-        return _BINOPS[type(node.op)](self.visit(node.left), self.visit(node.right))
+        return _bounded(_BINOPS[type(node.op)](self.visit(node.left), self.visit(node.right)))
 
     def v_UnaryOp(self, node):
         v = self.visit(node.operand)
@@ -226,6 +395,7 @@ class _Interp:
         f = self.funcs[node.func.id]
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
+        # a result of P or E may be long (its cost is spent); arithmetic on it is bounded
         return f(*args, **kwargs)
 
 
@@ -273,12 +443,29 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
     if not isinstance(text, str):
         raise SpecFileError(f"{where}: expected an expression string, got {text!r}")
     if len(text) > MAX_LENGTH:
-        raise SpecFileError(f"{where}: expression longer than {MAX_LENGTH} characters")
+        raise SpecFileError(f"{where}: expression of {len(text):,} characters, longer than "
+                            f"the limit of {MAX_LENGTH:,} (cpspec.safeexpr.MAX_LENGTH); "
+                            "split it over several nodes")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise SpecFileError(f"{where}: cannot parse {text!r}: {exc.msg} (column "
+        if "Exceeds the limit" in str(exc.msg):
+            raise SpecFileError(f"{where}: a number in {_short(text)} has more than "
+                                f"{MAX_DIGITS:,} digits (cpspec.safeexpr.MAX_DIGITS); write "
+                                "it as a power such as 10**5000") from None
+        raise SpecFileError(f"{where}: cannot parse {_short(text)}: {exc.msg} (column "
                             f"{exc.offset})") from None
+    except ValueError as exc:  # null bytes (Python 3.11)
+        raise SpecFileError(f"{where}: cannot parse {_short(text)}: {exc}") from None
+    except (MemoryError, RecursionError):  # the parser's own stack
+        raise SpecFileError(f"{where}: {_short(text)} nests too deeply to parse; the "
+                            f"limit is {MAX_DEPTH} levels (cpspec.safeexpr.MAX_DEPTH): "
+                            "split it over several nodes or use parentheses") from None
+    depth = _depth(tree.body)
+    if depth > MAX_DEPTH:
+        raise SpecFileError(f"{where}: {_short(text)} nests {depth} levels deep, above the "
+                            f"limit of {MAX_DEPTH} (cpspec.safeexpr.MAX_DEPTH); split it "
+                            "over several nodes (a sum of 500 terms nests 500 deep)")
     allowed_funcs = set(BASE_FUNCTIONS) | set(functions)
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
@@ -288,8 +475,9 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
                 f"the functions {', '.join(sorted(allowed_funcs))} are")
         if isinstance(node, ast.Constant):
             if isinstance(node.value, float):
-                raise SpecFileError(f"{where}: {node.value!r} in {text!r} is a float; "
-                                    "exact values need fractions: write e.g. 1/10")
+                shown = ast.get_source_segment(text.strip(), node) or repr(node.value)
+                raise SpecFileError(f"{where}: {shown} in {_short(text)} is a float; exact "
+                                    "values need fractions: write e.g. 1/10")
             if not isinstance(node.value, (int, str, bool)) or node.value is None:
                 raise UnsafeExpressionError(f"{where}: literal {node.value!r} is not allowed "
                                             f"in {text!r}")
@@ -307,6 +495,30 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
     callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees}
     return SafeExpression(text, tree, frozenset(names), where)
+
+
+def _depth(root: ast.AST) -> int:
+    """The nesting depth of an expression tree, computed without recursion (operator
+    and context nodes do not count: the interpreter does not visit them)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                stack.append((child, d + 1))
+            elif isinstance(child, ast.keyword):
+                stack.append((child.value, d + 1))
+    return deepest
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a message, shortened in the middle when long."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[: limit // 2]) + f" ... ({len(text):,} characters) ... " + \
+        repr(text[-limit // 4:])
 
 
 def _describe(node: ast.AST) -> str:

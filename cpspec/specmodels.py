@@ -19,11 +19,18 @@ claim functions that talk about them.
 ``[agent.NAME]``::
 
     kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC"
-    env = "<mdp name>"          learner = "perfect" | "counting" | "counting:stay"
+    env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
+                                          | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
     terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+
+Every key has one type (a key of the wrong type, or one the kind does not use, is an
+error naming the line); transition probabilities, ``start`` probabilities, ``gamma`` and
+``epsilon`` are exact real numbers in [0, 1] (or expressions in the parameters), rewards
+exact real numbers. Finite horizons, and the ``T`` and ``t`` of claims, are at most
+:data:`MAX_HORIZON` steps.
 
 Claim functions: ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``,
 ``threshold(pi*)``, ``thresholds(pi*)`` for MDPs (``pi_NAME*`` with several MDPs);
@@ -37,6 +44,7 @@ action as a function of its horizon ``N``). A factored state is written
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,7 +55,9 @@ from .diagram import Diagram
 from .mdp import MDP
 from .errors import SpecError, SpecFileError
 from .safeexpr import parse
-from .specfile import Spec, _node, _value, _where, evaluate_text, reject_unknown_keys
+from .errors import DuplicateNameError
+from .specfile import (Spec, _brief, _names, _node, _number, _probability, _ref, _values,
+                       _where, evaluate_text, normal_name, reject_unknown_keys)
 
 # the builders (build_mdp, build_agents, build_properties, check_properties,
 # model_names, query_functions) are the spec-file loader's; the records are public
@@ -62,33 +72,74 @@ _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
 STAR = re.compile(r"\b(pi(?:_[A-Za-z_]\w*)?)\*")
 
 
+def _atoms(raw, where, what) -> tuple:
+    """States or actions: a non-empty list of distinct strings or integers."""
+    xs = _values(raw, where, what)
+    if not xs:
+        raise SpecFileError(f"{where}: {what} must list at least one")
+    for x in xs:
+        if isinstance(x, (tuple, bool)):
+            raise SpecFileError(f"{where}: {what} are strings or integers, not {x!r}")
+    return xs
+
+
+def _word_names(values, where) -> dict:
+    """Value words that expressions may name bare (``s == start``): NFKC name -> value;
+    two values with one name are an error."""
+    out: dict = {}
+    for x in values:
+        if isinstance(x, str) and normal_name(x).isidentifier():
+            n = normal_name(x)
+            if n in out and out[n] != x:
+                raise DuplicateNameError(f"{where}: the values {out[n]!r} and {x!r} are the "
+                                         f"same name {n!r} in expressions (NFKC); rename one")
+            out.setdefault(n, x)
+    return out
+
+
+def _by_text(values, where, what) -> dict:
+    """TOML keys are text: value text -> value, refusing two values with one text."""
+    out: dict = {}
+    for x in values:
+        if str(x) in out:
+            raise SpecFileError(f"{where}: the {what} {out[str(x)]!r} and {x!r} are written "
+                                "alike as table keys; rename one")
+        out[str(x)] = x
+    return out
+
+
+def _gamma(md, params, where, probes):
+    raw = md.get("gamma", "1")
+    g = parse(raw, f"{where}, gamma").evaluate(dict(params))
+    return _probability(g, f"{where}, gamma", "gamma (the discount)", probes)
+
+
 def build_mdp(name, md, params, path, lines):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``."""
     where = _where(path, lines, f"mdp.{name}", label=f"mdp {name}")
     reject_unknown_keys(md, _MDP_KEYS, path, lines, f"mdp {name}")
+    probes = getattr(lines, "probes", None)
     if "variables" in md:
         return _build_factored(name, md, params, path, lines, where)
     for k in ("states", "actions", "start", "reward"):
         if k not in md:
             raise SpecFileError(f"{where}: missing {k} = ...")
-    states = _value(md["states"], where)
-    actions = _value(md["actions"], where)
-    if not isinstance(states, tuple) or not isinstance(actions, tuple):
-        raise SpecFileError(f"{where}: states and actions must be lists")
+    states = _atoms(md["states"], where, "states")
+    actions = _atoms(md["actions"], where, "actions")
     penv = dict(params)
-    by_key = {str(x): x for x in states}
-    by_act = {str(x): x for x in actions}
+    by_key = _by_text(states, where, "states")
+    by_act = _by_text(actions, where, "actions")
+    words = _word_names(states + actions, where)
 
     def expr(text, names, what):
         e = parse(text, f"{where}, {what}")
-        bad = sorted(e.names - set(names) - set(params) - set(state_env()))
+        bad = sorted(n for n in e.names
+                     if n not in names and n not in params and n not in words)
         if bad:
-            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {what} = {text!r}; "
-                                f"use {', '.join(names)} and declared params")
+            raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {what} = "
+                                f"{_brief(text)}; use {', '.join(names) or 'numbers'} and "
+                                "declared params")
         return e
-
-    def state_env():  # bare state and action names stand for themselves
-        return {x: x for x in states + actions if isinstance(x, str) and x.isidentifier()}
 
     if ("transition" in md) == ("transition_prob" in md):
         raise SpecFileError(f"{where}: give exactly one of transition (a table "
@@ -96,6 +147,12 @@ def build_mdp(name, md, params, path, lines):
                             "(an expression in s, a, s2)")
     if "transition" in md:
         table = md["transition"]
+        if not isinstance(table, dict) or not all(
+                isinstance(r, dict) and all(isinstance(n, dict) for n in r.values())
+                for r in table.values()):
+            raise SpecFileError(f"{where}: transition must be tables transition.STATE.ACTION "
+                                "= {NEXT_STATE = \"probability\"}, not "
+                                f"{_brief(table)}")
         rows: dict = {}
         for sk, by_a in table.items():
             if sk not in by_key:
@@ -105,16 +162,14 @@ def build_mdp(name, md, params, path, lines):
                 if ak not in by_act:
                     raise SpecFileError(f"{_where(path, lines, ak, label=f'mdp {name}')}: "
                                         f"unknown action {ak!r} in transition.{sk}")
-                if not isinstance(nxt, dict):
-                    raise SpecFileError(f"{where}: transition.{sk}.{ak} must be a table "
-                                        "NEXT_STATE = \"probability\"")
                 row = {}
                 for s2k, ptext in nxt.items():
                     if s2k not in by_key:
                         raise SpecFileError(f"{where}: transition.{sk}.{ak} leads to unknown "
                                             f"state {s2k!r}")
-                    row[by_key[s2k]] = expr(ptext, (), f"transition.{sk}.{ak}.{s2k}"
-                                            ).evaluate(penv)
+                    what = f"transition.{sk}.{ak}.{s2k}"
+                    row[by_key[s2k]] = _probability(expr(ptext, (), what).evaluate(penv),
+                                                    f"{where}, {what}", what, probes)
                 rows[(by_key[sk], by_act[ak])] = row
 
         def transition(s, a):
@@ -126,17 +181,33 @@ def build_mdp(name, md, params, path, lines):
         te = expr(md["transition_prob"], ("s", "a", "s2"), "transition_prob")
 
         def transition(s, a):
-            return {s2: te.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
+            return {s2: _probability(te.evaluate({**penv, **words, "s": s, "a": a, "s2": s2}),
+                                     f"{where}, transition_prob",
+                                     f"transition_prob at s = {s!r}, a = {a!r}, s2 = {s2!r}",
+                                     probes)
                     for s2 in states}
     re_ = expr(md["reward"], ("s", "a", "s2"), "reward")
 
     def reward(s, a, s2):
-        return re_.evaluate({**penv, **state_env(), "s": s, "a": a, "s2": s2})
+        return _number(re_.evaluate({**penv, **words, "s": s, "a": a, "s2": s2}),
+                       f"{where}, reward", f"the reward at s = {s!r}, a = {a!r}, s2 = {s2!r}")
     start = md["start"]
     if isinstance(start, dict):
-        start = {by_key.get(k, k): expr(v, (), f"start.{k}").evaluate(penv)
-                 for k, v in start.items()}
-    gamma = expr(md.get("gamma", "1"), (), "gamma").evaluate(penv)
+        dist = {}
+        for k, v in start.items():
+            if k not in by_key:
+                raise SpecFileError(f"{where}: start.{k}: {k!r} is not a state")
+            dist[by_key[k]] = _probability(expr(v, (), f"start.{k}").evaluate(penv),
+                                           f"{where}, start.{k}", f"start.{k}", probes)
+        start = dist
+    elif isinstance(start, (str, int)) and not isinstance(start, bool):
+        if start not in states:
+            raise SpecFileError(f"{where}: start = {start!r} is not one of the states "
+                                f"{list(states)}")
+    else:
+        raise SpecFileError(f"{where}: start must be a state (start = \"{states[0]}\") or a "
+                            f"table of start probabilities, not {_brief(start)}")
+    gamma = _gamma(md, params, where, probes)
     try:
         mdp = MDP(states, actions, transition, reward, start, gamma)
     except SpecFileError:
@@ -146,21 +217,46 @@ def build_mdp(name, md, params, path, lines):
     return mdp, _horizon(md.get("horizon"), params, where)
 
 
+#: The longest finite horizon (in steps) a spec file may ask for, in ``horizon = ...`` or
+#: in a claim such as ``value(agent, T)``: each step is one round of exact backward
+#: induction over all states. Longer horizons: ``"oo"`` or a symbolic ``N``.
+MAX_HORIZON = 10_000
+
+
+def _steps(t, where, what):
+    """A number of steps from a claim: a non-negative integer up to MAX_HORIZON."""
+    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+        raise SpecFileError(f"{where}: {what} = {_brief(t)} must be a non-negative integer")
+    if t > MAX_HORIZON:
+        raise SpecFileError(f"{where}: {what} = {t:,} is above the limit of {MAX_HORIZON:,} "
+                            "steps (cpspec.specmodels.MAX_HORIZON)")
+    return t
+
+
 def _horizon(horizon, params, where):
+    if horizon is None:
+        return None
+    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon > MAX_HORIZON:
+        raise SpecFileError(f"{where}: horizon = {horizon:,} is above the limit of "
+                            f"{MAX_HORIZON:,} steps (cpspec.specmodels.MAX_HORIZON); for a "
+                            "long horizon use \"oo\" (infinite) or a declared parameter N")
     if isinstance(horizon, str):
-        if horizon.strip() in ("oo", "inf", "infinity"):
+        h = normal_name(horizon.strip())
+        if h in ("oo", "inf", "infinity"):
             return sympy.oo
-        if horizon.strip() in params:
-            return params[horizon.strip()]
-        raise SpecFileError(f"{where}: horizon {horizon!r} must be an integer, \"oo\", or "
-                            "a declared parameter such as N")
-    return horizon
+        if h in params:
+            return params[h]
+    elif isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 0:
+        return horizon
+    raise SpecFileError(f"{where}: horizon = {_brief(horizon)} must be a non-negative integer, "
+                        "\"oo\", or a declared parameter such as \"N\"")
 
 
 def _build_factored(name, md, params, path, lines, where):
     """A factored MDP: ``variables.X = [values]``, ``dynamics.X = {fn|probs|prob|dist}``
     (expressions of the current variables and the action ``a``), ``reward`` (an
     expression of the current variables, ``a``, and ``X_next``), ``start = {X = v}``."""
+    probes = getattr(lines, "probes", None)
     for k in ("actions", "start", "reward", "dynamics"):
         if k not in md:
             raise SpecFileError(f"{where}: a factored MDP needs {k} = ...")
@@ -170,32 +266,51 @@ def _build_factored(name, md, params, path, lines, where):
     variables = md["variables"]
     if not isinstance(variables, dict) or not variables:
         raise SpecFileError(f"{where}: variables must be a table NAME = [values]")
-    domains = {v: _value(vals, where) for v, vals in variables.items()}
-    actions = _value(md["actions"], where)
+    variables = _names(variables, "state variable", path, lines)
+    domains = {}
+    for v, vals in variables.items():
+        if not v.isidentifier() or v == "a":
+            raise SpecFileError(f"{where}: state variable {v!r} must be an identifier other "
+                                "than a (the action)")
+        domains[v] = _values(vals, f"{where}, variables.{v}", f"variables.{v}")
+        if not domains[v]:
+            raise SpecFileError(f"{where}: variables.{v} must list at least one value")
+    actions = _atoms(md["actions"], where, "actions")
     names = set(domains) | {"a"}
-    words = {x: x for vals in list(domains.values()) + [actions] for x in vals
-             if isinstance(x, str) and x.isidentifier()}
+    words = _word_names([x for vals in list(domains.values()) + [actions] for x in vals],
+                        where)
+    raw_dyn = md["dynamics"]
+    if not isinstance(raw_dyn, dict):
+        raise SpecFileError(f"{where}: dynamics must be a table dynamics.VARIABLE = "
+                            f'"<expr>" or {{probs = ...}}, not {_brief(raw_dyn)}')
+    raw_dyn = _names(raw_dyn, "dynamics variable", path, lines)
     dynamics = {}
     for v in domains:
-        if v not in md["dynamics"]:
+        if v not in raw_dyn:
             raise SpecFileError(f"{where}: variable {v!r} has no dynamics.{v}")
-        nd = md["dynamics"][v]
+        nd = raw_dyn[v]
         if isinstance(nd, str):
             nd = {"fn": nd}
         if not isinstance(nd, dict):
-            raise SpecFileError(f"{where}: dynamics.{v} must be an expression or a table")
+            raise SpecFileError(f"{where}: dynamics.{v} must be an expression or a table, "
+                                f"not {_brief(nd)}")
+        if "values" in nd:
+            raise SpecFileError(f"{where}: dynamics.{v} takes its values from variables.{v}; "
+                                "remove values here")
         nd = {"values": list(domains[v]), **nd}
         # bare value and action names (pressed, disable) stand for themselves
-        f = _node(f"mdp {name}", v, nd, names, {**words, **params}, path, lines)
+        f = _node(f"mdp {name}", v, nd, names, {**words, **params}, path, lines,
+                  where=_where(path, lines, f"dynamics.{v}",
+                               label=f"dynamics.{v} of mdp {name}"))
         if f.parents is not None and "a" in f.parents:
             f = replace(f, parents=tuple("A" if p == "a" else p for p in f.parents))
         dynamics[v] = f
-    extra = set(md["dynamics"]) - set(domains)
+    extra = set(raw_dyn) - set(domains)
     if extra:
         raise SpecFileError(f"{where}: dynamics for unknown variable {sorted(extra)[0]!r}")
     allowed = set(domains) | {f"{v}_next" for v in domains} | {"a"} | set(params) | set(words)
     re_ = parse(md["reward"], f"{where}, reward")
-    bad = sorted(re_.names - allowed)
+    bad = sorted(n for n in re_.names if n not in allowed)
     if bad:
         raise SpecFileError(f"{where}: unknown name {bad[0]!r} in reward; use the variables, "
                             "a, VARIABLE_next and declared params")
@@ -206,13 +321,27 @@ def _build_factored(name, md, params, path, lines, where):
         env.update(s)
         env.update({f"{k}_next": v for k, v in s2.items()})
         env["a"] = a
-        return re_.evaluate(env)
+        return _number(re_.evaluate(env), f"{where}, reward", f"the reward at {s}, a = {a!r}")
     start = md["start"]
     if not isinstance(start, dict):
-        raise SpecFileError(f"{where}: start must be a table VARIABLE = value")
-    gamma = parse(md.get("gamma", "1"), f"{where}, gamma").evaluate(dict(params))
+        raise SpecFileError(f"{where}: start must be a table VARIABLE = value, e.g. start = "
+                            f"{{ {next(iter(domains))} = {domains[next(iter(domains))][0]!r} }}")
+    start = _names(start, "start variable", path, lines)
+    for k, v in start.items():
+        if k not in domains:
+            raise SpecFileError(f"{where}: start.{k}: {k!r} is not a state variable")
+        if isinstance(v, list):
+            v = tuple(v)
+        if v not in domains[k] or isinstance(v, bool) != any(
+                isinstance(x, bool) and x == v for x in domains[k]):
+            raise SpecFileError(f"{where}: start.{k} = {_brief(v)} is not among "
+                                f"variables.{k} = {list(domains[k])}")
+        start[k] = next(x for x in domains[k] if x == v)
+    gamma = _gamma(md, params, where, probes)
     try:
         mdp = MDP.factored(domains, dynamics, actions, reward, start, gamma)
+    except SpecFileError:
+        raise
     except SpecError as exc:
         raise SpecFileError(f"{where}: {exc}") from None
     return mdp, _horizon(md.get("horizon"), params, where)
@@ -265,8 +394,14 @@ def _V(ref, state):
 
 # ---- agents ---------------------------------------------------------------------------
 
-_AGENT_KEYS = {"kind", "env", "learner", "horizon", "epsilon", "stop", "null_action",
-               "T_max", "U_max", "terminal", "rewards", "o0"}
+_COMMON_AGENT_KEYS = {"kind", "env", "learner", "horizon"}
+_AGENT_KEYS = {
+    "FP": set(), "FPX": {"epsilon"}, "STH": set(),
+    "SI": {"stop", "null_action", "T_max", "U_max"},
+    "SIF": {"stop", "null_action", "T_max", "U_max"},
+    "ITF": {"terminal", "rewards"}, "ITC": {"terminal", "rewards"},
+}
+_LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines) -> dict:
@@ -276,19 +411,24 @@ def build_agents(data: dict, mdps: dict, params: dict, path, lines) -> dict:
     out = {}
     kinds = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
              "ITF": ag.ITF, "ITC": ag.ITC}
+    probes = getattr(lines, "probes", None)
     for name, ad in data.items():
         where = _where(path, lines, f"agent.{name}", label=f"agent {name}")
-        reject_unknown_keys(ad, _AGENT_KEYS, path, lines, f"agent {name}")
         kind = ad.get("kind")
-        if kind not in kinds:
-            raise SpecFileError(f"{where}: kind must be one of {', '.join(kinds)}, not "
-                                f"{kind!r}")
-        if ad.get("env") not in mdps:
-            raise SpecFileError(f"{where}: env = {ad.get('env')!r} names no [mdp.NAME]; "
-                                f"MDPs: {', '.join(mdps) or 'none'}")
-        env, _ = mdps[ad["env"]]
+        if not isinstance(kind, str) or kind not in kinds:
+            raise SpecFileError(f"{where}: kind must be one of {', '.join(kinds)} (in quotes), "
+                                f"not {_brief(kind)}")
+        reject_unknown_keys(ad, _COMMON_AGENT_KEYS | _AGENT_KEYS[kind], path, lines,
+                            f"agent {name} of kind {kind}")
+        if "env" not in ad:
+            raise SpecFileError(f"{where}: env = \"...\" (the [mdp.NAME] the agent acts in) "
+                                "is missing")
+        env, _ = mdps[_ref(ad["env"], where, "env", mdps, "[mdp.NAME]")]
         learner = ad.get("learner", "perfect")
-        if isinstance(learner, str) and learner.startswith("counting:"):
+        if not isinstance(learner, str) or learner not in _LEARNERS:
+            raise SpecFileError(f"{where}: learner must be one of "
+                                f"{', '.join(map(repr, _LEARNERS))}, not {_brief(learner)}")
+        if learner.startswith("counting:"):
             learner = counting(default=learner.split(":", 1)[1])
         kw: dict[str, Any] = {"learner": learner}
         if "horizon" in ad:
@@ -297,30 +437,51 @@ def build_agents(data: dict, mdps: dict, params: dict, path, lines) -> dict:
         state_words = _state_words(env)
 
         def num(key):
-            return parse(ad[key], f"{where}, {key}").evaluate(penv)
+            return _number(parse(ad[key], f"{where}, {key}").evaluate(penv), f"{where}, {key}",
+                           key)
         if kind == "FPX":
-            kw["epsilon"] = num("epsilon") if "epsilon" in ad else sympy.Rational(1, 10)
+            kw["epsilon"] = (_probability(num("epsilon"), f"{where}, epsilon", "epsilon",
+                                          probes)
+                             if "epsilon" in ad else sympy.Rational(1, 10))
         if kind in ("SI", "SIF"):
             if "stop" not in ad or "null_action" not in ad:
                 raise SpecFileError(f"{where}: {kind} needs stop = \"<expr>\" and "
                                     "null_action = \"...\"")
             kw["stop_pressed"] = _state_predicate(ad["stop"], env, penv, state_words,
                                                   f"{where}, stop")
-            kw["null_action"] = ad["null_action"]
+            null = ad["null_action"]
+            if isinstance(null, bool) or null not in env.actions:
+                raise SpecFileError(f"{where}: null_action = {_brief(null)} is not an action of "
+                                    f"mdp {ad['env']}; actions: {list(env.actions)}")
+            kw["null_action"] = null
             if "T_max" in ad:
-                kw["T_max"] = ad["T_max"]
+                t = ad["T_max"]
+                if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+                    raise SpecFileError(f"{where}: T_max = {_brief(t)} must be a non-negative "
+                                        "integer (the runtime limit in steps)")
+                kw["T_max"] = t
             if "U_max" in ad:
                 kw["U_max"] = num("U_max")
         if kind in ("ITF", "ITC"):
             if "terminal" not in ad or not isinstance(ad.get("rewards"), dict):
                 raise SpecFileError(f"{where}: {kind} needs terminal = \"<variable>\" and "
                                     "rewards.<content> = \"<expr>\"")
-            kw["terminal"] = ad["terminal"]
-            kw["rewards"] = {c: _state_reward(text, env, penv, state_words,
-                                              f"{where}, rewards.{c}")
-                             for c, text in ad["rewards"].items()}
+            term = _ref(ad["terminal"], where, "terminal",
+                        {v: v for v in (env.variables or ())}, "state variable")
+            contents = _by_text([s[term] for s in env.states], where, "terminal contents")
+            kw["terminal"] = term
+            rewards = {}
+            for c, text in ad["rewards"].items():
+                if c not in contents:
+                    raise SpecFileError(f"{where}: rewards.{c}: {c!r} is not a content of the "
+                                        f"terminal {term}; contents: {list(contents)}")
+                rewards[contents[c]] = _state_reward(text, env, penv, state_words,
+                                                     f"{where}, rewards.{c}")
+            kw["rewards"] = rewards
         try:
             out[name] = kinds[kind](env, **kw)
+        except SpecFileError:
+            raise
         except SpecError as exc:
             raise SpecFileError(f"{where}: {exc}") from None
     return out
@@ -332,7 +493,7 @@ def _state_words(env) -> dict:
         vals += list(env.states)
     else:
         vals += [v for s in env.states for v in s.values()]
-    return {x: x for x in vals if isinstance(x, str) and x.isidentifier()}
+    return _word_names(dict.fromkeys(vals), "the MDP")
 
 
 def _state_env(env, s) -> dict:
@@ -344,8 +505,15 @@ def _state_predicate(text, env, penv, words, where):
     allowed = set(env.variables or ("s",)) | set(penv) | set(words)
     bad = sorted(e.names - allowed)
     if bad:
-        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {text!r}")
-    return lambda s: bool(e.evaluate({**words, **penv, **_state_env(env, s)}))
+        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {_brief(text)}")
+
+    def pred(s):
+        v = e.evaluate({**words, **penv, **_state_env(env, s)})
+        if not isinstance(v, bool):
+            raise SpecFileError(f"{where}: {_brief(text)} gives {_brief(v)} in state {s}, not "
+                                "true or false; write a condition such as button == pressed")
+        return v
+    return pred
 
 
 def _state_reward(text, env, penv, words, where):
@@ -354,12 +522,13 @@ def _state_reward(text, env, penv, words, where):
     names |= {f"{v}_next" for v in (env.variables or ())} | {"s2"}
     bad = sorted(e.names - names)
     if bad:
-        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {text!r}")
+        raise SpecFileError(f"{where}: unknown name {bad[0]!r} in {_brief(text)}")
 
     def r(s, a, s2):
         nxt = ({f"{k}_next": v for k, v in s2.items()} if env.variables is not None
                else {"s2": s2})
-        return e.evaluate({**words, **penv, **_state_env(env, s), **nxt, "a": a})
+        return _number(e.evaluate({**words, **penv, **_state_env(env, s), **nxt, "a": a}),
+                       where, f"the reward in {s}, a = {a!r}")
     return r
 
 
@@ -374,10 +543,10 @@ def model_names(spec: Spec) -> dict:
         if mdp.variables is None:
             for st in mdp.states:  # bare state names, where they are free identifiers
                 if isinstance(st, str) and st.isidentifier():
-                    env.setdefault(st, st)
+                    env.setdefault(normal_name(st), st)  # as the query's parser reads it
         for a in mdp.actions:
             if isinstance(a, str) and a.isidentifier():
-                env.setdefault(a, a)
+                env.setdefault(normal_name(a), a)
     env.update(spec.agents)
     return env
 
@@ -395,10 +564,10 @@ def query_functions(spec: Spec, env: dict) -> dict:
 
     def act(agent, state, t=0):
         a = agent_of(agent, "act")
-        return a.act(a.o0, state, t)
+        return a.act(a.o0, state, _steps(t, "act(agent, state, t)", "t"))
 
     def value(agent, T):
-        return agent_of(agent, "value").value(T)
+        return agent_of(agent, "value").value(_steps(T, "value(agent, T)", "T"))
 
     def plan_threshold(agent, state):
         a = agent_of(agent, "plan_threshold")
@@ -460,6 +629,7 @@ class PropertyResult:
     entry: PropertyEntry
     verdict: Any = None
     error: str | None = None
+    internal: bool = False
 
     @property
     def passed(self) -> bool:
@@ -467,7 +637,8 @@ class PropertyResult:
 
     def __str__(self) -> str:
         if self.error:
-            return f"ERROR {self.entry.prop} of {self.entry.agent_name}: {self.error}"
+            head = "INTERNAL ERROR" if self.internal else "ERROR"
+            return f"{head} {self.entry.prop} of {self.entry.agent_name}: {self.error}"
         v = self.verdict
         mark = "PASS " if self.passed else "FAIL "
         head = (f"{mark} {self.entry.prop} of {self.entry.agent_name}: {v.status} "
@@ -519,20 +690,22 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
         where = f"{path}, [[property]] #{k + 1}"
         if not isinstance(ent, dict):
             raise SpecFileError(f"{where}: must be a table with agent and check")
+        if isinstance(ent.get("check"), str):
+            where = _where(path, lines, ent["check"], label=f"[[property]] #{k + 1}")
         extra = set(ent) - _PROPERTY_KEYS
         if extra:
             raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
                                 f"{', '.join(sorted(_PROPERTY_KEYS))}")
-        name, text = ent.get("agent"), ent.get("check")
-        if name not in agents:
-            raise SpecFileError(f"{where}: agent = {name!r} names no [agent.NAME]; agents: "
-                                f"{', '.join(agents) or 'none'}")
+        text = ent.get("check")
+        name = _ref(ent.get("agent"), where, "agent", agents, "[agent.NAME]")
         if not isinstance(text, str):
-            raise SpecFileError(f"{where}: check = \"myopic(3)\" (a property) is missing")
-        where = _where(path, lines, text, label="property")
+            raise SpecFileError(f"{where}: check = \"myopic(3)\" (a property, in quotes) is "
+                                "missing")
         expect = ent.get("expect", "holds")
-        if expect not in ("holds", "fails", "unknown"):
-            raise SpecFileError(f"{where}: expect must be holds, fails or unknown")
+        if not isinstance(expect, str) or expect not in ("holds", "fails", "unknown"):
+            raise SpecFileError(f'{where}: expect must be "holds", "fails" or "unknown", not '
+                                f"{_brief(expect)}")
+        timeout = _timeout(ent.get("timeout", 60), where)
         env = agents[name].env
         tw = _trace_world(env)
         names = {**_state_words(env), **params, **{n: tw[n] for n in tw.order}}
@@ -555,20 +728,37 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
         }
         prop = evaluate_text(text, where, names, funcs, {"stop", "null_action", "K", "var"},
                              "use state variables (or s), a, values and actions")
-        timeout = ent.get("timeout", 60)
-        out.append(PropertyEntry(name, prop, expect, where, float(timeout)))
+        out.append(PropertyEntry(name, prop, expect, where, timeout))
     return tuple(out)
+
+
+#: The longest ``timeout`` a ``[[property]]`` may ask for, in seconds (a week).
+MAX_TIMEOUT = 7 * 24 * 3600
+
+
+def _timeout(t, where) -> float:
+    """A verification time budget in seconds: a finite positive number."""
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) \
+            or t <= 0 or t > MAX_TIMEOUT:
+        raise SpecFileError(f"{where}: timeout = {_brief(t)} must be a number of seconds "
+                            f"above 0 and at most {MAX_TIMEOUT:,} (without quotes), e.g. "
+                            "timeout = 60")
+    return float(t)
 
 
 def check_properties(spec: Spec) -> list:
     """Verify every ``[[property]]`` of ``spec``."""
     from .verification import verify
     results = []
+    from .specfile import internal_error
     for ent in spec.properties:
         try:
             v = verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout)
         except SpecError as exc:
             results.append(PropertyResult(ent, None, str(exc)))
+            continue
+        except Exception as exc:  # one property's failure never hides the others
+            results.append(PropertyResult(ent, None, internal_error(exc), internal=True))
             continue
         results.append(PropertyResult(ent, v))
     return results

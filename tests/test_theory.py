@@ -109,7 +109,8 @@ def test_observation_files_in_spec_files(capsys):
 ])
 def test_malformed_observation_files(tmp_path, content, message):
     (tmp_path / "rows.csv").write_text(content)
-    (tmp_path / "s.toml").write_text(f'uses = "{ROOT}/specs/dice.toml"\n[[observations]]\n'
+    (tmp_path / "dice.toml").write_text((ROOT / "specs" / "dice.toml").read_text())
+    (tmp_path / "s.toml").write_text('uses = "dice.toml"\n[[observations]]\n'
                                      'world = "f"\nfile = "rows.csv"\n')
     (r,) = check(load(tmp_path / "s.toml"))
     assert not r.passed
