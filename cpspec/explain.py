@@ -24,7 +24,7 @@ import sympy
 from .errors import ConditioningError, QueryError, SpecError
 from .exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
 from .expressions import Expr
-from .functions import as_sympy
+from .functions import as_sympy, number_to_sympy
 
 __all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]
 
@@ -46,7 +46,7 @@ class Scenario:
 
 
 def _fmt(x) -> str:
-    x = sympy.sympify(x)
+    x = number_to_sympy(x)
     if x.is_Rational and x.q != 1:
         return f"{x} (~{float(x):.4g})"
     return str(x)
@@ -120,7 +120,7 @@ class Explanation:
                         f"{sympy.latex(self.remainder_probability)} & "
                         f"{sympy.latex(self.remainder)} \\\\")
         head = " & ".join(names + ["probability", "contribution"]) + " \\\\ \\hline"
-        return (f"$${sympy.latex(sympy.sympify(self.total))}$$"
+        return (f"$${sympy.latex(number_to_sympy(self.total))}$$"
                 f"\\begin{{tabular}}{{{cols}}}{head}" + "".join(rows) + "\\end{tabular}")
 
 
@@ -213,7 +213,7 @@ def _latex_value(v) -> str:
 
 
 def _magnitude_value(c):
-    c = sympy.sympify(c)
+    c = number_to_sympy(c)
     if c.free_symbols:
         return 0.0  # symbolic contributions keep their order of appearance
     return abs(float(c))

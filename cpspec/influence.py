@@ -30,7 +30,7 @@ import sympy
 from .diagram import Diagram
 from .errors import SpecError
 from .exact import _numeric, marginal
-from .functions import dist, fn
+from .functions import dist, fn, number_to_sympy
 from .regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
 __all__ = ["IDSolution", "solve_diagram"]
@@ -161,7 +161,7 @@ def solve_diagram(d: Diagram, domain: Mapping | None = None):
     """
     decisions, utilities = _check_structure(d)
     syms = d.free_symbols() | {s for u in utilities
-                               for s in sympy.sympify(d.node(u).function.weight).free_symbols}
+                               for s in number_to_sympy(d.node(u).function.weight).free_symbols}
     if domain is not None:
         (x, dom), = domain.items()
         return ParametricIDSolution(x, tuple(over_regions(
@@ -199,7 +199,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
         for U in utilities:
             if not nx.has_path(d.graph, D, U):
                 continue
-            w = sympy.sympify(d.node(U).function.weight)
+            w = number_to_sympy(d.node(U).function.weight)
             names, arr, K = marginal(helper, list(info) + [D, U])
             # the helper's domains, not the diagram's: fixing later decisions to their
             # rules can remove values from the utilities' domains
@@ -222,14 +222,14 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
                 continue
             best, bq = actions[0], cond[actions[0]]
             for a in actions[1:]:
-                if sign.sign(sympy.sympify(cond[a] - bq)) > 0:
+                if sign.sign(number_to_sympy(cond[a] - bq)) > 0:
                     best, bq = a, cond[a]
             rule[key] = best
         rules[D] = rule
         eus[D] = eu
     solved = _with_rules(d, rules)
     from .exact import E
-    value = sum((sympy.sympify(solved.node(U).function.weight) * E(solved[U])
+    value = sum((number_to_sympy(solved.node(U).function.weight) * E(solved[U])
                  for U in utilities), sympy.Integer(0))
     return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,
                       eus)

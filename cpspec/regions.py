@@ -16,7 +16,7 @@ from typing import Any, Callable
 import sympy
 
 from .errors import ParameterError
-from .functions import as_sympy, to_exact
+from .functions import as_sympy, number_to_sympy, to_exact
 
 __all__ = ["Region", "Split", "over_regions", "valid_domain", "Choice"]
 
@@ -75,7 +75,7 @@ class Region:
 
     def sign(self, expr) -> int:
         """The sign (-1, 0, 1) of ``expr`` on this region, or :class:`Split`."""
-        expr = sympy.sympify(expr)
+        expr = number_to_sympy(expr)
         if not expr.free_symbols:
             return _sign_number(expr)
         if expr.free_symbols != {self.x}:
@@ -140,7 +140,7 @@ class Sign:
         """Sign of a domain element (or SymPy expression when ``K`` is None)."""
         if self.fast:
             return (a > 0) - (a < 0)
-        e = self.K.to_sympy(a) if self.K is not None else sympy.sympify(a)
+        e = self.K.to_sympy(a) if self.K is not None else number_to_sympy(a)
         if self.region is None:
             if not e.free_symbols:
                 return _sign_number(e)
@@ -158,13 +158,13 @@ def valid_domain(x: sympy.Symbol, probabilities, gamma=None,
     dom: sympy.Set = sympy.S.Reals
     seen = set()
     for p in probabilities:
-        p = sympy.sympify(p)
+        p = number_to_sympy(p)
         if x not in p.free_symbols or p in seen:
             continue
         seen.add(p)
         dom = dom & _solve(p >= 0, x) & _solve(p <= 1, x)
-    if gamma is not None and x in sympy.sympify(gamma).free_symbols:
-        g = sympy.sympify(gamma)
+    if gamma is not None and x in number_to_sympy(gamma).free_symbols:
+        g = number_to_sympy(gamma)
         dom = dom & _solve(g >= 0, x) & _solve(g < 1 if infinite else g <= 1, x)
     return dom
 

@@ -28,6 +28,7 @@ import z3
 from .budget import check_timeout
 from .agents import Agent
 from .errors import ParameterError, SpecError, UnknownNodeError
+from .functions import number_to_sympy
 from .learning import _Perfect
 from .properties import Property
 from .regions import Choice, rational_between
@@ -147,7 +148,7 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
         raise SpecError(f"synthesize supports no_incentive(node) over the discount; got "
                         f"{prop}")
     env = agent.env
-    if sympy.sympify(env.gamma) != x or env.free_symbols() - {x}:
+    if number_to_sympy(env.gamma) != x or env.free_symbols() - {x}:
         raise ParameterError(f"synthesize over {x}: the environment's gamma must be the "
                              f"symbol {x} and everything else numbers (free: "
                              f"{sorted(map(str, env.free_symbols()))})")
