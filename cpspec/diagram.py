@@ -18,10 +18,11 @@ from typing import Any, Iterable, Mapping
 import networkx as nx
 import sympy
 
-from .errors import (CycleError, DomainError, DuplicateNodeError, FactorTooLargeError,
-                     ParameterError, SpecError, UnknownNodeError)
+from .errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
+                     FactorTooLargeError, ParameterError, SpecError, UnknownNodeError)
 from .expressions import RV
-from .functions import StructuralFunction, as_sympy, to_exact
+from .functions import (StructuralFunction, as_sympy, check_probability, normalize_name,
+                        probability_region, show, to_exact)
 
 __all__ = ["Node", "Table", "Diagram", "world", "MAX_TABLE_ROWS"]
 
@@ -63,10 +64,14 @@ class Table:
     rows: tuple[dict, ...] | None
 
 
-def _check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+def _check_name(name: str, what: str) -> str:
+    """The name, NFKC-normalised as Python normalises identifiers (so ``'Ｇ'`` is
+    ``'G'``), checked to be an identifier."""
+    norm = normalize_name(name, f"{what} name")
+    if not norm.isidentifier() or keyword.iskeyword(norm):
         raise SpecError(f"{what} name {name!r} is not a valid identifier; use letters, "
                         "digits and underscores, not starting with a digit")
+    return norm
 
 
 def _sort_domain(values: list) -> tuple:
@@ -100,15 +105,31 @@ class Diagram:
 
     def __init__(self, name: str, nodes: Iterable[Node],
                  bindings: Mapping[sympy.Symbol, Any] | None = None):
-        _check_name(name, "world")
+        name = _check_name(name, "world")
         node_map: dict[str, Node] = {}
+        given: dict[str, str] = {}
         for n in nodes:
-            _check_name(n.name, f"world {name!r}: node")
-            if n.name in node_map:
+            if not isinstance(n, Node):
+                raise SpecError(f"world {name!r}: {show(n)} is not a node; build worlds with "
+                                "cp.world(name, X=cp.fn(...), ...)")
+            norm = _check_name(n.name, f"world {name!r}: node")
+            if norm in node_map:
+                same = "" if given[norm] == n.name else (
+                    f" (as {given[norm]!r}: the names are equal after Unicode NFKC "
+                    "normalisation, as Python reads identifiers)")
                 raise DuplicateNodeError(
-                    f"world {name!r}: node {n.name!r} is defined twice; give each node "
-                    "one structural function (use replace() to change one)")
-            node_map[n.name] = n
+                    f"world {name!r}: node {n.name!r} is defined twice{same}; give each "
+                    "node one structural function (use replace() to change one)")
+            parents = tuple(normalize_name(p, f"world {name!r}: node {norm!r}: parent")
+                            for p in n.parents)
+            if len(set(parents)) != len(parents):
+                twice = next(p for i, p in enumerate(parents) if p in parents[:i])
+                raise SpecError(f"world {name!r}: node {norm!r} lists parent {twice!r} "
+                                "twice; a node reads each parent once")
+            given[norm] = n.name
+            if norm != n.name or parents != n.parents:
+                n = Node(norm, n.function, parents)
+            node_map[norm] = n
         graph = nx.DiGraph()
         graph.add_nodes_from(node_map)
         for n in node_map.values():
@@ -147,17 +168,28 @@ class Diagram:
             raise AttributeError(item) from None
         if item in nodes:
             return RV(self, item)
+        if isinstance(item, str) and not item.isascii() and normalize_name(item) in nodes:
+            return RV(self, normalize_name(item))
         raise AttributeError(f"world {self.name!r} has no node {item!r}; "
                              f"its nodes are {', '.join(nodes)}")
 
     def __getitem__(self, item: str) -> RV:
-        if item not in self._nodes:
+        return RV(self, self._lookup(item))
+
+    def _lookup(self, item: str) -> str:
+        """The node's name, NFKC-normalised as the names were."""
+        if isinstance(item, str) and item in self._nodes:
+            return item
+        norm = normalize_name(item, "node name")
+        if norm not in self._nodes:
             raise UnknownNodeError(f"world {self.name!r} has no node {item!r}; "
                                    f"its nodes are {', '.join(self._nodes)}")
-        return RV(self, item)
+        return norm
 
     def __contains__(self, item: str) -> bool:
-        return item in self._nodes
+        if not isinstance(item, str):
+            return False
+        return item in self._nodes or normalize_name(item) in self._nodes
 
     def __iter__(self):
         return iter(self._order)
@@ -198,10 +230,7 @@ class Diagram:
 
     def node(self, name: str) -> Node:
         """The node called ``name``."""
-        if name not in self._nodes:
-            raise UnknownNodeError(f"world {self.name!r} has no node {name!r}; "
-                                   f"its nodes are {', '.join(self._nodes)}")
-        return self._nodes[name]
+        return self._nodes[self._lookup(name)]
 
     def parents(self, name: str) -> tuple[str, ...]:
         """The parents of node ``name``, in the order its function takes them."""
@@ -250,10 +279,13 @@ class Diagram:
             for v in row:
                 seen.setdefault(v, None)
         if f.values is not None:
-            extra = [v for v in seen if v not in f.values]
+            declared = set(f.values)  # a set: `in` on the tuple made this quadratic
+            extra = [v for v in seen if v not in declared]
             if extra:
+                shown = show(f.values) if len(f.values) <= 20 else \
+                    f"({len(f.values)} values)"
                 raise DomainError(f"world {self.name!r}: node {node.name!r} produced "
-                                  f"{extra[0]!r}, outside its declared values {f.values!r}")
+                                  f"{show(extra[0])}, outside its declared values {shown}")
             domain = tuple(f.values)
         else:
             domain = _sort_domain(list(seen))
@@ -268,12 +300,18 @@ class Diagram:
                 v = v.subs(self._bindings)
                 v = int(v) if isinstance(v, sympy.Integer) else v
             if isinstance(p, sympy.Basic):
-                p = to_exact(sympy.simplify(p.subs(self._bindings)),
-                             what=f"node {node!r}: bound probability")
-                if isinstance(p, Fraction) and not 0 <= p <= 1:
-                    raise ParameterError(
-                        f"node {node!r}: with {self._show_bindings()} a probability "
-                        f"becomes {p}, outside [0, 1]; bind the parameters to valid values")
+                unbound = p
+                try:
+                    p = check_probability(
+                        to_exact(sympy.simplify(p.subs(self._bindings)),
+                                 what=f"node {node!r}: bound probability"),
+                        f"node {node!r}: with {self._show_bindings()} the probability "
+                        f"{unbound} of value {show(v)}")
+                except DistributionError as exc:
+                    region = probability_region(unbound)
+                    where = f"; it lies in [0, 1] only for {region}" if region else ""
+                    raise ParameterError(f"{exc}{where}; bind the parameters to values "
+                                         "for which every probability is in [0, 1]") from None
             out[v] = out.get(v, 0) + p
         return out
 
@@ -334,13 +372,34 @@ class Diagram:
         >>> cp.P(w.bind(p="1/3").X == 1)
         1/3
         """
-        syms = {s.name: s for s in self.free_symbols()}
+        syms: dict = {}
+        for s in sorted(self.free_symbols(), key=lambda s: s.name):
+            norm = normalize_name(s.name)
+            if norm in syms and syms[norm] != s:
+                other = syms[norm]
+                if values and norm in {normalize_name(k) for k in values}:
+                    raise ParameterError(
+                        f"world {self.name!r} has two parameters {other.name!r} and "
+                        f"{s.name!r} that are one name after Unicode NFKC normalisation "
+                        "(as Python reads identifiers); rename one of them")
+            syms.setdefault(norm, s)
         bound = dict(self._bindings)
+        given: dict = {}
         for k, v in values.items():
-            if k not in syms:
+            norm = normalize_name(k, "parameter name")
+            if norm in given:
+                raise ParameterError(
+                    f"bind() got parameter {k!r} and {given[norm]!r}, which are one name "
+                    "after Unicode NFKC normalisation; give each parameter once")
+            given[norm] = k
+            if norm not in syms:
                 raise ParameterError(f"world {self.name!r} has no free parameter {k!r}; "
                                      f"its parameters are {sorted(syms) or 'none'}")
-            bound[syms[k]] = as_sympy(to_exact(v, what=f"value of parameter {k!r}"))
+            try:
+                x = to_exact(v, what=f"value of parameter {k!r}")
+            except DistributionError as exc:
+                raise ParameterError(f"world {self.name!r}: {exc}") from None
+            bound[syms[norm]] = as_sympy(x)
         return Diagram(new_name or self.name, self._nodes.values(), bound)
 
 
@@ -371,8 +430,29 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
     >>> cp.P(f.S == 12), cp.E(f.S)
     (1/36, 7)
     """
-    pairs = list(nodes or []) + list(kw.items())
-    built = [make_node(n, f) for n, f in pairs]
+    if nodes is not None and (isinstance(nodes, (str, bytes, Mapping))
+                              or not hasattr(nodes, "__iter__")):
+        raise SpecError(f"world {name!r}: the second positional argument must be an "
+                        f"iterable of (name, structural function) pairs, got {show(nodes)}; "
+                        "give nodes by keyword: cp.world(name, X=cp.fn(...))")
+    pairs = []
+    for pair in list(nodes or []):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise SpecError(f"world {name!r}: {show(pair)} is not a (name, structural "
+                            "function) pair; give nodes by keyword: cp.world(name, X=...)")
+        pairs.append(pair)
+    pairs += list(kw.items())
+    built = []
+    given: dict[str, Any] = {}
+    for n, f in pairs:
+        node = make_node(n, f)
+        if node.name in given and given[node.name] != n:
+            raise DuplicateNodeError(
+                f"world {name!r}: nodes {given[node.name]!r} and {n!r} are one name after "
+                "Unicode NFKC normalisation (as Python reads identifiers, so a lambda's "
+                f"argument {n!r} reads {node.name!r}); rename one of them")
+        given.setdefault(node.name, n)
+        built.append(node)
     d = Diagram(name, built)
     validate(d)
     return d
@@ -380,12 +460,16 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
 
 def make_node(name: str, f: Any) -> Node:
     """A :class:`Node` from a name and a structural function (a plain value is a const)."""
+    name = normalize_name(name, "node name")
     if not isinstance(f, StructuralFunction):
         if callable(f):
             raise SpecError(f"node {name!r}: wrap the callable in cp.fn(...) (deterministic) "
                             "or cp.dist(...) (random)")
         from .functions import const
-        f = const(f)
+        try:
+            f = const(f)
+        except DomainError as exc:
+            raise DomainError(f"node {name!r}: {exc}") from None
     return Node(name, f, f.resolve_parents(name))
 
 
