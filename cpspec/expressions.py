@@ -12,6 +12,8 @@ import operator
 from fractions import Fraction
 from typing import Any, Callable
 
+import sympy
+
 from .errors import QueryError
 
 __all__ = ["Expr", "RV", "Const", "Op", "lift"]
@@ -26,8 +28,23 @@ def _div(a, b):
 
 
 def _pow(a, b):
-    if isinstance(a, (int, Fraction)) and isinstance(b, int) and b < 0:
-        return Fraction(a) ** b
+    """``a ** b``, exact: Python computes ``4 ** Fraction(1, 2)`` as the float ``2.0``
+    and ``2 ** -1`` as ``0.5``; here they are ``2`` and ``1/2`` (and ``2 ** (1/2)`` is
+    ``sqrt(2)``)."""
+    exact = (int, Fraction)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a ** b
+    if isinstance(a, exact) and isinstance(b, int):
+        return Fraction(a) ** b if b < 0 else a ** b
+    if isinstance(a, exact) and isinstance(b, (Fraction, sympy.Basic)) or \
+            isinstance(b, Fraction) and isinstance(a, sympy.Basic):
+        from .functions import as_sympy
+        out = as_sympy(a) ** as_sympy(b)
+        if isinstance(out, sympy.Integer):
+            return int(out)
+        if isinstance(out, sympy.Rational):
+            return Fraction(int(out.p), int(out.q))
+        return out
     return a ** b
 
 
@@ -144,9 +161,11 @@ class Const(Expr):
     __slots__ = ("value",)
 
     def __init__(self, value):
-        if isinstance(value, float):
-            raise QueryError(f"the float {value!r} in an expression is not exact; use "
-                             "Fraction or sympy.Rational")
+        from .functions import is_inexact, show
+        if is_inexact(value):  # np.float32 is no float subclass, but just as inexact
+            raise QueryError(f"the floating-point or complex number {show(value)} "
+                             f"({type(value).__name__}) in an expression is not exact; use "
+                             "int, Fraction(a, b) or sympy.Rational")
         self.value = value
 
     def variables(self):

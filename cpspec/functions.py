@@ -282,7 +282,7 @@ def hashable(value: Any, what: str) -> Any:
     except TypeError:
         fix = {"list": "a tuple", "set": "a frozenset", "dict": "a tuple of pairs or "
                "cp.State(...)"}.get(type(value).__name__, "a hashable value")
-        raise DomainError(f"{what} {show(value)} is unhashable (type "
+        raise DomainError(f"{what}: {show(value)} is unhashable (type "
                           f"{type(value).__name__}); values are dictionary keys, so use "
                           f"{fix} instead") from None
     return value
@@ -293,7 +293,7 @@ def exact_label(value: Any, what: str) -> Any:
     compared and added exactly). Strings, tuples and other labels pass unchanged."""
     hashable(value, what)
     if is_inexact(value):
-        raise DomainError(f"{what} {show(value)} is a floating-point or complex number; "
+        raise DomainError(f"{what}: {show(value)} is a floating-point or complex number; "
                           "values must be exact: use int, Fraction(a, b), sympy.Rational "
                           "or a string label")
     return value
@@ -595,7 +595,7 @@ def uniform(values) -> StructuralFunction:
     if not vals:
         raise DistributionError("cp.uniform needs at least one value, got an empty "
                                 "collection")
-    vals = tuple(_norm_value(exact_label(v, "cp.uniform: value")) for v in vals)
+    vals = tuple(_norm_value(exact_label(v, "cp.uniform")) for v in vals)
     if len(set(vals)) != len(vals):
         seen: set = set()
         twice = next(v for v in vals if v in seen or seen.add(v))
@@ -614,7 +614,7 @@ def const(value) -> StructuralFunction:
     >>> cp.E(cp.world("k", X=cp.const(6)).X)
     6
     """
-    value = exact_label(value, "cp.const: value")
+    value = exact_label(value, "cp.const")
     return StructuralFunction("chance", False, lambda: value, (), (_norm_value(value),))
 
 
@@ -646,7 +646,7 @@ def decision(values, parents: list[str] | tuple[str, ...] = (),
     >>> cp.decision(["wait", "take"], parents=["S"]).kind
     'decision'
     """
-    vals = tuple(_norm_value(exact_label(v, "cp.decision: action"))
+    vals = tuple(_norm_value(exact_label(v, "cp.decision"))
                  for v in _collect_values(values, "cp.decision"))
     if not vals or len(set(vals)) != len(vals):
         raise DistributionError(f"a decision needs distinct actions, got {show(vals)}")
