@@ -250,10 +250,37 @@ class Diagram:
 
     def table(self, name: str) -> Table:
         """The node's :class:`Table` (computed on first use, then kept)."""
-        key = ("table", name)
-        if key not in self._cache:
-            self._cache[key] = self._tabulate(self.node(name))
-        return self._cache[key]
+        hit = self._cache.get(("table", name))
+        if hit is None:
+            name = self.node(name).name
+            self._fill_tables(name)
+            hit = self._cache[("table", name)]
+        if isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], FactorTooLargeError):
+            if hit[1] == MAX_TABLE_ROWS:
+                raise FactorTooLargeError(str(hit[0]))
+            del self._cache[("table", name)]  # the limit was raised since: try again
+            return self.table(name)
+        return hit
+
+    def _fill_tables(self, name: str) -> None:
+        """Tabulate ``name`` and its untabulated ancestors, parents first (a loop, not a
+        recursion: a chain of thousands of nodes must not exhaust Python's stack). A
+        table that is too large is remembered as such, so that its descendants fail at
+        once instead of retrying it (which made long chains quadratic)."""
+        todo, stack = {name}, [name]
+        while stack:
+            for p in self._nodes[stack.pop()].parents:
+                if p not in todo and ("table", p) not in self._cache:
+                    todo.add(p)
+                    stack.append(p)
+        pos = self._cache.get(("position",))
+        if pos is None:
+            pos = self._cache[("position",)] = {k: i for i, k in enumerate(self._order)}
+        for n in sorted(todo, key=pos.__getitem__):
+            try:
+                self._cache[("table", n)] = self._tabulate(self._nodes[n])
+            except FactorTooLargeError as exc:
+                self._cache[("table", n)] = (exc, MAX_TABLE_ROWS)
 
     def _tabulate(self, node: Node) -> Table:
         parent_domains = [self.domain(p) for p in node.parents]
