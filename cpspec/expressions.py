@@ -183,27 +183,63 @@ class Const(Expr):
 
 
 class Op(Expr):
-    """An operator applied to sub-expressions."""
+    """An operator applied to sub-expressions.
 
-    __slots__ = ("op", "args")
+    Expressions may be deep (``sum(...)`` over thousands of terms nests thousands of
+    ``+``); walking them recursively would exhaust Python's stack, so deep ones are
+    walked with an explicit stack (``_depth`` says which).
+    """
+
+    __slots__ = ("op", "args", "_depth")
+
+    #: below this depth, plain recursion (faster for the usual small expressions)
+    _SHALLOW = 100
 
     def __init__(self, op: str, *args: Expr):
         self.op = op
         self.args = args
+        self._depth = 1 + max((a._depth for a in args if isinstance(a, Op)), default=0)
 
     def variables(self):
-        out: frozenset = frozenset()
-        for a in self.args:
-            out |= a.variables()
-        return out
+        out: set = set()
+        stack: list = [self]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Op):
+                stack.extend(e.args)
+            else:
+                out |= e.variables()
+        return frozenset(out)
 
     def evaluate(self, env):
+        if self._depth < self._SHALLOW:
+            return self._apply([a.evaluate(env) for a in self.args], env)
+        values: list = []
+        stack: list = [(self, False)]
+        while stack:
+            e, ready = stack.pop()
+            if not isinstance(e, Op):
+                values.append(e.evaluate(env))
+            elif not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args))
+            else:
+                n = len(e.args)
+                args = values[-n:]
+                del values[-n:]
+                values.append(e._apply(args, env))
+        return values[0]
+
+    def _apply(self, args: list, env):
         func = _OPS[self.op][0]
         try:
-            return func(*(a.evaluate(env) for a in self.args))
+            return func(*args)
         except (TypeError, ZeroDivisionError, ValueError) as exc:
             shown = ", ".join(f"{w}.{n}={env[(w, n)]!r}" for w, n in sorted(self.variables()))
-            raise QueryError(f"cannot evaluate {self} at {shown}: {type(exc).__name__}: "
+            text = repr(self)
+            if len(text) > 200:
+                text = text[:200] + "..."
+            raise QueryError(f"cannot evaluate {text} at {shown}: {type(exc).__name__}: "
                              f"{exc}") from None
 
     @property
@@ -212,7 +248,23 @@ class Op(Expr):
                                          and self.args[2].is_event)
 
     def __repr__(self):
-        return _OPS[self.op][1].format(*self.args)
+        if self._depth < self._SHALLOW:
+            return _OPS[self.op][1].format(*self.args)
+        texts: list = []
+        stack: list = [(self, False)]
+        while stack:
+            e, ready = stack.pop()
+            if not isinstance(e, Op):
+                texts.append(repr(e))
+            elif not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args))
+            else:
+                n = len(e.args)
+                args = texts[-n:]
+                del texts[-n:]
+                texts.append(_OPS[e.op][1].format(*args))
+        return texts[0]
 
 
 def minimum(a, b) -> Expr:
