@@ -111,7 +111,7 @@ class Agent:
         if horizon is None:
             g = env.gamma
             if isinstance(g, Fraction) and g >= 1:
-                raise ParameterError(f"{self.kind}: gamma = {g} with an infinite planning "
+                raise ParameterError(f"{self.kind}: gamma = {show(g)} with an infinite planning "
                                      "horizon diverges; give horizon=N or gamma < 1")
             horizon = sympy.oo
         elif not (isinstance(horizon, sympy.Symbol) or horizon is sympy.oo):
@@ -173,7 +173,7 @@ class Agent:
 
     def plan(self, o: tuple, s: Any) -> Solution | ParametricSolution:
         """The solved planning world ``p(o, s)`` (kept per learned model and state)."""
-        key = (self.learner.key(tuple(o)), s)
+        key = (self.learner.key(tuple(o)), hashable(s, f"{self.kind}: the state"))
         if key not in self._plans:
             self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
         return self._plans[key]

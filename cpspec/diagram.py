@@ -180,9 +180,9 @@ class Diagram:
         """The node's name, NFKC-normalised as the names were."""
         if isinstance(item, str) and item in self._nodes:
             return item
-        norm = normalize_name(item, "node name")
+        norm = normalize_name(item) if isinstance(item, str) else None
         if norm not in self._nodes:
-            raise UnknownNodeError(f"world {self.name!r} has no node {item!r}; "
+            raise UnknownNodeError(f"world {self.name!r} has no node {show(item)}; "
                                    f"its nodes are {', '.join(self._nodes)}")
         return norm
 
@@ -343,7 +343,7 @@ class Diagram:
         return out
 
     def _show_bindings(self) -> str:
-        return ", ".join(f"{k} = {v}" for k, v in self._bindings.items())
+        return ", ".join(f"{k} = {show(v)}" for k, v in self._bindings.items())
 
     def free_symbols(self) -> set[sympy.Symbol]:
         """The symbolic parameters left free in the diagram's probabilities and values.
@@ -427,7 +427,9 @@ class Diagram:
             except DistributionError as exc:
                 raise ParameterError(f"world {self.name!r}: {exc}") from None
             bound[syms[norm]] = as_sympy(x)
-        return Diagram(new_name or self.name, self._nodes.values(), bound)
+        out = Diagram(new_name or self.name, self._nodes.values(), bound)
+        validate(out)  # a bound probability outside [0, 1] is reported here, with its values
+        return out
 
 
 def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = None, /,

@@ -61,6 +61,8 @@ def show(x: Any) -> str:
     try:
         return str(x) if isinstance(x, (Fraction, sympy.Basic)) else repr(x)
     except ValueError:  # int -> str beyond sys.get_int_max_str_digits()
+        if isinstance(x, sympy.Rational):
+            x = Fraction(int(x.p), int(x.q))
         if isinstance(x, Fraction):
             x = abs(x.numerator) if abs(x.numerator) >= x.denominator else x.denominator
         bits = int(x).bit_length() if isinstance(x, int) else 0

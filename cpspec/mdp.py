@@ -388,18 +388,18 @@ class MDP:
                 subs[syms[norm]] = as_sympy(to_exact(v, what=f"parameter {k!r}"))
             except DistributionError as exc:
                 raise ParameterError(str(exc)) from None
-        shown = ", ".join(f"{s} = {v}" for s, v in subs.items())
+        shown = ", ".join(f"{s} = {show(v)}" for s, v in subs.items())
 
         def sub(x):
             if not isinstance(x, sympy.Basic):
                 return x
             return to_exact(sympy.sympify(as_sympy(x)).subs(subs),
-                            what=f"with {shown}, {x}")
+                            what=f"with {shown}, {show(x)}")
 
         for (s, a), row in self.P.items():  # name the parameter values that are valid
             for s2, p in row.items():
                 if isinstance(p, sympy.Basic):
-                    what = (f"with {shown}, the probability {p} of transition({s!r}, "
+                    what = (f"with {shown}, the probability {show(p)} of transition({s!r}, "
                             f"{a!r}) -> {s2!r}")
                     try:
                         check_probability(sub(p), what)
