@@ -173,8 +173,13 @@ class Agent:
 
     def plan(self, o: tuple, s: Any) -> Solution | ParametricSolution:
         """The solved planning world ``p(o, s)`` (kept per learned model and state)."""
-        key = (self.learner.key(tuple(o)), hashable(s, f"{self.kind}: the state"))
-        if key not in self._plans:
+        key = (self.learner.key(tuple(o)), s)
+        try:
+            known = key in self._plans
+        except TypeError:  # an unhashable state: say so, not "unhashable type"
+            hashable(s, f"{self.kind}: the state")
+            raise
+        if not known:
             self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
         return self._plans[key]
 

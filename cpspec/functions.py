@@ -93,9 +93,21 @@ def _float_advice(x: Any, what: str) -> str:
 
 def real_form(x: Any) -> Any:
     """``x`` with every parameter of unknown realness replaced by a real dummy of the same
-    name: parameters of probabilities, rewards and discounts are real numbers."""
-    subs = {s: sympy.Dummy(s.name, real=True) for s in x.free_symbols
-            if isinstance(s, sympy.Symbol) and s.is_real is None}
+    name: parameters of probabilities, rewards and discounts are real numbers.
+
+    The stand-in is ``Symbol(name, real=True)``, which SymPy builds once and caches, so
+    repeated checks of one expression reuse SymPy's cached assumptions (a fresh Dummy
+    each time made every check cost milliseconds); a Dummy is used only where another
+    parameter already has that name."""
+    free = x.free_symbols
+    if not free:
+        return x
+    names = [s.name for s in free]
+    subs = {}
+    for s in free:
+        if isinstance(s, sympy.Symbol) and s.is_real is None:
+            subs[s] = sympy.Symbol(s.name, real=True) if names.count(s.name) == 1 \
+                else sympy.Dummy(s.name, real=True)
     return x.xreplace(subs) if subs else x
 
 
