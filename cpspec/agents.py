@@ -173,13 +173,15 @@ class Agent:
 
     def plan(self, o: tuple, s: Any) -> Solution | ParametricSolution:
         """The solved planning world ``p(o, s)`` (kept per learned model and state)."""
-        key = (self.learner.key(tuple(o)), s)
         try:
+            key = (self.learner.key(tuple(o)), s)
             known = key in self._plans
-        except TypeError:  # an unhashable state: say so, not "unhashable type"
+        except TypeError:  # a bad record or an unhashable state: say which
+            _record(o, self.kind)
             hashable(s, f"{self.kind}: the state")
             raise
         if not known:
+            o = _record(o, self.kind)  # checked once per learned model, not per step
             self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
         return self._plans[key]
 
@@ -323,13 +325,14 @@ class Agent:
 def _record(o0: Any, kind: str) -> tuple:
     """The initial record: a tuple of ``(s, a, s2)`` observations."""
     if isinstance(o0, (str, bytes)) or not hasattr(o0, "__iter__"):
-        raise SpecError(f"{kind}: o0 = {show(o0)} must be a tuple of (s, a, s2) observations "
-                        "(default: the empty record ())")
+        raise SpecError(f"{kind}: the record {show(o0)} must be a tuple of (s, a, s2) "
+                        "observations (the initial record o0 defaults to ())")
     out = tuple(o0)
     for obs in out:
         if not (isinstance(obs, tuple) and len(obs) == 3):
-            raise SpecError(f"{kind}: o0 contains {show(obs)}, not an observation (s, a, s2)")
-        hashable(obs, f"{kind}: o0 observation")
+            raise SpecError(f"{kind}: the record contains {show(obs)}, not an observation "
+                            "(s, a, s2)")
+        hashable(obs, f"{kind}: the record's observation")
     return out
 
 

@@ -203,7 +203,11 @@ def test_lookalike_parameter_and_variable_names():
                              lambda s, a, s2: 0, {"x": [0]}), r"variable 'x'.*unhashable"),
     (lambda: cp.agents.FP(delayed_reward()).act((), ["start"]), r"state.*unhashable"),
     (lambda: cp.agents.FP(delayed_reward(), o0=[("start", "take")]), r"not an observation"),
-    (lambda: cp.agents.FP(delayed_reward(), o0=5), r"o0 = 5"),
+    (lambda: cp.agents.FP(delayed_reward(), o0=5), r"record 5 must be a tuple"),
+    (lambda: cp.agents.FP(delayed_reward(), learner="counting").act("xy", "start"),
+     r"record .xy. must be a tuple"),
+    (lambda: cp.agents.FP(delayed_reward(), learner="counting").act([("a",)], "start"),
+     r"record contains \('a',\), not an observation"),
 ])
 def test_unhashable_values_are_named_errors(make, says):
     with pytest.raises(cp.SpecError, match=says):
