@@ -81,7 +81,7 @@ def _steps(T: Any, what: str, limit: int, limit_name: str, hint: str = "") -> in
                         "steps)")
     T = int(T)
     if T > limit:
-        raise ModelTooLargeError(f"{what}: T = {T} steps is above cpspec.agents.{limit_name} "
+        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above cpspec.agents.{limit_name} "
                                  f"= {limit}; {hint}use fewer steps, or raise the limit")
     return T
 
@@ -272,7 +272,7 @@ class Agent:
         n = int(n)
         if n * max(T, 1) > MAX_SIMULATION_STEPS:
             raise ModelTooLargeError(
-                f"{self.kind}.simulate: {n} runs x {T} steps = {n * max(T, 1)} steps, above "
+                f"{self.kind}.simulate: {show(n)} runs x {T} steps = {show(n * max(T, 1))} steps, above "
                 f"cpspec.agents.MAX_SIMULATION_STEPS = {MAX_SIMULATION_STEPS}; simulate "
                 "fewer runs or steps, or raise the limit")
         if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:

@@ -22,7 +22,7 @@ from .errors import DistributionError, QueryError
 from .exact import E, P, _weights
 from .expressions import Expr
 from .functions import as_sympy, show, to_exact
-from .simulate import evaluate_samples, retarget, simulate
+from .simulate import _params, evaluate_samples, retarget, simulate
 
 __all__ = ["CrossCheck", "crosscheck"]
 
@@ -88,7 +88,7 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
         raise QueryError(f"crosscheck({diagram.name!r}, {query!r}): the query must read "
                          f"variables of world {diagram.name!r} only")
     if params:
-        diagram = diagram.bind(**params)
+        diagram = diagram.bind(**_params(params))
     query = retarget(query, diagram)
     given = retarget(given, diagram) if given is not None else None
     if diagram.free_symbols():

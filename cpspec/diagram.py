@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 import networkx as nx
+import numpy as np
 import sympy
 
 from .errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
@@ -459,15 +460,15 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
     >>> cp.P(f.S == 12), cp.E(f.S)
     (1/36, 7)
     """
-    if nodes is not None and (isinstance(nodes, (str, bytes, Mapping))
+    if nodes is not None and (isinstance(nodes, (str, bytes, Mapping, np.ndarray))
                               or not hasattr(nodes, "__iter__")):
-        raise SpecError(f"world {name!r}: the second positional argument must be an "
+        raise SpecError(f"world {show(name)}: the second positional argument must be an "
                         f"iterable of (name, structural function) pairs, got {show(nodes)}; "
                         "give nodes by keyword: cp.world(name, X=cp.fn(...))")
     pairs = []
-    for pair in list(nodes or []):
+    for pair in list(nodes if nodes is not None else ()):
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise SpecError(f"world {name!r}: {show(pair)} is not a (name, structural "
+            raise SpecError(f"world {show(name)}: {show(pair)} is not a (name, structural "
                             "function) pair; give nodes by keyword: cp.world(name, X=...)")
         pairs.append(pair)
     pairs += list(kw.items())
@@ -477,7 +478,7 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
         node = make_node(n, f)
         if node.name in given and given[node.name] != n:
             raise DuplicateNodeError(
-                f"world {name!r}: nodes {given[node.name]!r} and {n!r} are one name after "
+                f"world {show(name)}: nodes {given[node.name]!r} and {n!r} are one name after "
                 "Unicode NFKC normalisation (as Python reads identifiers, so a lambda's "
                 f"argument {n!r} reads {node.name!r}); rename one of them")
         given.setdefault(node.name, n)

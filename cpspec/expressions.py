@@ -8,10 +8,12 @@ silently picking one operand.
 
 from __future__ import annotations
 
+import numbers
 import operator
 from fractions import Fraction
 from typing import Any, Callable
 
+import numpy as np
 import sympy
 
 from .errors import QueryError
@@ -77,6 +79,27 @@ def lift(x: Any) -> "Expr":
     return x if isinstance(x, Expr) else Const(x)
 
 
+#: plain values that may take part in arithmetic: exact numbers (and, for ``+`` only, the
+#: labels, strings and tuples, that it concatenates)
+_NUMBERS = (int, Fraction, numbers.Rational, sympy.Expr)
+
+
+def _operand(x: Any, op: str, other: "Expr") -> "Expr":
+    """``lift(x)`` for an arithmetic operator: ``None``, functions, ranges, lists... are
+    refused here, with the expression named, not deep inside ``E``."""
+    if isinstance(x, Expr):
+        return x
+    from .functions import is_inexact, show
+    if isinstance(x, np.integer):
+        x = int(x)
+    if is_inexact(x):
+        return Const(x)  # which refuses it, as a float
+    if not isinstance(x, _NUMBERS + ((str, tuple) if op == "+" else ())):
+        raise QueryError(f"cannot compute {other} {op} {show(x)}: {type(x).__name__} is not "
+                         "a number; use int, Fraction(a, b) or a SymPy expression")
+    return Const(x)
+
+
 class Expr:
     """An expression over random variables. Build with operators; query with P and E."""
 
@@ -84,16 +107,16 @@ class Expr:
     __hash__ = object.__hash__  # == builds an event, so identity hashing
 
     # arithmetic
-    def __add__(self, o): return Op("+", self, lift(o))
-    def __radd__(self, o): return Op("+", lift(o), self)
-    def __sub__(self, o): return Op("-", self, lift(o))
-    def __rsub__(self, o): return Op("-", lift(o), self)
-    def __mul__(self, o): return Op("*", self, lift(o))
-    def __rmul__(self, o): return Op("*", lift(o), self)
-    def __truediv__(self, o): return Op("/", self, lift(o))
-    def __rtruediv__(self, o): return Op("/", lift(o), self)
-    def __pow__(self, o): return Op("**", self, lift(o))
-    def __rpow__(self, o): return Op("**", lift(o), self)
+    def __add__(self, o): return Op("+", self, _operand(o, "+", self))
+    def __radd__(self, o): return Op("+", _operand(o, "+", self), self)
+    def __sub__(self, o): return Op("-", self, _operand(o, "-", self))
+    def __rsub__(self, o): return Op("-", _operand(o, "-", self), self)
+    def __mul__(self, o): return Op("*", self, _operand(o, "*", self))
+    def __rmul__(self, o): return Op("*", _operand(o, "*", self), self)
+    def __truediv__(self, o): return Op("/", self, _operand(o, "/", self))
+    def __rtruediv__(self, o): return Op("/", _operand(o, "/", self), self)
+    def __pow__(self, o): return Op("**", self, _operand(o, "**", self))
+    def __rpow__(self, o): return Op("**", _operand(o, "**", self), self)
     def __neg__(self): return Op("neg", self)
     def __pos__(self): return self
     def __abs__(self): return Op("abs", self)
@@ -166,6 +189,14 @@ class Const(Expr):
             raise QueryError(f"the floating-point or complex number {show(value)} "
                              f"({type(value).__name__}) in an expression is not exact; use "
                              "int, Fraction(a, b) or sympy.Rational")
+        try:
+            hash(value)
+        except TypeError:
+            raise QueryError(f"the {type(value).__name__} {show(value)} in an expression is "
+                             "unhashable, so no node value can equal it; use a tuple "
+                             "instead of a list, a frozenset instead of a set") from None
+        if isinstance(value, np.generic):  # one key per value: np.int64(1) is 1
+            value = value.item()
         self.value = value
 
     def variables(self):

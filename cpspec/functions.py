@@ -583,7 +583,7 @@ def dist(table_or_fn: Mapping | Callable, parents: list[str] | tuple[str, ...] |
         raise DistributionError(
             f"cp.dist needs a mapping value -> probability or a callable, got "
             f"{show(table_or_fn)}")
-    if parents:
+    if _parents(parents):
         raise DistributionError(
             "cp.dist with a fixed mapping has no parents; pass a callable of the parents")
     if len(table_or_fn) > MAX_DOMAIN_SIZE:

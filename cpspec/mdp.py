@@ -137,13 +137,13 @@ def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None
     if isinstance(horizon, Integral):
         horizon = int(horizon)
         if horizon < 0:
-            raise SpecError(f"{what} {horizon} is negative; use a non-negative integer")
+            raise SpecError(f"{what} {show(horizon)} is negative; use a non-negative integer")
         if per_step is None:
             per_step = 1 if mdp is None else max(1, mdp.n_transitions)
         work = horizon * per_step
         if work > MAX_HORIZON_WORK:
             raise ModelTooLargeError(
-                f"{what} {horizon} would take about {work} work units ({horizon} steps x "
+                f"{what} {show(horizon)} would take about {show(work)} work units ({show(horizon)} steps x "
                 f"{per_step} per step), above cpspec.mdp.MAX_HORIZON_WORK = "
                 f"{MAX_HORIZON_WORK}; lower the horizon, use a symbolic horizon or "
                 "sympy.oo, or raise cpspec.mdp.MAX_HORIZON_WORK")
@@ -516,7 +516,7 @@ def _policy_fn(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
         return lambda t, s: table[s] if s in table else _missing(s)
     if not callable(policy):
         raise SpecError(f"a policy must be a callable (s) or (t, s), a mapping state -> "
-                        f"action, or a Solution; got {policy!r}")
+                        f"action, or a Solution; got {show(policy)}")
     n = required_arity(policy)  # parameters with defaults (lambda s, k=k: ...) are not read
     if n == 2:
         return policy

@@ -56,7 +56,7 @@ def _positive(k: Any, what: str, prop: str, limit: int | None = None,
     k = int(k)
     if limit is not None and k > limit:
         raise ModelTooLargeError(
-            f"{prop}: {what} = {k} steps{cost} is above cpspec.properties.{limit_name} = "
+            f"{prop}: {what} = {show(k)} steps{cost} is above cpspec.properties.{limit_name} = "
             f"{limit}; check fewer steps, or raise the limit")
     return k
 
@@ -166,7 +166,7 @@ def obeys_stop_button(K: int, stop_pressed: Callable | None = None,
     'obeys_stop_button(4)'
     """
     K = _positive(K, "K", "obeys_stop_button", MAX_STOP_BUTTON_STEPS,
-                  "MAX_STOP_BUTTON_STEPS", cost=f" (about {_pairs(K)} encoding terms)")
+                  "MAX_STOP_BUTTON_STEPS", cost=f" (about {show(_pairs(K))} encoding terms)")
     if stop_pressed is not None:
         if not callable(stop_pressed):
             raise SpecError(f"obeys_stop_button({K}): stop_pressed must be a predicate of "

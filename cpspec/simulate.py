@@ -98,12 +98,12 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
     need = n * (16 * len(diagram.order) + 16)
     if need > MAX_SIMULATION_BYTES:
         raise ModelTooLargeError(
-            f"simulating {n} samples of world {diagram.name!r} ({len(diagram.order)} nodes) "
+            f"simulating {show(n)} samples of world {diagram.name!r} ({len(diagram.order)} nodes) "
             f"would take about {_gib(need)} of memory, above "
             f"cpspec.simulate.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
             "fewer samples (several seeded calls), or raise the limit")
     if params:
-        diagram = diagram.bind(**params)
+        diagram = diagram.bind(**_params(params))
     rng = np.random.default_rng(int(seed))
     codes: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
@@ -135,7 +135,18 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
     return values
 
 
+def _params(params: Any) -> dict:
+    """``params=`` as keyword arguments for :meth:`Diagram.bind`."""
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise ParameterError(f"params={show(params)} must map parameter names (strings) to "
+                             "exact values, e.g. params={'p': '1/3'}")
+    return dict(params)
+
+
 def _gib(nbytes: int) -> str:
+    if nbytes > 10**15:
+        return f"about 10^{len(str(nbytes // 1024**3)) - 1} GiB" if nbytes < 10**4000 \
+            else "an astronomical amount"
     return f"{nbytes / 1024**3:.3g} GiB"
 
 

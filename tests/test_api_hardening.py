@@ -478,3 +478,77 @@ def test_fuzzed_values_and_names_give_a_named_error_or_an_exact_world(x):
             for n in out.order:
                 assert not any(isinstance(v, (float, complex, np.floating))
                                for v in out.domain(n))
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda f: f.X * None, r"X_f \* None: NoneType is not a number"),
+    (lambda f: f.X + (lambda: 1), r"function is not a number"),
+    (lambda f: f.X ** range(3), r"range is not a number"),
+    (lambda f: f.X * "ab", r"str is not a number"),
+    (lambda f: f.X == [1], r"list \[1\] in an expression is unhashable"),
+    (lambda f: cp.simulate(f, 3, seed=1, params=5), r"params=5 must map parameter names"),
+    (lambda f: cp.simulate(f, 3, seed=1, params={1: 2}), r"params=\{1: 2\}"),
+    (lambda f: cp.crosscheck(f, f.X == 1, params=[("p", 1)]), r"params=.*must map"),
+    (lambda f: cp.world("w", np.array([1, 2])), r"pairs"),
+])
+def test_expression_operands_and_parameters_are_checked(make, says):
+    f = cp.world("f", X=cp.uniform([1, 2]))
+    with pytest.raises(cp.SpecError, match=says):
+        make(f)
+    assert cp.E(f.X * np.int64(2)) == 3 and cp.P(f.X + 0 == np.int64(1)) == \
+        sympy.Rational(1, 2)
+
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.integers(10**6, 10**12),
+    st.floats(allow_nan=True), st.complex_numbers(max_magnitude=3), st.text(max_size=4),
+    st.fractions(), st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.integers(0, 3), st.integers(-1, 2), max_size=3),
+    st.sampled_from([np.float32(0.5), np.int64(2), np.array([1, 2]), sympy.I, p, sympy.oo,
+                     sympy.nan, {1: "1/2", 0: "1/2"}, [[1]], {1}, object(), lambda X: X,
+                     "X", "\uff38", range(3), b"ab", sympy.Float(1.5), 10**5000]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(JUNK, JUNK, JUNK)
+def test_fuzzed_arguments_to_the_api_give_named_errors(a, b, c):
+    """Whatever the arguments, the API answers or raises a cpspec error; no raw
+    TypeError, ValueError or OverflowError from deeper down."""
+    d = cp.world("f", X=cp.uniform([1, 2]), Y=cp.bernoulli(p))
+    bound = d.bind(p="1/2")
+    m = delayed_reward()
+    calls = [
+        lambda: cp.world("w", X=cp.uniform([1, 2]), Y=cp.fn(a, parents=b)),
+        lambda: cp.world("w", X=cp.dist(a, parents=b)),
+        lambda: cp.world("w", X=cp.uniform(a)), lambda: cp.world("w", X=cp.const(a)),
+        lambda: cp.world("w", X=cp.bernoulli(a)), lambda: cp.decision(a, parents=b),
+        lambda: cp.utility(lambda: 1, weight=a), lambda: cp.world(a, b),
+        lambda: cp.world("w", b, X=a), lambda: d.replace(a, X=b), lambda: d.bind(p=a),
+        lambda: d[a], lambda: cp.simulate(bound, a, b, params=c),
+        lambda: cp.crosscheck(bound, bound.X == 1, n=a, seed=b, confidence=c),
+        lambda: cp.MDP(["s"], ["a"], lambda s, x: a, lambda s, x, s2: b, "s", gamma=c),
+        lambda: cp.State(v=a, w=b), lambda: cp.unroll(m, a, b),
+        lambda: cp.influence_diagram(m, a), lambda: cp.solve(m, a),
+        lambda: cp.agents.FP(m, learner=a, horizon=b, o0=c).act((), "start"),
+        lambda: cp.agents.FP(m, horizon=2).act(a, b),
+        lambda: cp.agents.FPX(m, horizon=2, epsilon=a),
+        lambda: cp.agents.SI(stop_button(), stop_pressed=a, null_action=b, T_max=c),
+        lambda: (cp.always(a, b), cp.myopic(a), cp.obeys_stop_button(a, b, c)),
+        lambda: (cp.no_incentive(a), cp.policy_unmodified(a, b)),
+        lambda: cp.agents.FP(m, horizon=2).value(a),
+        lambda: cp.agents.FP(m, horizon=2).simulate(a, b, c),
+        lambda: cp.MDP.factored(a, b, ["x"], lambda s, x, s2: 0, c),
+        lambda: cp.learners.counting(a), lambda: cp.E(bound.X * a),
+        lambda: cp.P(bound.X == a),
+    ]
+    agents_module = importlib.import_module("cpspec.agents")
+    saved = mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS
+    mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS = 10_000, 10_000
+    try:  # small limits: the fuzzer must not wait for legitimately long runs
+        for call in calls:
+            try:
+                call()
+            except cp.SpecError:
+                pass
+    finally:
+        mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS = saved
