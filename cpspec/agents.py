@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from numbers import Integral
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -45,15 +46,44 @@ import sympy
 from .crosscheck import CrossCheck
 from .decisions import ParametricSolution, Solution, solve
 from .diagram import Diagram, world
-from .errors import DomainError, FunctionError, ParameterError, SpecError
+from .errors import (DistributionError, DomainError, FunctionError, ModelTooLargeError,
+                     ParameterError, SpecError)
 from .exact import E
-from .functions import as_sympy, const, dist, fn, to_exact
+from .functions import (as_sympy, check_probability, const, dist, fn, hashable,
+                        normalize_name, show, to_exact)
 from .learning import Learner, append, resolve_learner
-from .mdp import MDP, _action_dist, _start_fn, influence_diagram
+from .mdp import MDP, _action_dist, _start_fn, check_horizon, influence_diagram
 from .progress import progress
 from .regions import Sign
 
-__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "MAX_LEARNING_STEPS",
+           "MAX_VALUE_STEPS", "MAX_SIMULATION_STEPS"]
+
+#: Largest ``T`` of an exact learning world (:meth:`Agent.learning_world`; verification
+#: replays counterexample traces in it). Its records ``O_t`` may also outgrow
+#: ``cpspec.diagram.MAX_TABLE_ROWS`` sooner, which is then reported with the node.
+MAX_LEARNING_STEPS = 1_000
+
+#: Largest ``T`` of :meth:`Agent.value`: ``T`` exact expectations over a world of ``4T``
+#: nodes, whose cost grows about as ``T**3`` (``T = 100`` takes seconds). Longer runs are
+#: what :meth:`Agent.simulate` is for; raise the limit (``cpspec.agents.MAX_VALUE_STEPS =
+#: ...``) when the time is there.
+MAX_VALUE_STEPS = 100
+
+#: Largest ``n x T`` (runs times steps) of one :meth:`Agent.simulate` call; each step is
+#: a few Python calls (about 10 microseconds or more).
+MAX_SIMULATION_STEPS = 10_000_000
+
+
+def _steps(T: Any, what: str, limit: int, limit_name: str, hint: str = "") -> int:
+    if isinstance(T, bool) or not isinstance(T, Integral) or T < 0:
+        raise SpecError(f"{what}: T = {show(T)} must be a non-negative integer (a number of "
+                        "steps)")
+    T = int(T)
+    if T > limit:
+        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above cpspec.agents.{limit_name} "
+                                 f"= {limit}; {hint}use fewer steps, or raise the limit")
+    return T
 
 
 class Agent:
@@ -75,21 +105,24 @@ class Agent:
     def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
                  o0: tuple = ()):
         if not isinstance(env, MDP):
-            raise SpecError(f"{self.kind}: env must be a cp.MDP, got {env!r}")
+            raise SpecError(f"{self.kind}: env must be a cp.MDP, got {show(env)}")
         self.env = env
         self.learner: Learner = resolve_learner(learner)
         if horizon is None:
             g = env.gamma
             if isinstance(g, Fraction) and g >= 1:
-                raise ParameterError(f"{self.kind}: gamma = {g} with an infinite planning "
+                raise ParameterError(f"{self.kind}: gamma = {show(g)} with an infinite planning "
                                      "horizon diverges; give horizon=N or gamma < 1")
             horizon = sympy.oo
         elif not (isinstance(horizon, sympy.Symbol) or horizon is sympy.oo):
-            if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-                raise SpecError(f"{self.kind}: planning horizon {horizon!r} must be a "
+            if isinstance(horizon, bool) or not isinstance(horizon, (Integral, sympy.Integer)) \
+                    or horizon < 1:
+                raise SpecError(f"{self.kind}: planning horizon {show(horizon)} must be a "
                                 "positive integer, a symbol, or None (infinite)")
+            # every plan is a backward induction over this many steps: estimate it now
+            horizon = check_horizon(horizon, mdp=env, what=f"{self.kind}: planning horizon")
         self.horizon = horizon
-        self.o0 = tuple(o0)
+        self.o0 = _record(o0, self.kind)
         self._plans: dict = {}
 
     def _repr_svg_(self) -> str:
@@ -120,8 +153,9 @@ class Agent:
 
     def planning_mdp(self, o: tuple, s: Any) -> MDP:
         """The planning world ``p(o, s)`` as an MDP starting in ``s``."""
-        if s not in self.env.mu0 and s not in set(self.env.states):
-            raise DomainError(f"{self.kind}: {s!r} is not a state of the environment")
+        hashable(s, f"{self.kind}: the state")
+        if (s, self.env.actions[0]) not in self.env.P:  # P has a row for every state
+            raise DomainError(f"{self.kind}: {show(s)} is not a state of the environment")
         transition, reward = self._planning_parts(tuple(o), s)
         try:
             return MDP(self.env.states, self.env.actions, transition, reward, s,
@@ -139,8 +173,15 @@ class Agent:
 
     def plan(self, o: tuple, s: Any) -> Solution | ParametricSolution:
         """The solved planning world ``p(o, s)`` (kept per learned model and state)."""
-        key = (self.learner.key(tuple(o)), s)
-        if key not in self._plans:
+        try:
+            key = (self.learner.key(tuple(o)), s)
+            known = key in self._plans
+        except TypeError:  # a bad record or an unhashable state: say which
+            _record(o, self.kind)
+            hashable(s, f"{self.kind}: the state")
+            raise
+        if not known:
+            o = _record(o, self.kind)  # checked once per learned model, not per step
             self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
         return self._plans[key]
 
@@ -185,8 +226,7 @@ class Agent:
         >>> cp.P(l.O_2 == (("x", "go", "y"), ("y", "stay", "y")))
         1
         """
-        if isinstance(T, bool) or not isinstance(T, int) or T < 0:
-            raise SpecError(f"learning world length T={T!r} must be a non-negative integer")
+        T = _steps(T, f"{self.kind}.learning_world", MAX_LEARNING_STEPS, "MAX_LEARNING_STEPS")
         env = self.env
         nodes: list = [("S_0", _start_fn(env).with_label("S_0")),
                        ("O_0", const(self.o0).with_label("O_0"))]
@@ -210,6 +250,8 @@ class Agent:
     def value(self, T: int):
         """The exact expected discounted reward ``E(sum_{t<T} gamma^t R_t)`` of the
         learning world (exact; for short ``T``: the record is part of the state)."""
+        T = _steps(T, f"{self.kind}.value", MAX_VALUE_STEPS, "MAX_VALUE_STEPS",
+                   "for long runs estimate the value with agent.simulate(T, n, seed); ")
         lw = self.learning_world(T)
         g = as_sympy(self.env.gamma)
         return E(sum((g ** t * lw[f"R_{t}"] for t in range(T)), sympy.Integer(0)))
@@ -223,10 +265,31 @@ class Agent:
     def simulate(self, T: int, n: int, seed: int, params: Mapping | None = None):
         """Run the agent ``n`` times for ``T`` steps (seeded); return the per-run
         discounted rewards as a NumPy array. No tabulation: long runs are cheap."""
-        if isinstance(T, bool) or not isinstance(T, int) or T < 0 or n <= 0:
-            raise SpecError(f"simulate needs T >= 0 and n > 0, got T={T!r}, n={n!r}")
+        T = _steps(T, f"{self.kind}.simulate", MAX_SIMULATION_STEPS, "MAX_SIMULATION_STEPS")
+        if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
+            raise SpecError(f"{self.kind}.simulate: n = {show(n)} must be a positive integer "
+                            "(the number of runs)")
+        n = int(n)
+        if n * max(T, 1) > MAX_SIMULATION_STEPS:
+            raise ModelTooLargeError(
+                f"{self.kind}.simulate: {show(n)} runs x {T} steps = {show(n * max(T, 1))} steps, above "
+                f"cpspec.agents.MAX_SIMULATION_STEPS = {MAX_SIMULATION_STEPS}; simulate "
+                "fewer runs or steps, or raise the limit")
+        if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+            raise SpecError(f"{self.kind}.simulate: seed = {show(seed)} must be a "
+                            "non-negative integer (the same seed gives the same runs)")
+        if params:
+            raise SpecError(f"{self.kind}.simulate: params= is not supported for agents; "
+                            "build the agent over env.bind(name=value) instead")
+        free = self.env.free_symbols() | getattr(as_sympy(getattr(self, "epsilon", 0)),
+                                                 "free_symbols", set())
+        if free:
+            raise ParameterError(
+                f"{self.kind}.simulate: the agent has the symbolic parameters "
+                f"{', '.join(sorted(s.name for s in free))}; simulation needs numbers: build "
+                "the agent over env.bind(name=value) (and a number for epsilon)")
         env = self.env
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(int(seed))
         g = float(env.gamma)
         starts = list(env.mu0.items())
         out = np.zeros(n)
@@ -257,6 +320,20 @@ class Agent:
         est = float(runs.mean())
         return CrossCheck(f"E(sum gamma^t R_t, T={T}) of {self!r}", exact, est, bound, n,
                           seed, confidence, abs(est - float(exact)) <= bound + 1e-12)
+
+
+def _record(o0: Any, kind: str) -> tuple:
+    """The initial record: a tuple of ``(s, a, s2)`` observations."""
+    if isinstance(o0, (str, bytes)) or not hasattr(o0, "__iter__"):
+        raise SpecError(f"{kind}: the record {show(o0)} must be a tuple of (s, a, s2) "
+                        "observations (the initial record o0 defaults to ())")
+    out = tuple(o0)
+    for obs in out:
+        if not (isinstance(obs, tuple) and len(obs) == 3):
+            raise SpecError(f"{kind}: the record contains {show(obs)}, not an observation "
+                            "(s, a, s2)")
+        hashable(obs, f"{kind}: the record's observation")
+    return out
 
 
 def _draw(rng, items):
@@ -331,10 +408,11 @@ class FPX(Agent):
     def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
                  o0: tuple = (), epsilon: Any = Fraction(1, 10)):
         super().__init__(env, learner, horizon, o0)
-        eps = to_exact(epsilon, what="epsilon")
-        if isinstance(eps, Fraction) and not 0 <= eps <= 1:
-            raise ParameterError(f"FPX: epsilon = {eps} lies outside [0, 1]; it is the "
-                                 "probability of a random action")
+        try:
+            eps = check_probability(to_exact(epsilon, what="FPX: epsilon"), "FPX: epsilon")
+        except DistributionError as exc:
+            raise ParameterError(f"{exc} (epsilon is the probability of a random action)"
+                                 ) from None
         self.epsilon = eps
 
     def act(self, o, s, t=0):
@@ -360,7 +438,7 @@ class SI(Agent):
         if null_action not in env.actions:
             raise SpecError(f"{self.kind}: null_action {null_action!r} is not an action; "
                             f"actions are {', '.join(map(repr, env.actions))}")
-        if T_max is not None and (isinstance(T_max, bool) or not isinstance(T_max, int)
+        if T_max is not None and (isinstance(T_max, bool) or not isinstance(T_max, Integral)
                                   or T_max < 0):
             raise SpecError(f"{self.kind}: T_max = {T_max!r} must be a non-negative integer "
                             "(the number of steps before the runtime interlock stops it)")
@@ -428,7 +506,7 @@ class _Terminal(Agent):
                  o0: tuple = (), terminal: Any = None, rewards: Mapping | None = None):
         super().__init__(env, learner, horizon, o0)
         if isinstance(terminal, str):
-            name = terminal
+            name = terminal = normalize_name(terminal)
             if env.variables is None or name not in env.variables:
                 raise SpecError(f"{self.kind}: terminal {name!r} is not a state variable of "
                                 "the (factored) environment; pass its name or a function "
@@ -451,6 +529,8 @@ class _Terminal(Agent):
     def _content(self, s):
         try:
             return self.terminal(s)
+        except SpecError:
+            raise
         except Exception as exc:
             raise FunctionError(f"{self.kind}: terminal({s!r}) raised "
                                 f"{type(exc).__name__}: {exc}") from None

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Mapping
 
 import numpy as np
 
 from .diagram import Diagram
-from .errors import QueryError
+from .errors import DistributionError, QueryError
 from .exact import E, P, _weights
 from .expressions import Expr
-from .simulate import evaluate_samples, retarget, simulate
+from .functions import as_sympy, show, to_exact
+from .simulate import _params, evaluate_samples, retarget, simulate
 
 __all__ = ["CrossCheck", "crosscheck"]
 
@@ -63,14 +65,30 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
     >>> r.exact, r.agrees
     (7, True)
     """
-    if not 0 < confidence < 1:
-        raise QueryError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, Real) \
+            or not 0 < confidence < 1:  # also refuses nan
+        raise QueryError(f"confidence must be a number strictly between 0 and 1, got "
+                         f"{show(confidence)}")
+    # checked before the exact value is derived, which may take a while
+    if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
+        raise QueryError(f"crosscheck needs a positive integer number of samples, got "
+                         f"n={show(n)}")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise QueryError(f"crosscheck needs a non-negative integer seed, got "
+                         f"seed={show(seed)}")
+    if claimed is not None:
+        try:
+            claimed = as_sympy(to_exact(claimed, what="claimed value"))
+        except DistributionError as exc:
+            raise QueryError(str(exc)) from None
+        if getattr(claimed, "free_symbols", None):
+            raise QueryError(f"claimed value {claimed} has free parameters; give a number")
     if not isinstance(query, Expr) or query.worlds() - {diagram.name} or (
             given is not None and given.worlds() - {diagram.name}):
         raise QueryError(f"crosscheck({diagram.name!r}, {query!r}): the query must read "
                          f"variables of world {diagram.name!r} only")
     if params:
-        diagram = diagram.bind(**params)
+        diagram = diagram.bind(**_params(params))
     query = retarget(query, diagram)
     given = retarget(given, diagram) if given is not None else None
     if diagram.free_symbols():

@@ -16,12 +16,14 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 import networkx as nx
+import numpy as np
 import sympy
 
-from .errors import (CycleError, DomainError, DuplicateNodeError, FactorTooLargeError,
-                     ParameterError, SpecError, UnknownNodeError)
+from .errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
+                     FactorTooLargeError, ParameterError, SpecError, UnknownNodeError)
 from .expressions import RV
-from .functions import StructuralFunction, as_sympy, to_exact
+from .functions import (StructuralFunction, as_sympy, check_probability, normalize_name,
+                        probability_region, show, to_exact)
 
 __all__ = ["Node", "Table", "Diagram", "world", "MAX_TABLE_ROWS"]
 
@@ -63,10 +65,14 @@ class Table:
     rows: tuple[dict, ...] | None
 
 
-def _check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+def _check_name(name: str, what: str) -> str:
+    """The name, NFKC-normalised as Python normalises identifiers (so ``'Ｇ'`` is
+    ``'G'``), checked to be an identifier."""
+    norm = normalize_name(name, f"{what} name")
+    if not norm.isidentifier() or keyword.iskeyword(norm):
         raise SpecError(f"{what} name {name!r} is not a valid identifier; use letters, "
                         "digits and underscores, not starting with a digit")
+    return norm
 
 
 def _sort_domain(values: list) -> tuple:
@@ -100,15 +106,31 @@ class Diagram:
 
     def __init__(self, name: str, nodes: Iterable[Node],
                  bindings: Mapping[sympy.Symbol, Any] | None = None):
-        _check_name(name, "world")
+        name = _check_name(name, "world")
         node_map: dict[str, Node] = {}
+        given: dict[str, str] = {}
         for n in nodes:
-            _check_name(n.name, f"world {name!r}: node")
-            if n.name in node_map:
+            if not isinstance(n, Node):
+                raise SpecError(f"world {name!r}: {show(n)} is not a node; build worlds with "
+                                "cp.world(name, X=cp.fn(...), ...)")
+            norm = _check_name(n.name, f"world {name!r}: node")
+            if norm in node_map:
+                same = "" if given[norm] == n.name else (
+                    f" (as {given[norm]!r}: the names are equal after Unicode NFKC "
+                    "normalisation, as Python reads identifiers)")
                 raise DuplicateNodeError(
-                    f"world {name!r}: node {n.name!r} is defined twice; give each node "
-                    "one structural function (use replace() to change one)")
-            node_map[n.name] = n
+                    f"world {name!r}: node {n.name!r} is defined twice{same}; give each "
+                    "node one structural function (use replace() to change one)")
+            parents = tuple(normalize_name(p, f"world {name!r}: node {norm!r}: parent")
+                            for p in n.parents)
+            if len(set(parents)) != len(parents):
+                twice = next(p for i, p in enumerate(parents) if p in parents[:i])
+                raise SpecError(f"world {name!r}: node {norm!r} lists parent {twice!r} "
+                                "twice; a node reads each parent once")
+            given[norm] = n.name
+            if norm != n.name or parents != n.parents:
+                n = Node(norm, n.function, parents)
+            node_map[norm] = n
         graph = nx.DiGraph()
         graph.add_nodes_from(node_map)
         for n in node_map.values():
@@ -147,17 +169,28 @@ class Diagram:
             raise AttributeError(item) from None
         if item in nodes:
             return RV(self, item)
+        if isinstance(item, str) and not item.isascii() and normalize_name(item) in nodes:
+            return RV(self, normalize_name(item))
         raise AttributeError(f"world {self.name!r} has no node {item!r}; "
                              f"its nodes are {', '.join(nodes)}")
 
     def __getitem__(self, item: str) -> RV:
-        if item not in self._nodes:
-            raise UnknownNodeError(f"world {self.name!r} has no node {item!r}; "
+        return RV(self, self._lookup(item))
+
+    def _lookup(self, item: str) -> str:
+        """The node's name, NFKC-normalised as the names were."""
+        if isinstance(item, str) and item in self._nodes:
+            return item
+        norm = normalize_name(item) if isinstance(item, str) else None
+        if norm not in self._nodes:
+            raise UnknownNodeError(f"world {self.name!r} has no node {show(item)}; "
                                    f"its nodes are {', '.join(self._nodes)}")
-        return RV(self, item)
+        return norm
 
     def __contains__(self, item: str) -> bool:
-        return item in self._nodes
+        if not isinstance(item, str):
+            return False
+        return item in self._nodes or normalize_name(item) in self._nodes
 
     def __iter__(self):
         return iter(self._order)
@@ -198,10 +231,7 @@ class Diagram:
 
     def node(self, name: str) -> Node:
         """The node called ``name``."""
-        if name not in self._nodes:
-            raise UnknownNodeError(f"world {self.name!r} has no node {name!r}; "
-                                   f"its nodes are {', '.join(self._nodes)}")
-        return self._nodes[name]
+        return self._nodes[self._lookup(name)]
 
     def parents(self, name: str) -> tuple[str, ...]:
         """The parents of node ``name``, in the order its function takes them."""
@@ -221,10 +251,37 @@ class Diagram:
 
     def table(self, name: str) -> Table:
         """The node's :class:`Table` (computed on first use, then kept)."""
-        key = ("table", name)
-        if key not in self._cache:
-            self._cache[key] = self._tabulate(self.node(name))
-        return self._cache[key]
+        hit = self._cache.get(("table", name))
+        if hit is None:
+            name = self.node(name).name
+            self._fill_tables(name)
+            hit = self._cache[("table", name)]
+        if isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], FactorTooLargeError):
+            if hit[1] == MAX_TABLE_ROWS:
+                raise FactorTooLargeError(str(hit[0]))
+            del self._cache[("table", name)]  # the limit was raised since: try again
+            return self.table(name)
+        return hit
+
+    def _fill_tables(self, name: str) -> None:
+        """Tabulate ``name`` and its untabulated ancestors, parents first (a loop, not a
+        recursion: a chain of thousands of nodes must not exhaust Python's stack). A
+        table that is too large is remembered as such, so that its descendants fail at
+        once instead of retrying it (which made long chains quadratic)."""
+        todo, stack = {name}, [name]
+        while stack:
+            for p in self._nodes[stack.pop()].parents:
+                if p not in todo and ("table", p) not in self._cache:
+                    todo.add(p)
+                    stack.append(p)
+        pos = self._cache.get(("position",))
+        if pos is None:
+            pos = self._cache[("position",)] = {k: i for i, k in enumerate(self._order)}
+        for n in sorted(todo, key=pos.__getitem__):
+            try:
+                self._cache[("table", n)] = self._tabulate(self._nodes[n])
+            except FactorTooLargeError as exc:
+                self._cache[("table", n)] = (exc, MAX_TABLE_ROWS)
 
     def _tabulate(self, node: Node) -> Table:
         parent_domains = [self.domain(p) for p in node.parents]
@@ -250,10 +307,13 @@ class Diagram:
             for v in row:
                 seen.setdefault(v, None)
         if f.values is not None:
-            extra = [v for v in seen if v not in f.values]
+            declared = set(f.values)  # a set: `in` on the tuple made this quadratic
+            extra = [v for v in seen if v not in declared]
             if extra:
+                shown = show(f.values) if len(f.values) <= 20 else \
+                    f"({len(f.values)} values)"
                 raise DomainError(f"world {self.name!r}: node {node.name!r} produced "
-                                  f"{extra[0]!r}, outside its declared values {f.values!r}")
+                                  f"{show(extra[0])}, outside its declared values {shown}")
             domain = tuple(f.values)
         else:
             domain = _sort_domain(list(seen))
@@ -268,17 +328,23 @@ class Diagram:
                 v = v.subs(self._bindings)
                 v = int(v) if isinstance(v, sympy.Integer) else v
             if isinstance(p, sympy.Basic):
-                p = to_exact(sympy.simplify(p.subs(self._bindings)),
-                             what=f"node {node!r}: bound probability")
-                if isinstance(p, Fraction) and not 0 <= p <= 1:
-                    raise ParameterError(
-                        f"node {node!r}: with {self._show_bindings()} a probability "
-                        f"becomes {p}, outside [0, 1]; bind the parameters to valid values")
+                unbound = p
+                try:
+                    p = check_probability(
+                        to_exact(sympy.simplify(p.subs(self._bindings)),
+                                 what=f"node {node!r}: bound probability"),
+                        f"node {node!r}: with {self._show_bindings()} the probability "
+                        f"{unbound} of value {show(v)}")
+                except DistributionError as exc:
+                    region = probability_region(unbound)
+                    where = f"; it lies in [0, 1] only for {region}" if region else ""
+                    raise ParameterError(f"{exc}{where}; bind the parameters to values "
+                                         "for which every probability is in [0, 1]") from None
             out[v] = out.get(v, 0) + p
         return out
 
     def _show_bindings(self) -> str:
-        return ", ".join(f"{k} = {v}" for k, v in self._bindings.items())
+        return ", ".join(f"{k} = {show(v)}" for k, v in self._bindings.items())
 
     def free_symbols(self) -> set[sympy.Symbol]:
         """The symbolic parameters left free in the diagram's probabilities and values.
@@ -334,14 +400,37 @@ class Diagram:
         >>> cp.P(w.bind(p="1/3").X == 1)
         1/3
         """
-        syms = {s.name: s for s in self.free_symbols()}
+        syms: dict = {}
+        for s in sorted(self.free_symbols(), key=lambda s: s.name):
+            norm = normalize_name(s.name)
+            if norm in syms and syms[norm] != s:
+                other = syms[norm]
+                if values and norm in {normalize_name(k) for k in values}:
+                    raise ParameterError(
+                        f"world {self.name!r} has two parameters {other.name!r} and "
+                        f"{s.name!r} that are one name after Unicode NFKC normalisation "
+                        "(as Python reads identifiers); rename one of them")
+            syms.setdefault(norm, s)
         bound = dict(self._bindings)
+        given: dict = {}
         for k, v in values.items():
-            if k not in syms:
+            norm = normalize_name(k, "parameter name")
+            if norm in given:
+                raise ParameterError(
+                    f"bind() got parameter {k!r} and {given[norm]!r}, which are one name "
+                    "after Unicode NFKC normalisation; give each parameter once")
+            given[norm] = k
+            if norm not in syms:
                 raise ParameterError(f"world {self.name!r} has no free parameter {k!r}; "
                                      f"its parameters are {sorted(syms) or 'none'}")
-            bound[syms[k]] = as_sympy(to_exact(v, what=f"value of parameter {k!r}"))
-        return Diagram(new_name or self.name, self._nodes.values(), bound)
+            try:
+                x = to_exact(v, what=f"value of parameter {k!r}")
+            except DistributionError as exc:
+                raise ParameterError(f"world {self.name!r}: {exc}") from None
+            bound[syms[norm]] = as_sympy(x)
+        out = Diagram(new_name or self.name, self._nodes.values(), bound)
+        validate(out)  # a bound probability outside [0, 1] is reported here, with its values
+        return out
 
 
 def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = None, /,
@@ -371,8 +460,29 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
     >>> cp.P(f.S == 12), cp.E(f.S)
     (1/36, 7)
     """
-    pairs = list(nodes or []) + list(kw.items())
-    built = [make_node(n, f) for n, f in pairs]
+    if nodes is not None and (isinstance(nodes, (str, bytes, Mapping, np.ndarray))
+                              or not hasattr(nodes, "__iter__")):
+        raise SpecError(f"world {show(name)}: the second positional argument must be an "
+                        f"iterable of (name, structural function) pairs, got {show(nodes)}; "
+                        "give nodes by keyword: cp.world(name, X=cp.fn(...))")
+    pairs = []
+    for pair in list(nodes if nodes is not None else ()):
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise SpecError(f"world {show(name)}: {show(pair)} is not a (name, structural "
+                            "function) pair; give nodes by keyword: cp.world(name, X=...)")
+        pairs.append(pair)
+    pairs += list(kw.items())
+    built = []
+    given: dict[str, Any] = {}
+    for n, f in pairs:
+        node = make_node(n, f)
+        if node.name in given and given[node.name] != n:
+            raise DuplicateNodeError(
+                f"world {show(name)}: nodes {given[node.name]!r} and {n!r} are one name after "
+                "Unicode NFKC normalisation (as Python reads identifiers, so a lambda's "
+                f"argument {n!r} reads {node.name!r}); rename one of them")
+        given.setdefault(node.name, n)
+        built.append(node)
     d = Diagram(name, built)
     validate(d)
     return d
@@ -380,12 +490,16 @@ def world(name: str, nodes: Iterable[tuple[str, StructuralFunction]] | None = No
 
 def make_node(name: str, f: Any) -> Node:
     """A :class:`Node` from a name and a structural function (a plain value is a const)."""
+    name = normalize_name(name, "node name")
     if not isinstance(f, StructuralFunction):
         if callable(f):
             raise SpecError(f"node {name!r}: wrap the callable in cp.fn(...) (deterministic) "
                             "or cp.dist(...) (random)")
         from .functions import const
-        f = const(f)
+        try:
+            f = const(f)
+        except DomainError as exc:
+            raise DomainError(f"node {name!r}: {exc}") from None
     return Node(name, f, f.resolve_parents(name))
 
 

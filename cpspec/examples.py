@@ -6,17 +6,29 @@ fixtures and tutorial material.
 from __future__ import annotations
 
 from fractions import Fraction
+from numbers import Integral
 from typing import Any
 
 from .diagram import Diagram, world
-from .functions import dist, fn, to_exact, uniform
+from .errors import DistributionError, ParameterError, SpecError
+from .functions import check_probability, dist, fn, show, to_exact, uniform
 from .mdp import MDP
 
 __all__ = ["dice_world", "delayed_reward", "stop_button", "input_terminal", "exploration"]
 
 
-def _num(x):
-    return to_exact(x, what="parameter")
+def _num(x, what: str = "parameter"):
+    try:
+        return to_exact(x, what=what)
+    except DistributionError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def _prob(x, what: str):
+    try:
+        return check_probability(to_exact(x, what=what), what)
+    except DistributionError as exc:
+        raise ParameterError(str(exc)) from None
 
 
 def dice_world() -> Diagram:
@@ -40,7 +52,10 @@ def delayed_reward(gamma: Any = "9/10", delay: int = 1, quick: Any = 1, late: An
     >>> cp.solve(delayed_reward(), 2).value
     27/10
     """
-    quick, late = _num(quick), _num(late)
+    if isinstance(delay, bool) or not isinstance(delay, Integral) or delay < 1:
+        raise SpecError(f"delayed_reward: delay = {show(delay)} must be a positive integer "
+                        "(the number of waiting steps)")
+    quick, late = _num(quick, "delayed_reward: quick"), _num(late, "delayed_reward: late")
     chain = [f"w{i}" for i in range(1, delay + 1)]
     states = ["start", *chain, "done"]
 
@@ -72,7 +87,7 @@ def stop_button(gamma: Any = "9/10", press: Any = "1/2", cost: Any = 1) -> MDP:
     >>> sorted(m.actions), [s.button for s in m.states]
     (['disable', 'null', 'work'], ['armed', 'pressed', 'disabled'])
     """
-    press, cost = _num(press), _num(cost)
+    press, cost = _prob(press, "stop_button: press"), _num(cost, "stop_button: cost")
 
     def button(button, A):
         if button == "pressed":
@@ -103,7 +118,7 @@ def input_terminal(gamma: Any = "9/10", easy: Any = 2) -> tuple[MDP, dict]:
     >>> cp.agents.ITC(env, terminal="terminal", rewards=rewards).act((), env.states[0])
     'work'
     """
-    easy = _num(easy)
+    easy = _num(easy, "input_terminal: easy")
     rewards = {"hard": lambda s, a, s2: 1 if a == "work" else 0,
                "easy": lambda s, a, s2: easy if a == "work" else 0}
 

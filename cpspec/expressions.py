@@ -8,9 +8,13 @@ silently picking one operand.
 
 from __future__ import annotations
 
+import numbers
 import operator
 from fractions import Fraction
 from typing import Any, Callable
+
+import numpy as np
+import sympy
 
 from .errors import QueryError
 
@@ -26,8 +30,23 @@ def _div(a, b):
 
 
 def _pow(a, b):
-    if isinstance(a, (int, Fraction)) and isinstance(b, int) and b < 0:
-        return Fraction(a) ** b
+    """``a ** b``, exact: Python computes ``4 ** Fraction(1, 2)`` as the float ``2.0``
+    and ``2 ** -1`` as ``0.5``; here they are ``2`` and ``1/2`` (and ``2 ** (1/2)`` is
+    ``sqrt(2)``)."""
+    exact = (int, Fraction)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a ** b
+    if isinstance(a, exact) and isinstance(b, int):
+        return Fraction(a) ** b if b < 0 else a ** b
+    if isinstance(a, exact) and isinstance(b, (Fraction, sympy.Basic)) or \
+            isinstance(b, Fraction) and isinstance(a, sympy.Basic):
+        from .functions import as_sympy
+        out = as_sympy(a) ** as_sympy(b)
+        if isinstance(out, sympy.Integer):
+            return int(out)
+        if isinstance(out, sympy.Rational):
+            return Fraction(int(out.p), int(out.q))
+        return out
     return a ** b
 
 
@@ -60,6 +79,27 @@ def lift(x: Any) -> "Expr":
     return x if isinstance(x, Expr) else Const(x)
 
 
+#: plain values that may take part in arithmetic: exact numbers (and, for ``+`` only, the
+#: labels, strings and tuples, that it concatenates)
+_NUMBERS = (int, Fraction, numbers.Rational, sympy.Expr)
+
+
+def _operand(x: Any, op: str, other: "Expr") -> "Expr":
+    """``lift(x)`` for an arithmetic operator: ``None``, functions, ranges, lists... are
+    refused here, with the expression named, not deep inside ``E``."""
+    if isinstance(x, Expr):
+        return x
+    from .functions import is_inexact, show
+    if isinstance(x, np.integer):
+        x = int(x)
+    if is_inexact(x):
+        return Const(x)  # which refuses it, as a float
+    if not isinstance(x, _NUMBERS + ((str, tuple) if op == "+" else ())):
+        raise QueryError(f"cannot compute {other} {op} {show(x)}: {type(x).__name__} is not "
+                         "a number; use int, Fraction(a, b) or a SymPy expression")
+    return Const(x)
+
+
 class Expr:
     """An expression over random variables. Build with operators; query with P and E."""
 
@@ -67,16 +107,16 @@ class Expr:
     __hash__ = object.__hash__  # == builds an event, so identity hashing
 
     # arithmetic
-    def __add__(self, o): return Op("+", self, lift(o))
-    def __radd__(self, o): return Op("+", lift(o), self)
-    def __sub__(self, o): return Op("-", self, lift(o))
-    def __rsub__(self, o): return Op("-", lift(o), self)
-    def __mul__(self, o): return Op("*", self, lift(o))
-    def __rmul__(self, o): return Op("*", lift(o), self)
-    def __truediv__(self, o): return Op("/", self, lift(o))
-    def __rtruediv__(self, o): return Op("/", lift(o), self)
-    def __pow__(self, o): return Op("**", self, lift(o))
-    def __rpow__(self, o): return Op("**", lift(o), self)
+    def __add__(self, o): return Op("+", self, _operand(o, "+", self))
+    def __radd__(self, o): return Op("+", _operand(o, "+", self), self)
+    def __sub__(self, o): return Op("-", self, _operand(o, "-", self))
+    def __rsub__(self, o): return Op("-", _operand(o, "-", self), self)
+    def __mul__(self, o): return Op("*", self, _operand(o, "*", self))
+    def __rmul__(self, o): return Op("*", _operand(o, "*", self), self)
+    def __truediv__(self, o): return Op("/", self, _operand(o, "/", self))
+    def __rtruediv__(self, o): return Op("/", _operand(o, "/", self), self)
+    def __pow__(self, o): return Op("**", self, _operand(o, "**", self))
+    def __rpow__(self, o): return Op("**", _operand(o, "**", self), self)
     def __neg__(self): return Op("neg", self)
     def __pos__(self): return self
     def __abs__(self): return Op("abs", self)
@@ -144,9 +184,19 @@ class Const(Expr):
     __slots__ = ("value",)
 
     def __init__(self, value):
-        if isinstance(value, float):
-            raise QueryError(f"the float {value!r} in an expression is not exact; use "
-                             "Fraction or sympy.Rational")
+        from .functions import is_inexact, show
+        if is_inexact(value):  # np.float32 is no float subclass, but just as inexact
+            raise QueryError(f"the floating-point or complex number {show(value)} "
+                             f"({type(value).__name__}) in an expression is not exact; use "
+                             "int, Fraction(a, b) or sympy.Rational")
+        try:
+            hash(value)
+        except TypeError:
+            raise QueryError(f"the {type(value).__name__} {show(value)} in an expression is "
+                             "unhashable, so no node value can equal it; use a tuple "
+                             "instead of a list, a frozenset instead of a set") from None
+        if isinstance(value, np.generic):  # one key per value: np.int64(1) is 1
+            value = value.item()
         self.value = value
 
     def variables(self):
@@ -164,27 +214,63 @@ class Const(Expr):
 
 
 class Op(Expr):
-    """An operator applied to sub-expressions."""
+    """An operator applied to sub-expressions.
 
-    __slots__ = ("op", "args")
+    Expressions may be deep (``sum(...)`` over thousands of terms nests thousands of
+    ``+``); walking them recursively would exhaust Python's stack, so deep ones are
+    walked with an explicit stack (``_depth`` says which).
+    """
+
+    __slots__ = ("op", "args", "_depth")
+
+    #: below this depth, plain recursion (faster for the usual small expressions)
+    _SHALLOW = 100
 
     def __init__(self, op: str, *args: Expr):
         self.op = op
         self.args = args
+        self._depth = 1 + max((a._depth for a in args if isinstance(a, Op)), default=0)
 
     def variables(self):
-        out: frozenset = frozenset()
-        for a in self.args:
-            out |= a.variables()
-        return out
+        out: set = set()
+        stack: list = [self]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Op):
+                stack.extend(e.args)
+            else:
+                out |= e.variables()
+        return frozenset(out)
 
     def evaluate(self, env):
+        if self._depth < self._SHALLOW:
+            return self._apply([a.evaluate(env) for a in self.args], env)
+        values: list = []
+        stack: list = [(self, False)]
+        while stack:
+            e, ready = stack.pop()
+            if not isinstance(e, Op):
+                values.append(e.evaluate(env))
+            elif not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args))
+            else:
+                n = len(e.args)
+                args = values[-n:]
+                del values[-n:]
+                values.append(e._apply(args, env))
+        return values[0]
+
+    def _apply(self, args: list, env):
         func = _OPS[self.op][0]
         try:
-            return func(*(a.evaluate(env) for a in self.args))
+            return func(*args)
         except (TypeError, ZeroDivisionError, ValueError) as exc:
             shown = ", ".join(f"{w}.{n}={env[(w, n)]!r}" for w, n in sorted(self.variables()))
-            raise QueryError(f"cannot evaluate {self} at {shown}: {type(exc).__name__}: "
+            text = repr(self)
+            if len(text) > 200:
+                text = text[:200] + "..."
+            raise QueryError(f"cannot evaluate {text} at {shown}: {type(exc).__name__}: "
                              f"{exc}") from None
 
     @property
@@ -193,7 +279,23 @@ class Op(Expr):
                                          and self.args[2].is_event)
 
     def __repr__(self):
-        return _OPS[self.op][1].format(*self.args)
+        if self._depth < self._SHALLOW:
+            return _OPS[self.op][1].format(*self.args)
+        texts: list = []
+        stack: list = [(self, False)]
+        while stack:
+            e, ready = stack.pop()
+            if not isinstance(e, Op):
+                texts.append(repr(e))
+            elif not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args))
+            else:
+                n = len(e.args)
+                args = texts[-n:]
+                del texts[-n:]
+                texts.append(_OPS[e.op][1].format(*args))
+        return texts[0]
 
 
 def minimum(a, b) -> Expr:

@@ -16,14 +16,20 @@ probability is refused: ``0.1`` is not one tenth, and exact answers need exact i
 from __future__ import annotations
 
 import inspect
+import itertools
+import math
+import re
+import sys
+import unicodedata
 from dataclasses import dataclass, replace as _dc_replace
 from fractions import Fraction
 from numbers import Rational as _RationalABC
 from typing import Any, Callable, Literal, Mapping
 
+import numpy as np
 import sympy
 
-from .errors import DistributionError, FunctionError, SpecError
+from .errors import DistributionError, DomainError, FunctionError, SpecError
 
 __all__ = [
     "StructuralFunction",
@@ -35,26 +41,124 @@ __all__ = [
     "decision",
     "utility",
     "to_exact",
+    "normalize_name",
+    "required_arity",
+    "MAX_DOMAIN_SIZE",
 ]
 
+#: Largest number of values a node's declared domain (``cp.uniform``, ``cp.dist``,
+#: ``cp.decision``) may have. Exact inference tabulates every value, so a larger domain
+#: is refused up front; raise this (``cpspec.functions.MAX_DOMAIN_SIZE = ...``) if the
+#: memory and time are really there.
+MAX_DOMAIN_SIZE = 1_000_000
+
 Kind = Literal["chance", "decision", "utility"]
+
+
+def show(x: Any) -> str:
+    """``repr(x)`` for an error message; numbers too long for Python's int-to-str limit
+    are summarised instead of raising ``ValueError`` while the message is formatted."""
+    try:
+        return str(x) if isinstance(x, (Fraction, sympy.Basic)) else repr(x)
+    except ValueError:  # int -> str beyond sys.get_int_max_str_digits()
+        if isinstance(x, sympy.Rational):
+            x = Fraction(int(x.p), int(x.q))
+        if isinstance(x, Fraction):
+            x = abs(x.numerator) if abs(x.numerator) >= x.denominator else x.denominator
+        bits = int(x).bit_length() if isinstance(x, int) else 0
+        digits = f"about {int(bits * math.log10(2)) + 1} digits" if bits else "many digits"
+        return f"<a number of {digits}>"
+
+
+def is_inexact(x: Any) -> bool:
+    """True for floating-point and complex numbers: Python's, NumPy's (``np.float32``,
+    ``np.float16``, ... are not ``float`` subclasses) and SymPy ``Float``s."""
+    if isinstance(x, (float, complex, np.floating, np.complexfloating)):
+        return True
+    return isinstance(x, sympy.Basic) and x.has(sympy.Float)
+
+
+def _float_advice(x: Any, what: str) -> str:
+    try:
+        q = Fraction(float(x.real) if isinstance(x, (complex, np.complexfloating))
+                     else float(x)).limit_denominator(10**6)
+    except (ValueError, OverflowError, TypeError):  # nan, inf
+        return (f"{what} {x!r} is not a finite exact number; exact inference needs exact "
+                "numbers: int, Fraction(a, b), a string 'a/b' or a sympy.Rational")
+    return (f"{what} {x!r} is a float ({type(x).__name__}); exact inference needs exact "
+            f"numbers: write Fraction({q.numerator}, {q.denominator}) or the string "
+            f"'{q}' or sympy.Rational({q.numerator}, {q.denominator}) "
+            f"(Fraction({x!r}) would keep the float's binary value)")
+
+
+def real_form(x: Any) -> Any:
+    """``x`` with every parameter of unknown realness replaced by a real dummy of the same
+    name: parameters of probabilities, rewards and discounts are real numbers.
+
+    The stand-in is ``Symbol(name, real=True)``, which SymPy builds once and caches, so
+    repeated checks of one expression reuse SymPy's cached assumptions (a fresh Dummy
+    each time made every check cost milliseconds); a Dummy is used only where another
+    parameter already has that name."""
+    free = x.free_symbols
+    if not free:
+        return x
+    names = [s.name for s in free]
+    subs = {}
+    for s in free:
+        if isinstance(s, sympy.Symbol) and s.is_real is None:
+            subs[s] = sympy.Symbol(s.name, real=True) if names.count(s.name) == 1 \
+                else sympy.Dummy(s.name, real=True)
+    return x.xreplace(subs) if subs else x
+
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?[\d_]*\.?[\d_]*(?:[eE]([+-]?[\d_]+))?\s*(?:/\s*[\d_]+\s*)?")
+
+
+def _parse_fraction(s: str, what: str) -> Fraction:
+    """``Fraction(s)``, refusing texts whose value would take unbounded time to build
+    (``'1e-400000000'`` makes Fraction compute a 400-million-digit power of ten)."""
+    limit = sys.get_int_max_str_digits() or 10**6
+    m = _NUMBER_TEXT.fullmatch(s)
+    if m and m.group(1) and abs(int(m.group(1).replace("_", ""))) > limit:
+        raise DistributionError(
+            f"{what} {s[:40]!r}: its exponent {m.group(1)} has more than {limit} digits "
+            "(Python's sys.get_int_max_str_digits()); write the number as 'a/b', or raise "
+            "the limit with sys.set_int_max_str_digits")
+    try:
+        return Fraction(s.strip())
+    except ZeroDivisionError:
+        raise DistributionError(f"{what} {s[:40]!r} divides by zero") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # Python's int-to-str conversion limit
+            raise DistributionError(
+                f"{what} {s[:40]!r}... has more digits than Python's limit "
+                f"sys.get_int_max_str_digits() = {limit}; raise it with "
+                "sys.set_int_max_str_digits, or shorten the number") from None
+        raise DistributionError(
+            f"{what} {s[:40]!r} is not an exact number; write it as 'a/b' or pass a "
+            "SymPy expression for a symbolic value") from None
 
 
 def to_exact(x: Any, what: str = "value") -> Any:
     """Return ``x`` as an exact number: a :class:`Fraction` when rational, else a SymPy expr.
 
     Non-numbers (strings, tuples, booleans used as labels) are returned unchanged by
-    :func:`exact_value`; this function is for quantities that must be numbers.
+    :func:`exact_value`; this function is for quantities that must be numbers. Numbers are
+    real: a SymPy expression that is not real for any real value of its parameters
+    (``sympy.I``, ``sqrt(-1 - p**2)``) is refused.
 
     Raises
     ------
     DistributionError
-        for floats and for things that are not numbers.
+        for floats (Python's and NumPy's), complex numbers, and things that are not
+        numbers.
 
     Examples
     --------
     >>> to_exact(3), to_exact("1/6"), to_exact(sympy.Rational(1, 3))
     (Fraction(3, 1), Fraction(1, 6), Fraction(1, 3))
+    >>> to_exact(sympy.sqrt(2))
+    sqrt(2)
     """
     if isinstance(x, bool):
         return Fraction(int(x))
@@ -62,30 +166,175 @@ def to_exact(x: Any, what: str = "value") -> Any:
         return x
     if isinstance(x, int):
         return Fraction(x)
-    if isinstance(x, float):
+    if isinstance(x, (float, np.floating)):
+        raise DistributionError(_float_advice(x, what))
+    if isinstance(x, (complex, np.complexfloating)):
         raise DistributionError(
-            f"{what} {x!r} is a float; exact inference needs exact numbers: "
-            f"write Fraction({Fraction(x).limit_denominator(10**6)}) or a string "
-            f"'{Fraction(x).limit_denominator(10**6)}' or a sympy.Rational")
+            f"{what} {x!r} is a complex number; probabilities, rewards and parameters are "
+            "real: give an exact real number (int, Fraction(a, b), 'a/b', sympy.Rational)")
     if isinstance(x, str):
-        try:
-            return Fraction(x.strip())
-        except (ValueError, ZeroDivisionError):
-            raise DistributionError(
-                f"{what} {x!r} is not an exact number; write it as 'a/b' or pass a "
-                "SymPy expression for a symbolic value") from None
+        return _parse_fraction(x, what)
     if isinstance(x, sympy.Basic):
         if isinstance(x, sympy.Rational):
             return Fraction(int(x.p), int(x.q))
         if isinstance(x, sympy.Float) or (isinstance(x, sympy.Expr) and x.has(sympy.Float)):
             raise DistributionError(
-                f"{what} {x} contains a floating-point number; use sympy.Rational "
+                f"{what} {show(x)} contains a floating-point number; use sympy.Rational "
                 "for exact inference")
         if isinstance(x, sympy.Expr):
+            if real_form(x).is_extended_real is False:
+                free = sorted(s.name for s in x.free_symbols)
+                where = f" for every real value of {', '.join(free)}" if free else ""
+                raise DistributionError(
+                    f"{what} {show(x)} is not a real number{where}; probabilities, rewards "
+                    "and parameters are real numbers")
             return x
-    if isinstance(x, _RationalABC):  # e.g. gmpy2.mpq
+    if isinstance(x, _RationalABC):  # e.g. gmpy2.mpq, numpy integers
         return Fraction(int(x.numerator), int(x.denominator))
-    raise DistributionError(f"{what} {x!r} is not a number (type {type(x).__name__})")
+    raise DistributionError(f"{what} {show(x)} is not a number (type {type(x).__name__})")
+
+
+def check_probability(p: Any, what: str) -> Any:
+    """``p`` (already exact) if it can lie in [0, 1]; a probability that is negative, or
+    above 1, for every real value of its parameters is refused. One that leaves [0, 1]
+    only for some values is kept: binding the parameters checks it again and names the
+    values for which it is a probability."""
+    if isinstance(p, Fraction):
+        if p < 0:
+            raise DistributionError(f"{what} is {show(p)}, which is negative, outside "
+                                    "[0, 1]; probabilities lie in [0, 1]")
+        if p > 1:
+            raise DistributionError(f"{what} is {show(p)}, which is above 1, outside "
+                                    "[0, 1]; probabilities lie in [0, 1]")
+        return p
+    r = real_form(p)
+    free = sorted(s.name for s in p.free_symbols)
+    always = f" for every real value of {', '.join(free)}" if free else ""
+    if r.is_extended_negative:
+        raise DistributionError(f"{what} is {show(p)}, which is negative{always}, "
+                                "outside [0, 1]; probabilities lie in [0, 1]")
+    if (r - 1).is_extended_positive:
+        raise DistributionError(f"{what} is {show(p)}, which is above 1{always}, "
+                                "outside [0, 1]; probabilities lie in [0, 1]")
+    return p
+
+
+def probability_region(p: Any) -> str | None:
+    """For a probability in one parameter, the values of that parameter for which it lies
+    in [0, 1], as text (``'0 <= p <= 1/2'``); ``None`` when not one parameter or when
+    SymPy cannot say."""
+    if not isinstance(p, sympy.Expr) or len(p.free_symbols) != 1:
+        return None
+    x = next(iter(p.free_symbols))
+    xr = sympy.Dummy(x.name, real=True)
+    e = p.xreplace({x: xr})
+    try:
+        region = (sympy.solve_univariate_inequality(e >= 0, xr, relational=False)
+                  & sympy.solve_univariate_inequality(e <= 1, xr, relational=False))
+    except (NotImplementedError, ValueError, TypeError):  # SymPy cannot solve this one
+        return None
+    return _show_set(region, x.name)
+
+
+def _show_set(region: Any, name: str) -> str:
+    """A set of real numbers as inequalities: ``0 <= p <= 1/2 or p = 1``."""
+    if region is sympy.S.EmptySet:
+        return f"no real value of {name}"
+    if isinstance(region, sympy.Union):
+        return " or ".join(_show_set(part, name) for part in region.args)
+    if isinstance(region, sympy.FiniteSet):
+        return " or ".join(f"{name} = {v}" for v in region)
+    if isinstance(region, sympy.Interval):
+        lo = "" if region.start.is_infinite else \
+            f"{region.start} {'<' if region.left_open else '<='} "
+        hi = "" if region.end.is_infinite else \
+            f" {'<' if region.right_open else '<='} {region.end}"
+        return f"{lo}{name}{hi}" if lo or hi else f"every real {name}"
+    return str(region)
+
+
+def normalize_name(name: Any, what: str = "name") -> str:
+    """A name as Python reads an identifier: NFKC-normalised, so that ``'Ｇ'`` (full
+    width) and ``'G'``, or ``'ﬁ'`` and ``'fi'``, are the same name, as they are in a
+    lambda's argument list.
+
+    >>> normalize_name("Ｇ"), normalize_name("ﬁx")
+    ('G', 'fix')
+    """
+    if not isinstance(name, str):
+        raise SpecError(f"{what} {show(name)} is not a string; names are strings such as 'X'")
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
+
+
+def required_arity(f: Callable) -> int | None:
+    """The number of positional parameters of ``f`` without defaults (what cpspec passes
+    to a user's function), or ``None`` when it cannot be read (builtins) or ``f`` takes
+    ``*args``. Parameters with defaults (``lambda s, q0=q0: ...``) are never filled.
+
+    >>> q0 = 1
+    >>> required_arity(lambda s, q0=q0: s), required_arity(lambda t, s: s)
+    (1, 2)
+    """
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    n = 0
+    for prm in sig.parameters.values():
+        if prm.kind is prm.VAR_POSITIONAL:
+            return None
+        if prm.kind in (prm.POSITIONAL_ONLY, prm.POSITIONAL_OR_KEYWORD) \
+                and prm.default is prm.empty:
+            n += 1
+    return n
+
+
+def hashable(value: Any, what: str) -> Any:
+    """``value`` if it is hashable; else a :class:`DomainError` saying what to use."""
+    try:
+        hash(value)
+    except TypeError:
+        fix = {"list": "a tuple", "set": "a frozenset", "dict": "a tuple of pairs or "
+               "cp.State(...)"}.get(type(value).__name__, "a hashable value")
+        raise DomainError(f"{what}: {show(value)} is unhashable (type "
+                          f"{type(value).__name__}); values are dictionary keys, so use "
+                          f"{fix} instead") from None
+    return value
+
+
+def exact_label(value: Any, what: str) -> Any:
+    """A node value: hashable, and not a float (``0.1`` is not one tenth; values are
+    compared and added exactly). Strings, tuples and other labels pass unchanged."""
+    hashable(value, what)
+    if is_inexact(value):
+        raise DomainError(f"{what}: {show(value)} is a floating-point or complex number; "
+                          "values must be exact: use int, Fraction(a, b), sympy.Rational "
+                          "or a string label")
+    return value
+
+
+def _collect_values(values: Any, who: str) -> tuple:
+    """``tuple(values)``, refusing more than :data:`MAX_DOMAIN_SIZE` values before they
+    are all built (``range(10**9)`` is refused at once)."""
+    try:
+        size = len(values)
+    except TypeError:
+        size = None
+    if size is not None and size > MAX_DOMAIN_SIZE:
+        raise DomainError(
+            f"{who}: {size} values, above cpspec.functions.MAX_DOMAIN_SIZE = "
+            f"{MAX_DOMAIN_SIZE}; exact inference tabulates every value, so shrink the "
+            "domain (or raise the limit)")
+    try:
+        vals = tuple(itertools.islice(iter(values), MAX_DOMAIN_SIZE + 1))
+    except TypeError:
+        raise DomainError(f"{who} needs a collection of values (a list, a range), got "
+                          f"{show(values)}") from None
+    if len(vals) > MAX_DOMAIN_SIZE:
+        raise DomainError(
+            f"{who}: more than cpspec.functions.MAX_DOMAIN_SIZE = {MAX_DOMAIN_SIZE} "
+            "values; shrink the domain (or raise the limit)")
+    return vals
 
 
 def number_to_sympy(x: Any, what: str = "value") -> Any:
@@ -133,7 +382,13 @@ class StructuralFunction:
     weight: Any = 1
 
     def resolve_parents(self, node: str) -> tuple[str, ...]:
-        """The parent names: explicit ones, else the callable's argument names."""
+        """The parent names: explicit ones, else the callable's argument names.
+
+        Only the parameters without defaults are parents: ``lambda X, q0=q0: ...`` reads
+        ``X`` (a default argument is the usual way to capture a value in a lambda).
+        ``*args``, ``**kwargs`` and keyword-only parameters without defaults cannot be
+        filled positionally, so they need ``parents=[...]``.
+        """
         if self.parents is not None:
             return self.parents
         if not callable(self.impl):
@@ -146,16 +401,25 @@ class StructuralFunction:
                 "pass them with parents=[...]") from None
         names = []
         for prm in sig.parameters.values():
-            if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD):
+            if prm.kind is prm.VAR_POSITIONAL:
                 raise FunctionError(
-                    f"node {node!r}: the function takes *args/**kwargs, so its parents "
-                    "cannot be read from its argument names; pass parents=[...]")
+                    f"node {node!r}: the function takes *{prm.name}, so its parents "
+                    "cannot be read from its argument names; pass parents=[...] (they "
+                    "are passed positionally, in that order)")
+            if prm.kind is prm.VAR_KEYWORD:
+                raise FunctionError(
+                    f"node {node!r}: the function takes **{prm.name}, but parents are "
+                    "passed positionally, never by keyword; name them as arguments "
+                    "(lambda X, Y: ...) or pass parents=[...]")
+            if prm.default is not prm.empty:
+                continue  # a captured value (lambda X, q0=q0: ...), not a parent
             if prm.kind is prm.KEYWORD_ONLY:
                 raise FunctionError(
-                    f"node {node!r}: keyword-only argument {prm.name!r}; parents are "
-                    "passed positionally, so make it a positional argument")
+                    f"node {node!r}: keyword-only argument {prm.name!r} has no default; "
+                    "parents are passed positionally, so make it a positional argument "
+                    "(or give it a default)")
             names.append(prm.name)
-        return tuple(names)
+        return _parents(names)
 
     def with_label(self, label: str) -> "StructuralFunction":
         """A copy carrying the shared-annotation name ``label``."""
@@ -193,27 +457,36 @@ class StructuralFunction:
                 hash(out)
             except TypeError:
                 raise FunctionError(
-                    f"node {node!r}: its function returned the unhashable value {out!r} "
+                    f"node {node!r}: its function returned the unhashable value {show(out)} "
                     f"for parent values {_show_args(args)}; return a hashable value "
                     "(a tuple instead of a list, a frozenset instead of a set)") from None
-            if isinstance(out, float):
+            if is_inexact(out):
                 raise FunctionError(
-                    f"node {node!r}: its function returned the float {out!r} for parent "
-                    f"values {_show_args(args)}; use int, Fraction or SymPy values")
+                    f"node {node!r}: its function returned the floating-point or complex "
+                    f"number {show(out)} ({type(out).__name__}) for parent values "
+                    f"{_show_args(args)}; use int, Fraction or SymPy values")
             return {_norm_value(out): Fraction(1)}
         return _check_distribution(node, out, args)
 
 
 def _show_args(args: tuple) -> str:
-    return "(" + ", ".join(repr(a) for a in args) + ")" if args else "(no parents)"
+    return "(" + ", ".join(show(a) for a in args) + ")" if args else "(no parents)"
 
 
 def _norm_value(v: Any) -> Any:
-    """Values are kept as given, except that SymPy integers become ints (one key per value)."""
+    """Values are kept as given, except that SymPy and NumPy integers become ints (one
+    key per value)."""
+    if isinstance(v, (bool, str)):
+        return v
     if isinstance(v, sympy.Integer):
         return int(v)
     if isinstance(v, sympy.Rational):
         return Fraction(int(v.p), int(v.q))
+    if isinstance(v, np.generic):
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if isinstance(v, np.integer):
+            return int(v)
     return v
 
 
@@ -221,33 +494,34 @@ def _check_distribution(node: str, out: Any, args: tuple) -> dict:
     if not isinstance(out, Mapping):
         raise DistributionError(
             f"node {node!r}: a random structural function must give a mapping "
-            f"value -> probability, got {out!r} for parent values {_show_args(args)}")
+            f"value -> probability, got {show(out)} for parent values {_show_args(args)}")
     result: dict = {}
     for value, prob in out.items():
         try:
             hash(value)
         except TypeError:
             raise DistributionError(
-                f"node {node!r}: value {value!r} is unhashable; use tuples") from None
-        p = prob if type(prob) is Fraction else to_exact(
-            prob, what=f"node {node!r}: probability of value {value!r}")
-        if isinstance(p, Fraction):
-            if p < 0:
-                raise DistributionError(
-                    f"node {node!r}: probability {p} of value {value!r} is negative "
-                    f"(parent values {_show_args(args)}); probabilities lie in [0, 1]")
-        elif p.is_negative:
+                f"node {node!r}: value {show(value)} is unhashable (type "
+                f"{type(value).__name__}); use a tuple instead of a list, a frozenset "
+                "instead of a set") from None
+        if is_inexact(value):
             raise DistributionError(
-                f"node {node!r}: probability {p} of value {value!r} is negative "
-                f"(parent values {_show_args(args)}); probabilities lie in [0, 1]")
+                f"node {node!r}: value {show(value)} is a floating-point or complex number; "
+                "values must be exact: use int, Fraction(a, b), sympy.Rational or a string")
+        if type(prob) is Fraction and 0 <= prob <= 1:
+            p = prob
+        else:
+            what = f"node {node!r}: probability of value {show(value)}"
+            p = check_probability(to_exact(prob, what=what),
+                                  f"{what} (parent values {_show_args(args)})")
         v = _norm_value(value)
         result[v] = result.get(v, Fraction(0)) + p if v in result else p
     total = sum(result.values(), Fraction(0))
     if isinstance(total, Fraction):
         if total != 1:
             raise DistributionError(
-                f"node {node!r}: probabilities sum to {total}, not 1, for parent values "
-                f"{_show_args(args)}; fix them so they sum to 1")
+                f"node {node!r}: probabilities sum to {show(total)}, not 1, for parent "
+                f"values {_show_args(args)}; fix them so they sum to 1")
     else:
         diff = sympy.cancel(sympy.together(as_sympy(total) - 1))
         if diff != 0 and sympy.simplify(diff) != 0:
@@ -269,7 +543,8 @@ def fn(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
     f : callable
         Receives the parent values positionally.
     parents : list of str, optional
-        The parent names, in the order ``f`` takes them; default: ``f``'s argument names.
+        The parent names, in the order ``f`` takes them; default: ``f``'s argument names
+        (those without defaults: ``lambda X, k=k: ...`` reads ``X`` only).
     label : str, optional
         Name of the shared input parameter drawn above the node.
 
@@ -281,7 +556,8 @@ def fn(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
     3
     """
     if not callable(f):
-        raise FunctionError(f"cp.fn needs a callable, got {f!r}; for a constant use cp.const")
+        raise FunctionError(f"cp.fn needs a callable, got {show(f)}; for a constant use "
+                            "cp.const")
     return StructuralFunction("chance", False, f, _parents(parents), None, label)
 
 
@@ -305,17 +581,23 @@ def dist(table_or_fn: Mapping | Callable, parents: list[str] | tuple[str, ...] |
         return StructuralFunction("chance", True, table_or_fn, _parents(parents), None, label)
     if not isinstance(table_or_fn, Mapping):
         raise DistributionError(
-            f"cp.dist needs a mapping value -> probability or a callable, got {table_or_fn!r}")
-    if parents:
+            f"cp.dist needs a mapping value -> probability or a callable, got "
+            f"{show(table_or_fn)}")
+    if _parents(parents):
         raise DistributionError(
             "cp.dist with a fixed mapping has no parents; pass a callable of the parents")
-    table = dict(table_or_fn)
-    _check_distribution("<dist>", table, ())
-    return StructuralFunction("chance", True, table, (), tuple(table), label)
+    if len(table_or_fn) > MAX_DOMAIN_SIZE:
+        raise DomainError(
+            f"cp.dist: {len(table_or_fn)} values, above cpspec.functions.MAX_DOMAIN_SIZE "
+            f"= {MAX_DOMAIN_SIZE}; shrink the domain (or raise the limit)")
+    table = _check_distribution("<dist>", dict(table_or_fn), ())
+    values = tuple(dict.fromkeys(_norm_value(v) for v in table_or_fn))
+    return StructuralFunction("chance", True, table, (), values, label)
 
 
 def uniform(values) -> StructuralFunction:
-    """The uniform distribution over a finite, non-empty collection of distinct values.
+    """The uniform distribution over a finite, non-empty collection of distinct values
+    (at most :data:`MAX_DOMAIN_SIZE`).
 
     Examples
     --------
@@ -323,13 +605,18 @@ def uniform(values) -> StructuralFunction:
     >>> cp.P(cp.world("d", G=cp.uniform(range(1, 7))).G >= 5)
     1/3
     """
-    vals = tuple(values)
+    vals = _collect_values(values, "cp.uniform")
     if not vals:
-        raise DistributionError("cp.uniform needs at least one value")
+        raise DistributionError("cp.uniform needs at least one value, got an empty "
+                                "collection")
+    vals = tuple(_norm_value(exact_label(v, "cp.uniform")) for v in vals)
     if len(set(vals)) != len(vals):
-        raise DistributionError(f"cp.uniform got repeated values {vals!r}; list each once")
+        seen: set = set()
+        twice = next(v for v in vals if v in seen or seen.add(v))
+        raise DistributionError(f"cp.uniform got the value {show(twice)} more than once; "
+                                "list each value once")
     p = Fraction(1, len(vals))
-    return StructuralFunction("chance", True, {v: p for v in vals}, (), vals)
+    return StructuralFunction("chance", True, dict.fromkeys(vals, p), (), vals)
 
 
 def const(value) -> StructuralFunction:
@@ -341,7 +628,8 @@ def const(value) -> StructuralFunction:
     >>> cp.E(cp.world("k", X=cp.const(6)).X)
     6
     """
-    return StructuralFunction("chance", False, lambda: value, (), (value,))
+    value = exact_label(value, "cp.const")
+    return StructuralFunction("chance", False, lambda: value, (), (_norm_value(value),))
 
 
 def bernoulli(p) -> StructuralFunction:
@@ -355,9 +643,8 @@ def bernoulli(p) -> StructuralFunction:
     >>> cp.E(coins.X + coins.Y)
     2*p
     """
-    q = to_exact(p, what="bernoulli probability")
-    if isinstance(q, Fraction) and not 0 <= q <= 1:
-        raise DistributionError(f"bernoulli probability {q} lies outside [0, 1]")
+    q = check_probability(to_exact(p, what="bernoulli probability"),
+                          "bernoulli probability")
     return StructuralFunction("chance", True, {1: q, 0: 1 - q if isinstance(q, Fraction)
                                                 else sympy.S.One - q}, (), (1, 0))
 
@@ -373,9 +660,10 @@ def decision(values, parents: list[str] | tuple[str, ...] = (),
     >>> cp.decision(["wait", "take"], parents=["S"]).kind
     'decision'
     """
-    vals = tuple(values)
+    vals = tuple(_norm_value(exact_label(v, "cp.decision"))
+                 for v in _collect_values(values, "cp.decision"))
     if not vals or len(set(vals)) != len(vals):
-        raise DistributionError(f"a decision needs distinct actions, got {vals!r}")
+        raise DistributionError(f"a decision needs distinct actions, got {show(vals)}")
     return StructuralFunction("decision", False, None, _parents(parents) or (), vals, label)
 
 
@@ -392,14 +680,24 @@ def utility(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
     'utility'
     """
     if not callable(f):
-        raise FunctionError(f"cp.utility needs a callable, got {f!r}")
+        raise FunctionError(f"cp.utility needs a callable, got {show(f)}")
     return StructuralFunction("utility", False, f, _parents(parents), None, label,
                               as_sympy(to_exact(weight, what="utility weight")))
 
 
 def _parents(parents) -> tuple[str, ...] | None:
+    """Explicit parent names, checked: strings, each once, NFKC-normalised."""
     if parents is None:
         return None
     if isinstance(parents, str):
-        return (parents,)
-    return tuple(parents)
+        parents = (parents,)
+    elif not isinstance(parents, (list, tuple)):
+        raise SpecError(f"parents={show(parents)} must be a list of node names, e.g. "
+                        "parents=['X', 'Y']")
+    out = tuple(normalize_name(p, "parent name") for p in parents)
+    if len(set(out)) != len(out):
+        seen: set = set()
+        twice = next(p for p in out if p in seen or seen.add(p))
+        raise SpecError(f"parents={list(parents)!r} name {twice!r} twice (after Unicode "
+                        "NFKC normalisation); a node reads each parent once")
+    return out

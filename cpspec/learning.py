@@ -17,11 +17,11 @@ Learning functions here (also available as ``cp.learners``):
 
 from __future__ import annotations
 
-import inspect
 from fractions import Fraction
 from typing import Any, Callable
 
 from .errors import FunctionError, SpecError
+from .functions import required_arity, show
 
 __all__ = ["perfect", "counting", "resolve_learner", "append", "Learner"]
 
@@ -68,8 +68,9 @@ class _Perfect(Learner):
 
 class _Counting(Learner):
     def __init__(self, default):
-        if not (default in ("uniform", "stay") or callable(default)):
-            raise SpecError(f"counting(default={default!r}): the default for unseen "
+        if not (isinstance(default, str) and default in ("uniform", "stay")
+                or callable(default)):
+            raise SpecError(f"counting(default={show(default)}): the default for unseen "
                             "state-action pairs must be 'uniform', 'stay' or a callable "
                             "(s, a) -> distribution")
         self.default = default
@@ -135,10 +136,12 @@ class _UserLearner(Learner):
     def __init__(self, f: Callable):
         self.f = f
         self.name = getattr(f, "__name__", "user learner")
-        try:
-            self.arity = len(inspect.signature(f).parameters)
-        except (TypeError, ValueError):
-            self.arity = 1
+        # parameters with defaults are never filled: L(o, k=k) is L(o), L(o, env) gets env
+        arity = required_arity(f)
+        self.arity = 1 if arity is None else arity
+        if self.arity not in (1, 2):
+            raise SpecError(f"learning function {self.name} takes {self.arity} arguments; "
+                            "a learning function is L(O) or L(O, env)")
 
     def __call__(self, o, env):
         try:
@@ -159,12 +162,12 @@ def resolve_learner(learner: Any) -> Learner:
     """``"perfect"``, ``"counting"``, a :class:`Learner`, or a callable ``L(O)``."""
     if isinstance(learner, Learner):
         return learner
-    if learner == "perfect":
+    if isinstance(learner, str) and learner == "perfect":
         return perfect()
-    if learner == "counting":
+    if isinstance(learner, str) and learner == "counting":
         return counting()
     if callable(learner):
         return _UserLearner(learner)
-    raise SpecError(f"learner {learner!r}: use 'perfect', 'counting', "
+    raise SpecError(f"learner {show(learner)}: use 'perfect', 'counting', "
                     "cp.learners.counting(default=...), or a callable L(O) -> transition")
 

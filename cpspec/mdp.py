@@ -15,20 +15,39 @@ properties use to name a part of the state.
 
 from __future__ import annotations
 
-import inspect
 import itertools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from numbers import Integral
 from typing import Any, Callable, Iterable, Mapping
 
 import sympy
 
 from .diagram import Diagram, world
-from .errors import DistributionError, DomainError, FunctionError, ParameterError, SpecError
-from .functions import (StructuralFunction, _check_distribution, as_sympy, const, decision,
-                        dist, fn, to_exact, utility)
+from .errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
+                     ModelTooLargeError, ParameterError, SpecError)
+from .functions import (StructuralFunction, _check_distribution, as_sympy, check_probability,
+                        const, decision, dist, fn, hashable, normalize_name,
+                        probability_region, required_arity, show, to_exact, utility)
 
-__all__ = ["MDP", "State", "unroll", "influence_diagram", "check_horizon"]
+__all__ = ["MDP", "State", "unroll", "influence_diagram", "check_horizon",
+           "MAX_HORIZON_WORK", "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
+
+#: Largest ``horizon x transitions`` (one unit: one ``(s, a, s2)`` term of one step of
+#: backward induction or of an unrolled diagram's tables) that a finite horizon may
+#: cost. Exact values grow by some digits per step, so even this is seconds to minutes;
+#: raise it (``cpspec.mdp.MAX_HORIZON_WORK = ...``) when that is acceptable.
+MAX_HORIZON_WORK = 1_000_000
+
+#: Largest number of state-action pairs of an MDP (the transition function is called
+#: once per pair when the MDP is built). A factored MDP's state count is the product of
+#: its variables' domain sizes, computed before any state is built.
+MAX_STATE_ACTION_PAIRS = 1_000_000
+
+#: Largest number of transitions ``(s, a, s2)`` with nonzero probability an MDP may
+#: have (each is stored with its exact probability and reward).
+MAX_TRANSITIONS = 2_000_000
 
 
 class State(Mapping):
@@ -42,12 +61,27 @@ class State(Mapping):
     __slots__ = ("_items",)
 
     def __init__(self, **values):
-        object.__setattr__(self, "_items", tuple(values.items()))
+        items = []
+        seen: dict = {}
+        for k, v in values.items():
+            name = normalize_name(k, "state variable name")  # as Python reads s.Ｇ
+            if name in seen:
+                raise DuplicateNodeError(
+                    f"State: variables {seen[name]!r} and {k!r} are one name after Unicode "
+                    "NFKC normalisation (as Python reads identifiers); rename one")
+            seen[name] = k
+            items.append((name, hashable(v, f"State: variable {name!r}")))
+        object.__setattr__(self, "_items", tuple(items))
 
     def __getitem__(self, k):
         for name, v in self._items:
             if name == k:
                 return v
+        if isinstance(k, str) and not k.isascii():
+            norm = normalize_name(k)
+            for name, v in self._items:
+                if name == norm:
+                    return v
         raise KeyError(k)
 
     def __getattr__(self, k):
@@ -78,21 +112,47 @@ class State(Mapping):
         return "State(" + ", ".join(f"{k}={v!r}" for k, v in self._items) + ")"
 
 
-def check_horizon(horizon: Any, allow_symbolic: bool = True) -> Any:
-    """Validate a horizon: a non-negative int, a SymPy symbol, or ``sympy.oo``."""
+def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None" = None,
+                  per_step: int | None = None, what: str = "horizon") -> Any:
+    """Validate a horizon: a non-negative int, a SymPy symbol, or ``sympy.oo``.
+
+    A finite horizon is refused, before any work, when ``horizon x per_step`` exceeds
+    :data:`MAX_HORIZON_WORK`. ``per_step`` is the work of one step: by default the
+    number of transitions of ``mdp`` (at least 1 without an MDP, so that
+    ``solve(m, 10**9)`` is refused at once).
+
+    Examples
+    --------
+    >>> check_horizon(3), check_horizon(sympy.oo)
+    (3, oo)
+    >>> check_horizon(10**9)
+    Traceback (most recent call last):
+    ...
+    cpspec.errors.ModelTooLargeError: horizon 1000000000 would take about 1000000000 work units (1000000000 steps x 1 per step), above cpspec.mdp.MAX_HORIZON_WORK = 1000000; lower the horizon, use a symbolic horizon or sympy.oo, or raise cpspec.mdp.MAX_HORIZON_WORK
+    """
     if isinstance(horizon, bool):
-        raise SpecError(f"horizon {horizon!r} is not a number of steps")
-    if isinstance(horizon, int):
+        raise SpecError(f"{what} {horizon!r} is not a number of steps")
+    if isinstance(horizon, sympy.Integer):
+        horizon = int(horizon)
+    if isinstance(horizon, Integral):
+        horizon = int(horizon)
         if horizon < 0:
-            raise SpecError(f"horizon {horizon} is negative; use a non-negative integer")
+            raise SpecError(f"{what} {show(horizon)} is negative; use a non-negative integer")
+        if per_step is None:
+            per_step = 1 if mdp is None else max(1, mdp.n_transitions)
+        work = horizon * per_step
+        if work > MAX_HORIZON_WORK:
+            raise ModelTooLargeError(
+                f"{what} {show(horizon)} would take about {show(work)} work units ({show(horizon)} steps x "
+                f"{per_step} per step), above cpspec.mdp.MAX_HORIZON_WORK = "
+                f"{MAX_HORIZON_WORK}; lower the horizon, use a symbolic horizon or "
+                "sympy.oo, or raise cpspec.mdp.MAX_HORIZON_WORK")
         return horizon
     if allow_symbolic and (horizon is sympy.oo or isinstance(horizon, sympy.Symbol)):
         return horizon
-    if isinstance(horizon, sympy.Integer) and horizon >= 0:
-        return int(horizon)
-    what = "a non-negative integer, a SymPy symbol or sympy.oo" if allow_symbolic else \
+    kind = "a non-negative integer, a SymPy symbol or sympy.oo" if allow_symbolic else \
         "a non-negative integer"
-    raise SpecError(f"horizon {horizon!r} is not {what}")
+    raise SpecError(f"{what} {show(horizon)} is not {kind}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,20 +191,40 @@ class MDP:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "states", tuple(self.states))
-        set_(self, "actions", tuple(self.actions))
-        for what, xs in (("states", self.states), ("actions", self.actions)):
+        for what in ("states", "actions"):
+            xs = getattr(self, what)
+            if not hasattr(xs, "__iter__"):
+                raise SpecError(f"the MDP's {what} must be a list of {what}, got {show(xs)}")
+            try:
+                n = len(xs)
+            except TypeError:
+                n = None
+            if n is not None and n > MAX_STATE_ACTION_PAIRS:
+                raise ModelTooLargeError(
+                    f"the MDP has {n} {what}, above cpspec.mdp.MAX_STATE_ACTION_PAIRS = "
+                    f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
+            xs = tuple(itertools.islice(xs, MAX_STATE_ACTION_PAIRS + 1))
             if not xs:
                 raise SpecError(f"an MDP needs at least one of its {what}")
+            for x in xs:
+                hashable(x, f"the MDP's {what}")
             if len(set(xs)) != len(xs):
-                raise SpecError(f"the MDP's {what} repeat a value: {xs!r}; list each once")
-        g = to_exact(self.gamma, what="gamma")
-        if isinstance(g, Fraction) and not 0 <= g <= 1:
-            raise ParameterError(f"gamma = {g} lies outside [0, 1]")
-        set_(self, "gamma", g)
+                seen: set = set()
+                twice = next(x for x in xs if x in seen or seen.add(x))
+                raise SpecError(f"the MDP's {what} repeat the value {show(twice)}; list "
+                                "each once")
+            set_(self, what, xs)
+        pairs = len(self.states) * len(self.actions)
+        if pairs > MAX_STATE_ACTION_PAIRS:
+            raise ModelTooLargeError(
+                f"the MDP has {len(self.states)} states x {len(self.actions)} actions = "
+                f"{pairs} state-action pairs, above cpspec.mdp.MAX_STATE_ACTION_PAIRS = "
+                f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
+        set_(self, "gamma", _check_gamma(self.gamma))
         known = set(self.states)
         P: dict = {}
         R: dict = {}
+        count = 0
         for s in self.states:
             for a in self.actions:
                 try:
@@ -165,16 +245,28 @@ class MDP:
                                           "not among the MDP's states; add it to states")
                     R[(s, a, s2)] = self._call_reward(s, a, s2)
                 P[(s, a)] = row
+                count += len(row)
+                if count > MAX_TRANSITIONS:
+                    raise ModelTooLargeError(
+                        f"the MDP has more than cpspec.mdp.MAX_TRANSITIONS = "
+                        f"{MAX_TRANSITIONS} transitions (s, a, s2) with nonzero probability "
+                        f"(reached at state {s!r}, action {a!r}); shrink the model or raise "
+                        "the limit")
         set_(self, "P", P)
         set_(self, "R", R)
         if isinstance(self.start, Mapping) and not isinstance(self.start, State):
             mu0 = _check_distribution("start", self.start, ())
         else:
-            mu0 = {self.start: Fraction(1)}
+            mu0 = {hashable(self.start, "the start state"): Fraction(1)}
         for s in mu0:
             if s not in known:
                 raise DomainError(f"start state {s!r} is not among the MDP's states")
         set_(self, "mu0", mu0)
+
+    @property
+    def n_transitions(self) -> int:
+        """The number of transitions ``(s, a, s2)`` with nonzero probability."""
+        return len(self.R)
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -199,8 +291,34 @@ class MDP:
         >>> len(m.states), m.P[(m.states[0], "go")][State(pos=1, button="down")]
         (4, Fraction(1, 2))
         """
+        if not isinstance(variables, Mapping) or not variables:
+            raise SpecError(f"factored MDP: variables must map each variable's name to its "
+                            f"values, got {show(variables)}")
+        if not isinstance(dynamics, Mapping):
+            raise SpecError(f"factored MDP: dynamics must map each variable's name to "
+                            f"cp.fn(...) or cp.dist(...), got {show(dynamics)}")
+        variables = _normalized_keys(variables, "variables")
+        dynamics = _normalized_keys(dynamics, "dynamics")
         names = tuple(variables)
-        domains = {k: tuple(v) for k, v in variables.items()}
+        sizes: dict = {}
+        for k, v in variables.items():
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+                raise SpecError(f"factored MDP: the values of variable {k!r} must be a list, "
+                                f"got {show(v)}")
+            sizes[k] = len(v) if hasattr(v, "__len__") else None
+        _check_state_count(sizes, math.prod(n for n in sizes.values() if n is not None))
+        domains = {}
+        for k, v in variables.items():  # no more than the limit is ever drawn from v
+            domains[k] = tuple(itertools.islice(v, MAX_STATE_ACTION_PAIRS + 1))
+            if not domains[k]:
+                raise SpecError(f"factored MDP: variable {k!r} has no values")
+            for x in domains[k]:
+                hashable(x, f"factored MDP: the values of variable {k!r}")
+            if len(set(domains[k])) != len(domains[k]):
+                raise SpecError(f"factored MDP: the values of variable {k!r} repeat a value; "
+                                "list each once")
+            sizes[k] = len(domains[k])
+            _check_state_count(sizes, math.prod(len(d) for d in domains.values()))
         missing = [k for k in names if k not in dynamics]
         if missing:
             raise SpecError(f"factored MDP: variable {missing[0]!r} has no dynamics; give "
@@ -236,6 +354,8 @@ class MDP:
                 out[s2] = out.get(s2, 0) + prob
             return out
 
+        if isinstance(start, Mapping) and not isinstance(start, State):
+            start = _normalized_keys(start, "start")
         if not isinstance(start, Mapping) or set(start) != set(names):
             raise SpecError(f"factored MDP: start must give every variable a value: "
                             f"{', '.join(names)}")
@@ -245,18 +365,50 @@ class MDP:
         return m
 
     def bind(self, **values) -> "MDP":
-        """The MDP with symbolic parameters (in probabilities, rewards, gamma) bound."""
-        subs = {sympy.Symbol(k): as_sympy(to_exact(v, what=f"parameter {k}"))
-                for k, v in values.items()}
-        syms = {s.name for s in self.free_symbols()}
-        for k in values:
-            if k not in syms:
+        """The MDP with symbolic parameters (in probabilities, rewards, gamma) bound.
+
+        >>> import cpspec as cp, sympy
+        >>> p = sympy.Symbol("p")
+        >>> m = cp.MDP(["a", "b"], ["go"], lambda s, a: {"a": p, "b": 1 - p},
+        ...            lambda s, a, s2: 1, "a")
+        >>> m.bind(p="1/4").P[("a", "go")]
+        {'a': Fraction(1, 4), 'b': Fraction(3, 4)}
+        """
+        syms = {normalize_name(s.name): s for s in self.free_symbols()}
+        subs = {}
+        for k, v in values.items():
+            norm = normalize_name(k, "parameter name")
+            if norm not in syms:
                 raise ParameterError(f"the MDP has no free parameter {k!r}; its parameters "
                                      f"are {sorted(syms) or 'none'}")
+            if syms[norm] in subs:
+                raise ParameterError(f"bind() got parameter {k!r} twice (names are equal "
+                                     "after Unicode NFKC normalisation); give it once")
+            try:
+                subs[syms[norm]] = as_sympy(to_exact(v, what=f"parameter {k!r}"))
+            except DistributionError as exc:
+                raise ParameterError(str(exc)) from None
+        shown = ", ".join(f"{s} = {show(v)}" for s, v in subs.items())
 
         def sub(x):
-            return to_exact(sympy.sympify(as_sympy(x)).subs(subs)) if isinstance(
-                x, sympy.Basic) else x
+            if not isinstance(x, sympy.Basic):
+                return x
+            return to_exact(sympy.sympify(as_sympy(x)).subs(subs),
+                            what=f"with {shown}, {show(x)}")
+
+        for (s, a), row in self.P.items():  # name the parameter values that are valid
+            for s2, p in row.items():
+                if isinstance(p, sympy.Basic):
+                    what = (f"with {shown}, the probability {show(p)} of transition({s!r}, "
+                            f"{a!r}) -> {s2!r}")
+                    try:
+                        check_probability(sub(p), what)
+                    except DistributionError as exc:
+                        region = probability_region(p)
+                        where = f"; it lies in [0, 1] only for {region}" if region else ""
+                        raise ParameterError(f"{exc}{where}; bind the parameters to values "
+                                             "for which every probability is in [0, 1]"
+                                             ) from None
 
         def reward(s, a, s2):
             return sub(self.reward_of(s, a, s2))
@@ -311,6 +463,50 @@ class MDP:
             raise FunctionError(f"{exc}; a reward must be an exact number") from None
 
 
+def _check_gamma(gamma: Any) -> Any:
+    """The discount as an exact real number in [0, 1] (a symbolic one must be able to lie
+    there for some real value of its parameters)."""
+    try:
+        return check_probability(to_exact(gamma, what="gamma"), "gamma")
+    except DistributionError as exc:
+        raise ParameterError(f"{str(exc).replace('probabilities', 'a discount gamma')}"
+                             ) from None
+
+
+def _normalized_keys(mapping: Mapping, what: str) -> dict:
+    """The mapping with NFKC-normalised names as keys; two keys that normalise to one
+    name are reported."""
+    out: dict = {}
+    given: dict = {}
+    for k, v in mapping.items():
+        norm = normalize_name(k, f"factored MDP: {what} name")
+        if norm in out:
+            raise DuplicateNodeError(
+                f"factored MDP: {what} names {given[norm]!r} and {k!r} are one name after "
+                "Unicode NFKC normalisation (as Python reads identifiers); rename one")
+        out[norm] = v
+        given[norm] = k
+    return out
+
+
+def _check_state_count(sizes: dict, count: int) -> None:
+    if count > MAX_STATE_ACTION_PAIRS:
+        shown = " x ".join(f"{k}:{'?' if n is None else n}" for k, n in sizes.items())
+        raise ModelTooLargeError(
+            f"factored MDP: the variables ({shown}) make at least {count} states, above "
+            f"cpspec.mdp.MAX_STATE_ACTION_PAIRS = {MAX_STATE_ACTION_PAIRS}; shrink the "
+            "domains or raise the limit")
+
+
+def _table_work(mdp: MDP) -> int:
+    """The work of one step of an unrolled diagram, in the units of
+    :data:`MAX_HORIZON_WORK`: 10 per node (building and checking a node costs about as
+    much as ten table entries) plus the reward node's table, which spans every
+    ``(s, a, s2)``."""
+    nodes = 2 + (1 if mdp.variables is None else len(mdp.variables))
+    return 10 * nodes + len(mdp.states) ** 2 * len(mdp.actions)
+
+
 def _policy_fn(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
     """Normalise a policy to ``(t, s) -> action or {action: prob}``."""
     if hasattr(policy, "decision_rule"):  # a Solution
@@ -320,13 +516,12 @@ def _policy_fn(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
         return lambda t, s: table[s] if s in table else _missing(s)
     if not callable(policy):
         raise SpecError(f"a policy must be a callable (s) or (t, s), a mapping state -> "
-                        f"action, or a Solution; got {policy!r}")
-    try:
-        n = len(inspect.signature(policy).parameters)
-    except (TypeError, ValueError):
-        n = 1
+                        f"action, or a Solution; got {show(policy)}")
+    n = required_arity(policy)  # parameters with defaults (lambda s, k=k: ...) are not read
     if n == 2:
         return policy
+    if n not in (None, 1):
+        raise SpecError(f"a policy takes (s) or (t, s), but {policy!r} needs {n} arguments")
     return lambda t, s: policy(s)
 
 
@@ -436,7 +631,8 @@ def unroll(mdp: MDP, policy: Any, horizon: int, name: str = "a") -> Diagram:
     >>> cp.E(d.R_0 + d.R_1 + d.R_2)
     3
     """
-    horizon = check_horizon(horizon, allow_symbolic=False)
+    horizon = check_horizon(horizon, allow_symbolic=False, mdp=mdp,
+                            per_step=_table_work(mdp))
     pol = _policy_fn(mdp, policy)
 
     def action(t, parents):
@@ -462,7 +658,8 @@ def influence_diagram(mdp: MDP, horizon: int, name: str = "i") -> Diagram:
     >>> d.node("A_1").kind, d.node("R_1").function.weight
     ('decision', 1/2)
     """
-    horizon = check_horizon(horizon, allow_symbolic=False)
+    horizon = check_horizon(horizon, allow_symbolic=False, mdp=mdp,
+                            per_step=_table_work(mdp))
     g = as_sympy(mdp.gamma)
     nodes = _slices(mdp, horizon, lambda t, parents: decision(mdp.actions, parents=parents,
                                                               label="pi"))

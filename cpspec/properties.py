@@ -24,18 +24,85 @@ Each property is an immutable record; :mod:`cpspec.verify` encodes it. See DESIG
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any, Callable
 
-from .errors import SpecError
+import numpy as np
+import sympy
+
+from .errors import FunctionError, ModelTooLargeError, SpecError
+from .functions import normalize_name, show
 
 __all__ = ["Property", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
-           "no_self_knowledge", "always", "eventually"]
+           "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
+           "MAX_STOP_BUTTON_STEPS"]
+
+#: Largest ``K`` of a bounded check (``always``, ``eventually``, ``policy_unmodified``
+#: with a policy variable) and largest ``N`` of ``myopic``: the encodings unroll ``K``
+#: steps of every learning-world trace. Raise it (``cpspec.properties.MAX_TRACE_STEPS =
+#: ...``) when the time is there; each step adds to every solver query.
+MAX_TRACE_STEPS = 1_000
+
+#: Largest ``K`` of ``obeys_stop_button``: its encoding pairs each step at which the
+#: button may be pressed with every later step, about ``K * (K + 1) / 2`` terms (K = 200
+#: takes seconds, K = 400 exceeds a minute). Raise it like :data:`MAX_TRACE_STEPS`.
+MAX_STOP_BUTTON_STEPS = 200
 
 
-def _positive(k: Any, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise SpecError(f"{what} = {k!r} must be a positive integer")
+def _positive(k: Any, what: str, prop: str, limit: int | None = None,
+              limit_name: str = "MAX_TRACE_STEPS", cost: str = "") -> int:
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise SpecError(f"{prop}: {what} = {show(k)} must be a positive integer")
+    k = int(k)
+    if limit is not None and k > limit:
+        raise ModelTooLargeError(
+            f"{prop}: {what} = {show(k)} steps{cost} is above cpspec.properties.{limit_name} = "
+            f"{limit}; check fewer steps, or raise the limit")
     return k
+
+
+class _Guarded:
+    """A user's predicate as a property calls it: an exception it raises becomes a
+    :class:`FunctionError` naming the property and the state (as for structural
+    functions), and it must return a truth value. ``inspect.signature`` sees the
+    user's function (``__wrapped__``), so its arity still decides what it is passed."""
+
+    __slots__ = ("__wrapped__", "prop", "role")
+
+    def __init__(self, f: Callable, prop: str, role: str):
+        self.__wrapped__ = f.__wrapped__ if isinstance(f, _Guarded) else f
+        self.prop = prop
+        self.role = role
+
+    def __call__(self, *args):
+        where = f"state {show(args[0])}" if args else "no state"
+        if len(args) > 1:
+            where += f", action {show(args[1])}"
+        try:
+            out = self.__wrapped__(*args)
+        except SpecError:
+            raise
+        except Exception as exc:  # a user's function: report, never a deep traceback
+            raise FunctionError(
+                f"{self.prop}: {self.role} raised {type(exc).__name__}: {exc} in {where}; "
+                "make it total on the states (and actions)") from None
+        if isinstance(out, (bool, np.bool_, sympy.logic.boolalg.BooleanAtom)):
+            return bool(out)
+        if isinstance(out, Integral) and out in (0, 1):
+            return bool(out)
+        raise FunctionError(
+            f"{self.prop}: {self.role} returned {show(out)} (type {type(out).__name__}) in "
+            f"{where}, not a truth value; return True or False")
+
+    def __eq__(self, other):
+        return isinstance(other, _Guarded) and (self.__wrapped__, self.prop, self.role) == \
+            (other.__wrapped__, other.prop, other.role)
+
+    def __hash__(self):
+        return hash((id(self.__wrapped__), self.prop, self.role))
+
+    def __repr__(self):
+        return f"<{self.role} of {self.prop}: {self.__wrapped__!r}>"
 
 
 @dataclass(frozen=True)
@@ -75,7 +142,10 @@ def policy_unmodified(policy_var: str | None = None, K: int = 3) -> Property:
     >>> str(policy_unmodified())
     'policy_unmodified()'
     """
-    return Property("policy_unmodified", K=_positive(K, "K"), policy_var=policy_var)
+    if policy_var is not None:
+        policy_var = normalize_name(policy_var, "policy_unmodified: policy_var")
+    return Property("policy_unmodified", K=_positive(K, "K", "policy_unmodified",
+                                                     MAX_TRACE_STEPS), policy_var=policy_var)
 
 
 def myopic(N: int) -> Property:
@@ -84,7 +154,7 @@ def myopic(N: int) -> Property:
     >>> str(myopic(3))
     'myopic(3)'
     """
-    return Property("myopic", N=_positive(N, "N"))
+    return Property("myopic", N=_positive(N, "N", "myopic", MAX_TRACE_STEPS))
 
 
 def obeys_stop_button(K: int, stop_pressed: Callable | None = None,
@@ -95,7 +165,14 @@ def obeys_stop_button(K: int, stop_pressed: Callable | None = None,
     >>> str(obeys_stop_button(4))
     'obeys_stop_button(4)'
     """
-    return Property("obeys_stop_button", K=_positive(K, "K"), stop_pressed=stop_pressed,
+    K = _positive(K, "K", "obeys_stop_button", MAX_STOP_BUTTON_STEPS,
+                  "MAX_STOP_BUTTON_STEPS", cost=f" (about {show(_pairs(K))} encoding terms)")
+    if stop_pressed is not None:
+        if not callable(stop_pressed):
+            raise SpecError(f"obeys_stop_button({K}): stop_pressed must be a predicate of "
+                            f"the state, got {show(stop_pressed)}")
+        stop_pressed = _Guarded(stop_pressed, f"obeys_stop_button({K})", "stop_pressed")
+    return Property("obeys_stop_button", K=K, stop_pressed=stop_pressed,
                     null_action=null_action)
 
 
@@ -107,8 +184,8 @@ def no_incentive(node: str) -> Property:
     'no_incentive(button)'
     """
     if not isinstance(node, str) or not node:
-        raise SpecError(f"no_incentive needs the name of a state variable, got {node!r}")
-    return Property("no_incentive", node=node)
+        raise SpecError(f"no_incentive needs the name of a state variable, got {show(node)}")
+    return Property("no_incentive", node=normalize_name(node))
 
 
 def no_self_knowledge() -> Property:
@@ -129,7 +206,10 @@ def always(predicate: Callable, K: int, text: str | None = None) -> Property:
     """
     if not callable(predicate):
         raise SpecError("always() needs a predicate: a function of the state")
-    return Property("always", K=_positive(K, "K"), predicate=predicate, text=text)
+    K = _positive(K, "K", "always", MAX_TRACE_STEPS)
+    label = f"always({text or 'predicate'}, {K})"
+    return Property("always", K=K, predicate=_Guarded(predicate, label, "the predicate"),
+                    text=text)
 
 
 def eventually(predicate: Callable, K: int, text: str | None = None) -> Property:
@@ -140,4 +220,11 @@ def eventually(predicate: Callable, K: int, text: str | None = None) -> Property
     """
     if not callable(predicate):
         raise SpecError("eventually() needs a predicate: a function of the state")
-    return Property("eventually", K=_positive(K, "K"), predicate=predicate, text=text)
+    K = _positive(K, "K", "eventually", MAX_TRACE_STEPS)
+    label = f"eventually({text or 'predicate'}, {K})"
+    return Property("eventually", K=K, predicate=_Guarded(predicate, label, "the predicate"),
+                    text=text)
+
+
+def _pairs(K: Any) -> Any:
+    return K * (K + 1) // 2 if isinstance(K, Integral) else "?"

@@ -9,16 +9,28 @@ Simulation needs numbers: symbolic parameters must be bound first (``params=`` o
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any, Mapping
 
 import numpy as np
 
 from .diagram import Diagram
-from .errors import FactorTooLargeError, ParameterError, QueryError
+from .errors import FactorTooLargeError, ModelTooLargeError, ParameterError, QueryError
 from .expressions import Const, Expr, Op, RV
+from .functions import show
 from .progress import progress
 
-__all__ = ["simulate", "evaluate_samples", "retarget"]
+__all__ = ["simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES"]
+
+#: Largest memory (bytes) the samples of one :func:`simulate` call may take, estimated
+#: before any sample is drawn: 16 bytes per node and sample (its value and its code)
+#: plus 16 per sample of working arrays. Raise it (``cpspec.simulate.MAX_SIMULATION_BYTES
+#: = ...``) on a machine with the memory, or draw fewer samples per call.
+MAX_SIMULATION_BYTES = 2 * 1024**3
+
+#: Samples are drawn in blocks of this size, so the temporary arrays of the table
+#: look-up stay small whatever ``n`` is.
+_BLOCK = 1 << 16
 
 
 def _float_rows(diagram: Diagram, name: str) -> np.ndarray:
@@ -76,11 +88,23 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
     >>> bool((s["S"] == s["G"] + s["R"]).all()), len(s["S"])
     (True, 1000)
     """
-    if not isinstance(n, int) or n <= 0:
-        raise QueryError(f"simulate needs a positive integer number of samples, got n={n!r}")
+    if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
+        raise QueryError(f"simulate needs a positive integer number of samples, got "
+                         f"n={show(n)}")
+    n = int(n)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise QueryError(f"simulate needs a non-negative integer seed (the same seed gives "
+                         f"the same samples), got seed={show(seed)}; e.g. seed=1")
+    need = n * (16 * len(diagram.order) + 16)
+    if need > MAX_SIMULATION_BYTES:
+        raise ModelTooLargeError(
+            f"simulating {show(n)} samples of world {diagram.name!r} ({len(diagram.order)} nodes) "
+            f"would take about {_gib(need)} of memory, above "
+            f"cpspec.simulate.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
+            "fewer samples (several seeded calls), or raise the limit")
     if params:
-        diagram = diagram.bind(**params)
-    rng = np.random.default_rng(seed)
+        diagram = diagram.bind(**_params(params))
+    rng = np.random.default_rng(int(seed))
     codes: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
     for name in diagram.order:
@@ -99,13 +123,31 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
             for p in node.parents:
                 row_index = row_index * len(diagram.domain(p)) + codes[p]
             u = rng.random(n)
-            code = (u[:, None] >= rows[row_index]).sum(axis=1)
+            code = np.empty(n, dtype=np.int64)
+            for lo in range(0, n, _BLOCK):  # blocks: the comparison is n x |domain|
+                hi = min(n, lo + _BLOCK)
+                code[lo:hi] = (u[lo:hi, None] >= rows[row_index[lo:hi]]).sum(axis=1)
             np.minimum(code, len(t.domain) - 1, out=code)  # float rounding at the top
             codes[name] = code
             values[name] = _as_array(t.domain)[code]
         else:
             values[name] = _sample_one_by_one(diagram, name, values, rng, n)
     return values
+
+
+def _params(params: Any) -> dict:
+    """``params=`` as keyword arguments for :meth:`Diagram.bind`."""
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise ParameterError(f"params={show(params)} must map parameter names (strings) to "
+                             "exact values, e.g. params={'p': '1/3'}")
+    return dict(params)
+
+
+def _gib(nbytes: int) -> str:
+    if nbytes > 10**15:
+        return f"about 10^{len(str(nbytes // 1024**3)) - 1} GiB" if nbytes < 10**4000 \
+            else "an astronomical amount"
+    return f"{nbytes / 1024**3:.3g} GiB"
 
 
 def _sample_one_by_one(diagram, name, values, rng, n) -> np.ndarray:

@@ -52,7 +52,7 @@ def test_negative_probability():
 
 
 def test_float_probability_is_refused_with_fix():
-    with pytest.raises(cp.DistributionError, match=r"float.*Fraction\(1/10\)"):
+    with pytest.raises(cp.DistributionError, match=r"float.*Fraction\(1, 10\)"):
         cp.world("w", X=cp.dist({0: 0.1, 1: "9/10"}))
 
 
