@@ -686,7 +686,7 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
     if horizon is None:
         raise SpecError("solve(mdp, horizon): give the horizon (an int, a symbol N, or "
                         "sympy.oo)")
-    horizon = check_horizon(horizon)
+    horizon = check_horizon(horizon, mdp=model)
     return _within(deadline, "solve", horizon,
                    lambda: _run(model, horizon, domain, None, deadline))
 
@@ -723,7 +723,7 @@ def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None 
     Piecewise((N*r, Eq(gamma, 1)), (r*(gamma**N - 1)/(gamma - 1), True))
     """
     deadline = Deadline(check_timeout(timeout))
-    horizon = check_horizon(horizon)
+    horizon = check_horizon(horizon, mdp=mdp)
     pol = _policy_fn(mdp, policy)
     return _within(deadline, "evaluate_policy", horizon, lambda: _run(
         mdp, horizon, domain, lambda t, s: _action_dist(mdp, pol(t, s), t, s), deadline))

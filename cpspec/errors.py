@@ -85,8 +85,9 @@ class UnsafeExpressionError(SpecFileError):
 
 
 class ModelTooLargeError(SpecError):
-    """A verification problem would exceed the stated encoding size; refused before
-    encoding, with the estimated size."""
+    """A model, horizon, simulation, property bound or verification encoding would exceed
+    a documented size limit; refused before any work, with the estimate and the name of
+    the limit to raise (e.g. ``cpspec.mdp.MAX_HORIZON_WORK``)."""
 
 
 class BudgetError(SpecError):

@@ -314,11 +314,14 @@ def _one_world(expr: Expr, given: Expr | None, verb: str) -> Diagram:
 
 
 def _rvs(e: Expr):
-    if isinstance(e, RV):
-        yield e
-    elif isinstance(e, Op):
-        for a in e.args:
-            yield from _rvs(a)
+    """The random variables of ``e`` (an explicit stack: sums of thousands of terms)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, RV):
+            yield x
+        elif isinstance(x, Op):
+            stack.extend(reversed(x.args))
 
 
 def _check_expr(x, verb: str, event: bool) -> Expr:
@@ -449,26 +452,37 @@ def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
 
 
 def _linear_terms(expr: Expr, sign=1):
-    """Split ``expr`` into (coefficient, term) pairs by linearity of expectation."""
-    if isinstance(expr, Op):
-        if expr.op == "+":
-            yield from _linear_terms(expr.args[0], sign)
-            yield from _linear_terms(expr.args[1], sign)
-            return
-        if expr.op == "-":
-            yield from _linear_terms(expr.args[0], sign)
-            yield from _linear_terms(expr.args[1], -sign)
-            return
-        if expr.op == "neg":
-            yield from _linear_terms(expr.args[0], -sign)
-            return
-        if expr.op == "*" and isinstance(expr.args[0], Const):
-            yield from _linear_terms(expr.args[1], sign * as_sympy(expr.args[0].value))
-            return
-        if expr.op == "*" and isinstance(expr.args[1], Const):
-            yield from _linear_terms(expr.args[0], sign * as_sympy(expr.args[1].value))
-            return
-    yield sign, expr
+    """Split ``expr`` into (coefficient, term) pairs by linearity of expectation (an
+    explicit stack, so that sums of thousands of terms do not exhaust Python's stack)."""
+    stack = [(expr, sign)]
+    while stack:
+        e, sg = stack.pop()
+        if isinstance(e, Op):
+            if e.op in ("+", "-"):
+                stack.append((e.args[1], sg if e.op == "+" else -sg))
+                stack.append((e.args[0], sg))
+                continue
+            if e.op == "neg":
+                stack.append((e.args[0], -sg))
+                continue
+            if e.op == "*":
+                for k in (0, 1):
+                    c = e.args[k]
+                    if isinstance(c, Const) and _is_number(c.value):
+                        stack.append((e.args[1 - k], sg * number_to_sympy(c.value)))
+                        break
+                else:
+                    yield sg, e
+                continue
+        yield sg, e
+
+
+def _is_number(v) -> bool:
+    try:
+        number_to_sympy(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _numeric(v, expr):

@@ -34,7 +34,6 @@ per call, no global state):
 from __future__ import annotations
 
 import copy
-import inspect
 import numbers
 import itertools
 import time
@@ -50,7 +49,7 @@ from .budget import check_timeout
 from .decisions import _backward, _Model
 from .errors import ModelTooLargeError, ParameterError, SpecError, UnknownNodeError
 from .exact import P
-from .functions import as_sympy, dist
+from .functions import as_sympy, dist, required_arity
 from .learning import _Perfect, append
 from .mdp import MDP, State
 from .progress import progress
@@ -646,10 +645,8 @@ def _stop_button(agent: Agent, prop: Property, timeout):
 
 
 def _arity(pred) -> int:
-    try:
-        return len(inspect.signature(pred).parameters)
-    except (TypeError, ValueError):
-        return 1
+    n = required_arity(pred)
+    return 1 if n is None else n
 
 
 def _temporal(agent: Agent, prop: Property, timeout):

@@ -11,6 +11,7 @@ import pytest
 import sympy
 
 import cpspec as cp
+from cpspec.examples import delayed_reward
 from cpspec.budget import Deadline, Expired, check_timeout, time_limit
 
 N = sympy.Symbol("N", integer=True, nonnegative=True)
@@ -58,7 +59,7 @@ def slow_finite_mdp():
 
 def test_a_finite_solve_out_of_budget_is_a_budget_error():
     with pytest.raises(cp.BudgetError, match=r"timeout=0.05 s"):
-        cp.solve(slow_finite_mdp(), 20_000, timeout=0.05)
+        cp.solve(slow_finite_mdp(), 8_000, timeout=0.05)
 
 
 def test_the_budget_holds_outside_the_main_thread():
@@ -67,7 +68,7 @@ def test_the_budget_holds_outside_the_main_thread():
     def work():
         t0 = time.perf_counter()
         try:
-            cp.solve(slow_finite_mdp(), 20_000, timeout=0.2)
+            cp.solve(slow_finite_mdp(), 8_000, timeout=0.2)
         except cp.BudgetError as exc:
             out["error"] = exc
         out["seconds"] = time.perf_counter() - t0
@@ -91,7 +92,7 @@ def test_a_users_alarm_is_neither_replaced_nor_swallowed():
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         with pytest.raises(UserAlarm):
-            cp.solve(slow_finite_mdp(), 20_000, timeout=30)
+            cp.solve(slow_finite_mdp(), 8_000, timeout=30)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -118,6 +119,6 @@ def test_bad_timeouts_are_refused(bad):
         check_timeout(bad)
     with pytest.raises(cp.SpecError, match="timeout"):
         cp.solve(slow_finite_mdp(), 2, timeout=bad)
-    env = cp.examples.delayed_reward()
+    env = delayed_reward()
     with pytest.raises(cp.SpecError, match="timeout"):
         cp.verify(cp.agents.FP(env), cp.myopic(1), timeout=bad)

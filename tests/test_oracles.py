@@ -512,3 +512,12 @@ def test_parametric_value_is_built_once():
     sol = cp.solve(delayed_reward(gamma=g), 2)
     assert sol.value is sol.value
     assert sol.value.subs(g, sympy.Rational(9, 10)) == sympy.Rational(27, 10)
+
+
+def test_expectations_of_sums_of_thousands_of_terms():
+    f = dice_world()
+    e = f.S
+    for _ in range(3000):
+        e = e + f.G
+    assert cp.E(e) == 7 + 3000 * sympy.Rational(7, 2)
+    assert cp.E(2 * f.S - f.G * 3 - (-f.R)) == 7
