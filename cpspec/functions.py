@@ -380,6 +380,7 @@ class StructuralFunction:
     values: tuple | None = None
     label: str | None = None
     weight: Any = 1
+    discount: tuple | None = None   # utility nodes: (gamma, t) when weight = gamma**t
 
     def resolve_parents(self, node: str) -> tuple[str, ...]:
         """The parent names: explicit ones, else the callable's argument names.
@@ -668,21 +669,40 @@ def decision(values, parents: list[str] | tuple[str, ...] = (),
 
 
 def utility(f: Callable, parents: list[str] | tuple[str, ...] | None = None,
-            label: str | None = None, weight: Any = 1) -> StructuralFunction:
+            label: str | None = None, weight: Any = 1, discount: tuple | None = None
+            ) -> StructuralFunction:
     """A utility node (drawn as a diamond): a deterministic numeric function of its
-    parents. The agent maximises ``U = sum_i weight_i * E(U_i)`` over its utility nodes;
-    the weight carries the discount ``gamma**t`` of a reward at time ``t``.
+    parents. The agent maximises ``U = sum_i weight_i * E(U_i)`` over its utility nodes.
+
+    ``discount=(gamma, t)`` states a reward at time ``t`` discounted by ``gamma``: the
+    weight is ``gamma**t``, and a decision compares its actions discounting from its own
+    time (its earliest downstream reward), as backward induction on an MDP does. That is
+    what decides ties when ``gamma = 0``: later rewards then weigh nothing from the
+    start, yet each later decision still maximises its own next reward.
 
     Examples
     --------
     >>> import cpspec as cp
     >>> cp.utility(lambda A: 1 if A == "take" else 0).kind
     'utility'
+    >>> cp.utility(lambda A: 1, discount=("1/2", 3)).weight
+    1/8
     """
     if not callable(f):
         raise FunctionError(f"cp.utility needs a callable, got {show(f)}")
+    if discount is not None:
+        if weight != 1:
+            raise SpecError("cp.utility: give weight= or discount=(gamma, t), not both")
+        if not (isinstance(discount, tuple) and len(discount) == 2
+                and isinstance(discount[1], int) and not isinstance(discount[1], bool)
+                and discount[1] >= 0):
+            raise SpecError(f"cp.utility: discount={show(discount)} must be (gamma, t) with "
+                            "t an int >= 0, e.g. discount=(gamma, 2)")
+        g = as_sympy(to_exact(discount[0], what="discount gamma"))
+        discount = (g, discount[1])
+        weight = g ** discount[1]
     return StructuralFunction("utility", False, f, _parents(parents), None, label,
-                              as_sympy(to_exact(weight, what="utility weight")))
+                              as_sympy(to_exact(weight, what="utility weight")), discount)
 
 
 def _parents(parents) -> tuple[str, ...] | None:

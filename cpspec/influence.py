@@ -14,6 +14,12 @@ decision, the expected utility of each action given each information assignment 
 exact query of the helper diagram in which later decisions follow their optimal rules and
 earlier ones (which cannot matter) act uniformly at random. Information assignments of
 probability zero cannot occur; their rule is the first action (the tie-break rule).
+
+**The tie rule** (the same as :func:`cp.solve` on an MDP): each decision takes the first
+action, in declared order, among those maximising its expected utility, where utilities
+stated with ``discount=(gamma, t)`` are discounted from the decision's own time (its
+earliest downstream reward). So ``cp.solve(cp.influence_diagram(m, T))`` and
+``cp.solve(m, T)`` choose the same rules, also at ``gamma = 0``.
 """
 
 from __future__ import annotations
@@ -65,7 +71,9 @@ class IDSolution:
 
         The utility counted is the weighted sum of the utility nodes downstream of
         ``node`` (those it can influence), with the later decisions following their
-        optimal rules: the quantity the rule maximises. Utilities that ``node`` cannot
+        optimal rules: the quantity the rule maximises. Utilities stated with
+        ``discount=(gamma, t)`` are discounted from the decision's earliest downstream
+        reward, so that for :func:`cp.influence_diagram` these are the MDP's Q-values. Utilities that ``node`` cannot
         influence are left out (their conditional expectation would depend on how the
         earlier decisions were taken). A decision that reaches no utility node gives 0 for
         every action.
@@ -196,10 +204,8 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
         table: dict = {}
         for key in itertools.product(*(d.domain(p) for p in info)):
             table[key] = {a: sympy.Integer(0) for a in actions}
-        for U in utilities:
-            if not nx.has_path(d.graph, D, U):
-                continue
-            w = number_to_sympy(d.node(U).function.weight)
+        downstream = [U for U in utilities if nx.has_path(d.graph, D, U)]
+        for U, w in _relative_weights(d, downstream).items():
             names, arr, K = marginal(helper, list(info) + [D, U])
             # the helper's domains, not the diagram's: fixing later decisions to their
             # rules can remove values from the utilities' domains
@@ -233,6 +239,24 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
                  for U in utilities), sympy.Integer(0))
     return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,
                       eus)
+
+
+def _relative_weights(d: Diagram, downstream: list) -> dict:
+    """The weights a decision compares its actions with: the utilities' own weights, or,
+    when they all carry a discount ``(gamma, t)`` with the same ``gamma``, the discount
+    from the decision's earliest downstream reward, ``gamma**(t - t_min)``. For
+    ``gamma > 0`` that is the same comparison scaled by ``gamma**-t_min``; at
+    ``gamma = 0`` it keeps each decision maximising its own next reward (time-consistent
+    discounting, as backward induction on an MDP), where the absolute weights would make
+    every action tie."""
+    fns = {U: d.node(U).function for U in downstream}
+    gammas = {f.discount[0] for f in fns.values() if f.discount is not None}
+    if downstream and len(gammas) == 1 and all(f.discount is not None
+                                                for f in fns.values()):
+        g = gammas.pop()
+        t0 = min(f.discount[1] for f in fns.values())
+        return {U: g ** (f.discount[1] - t0) for U, f in fns.items()}
+    return {U: number_to_sympy(f.weight) for U, f in fns.items()}
 
 
 def _nonzero(arr):

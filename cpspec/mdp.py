@@ -667,6 +667,6 @@ def influence_diagram(mdp: MDP, horizon: int, name: str = "i") -> Diagram:
     for n, f in nodes:
         if n.startswith("R_"):
             t = int(n[2:])
-            f = utility(f.impl, parents=f.parents, label="R", weight=g ** t)
+            f = utility(f.impl, parents=f.parents, label="R", discount=(g, t))
         out.append((n, f))
     return world(name, out)

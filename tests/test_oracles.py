@@ -521,3 +521,29 @@ def test_expectations_of_sums_of_thousands_of_terms():
         e = e + f.G
     assert cp.E(e) == 7 + 3000 * sympy.Rational(7, 2)
     assert cp.E(2 * f.S - f.G * 3 - (-f.R)) == 7
+
+
+@settings(max_examples=40, deadline=None)
+@given(tiny_mdps(), st.integers(1, 3))
+def test_influence_diagram_of_mdp_chooses_the_same_rules(spec, T):
+    # one tie rule everywhere, also at gamma = 0 (where later rewards weigh nothing from
+    # the start, yet each later decision still maximises its own next reward)
+    m = _mdp(spec)
+    sol, idsol = cp.solve(m, T), cp.solve(cp.influence_diagram(m, T))
+    Q, _ = oracle_backward(spec, T)
+    for t in range(T):
+        for s in spec[2]:
+            try:
+                eu = idsol.expected_utilities(f"A_{t}", s)
+            except cp.SpecError:  # S_t = s cannot occur at time t: no rule to compare
+                continue
+            assert idsol.policy(f"A_{t}", s) == sol.policy(t, s)
+            assert eu == Q[t][s]
+
+
+def test_ties_at_gamma_zero_follow_the_next_reward():
+    m = cp.MDP([0, 1], ["a", "b"], lambda s, a: {1: "1/2", 0: "1/2"},
+               lambda s, a, s2: 1 if a == "b" else 0, start=0, gamma=0)
+    sol, idsol = cp.solve(m, 2), cp.solve(cp.influence_diagram(m, 2))
+    assert sol.policy(1, 0) == "b" == idsol.policy("A_1", 0)
+    assert sol.value == idsol.value == 1
