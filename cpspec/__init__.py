@@ -6,26 +6,26 @@ The public surface is re-exported here; see the README for a tour.
 
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
-from .functions import bernoulli, const, decision, dist, fn, uniform, utility
-from .diagram import Diagram, Node, world
-from .expressions import Expr, RV, ifelse, maximum, minimum
-from .counterfactual import replace
-from .exact import E, P, distribution, marginal
-from .simulate import evaluate_samples, simulate
-from .crosscheck import CrossCheck, crosscheck
-from .mdp import MDP, State, influence_diagram, unroll
-from .decisions import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
-from .regions import Choice
+from .core.functions import bernoulli, const, decision, dist, fn, uniform, utility
+from .core.diagram import Diagram, Node, world
+from .core.expressions import Expr, RV, ifelse, maximum, minimum
+from .core.counterfactual import replace
+from .inference.exact import E, P, distribution, marginal
+from .inference.sampling import evaluate_samples, simulate
+from .inference.crosscheck import CrossCheck, crosscheck
+from .decisions.mdp import MDP, State, influence_diagram, unroll
+from .decisions.solving import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
+from .core.regions import Choice
 from . import agents
-from .properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
+from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
-from .verification import Counterexample, Verdict, verify
-from .synthesis import Synthesis, synthesize
-from .explain import ActionExplanation, Explanation, explain, explain_action
-from .prism import prism_property, to_prism
-from .draw import draw
-from .theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
-from . import learning as learners
+from .verification.procedures import Counterexample, Verdict, verify
+from .verification.synthesis import Synthesis, synthesize
+from .explanations import ActionExplanation, Explanation, explain, explain_action
+from .export.prism import prism_property, to_prism
+from .export.drawing import draw
+from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
+from .agents import learners
 
 __version__ = "0.1.0"
 

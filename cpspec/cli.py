@@ -50,19 +50,19 @@ def _files(target: str) -> list[Path]:
 
 def _load(path, args):
     """Load a spec file with the command line's file policy."""
-    from .specfile import load, project_dir, spec_root
+    from .spec.loader import load, project_dir, spec_root
     if args.allow_outside:
         return load(path, allow_outside=True)
     return load(path, root=[spec_root(path), project_dir(Path.cwd())])
 
 
 def _internal(exc: BaseException) -> str:
-    from .specfile import internal_error
+    from .spec.loader import internal_error
     return internal_error(exc)
 
 
 def _check(args) -> int:
-    from .specfile import _set_text, check
+    from .spec.loader import _set_text, check
     status = 0
     total = failed = 0
     for target in args.paths:
@@ -105,7 +105,7 @@ def _check(args) -> int:
 
 
 def _prove(args) -> int:
-    from .specmodels import check_properties
+    from .spec.models import check_properties
     status, n, bad = 0, 0, 0
     for target in args.paths:
         files = _files(target)
@@ -142,7 +142,7 @@ def _prove(args) -> int:
 
 
 def _derive(args) -> int:
-    from .specfile import derive, show
+    from .spec.loader import derive, show
     try:
         value = derive(_load(args.file, args), args.expr, where="command line")
     except SpecError as exc:
@@ -161,8 +161,8 @@ def _derive(args) -> int:
 
 
 def _explain(args) -> int:
-    from .explain import explain, explain_action
-    from .specfile import derive
+    from .explanations import explain, explain_action
+    from .spec.loader import derive
     by = [b for b in (args.by or "").split(",") if b]
     overrides = {
         "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
@@ -189,7 +189,7 @@ def _explain(args) -> int:
 
 
 def _draw(args) -> int:
-    from .draw import agent_scene, beside, scene, to_png, to_svg
+    from .export.drawing import agent_scene, beside, scene, to_png, to_svg
     try:
         spec = _load(args.file, args)
         if args.agent:
@@ -231,8 +231,8 @@ MAX_VALUES = 50_000_000
 def _param(text: str) -> tuple[str, object]:
     """``NAME=VALUE`` of ``--param``: the value an exact number (``1/3``), read by the
     safe interpreter (never by float() or Fraction(), which are slow on ``1e-400000000``)."""
-    from .safeexpr import parse
-    from .specfile import _number, normal_name
+    from .spec.safeexpr import parse
+    from .spec.loader import _number, normal_name
     if "=" not in text:
         raise SpecError(f"--param {text!r}: write NAME=VALUE, e.g. --param p=1/3")
     name, value = (t.strip() for t in text.split("=", 1))
@@ -246,7 +246,7 @@ def _param(text: str) -> tuple[str, object]:
 
 
 def _simulate(args) -> int:
-    from .simulate import simulate
+    from .inference.sampling import simulate
     try:
         params = dict(_param(p) for p in args.param)
         spec = _load(args.file, args)

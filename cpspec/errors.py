@@ -87,7 +87,7 @@ class UnsafeExpressionError(SpecFileError):
 class ModelTooLargeError(SpecError):
     """A model, horizon, simulation, property bound or verification encoding would exceed
     a documented size limit; refused before any work, with the estimate and the name of
-    the limit to raise (e.g. ``cpspec.mdp.MAX_HORIZON_WORK``)."""
+    the limit to raise (e.g. ``cpspec.decisions.mdp.MAX_HORIZON_WORK``)."""
 
 
 class BudgetError(SpecError):

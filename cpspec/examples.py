@@ -9,10 +9,10 @@ from fractions import Fraction
 from numbers import Integral
 from typing import Any
 
-from .diagram import Diagram, world
+from .core.diagram import Diagram, world
 from .errors import DistributionError, ParameterError, SpecError
-from .functions import check_probability, dist, fn, show, to_exact, uniform
-from .mdp import MDP
+from .core.functions import check_probability, dist, fn, show, to_exact, uniform
+from .decisions.mdp import MDP
 
 __all__ = ["dice_world", "delayed_reward", "stop_button", "input_terminal", "exploration"]
 

@@ -24,9 +24,9 @@ from fractions import Fraction
 import sympy
 from hypothesis import strategies as st
 
-from .diagram import Diagram, world
-from .expressions import Expr
-from .functions import dist, fn
+from .core.diagram import Diagram, world
+from .core.expressions import Expr
+from .core.functions import dist, fn
 
 __all__ = ["diagrams", "events", "P_SYMBOL"]
 

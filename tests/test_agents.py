@@ -5,7 +5,7 @@ import sympy
 
 import cpspec as cp
 from cpspec.examples import delayed_reward, exploration, input_terminal, stop_button
-from cpspec.mdp import State
+from cpspec.decisions.mdp import State
 
 ARMED, PRESSED, DISABLED = (State(button=b) for b in ("armed", "pressed", "disabled"))
 
@@ -222,7 +222,7 @@ def test_fp_with_gamma_one_needs_a_horizon():
 
 from pathlib import Path  # noqa: E402
 
-from cpspec.specfile import check, load  # noqa: E402
+from cpspec.spec.loader import check, load  # noqa: E402
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 AGENT_SPECS = ["fp", "fpx", "sth", "si", "itf", "itc"]

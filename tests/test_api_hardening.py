@@ -1,7 +1,6 @@
 """Bad input through the Python API: every case a named cpspec error, quickly, and no wrong
 answer from odd numbers. Each test covers a class of inputs, not one case."""
 
-import importlib
 import time
 from fractions import Fraction
 
@@ -12,12 +11,12 @@ from hypothesis import given, settings, strategies as st
 
 import cpspec as cp
 from cpspec.examples import delayed_reward, stop_button
-from cpspec.functions import to_exact
+from cpspec.core.functions import to_exact
 
-# the modules themselves (cp.simulate is the function of the same name)
-diagram_module, mdp_module, properties_module, simulate_module = (
-    importlib.import_module(f"cpspec.{m}") for m in ("diagram", "mdp", "properties",
-                                                      "simulate"))
+import cpspec.core.diagram as diagram_module
+import cpspec.decisions.mdp as mdp_module
+import cpspec.inference.sampling as simulate_module
+import cpspec.verification.properties as properties_module
 
 p, q = sympy.symbols("p q")
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
@@ -541,7 +540,7 @@ def test_fuzzed_arguments_to_the_api_give_named_errors(a, b, c):
         lambda: cp.learners.counting(a), lambda: cp.E(bound.X * a),
         lambda: cp.P(bound.X == a),
     ]
-    agents_module = importlib.import_module("cpspec.agents")
+    import cpspec.agents.paper as agents_module
     saved = mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS
     mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS = 10_000, 10_000
     try:  # small limits: the fuzzer must not wait for legitimately long runs

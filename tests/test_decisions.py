@@ -6,7 +6,8 @@ import sympy
 from hypothesis import given, settings, strategies as st
 
 import cpspec as cp
-from cpspec.influence import IDSolution
+from cpspec.core.functions import as_sympy
+from cpspec.decisions.influence import IDSolution
 
 
 def delayed(gamma="9/10"):
@@ -175,7 +176,7 @@ def test_policy_iteration_equals_brute_force(m):
 def test_solution_value_equals_E_of_unrolled(m, T):
     sol = cp.solve(m, T)
     d = cp.unroll(m, sol, T)
-    assert cp.E(discounted_sum(d, T, cp.functions.as_sympy(m.gamma))) == sol.value
+    assert cp.E(discounted_sum(d, T, as_sympy(m.gamma))) == sol.value
 
 
 def test_simulation_cross_check_of_value():

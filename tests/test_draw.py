@@ -6,7 +6,7 @@ from PIL import Image
 
 import cpspec as cp
 from cpspec.cli import main
-from cpspec.draw import agent_scene, scene, to_png, trace_scene
+from cpspec.export.drawing import agent_scene, scene, to_png, trace_scene
 from cpspec.examples import dice_world, stop_button
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -22,8 +22,8 @@ import sympy
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cpspec as cp
-from cpspec.safeexpr import parse
-from cpspec.specfile import check, load
+from cpspec.spec.safeexpr import parse
+from cpspec.spec.loader import check, load
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("CPSPEC_FUZZ_EXAMPLES", "200"))

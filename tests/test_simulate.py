@@ -30,7 +30,7 @@ def test_symbolic_parameters_must_be_bound():
 
 
 def test_per_sample_path_for_untabulable_nodes(monkeypatch):
-    import cpspec.diagram as dg
+    import cpspec.core.diagram as dg
     monkeypatch.setattr(dg, "MAX_TABLE_ROWS", 10)
     w = cp.world("w", A=cp.uniform(range(4)), B=cp.uniform(range(4)),
                  C=cp.fn(lambda A, B: A * B))  # 16 parent rows > 10: not tabulated

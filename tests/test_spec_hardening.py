@@ -13,10 +13,10 @@ import pytest
 import sympy
 
 import cpspec as cp
-from cpspec import specfile
+from cpspec.spec import loader as specfile
 from cpspec.cli import main
-from cpspec.safeexpr import parse
-from cpspec.specfile import check, derive, load, show
+from cpspec.spec.safeexpr import parse
+from cpspec.spec.loader import check, derive, load, show
 
 ROOT = Path(__file__).resolve().parent.parent
 DICE = """
@@ -400,7 +400,7 @@ def test_deeply_nested_toml_is_a_named_error():
 @pytest.mark.parametrize("spec, message", [
     (MDP + "horizon = 10000000000000000000000000000000000000000\n",
      r"line 2 \(mdp m\): horizon = 10,000,000,000,000,000,000,000,000,000,000,000,000,000 is "
-     r"above the limit of 10,000 steps \(cpspec.specmodels.MAX_HORIZON\)"),
+     r"above the limit of 10,000 steps \(cpspec.spec.models.MAX_HORIZON\)"),
     (AGENT + "horizon = 1000000000\n", "horizon = 1,000,000,000 is above the limit"),
     (AGENT + '[claims]\n"value(fp, 1000000000)" = "0"\n', "T = 1,000,000,000 is above the limit"),
     (AGENT + '[claims]\n"act(fp, u, 10**9)" = "x"\n', "t = 1,000,000,000 is above the limit"),
@@ -685,7 +685,7 @@ def test_properties_and_observations_fail_on_their_own(tmp_path, monkeypatch):
         AGENT + DICE + '[[property]]\nagent = "fp"\ncheck = "myopic(1)"\n'
         '[[property]]\nagent = "fp"\ncheck = "policy_unmodified()"\n'
         '[[observations]]\nworld = "f"\nfile = "rows.csv"\n')
-    import cpspec.verification as verification
+    import cpspec.verification.procedures as verification
     real = verification.verify
 
     def verify(agent, prop, timeout=60):
@@ -725,7 +725,7 @@ def test_simulate_takes_exact_parameters(capsys):
 
 
 def test_no_command_shows_a_traceback_for_an_internal_error(monkeypatch, capsys):
-    import cpspec.specfile as sf
+    import cpspec.spec.loader as sf
     monkeypatch.setattr(sf, "derive", lambda *a, **k: (_ for _ in ()).throw(ZeroDivisionError()))
     assert main(["derive", str(ROOT / "specs" / "dice.toml"), "E(S_f)"]) == 3
     assert "internal error: ZeroDivisionError" in capsys.readouterr().err
@@ -734,7 +734,7 @@ def test_no_command_shows_a_traceback_for_an_internal_error(monkeypatch, capsys)
 @pytest.mark.parametrize("text", ["sqrt(-((0 if p else 1)))", "(-(1 if p else 2))**(1/2)",
                                   "sqrt(-p**2 - 1)"])
 def test_roots_that_sympy_writes_with_i_are_refused(text):
-    from cpspec.safeexpr import parse
+    from cpspec.spec.safeexpr import parse
     p = sympy.Symbol("p", real=True)
     with pytest.raises(cp.SpecError, match="not a real number"):
         parse(text, "test").evaluate({"p": p}, relational_if=True)

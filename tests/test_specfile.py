@@ -6,8 +6,8 @@ import sympy
 from hypothesis import given, settings, strategies as st
 
 import cpspec as cp
-from cpspec.safeexpr import parse
-from cpspec.specfile import check, derive, load
+from cpspec.spec.safeexpr import parse
+from cpspec.spec.loader import check, derive, load
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -6,7 +6,7 @@ import sympy
 import cpspec as cp
 from cpspec.cli import main
 from cpspec.examples import dice_world, stop_button
-from cpspec.specfile import check, load
+from cpspec.spec.loader import check, load
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")

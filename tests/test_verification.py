@@ -5,12 +5,12 @@ import pytest
 import sympy
 
 import cpspec as cp
-import cpspec.verification as verification
+import cpspec.verification.procedures as verification
 from cpspec.cli import main
 from cpspec.examples import delayed_reward, input_terminal, stop_button
-from cpspec.learning import append
-from cpspec.mdp import State
-from cpspec.specfile import check, load
+from cpspec.agents.learners import append
+from cpspec.decisions.mdp import State
+from cpspec.spec.loader import check, load
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")

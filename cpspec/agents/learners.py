@@ -20,8 +20,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Callable
 
-from .errors import FunctionError, SpecError
-from .functions import required_arity, show
+from ..errors import FunctionError, SpecError
+from ..core.functions import required_arity, show
 
 __all__ = ["perfect", "counting", "resolve_learner", "append", "Learner"]
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 
-from .errors import QueryError
+from ..errors import QueryError
 
 __all__ = ["Expr", "RV", "Const", "Op", "lift"]
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import sympy
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .functions import as_sympy, number_to_sympy, to_exact
 
 __all__ = ["Region", "Split", "over_regions", "valid_domain", "Choice"]

@@ -24,10 +24,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import sympy
 
-from .diagram import Diagram, world
-from .errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
+from ..core.diagram import Diagram, world
+from ..errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
                      ModelTooLargeError, ParameterError, SpecError)
-from .functions import (StructuralFunction, _check_distribution, as_sympy, check_probability,
+from ..core.functions import (StructuralFunction, _check_distribution, as_sympy, check_probability,
                         const, decision, dist, fn, hashable, normalize_name,
                         probability_region, required_arity, show, to_exact, utility)
 
@@ -37,7 +37,7 @@ __all__ = ["MDP", "State", "unroll", "influence_diagram", "check_horizon",
 #: Largest ``horizon x transitions`` (one unit: one ``(s, a, s2)`` term of one step of
 #: backward induction or of an unrolled diagram's tables) that a finite horizon may
 #: cost. Exact values grow by some digits per step, so even this is seconds to minutes;
-#: raise it (``cpspec.mdp.MAX_HORIZON_WORK = ...``) when that is acceptable.
+#: raise it (``cpspec.decisions.mdp.MAX_HORIZON_WORK = ...``) when that is acceptable.
 MAX_HORIZON_WORK = 1_000_000
 
 #: Largest number of state-action pairs of an MDP (the transition function is called
@@ -128,7 +128,7 @@ def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None
     >>> check_horizon(10**9)
     Traceback (most recent call last):
     ...
-    cpspec.errors.ModelTooLargeError: horizon 1000000000 would take about 1000000000 work units (1000000000 steps x 1 per step), above cpspec.mdp.MAX_HORIZON_WORK = 1000000; lower the horizon, use a symbolic horizon or sympy.oo, or raise cpspec.mdp.MAX_HORIZON_WORK
+    cpspec.errors.ModelTooLargeError: horizon 1000000000 would take about 1000000000 work units (1000000000 steps x 1 per step), above cpspec.decisions.mdp.MAX_HORIZON_WORK = 1000000; lower the horizon, use a symbolic horizon or sympy.oo, or raise cpspec.decisions.mdp.MAX_HORIZON_WORK
     """
     if isinstance(horizon, bool):
         raise SpecError(f"{what} {horizon!r} is not a number of steps")
@@ -144,9 +144,9 @@ def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None
         if work > MAX_HORIZON_WORK:
             raise ModelTooLargeError(
                 f"{what} {show(horizon)} would take about {show(work)} work units ({show(horizon)} steps x "
-                f"{per_step} per step), above cpspec.mdp.MAX_HORIZON_WORK = "
+                f"{per_step} per step), above cpspec.decisions.mdp.MAX_HORIZON_WORK = "
                 f"{MAX_HORIZON_WORK}; lower the horizon, use a symbolic horizon or "
-                "sympy.oo, or raise cpspec.mdp.MAX_HORIZON_WORK")
+                "sympy.oo, or raise cpspec.decisions.mdp.MAX_HORIZON_WORK")
         return horizon
     if allow_symbolic and (horizon is sympy.oo or isinstance(horizon, sympy.Symbol)):
         return horizon
@@ -201,7 +201,7 @@ class MDP:
                 n = None
             if n is not None and n > MAX_STATE_ACTION_PAIRS:
                 raise ModelTooLargeError(
-                    f"the MDP has {n} {what}, above cpspec.mdp.MAX_STATE_ACTION_PAIRS = "
+                    f"the MDP has {n} {what}, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
                     f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
             xs = tuple(itertools.islice(xs, MAX_STATE_ACTION_PAIRS + 1))
             if not xs:
@@ -218,7 +218,7 @@ class MDP:
         if pairs > MAX_STATE_ACTION_PAIRS:
             raise ModelTooLargeError(
                 f"the MDP has {len(self.states)} states x {len(self.actions)} actions = "
-                f"{pairs} state-action pairs, above cpspec.mdp.MAX_STATE_ACTION_PAIRS = "
+                f"{pairs} state-action pairs, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
                 f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
         set_(self, "gamma", _check_gamma(self.gamma))
         known = set(self.states)
@@ -248,7 +248,7 @@ class MDP:
                 count += len(row)
                 if count > MAX_TRANSITIONS:
                     raise ModelTooLargeError(
-                        f"the MDP has more than cpspec.mdp.MAX_TRANSITIONS = "
+                        f"the MDP has more than cpspec.decisions.mdp.MAX_TRANSITIONS = "
                         f"{MAX_TRANSITIONS} transitions (s, a, s2) with nonzero probability "
                         f"(reached at state {s!r}, action {a!r}); shrink the model or raise "
                         "the limit")
@@ -494,7 +494,7 @@ def _check_state_count(sizes: dict, count: int) -> None:
         shown = " x ".join(f"{k}:{'?' if n is None else n}" for k, n in sizes.items())
         raise ModelTooLargeError(
             f"factored MDP: the variables ({shown}) make at least {count} states, above "
-            f"cpspec.mdp.MAX_STATE_ACTION_PAIRS = {MAX_STATE_ACTION_PAIRS}; shrink the "
+            f"cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = {MAX_STATE_ACTION_PAIRS}; shrink the "
             "domains or raise the limit")
 
 

@@ -44,17 +44,17 @@ from typing import Callable, Literal
 import sympy
 import z3
 
-from .agents import Agent
-from .budget import check_timeout
-from .decisions import _backward, _Model
-from .errors import ModelTooLargeError, ParameterError, SpecError, UnknownNodeError
-from .exact import P
-from .functions import as_sympy, dist, required_arity
-from .learning import _Perfect, append
-from .mdp import MDP, State
-from .progress import progress
+from ..agents.paper import Agent
+from ..budget import check_timeout
+from ..decisions.solving import _backward, _Model
+from ..errors import ModelTooLargeError, ParameterError, SpecError, UnknownNodeError
+from ..inference.exact import P
+from ..core.functions import as_sympy, dist, required_arity
+from ..agents.learners import _Perfect, append
+from ..decisions.mdp import MDP, State
+from ..progress import progress
 from .properties import Property
-from .regions import Sign
+from ..core.regions import Sign
 
 __all__ = ["Verdict", "Counterexample", "verify", "MAX_TERMS"]
 
@@ -753,7 +753,7 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     ----------
     agent : cp.agents.Agent
     prop : Property
-        From :mod:`cpspec.properties` (``cp.myopic(3)``, ``cp.no_incentive("button")``...).
+        From :mod:`cpspec.verification.properties` (``cp.myopic(3)``, ``cp.no_incentive("button")``...).
     timeout : float, optional
         Seconds per Z3 query; a timeout gives ``unknown``, never ``holds``.
 

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 import sympy
 
 from .errors import ConditioningError, QueryError, SpecError
-from .exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
-from .expressions import Expr
-from .functions import as_sympy, number_to_sympy
+from .inference.exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
+from .core.expressions import Expr
+from .core.functions import as_sympy, number_to_sympy
 
 __all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]
 
@@ -288,8 +288,8 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
     >>> x.chosen, x.utilities, x.margins["take"]
     ('wait', {'take': 1, 'wait': 27/10}, -17/10)
     """
-    from .agents import Agent
-    from .decisions import ParametricSolution, Solution, solve
+    from .agents.paper import Agent
+    from .decisions.solving import ParametricSolution, Solution, solve
     if isinstance(model, Agent):
         sol = model.plan(o or model.o0, state)
     elif isinstance(model, (Solution, ParametricSolution)):

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagram import Diagram
-from .errors import SpecError
+from ..core.diagram import Diagram
+from ..errors import SpecError
 
 __all__ = ["Scene", "scene", "draw", "to_svg", "to_png", "agent_scene", "trace_scene"]
 
@@ -190,7 +190,7 @@ def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
          counterexample=None) -> str:
     """SVG text of a diagram (optionally with ``values`` in the nodes and ``highlight``
     nodes in red), of an agent (learning and planning world side by side), or of an
-    agent's ``counterexample`` trace (a :class:`~cpspec.verification.Counterexample` or a
+    agent's ``counterexample`` trace (a :class:`~cpspec.verification.procedures.Counterexample` or a
     failing verdict).
 
     Examples
@@ -201,7 +201,7 @@ def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
     >>> svg.startswith("<svg") and "[f_G]" in svg and ">f<" in svg
     True
     """
-    from .agents import Agent
+    from ..agents.paper import Agent
     if isinstance(obj, Scene):
         return to_svg(obj)
     if isinstance(obj, Agent):

@@ -29,9 +29,9 @@ from typing import Any, Callable, Mapping
 
 import sympy
 
-from .errors import SpecFileError, UnsafeExpressionError
-from .expressions import Expr, ifelse, lift, maximum, minimum
-from .functions import number_to_sympy
+from ..errors import SpecFileError, UnsafeExpressionError
+from ..core.expressions import Expr, ifelse, lift, maximum, minimum
+from ..core.functions import number_to_sympy
 
 __all__ = ["SafeExpression", "parse", "MAX_EXPONENT", "MAX_LENGTH", "MAX_DEPTH",
            "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE"]
@@ -90,14 +90,14 @@ def _bounded(x):
     elif isinstance(x, (str, tuple)):
         if len(x) > MAX_STRING:
             raise ValueError(f"the result has {len(x):,} elements, above the limit of "
-                             f"{MAX_STRING:,} (cpspec.safeexpr.MAX_STRING)")
+                             f"{MAX_STRING:,} (cpspec.spec.safeexpr.MAX_STRING)")
         return x
     else:
         return x
     if bits > _MAX_BITS:
         raise ValueError(f"the result is a number of about {_digits_of_bits(bits):,} digits, "
                          f"above the limit of {MAX_DIGITS:,} digits "
-                         "(cpspec.safeexpr.MAX_DIGITS)")
+                         "(cpspec.spec.safeexpr.MAX_DIGITS)")
     return x
 
 
@@ -122,7 +122,7 @@ def _check_degree(e):
         d = _degree(e)
         if d > MAX_DEGREE:
             raise ValueError(f"the result has polynomial degree up to {d:,}, above the limit "
-                             f"of {MAX_DEGREE:,} (cpspec.safeexpr.MAX_DEGREE): exact "
+                             f"of {MAX_DEGREE:,} (cpspec.spec.safeexpr.MAX_DEGREE): exact "
                              "inference would expand it term by term")
     return e
 
@@ -160,14 +160,14 @@ def _pow(a, b):
         _real_number(b, "the exponent")
         if b.is_extended_real and abs(b) > MAX_EXPONENT:  # e.g. 10**4 * sqrt(2)
             raise ValueError(f"exponent {b} is above the limit {MAX_EXPONENT} "
-                             "(cpspec.safeexpr.MAX_EXPONENT)")
+                             "(cpspec.spec.safeexpr.MAX_EXPONENT)")
     if not _num(b):
         if isinstance(a, Expr) or isinstance(b, Expr):
             return lift(a) ** b
         return _check_degree(number_to_sympy(a) ** number_to_sympy(b))
     if abs(b) > MAX_EXPONENT:
         raise ValueError(f"exponent {b} is above the limit {MAX_EXPONENT} "
-                         "(cpspec.safeexpr.MAX_EXPONENT)")
+                         "(cpspec.spec.safeexpr.MAX_EXPONENT)")
     whole = isinstance(b, int) or b.denominator == 1
     if isinstance(a, Expr):
         if not whole:
@@ -180,7 +180,7 @@ def _pow(a, b):
         if bits > _MAX_BITS + 64:
             raise ValueError(f"the power {a}**{b} is too large: about "
                              f"{_digits_of_bits(int(bits)):,} digits, above the limit of "
-                             f"{MAX_DIGITS:,} (cpspec.safeexpr.MAX_DIGITS)")
+                             f"{MAX_DIGITS:,} (cpspec.spec.safeexpr.MAX_DIGITS)")
         if whole:
             if a == 0 and b < 0:
                 raise ZeroDivisionError("0 to a negative power")
@@ -212,7 +212,7 @@ def _add(a, b):
     if isinstance(a, (str, tuple)) and isinstance(b, (str, tuple)) \
             and len(a) + len(b) > MAX_STRING:
         raise ValueError(f"the result would have {len(a) + len(b):,} elements, above the "
-                         f"limit of {MAX_STRING:,} (cpspec.safeexpr.MAX_STRING)")
+                         f"limit of {MAX_STRING:,} (cpspec.spec.safeexpr.MAX_STRING)")
     return a + b
 
 
@@ -444,14 +444,14 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: expected an expression string, got {text!r}")
     if len(text) > MAX_LENGTH:
         raise SpecFileError(f"{where}: expression of {len(text):,} characters, longer than "
-                            f"the limit of {MAX_LENGTH:,} (cpspec.safeexpr.MAX_LENGTH); "
+                            f"the limit of {MAX_LENGTH:,} (cpspec.spec.safeexpr.MAX_LENGTH); "
                             "split it over several nodes")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         if "Exceeds the limit" in str(exc.msg):
             raise SpecFileError(f"{where}: a number in {_short(text)} has more than "
-                                f"{MAX_DIGITS:,} digits (cpspec.safeexpr.MAX_DIGITS); write "
+                                f"{MAX_DIGITS:,} digits (cpspec.spec.safeexpr.MAX_DIGITS); write "
                                 "it as a power such as 10**5000") from None
         raise SpecFileError(f"{where}: cannot parse {_short(text)}: {exc.msg} (column "
                             f"{exc.offset})") from None
@@ -459,12 +459,12 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: cannot parse {_short(text)}: {exc}") from None
     except (MemoryError, RecursionError):  # the parser's own stack
         raise SpecFileError(f"{where}: {_short(text)} nests too deeply to parse; the "
-                            f"limit is {MAX_DEPTH} levels (cpspec.safeexpr.MAX_DEPTH): "
+                            f"limit is {MAX_DEPTH} levels (cpspec.spec.safeexpr.MAX_DEPTH): "
                             "split it over several nodes or use parentheses") from None
     depth = _depth(tree.body)
     if depth > MAX_DEPTH:
         raise SpecFileError(f"{where}: {_short(text)} nests {depth} levels deep, above the "
-                            f"limit of {MAX_DEPTH} (cpspec.safeexpr.MAX_DEPTH); split it "
+                            f"limit of {MAX_DEPTH} (cpspec.spec.safeexpr.MAX_DEPTH); split it "
                             "over several nodes (a sum of 500 terms nests 500 deep)")
     allowed_funcs = set(BASE_FUNCTIONS) | set(functions)
     for node in ast.walk(tree):

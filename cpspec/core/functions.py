@@ -29,7 +29,7 @@ from typing import Any, Callable, Literal, Mapping
 import numpy as np
 import sympy
 
-from .errors import DistributionError, DomainError, FunctionError, SpecError
+from ..errors import DistributionError, DomainError, FunctionError, SpecError
 
 __all__ = [
     "StructuralFunction",
@@ -48,7 +48,7 @@ __all__ = [
 
 #: Largest number of values a node's declared domain (``cp.uniform``, ``cp.dist``,
 #: ``cp.decision``) may have. Exact inference tabulates every value, so a larger domain
-#: is refused up front; raise this (``cpspec.functions.MAX_DOMAIN_SIZE = ...``) if the
+#: is refused up front; raise this (``cpspec.core.functions.MAX_DOMAIN_SIZE = ...``) if the
 #: memory and time are really there.
 MAX_DOMAIN_SIZE = 1_000_000
 
@@ -322,7 +322,7 @@ def _collect_values(values: Any, who: str) -> tuple:
         size = None
     if size is not None and size > MAX_DOMAIN_SIZE:
         raise DomainError(
-            f"{who}: {size} values, above cpspec.functions.MAX_DOMAIN_SIZE = "
+            f"{who}: {size} values, above cpspec.core.functions.MAX_DOMAIN_SIZE = "
             f"{MAX_DOMAIN_SIZE}; exact inference tabulates every value, so shrink the "
             "domain (or raise the limit)")
     try:
@@ -332,7 +332,7 @@ def _collect_values(values: Any, who: str) -> tuple:
                           f"{show(values)}") from None
     if len(vals) > MAX_DOMAIN_SIZE:
         raise DomainError(
-            f"{who}: more than cpspec.functions.MAX_DOMAIN_SIZE = {MAX_DOMAIN_SIZE} "
+            f"{who}: more than cpspec.core.functions.MAX_DOMAIN_SIZE = {MAX_DOMAIN_SIZE} "
             "values; shrink the domain (or raise the limit)")
     return vals
 
@@ -589,7 +589,7 @@ def dist(table_or_fn: Mapping | Callable, parents: list[str] | tuple[str, ...] |
             "cp.dist with a fixed mapping has no parents; pass a callable of the parents")
     if len(table_or_fn) > MAX_DOMAIN_SIZE:
         raise DomainError(
-            f"cp.dist: {len(table_or_fn)} values, above cpspec.functions.MAX_DOMAIN_SIZE "
+            f"cp.dist: {len(table_or_fn)} values, above cpspec.core.functions.MAX_DOMAIN_SIZE "
             f"= {MAX_DOMAIN_SIZE}; shrink the domain (or raise the limit)")
     table = _check_distribution("<dist>", dict(table_or_fn), ())
     values = tuple(dict.fromkeys(_norm_value(v) for v in table_or_fn))

@@ -17,12 +17,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .diagram import Diagram
-from .errors import DistributionError, QueryError
+from ..core.diagram import Diagram
+from ..errors import DistributionError, QueryError
 from .exact import E, P, _weights
-from .expressions import Expr
-from .functions import as_sympy, show, to_exact
-from .simulate import _params, evaluate_samples, retarget, simulate
+from ..core.expressions import Expr
+from ..core.functions import as_sympy, show, to_exact
+from .sampling import _params, evaluate_samples, retarget, simulate
 
 __all__ = ["CrossCheck", "crosscheck"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .diagram import Diagram, make_node, validate
-from .errors import DuplicateNodeError, SpecError
+from ..errors import DuplicateNodeError, SpecError
 from .functions import normalize_name
 
 __all__ = ["replace"]

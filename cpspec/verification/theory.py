@@ -24,13 +24,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import sympy
 
-from .diagram import Diagram
-from .errors import (DomainError, ParameterError, SpecError, SpecFileError,
+from ..core.diagram import Diagram
+from ..errors import (DomainError, ParameterError, SpecError, SpecFileError,
                      UnknownNodeError)
-from .exact import P
-from .functions import as_sympy
-from .learning import append
-from .verification import Counterexample, Verdict
+from ..inference.exact import P
+from ..core.functions import as_sympy
+from ..agents.learners import append
+from .procedures import Counterexample, Verdict
 
 __all__ = ["conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations"]
 
@@ -74,7 +74,7 @@ def conforms(model, observation) -> Verdict:
     >>> print(v.counterexample)
     S = 12 is impossible given G = 1, R = 1: the structural function of S gives 2
     """
-    from .agents import Agent
+    from ..agents.paper import Agent
     if isinstance(model, Agent):
         return _conforms_trace(model, observation)
     if not isinstance(model, Diagram):
@@ -255,7 +255,7 @@ def _golden(f, a, b) -> float:
 
 
 def _parameter_range(d: Diagram, x):
-    from .regions import valid_domain
+    from ..core.regions import valid_domain
     probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
     dom = valid_domain(x, [as_sympy(p) for p in probs])
     if x.is_nonnegative:
@@ -304,7 +304,7 @@ def gof(d: Diagram, data: Sequence[Mapping], fitted: int = 0) -> GoodnessOfFit:
                             "a goodness-of-fit test needs the same nodes in every row")
     if d.free_symbols():
         raise ParameterError("bind the model's parameters (or fit them) before gof()")
-    from .exact import distribution
+    from ..inference.exact import distribution
     n = len(data)
     counts: dict = {}
     for o in data:
@@ -315,7 +315,7 @@ def gof(d: Diagram, data: Sequence[Mapping], fitted: int = 0) -> GoodnessOfFit:
     if joint_expr is not None:
         probs = {(v,): p for v, p in distribution(joint_expr).items()}
     else:
-        from .exact import marginal
+        from ..inference.exact import marginal
         names, arr, K = marginal(d, list(nodes))
         import numpy as np
         probs = {}
@@ -349,7 +349,7 @@ def _parse_value(v: str, where: str = ""):
     """A CSV cell: ASCII decimal digits are an integer (not superscripts such as ``²``,
     which ``str.isdigit`` accepts), anything else the text itself."""
     import re
-    from .safeexpr import MAX_DIGITS
+    from ..spec.safeexpr import MAX_DIGITS
     s = v.strip()
     if re.fullmatch(r"-?[0-9]+", s):
         if len(s.lstrip("-")) > MAX_DIGITS:
@@ -368,7 +368,7 @@ def read_observations(path: str | Path) -> list[tuple[int, dict]]:
     """``(line number, row)`` pairs from a CSV file (a header of node names; empty cells
     are unobserved) or a JSON-lines file (one object per line, ``.jsonl``). Errors name
     the file and line. Only regular UTF-8 files up to
-    :data:`cpspec.specfile.MAX_FILE_BYTES` are read; node names are NFKC-normalised as in
+    :data:`cpspec.spec.loader.MAX_FILE_BYTES` are read; node names are NFKC-normalised as in
     spec files.
 
     >>> import tempfile, pathlib
@@ -377,7 +377,7 @@ def read_observations(path: str | Path) -> list[tuple[int, dict]]:
     >>> read_observations(f)
     [(2, {'G': 1, 'R': 2, 'S': 3}), (3, {'G': 6})]
     """
-    from .specfile import normal_name, read_text_file
+    from ..spec.loader import normal_name, read_text_file
     path = Path(path)
     text = read_text_file(path, "an observation file")
     rows = []

@@ -51,12 +51,12 @@ from typing import Any
 
 import sympy
 
-from .diagram import Diagram
-from .mdp import MDP
-from .errors import SpecError, SpecFileError
+from ..core.diagram import Diagram
+from ..decisions.mdp import MDP
+from ..errors import SpecError, SpecFileError
 from .safeexpr import parse
-from .errors import DuplicateNameError
-from .specfile import (Spec, _brief, _names, _node, _number, _probability, _ref, _values,
+from ..errors import DuplicateNameError
+from .loader import (Spec, _brief, _names, _node, _number, _probability, _ref, _values,
                        _where, evaluate_text, normal_name, reject_unknown_keys)
 
 # the builders (build_mdp, build_agents, build_properties, check_properties,
@@ -229,7 +229,7 @@ def _steps(t, where, what):
         raise SpecFileError(f"{where}: {what} = {_brief(t)} must be a non-negative integer")
     if t > MAX_HORIZON:
         raise SpecFileError(f"{where}: {what} = {t:,} is above the limit of {MAX_HORIZON:,} "
-                            "steps (cpspec.specmodels.MAX_HORIZON)")
+                            "steps (cpspec.spec.models.MAX_HORIZON)")
     return t
 
 
@@ -238,7 +238,7 @@ def _horizon(horizon, params, where):
         return None
     if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon > MAX_HORIZON:
         raise SpecFileError(f"{where}: horizon = {horizon:,} is above the limit of "
-                            f"{MAX_HORIZON:,} steps (cpspec.specmodels.MAX_HORIZON); for a "
+                            f"{MAX_HORIZON:,} steps (cpspec.spec.models.MAX_HORIZON); for a "
                             "long horizon use \"oo\" (infinite) or a declared parameter N")
     if isinstance(horizon, str):
         h = normal_name(horizon.strip())
@@ -364,7 +364,7 @@ class PolicyRef:
         return self.spec.solution(("mdp", self.mdp))
 
     def __call__(self, *args):
-        from .expressions import RV
+        from ..core.expressions import RV
         if args and isinstance(args[0], RV):  # pi*(D_w, info...): an influence diagram
             sol = self.spec.solution(("world", args[0].world))
             return sol.policy(args[0].node, *args[1:])
@@ -405,9 +405,9 @@ _LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines) -> dict:
-    """``[agent.NAME]`` tables -> agents (:mod:`cpspec.agents`)."""
-    from . import agents as ag
-    from .learning import counting
+    """``[agent.NAME]`` tables -> agents (:mod:`cpspec.agents.paper`)."""
+    from .. import agents as ag
+    from ..agents.learners import counting
     out = {}
     kinds = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
              "ITF": ag.ITF, "ITC": ag.ITC}
@@ -553,8 +553,8 @@ def model_names(spec: Spec) -> dict:
 
 def query_functions(spec: Spec, env: dict) -> dict:
     """The claim functions (see the module docstring)."""
-    from .agents import Agent, STH
-    from .mdp import State
+    from ..agents.paper import Agent, STH
+    from ..decisions.mdp import State
 
     def agent_of(x, fname):
         if not isinstance(x, Agent):
@@ -659,14 +659,14 @@ _PROPERTY_KEYS = {"agent", "check", "expect", "timeout"}
 def _trace_world(env):
     """A stand-in world whose variables name the state (and the action ``a``), so that a
     predicate written in a spec file becomes an expression tree evaluated per state."""
-    from .diagram import world
-    from .functions import const
+    from ..core.diagram import world
+    from ..core.functions import const
     names = list(env.variables or ("s",)) + ["a"]
     return world("trace", [(n, const(0)) for n in names])
 
 
 def _as_predicate(x, env, where):
-    from .expressions import Expr
+    from ..core.expressions import Expr
     if not isinstance(x, Expr):
         raise SpecFileError(f"{where}: expected a condition on the state, got {x!r}")
     uses_action = ("trace", "a") in x.variables()
@@ -680,8 +680,8 @@ def _as_predicate(x, env, where):
 
 def build_properties(entries, agents: dict, mdps: dict, params: dict, path, lines) -> tuple:
     """``[[property]]`` tables -> :class:`PropertyEntry` records (parsed, not yet run)."""
-    from . import properties as pr
-    from .expressions import RV
+    from ..verification import properties as pr
+    from ..core.expressions import RV
     if not isinstance(entries, list):
         raise SpecFileError(f"{_where(path, lines, 'property')}: write properties as "
                             "[[property]] tables")
@@ -748,9 +748,9 @@ def _timeout(t, where) -> float:
 
 def check_properties(spec: Spec) -> list:
     """Verify every ``[[property]]`` of ``spec``."""
-    from .verification import verify
+    from ..verification.procedures import verify
     results = []
-    from .specfile import internal_error
+    from .loader import internal_error
     for ent in spec.properties:
         try:
             v = verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout)

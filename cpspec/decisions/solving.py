@@ -16,7 +16,7 @@ is chosen, so ``pi*`` is a function.
   by solving the inequalities ``Q(s, pi(s)) >= Q(s, a)`` in ``N``. Where that proof or the
   closed form cannot be had, :class:`ClosedFormError` says so; no formula is guessed.
 * With one symbolic parameter (``gamma``, a probability ``p``), every argmax is decided
-  exactly on regions of the parameter (:mod:`cpspec.regions`), and the result is a
+  exactly on regions of the parameter (:mod:`cpspec.core.regions`), and the result is a
   :class:`ParametricSolution`: the regions and the optimal policy in each.
 
 General influence diagrams (:func:`solve` on a :class:`Diagram` with decision and utility
@@ -42,12 +42,12 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
-from .budget import Deadline, Expired, check_timeout, time_limit
-from .diagram import Diagram
-from .errors import BudgetError, ParameterError, SpecError
-from .functions import as_sympy, to_exact
+from ..budget import Deadline, Expired, check_timeout, time_limit
+from ..core.diagram import Diagram
+from ..errors import BudgetError, ParameterError, SpecError
+from ..core.functions import as_sympy, to_exact
 from .mdp import MDP, _action_dist, _policy_fn, check_horizon
-from .regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
 __all__ = ["Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
 
@@ -224,7 +224,7 @@ class ParametricSolution:
     """Solutions on the regions of one symbolic parameter.
 
     ``pieces`` lists ``(set, Solution)`` in increasing parameter order; ``policy(...)``
-    returns a :class:`~cpspec.regions.Choice` (or a plain action where it is the same
+    returns a :class:`~cpspec.core.regions.Choice` (or a plain action where it is the same
     everywhere), ``value`` a ``Piecewise``.
     """
 

@@ -28,11 +28,11 @@ from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import EX, QQ
 from sympy.polys.polyerrors import CoercionFailed, DomainError
 
-from .diagram import Diagram
-from .errors import ConditioningError, FactorTooLargeError, QueryError
-from .expressions import Const, Expr, Op, RV
-from .functions import as_sympy, number_to_sympy
-from .progress import progress
+from ..core.diagram import Diagram
+from ..errors import ConditioningError, FactorTooLargeError, QueryError
+from ..core.expressions import Const, Expr, Op, RV
+from ..core.functions import as_sympy, number_to_sympy
+from ..progress import progress
 
 __all__ = ["P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
 

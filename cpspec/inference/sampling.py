@@ -14,17 +14,17 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .diagram import Diagram
-from .errors import FactorTooLargeError, ModelTooLargeError, ParameterError, QueryError
-from .expressions import Const, Expr, Op, RV
-from .functions import show
-from .progress import progress
+from ..core.diagram import Diagram
+from ..errors import FactorTooLargeError, ModelTooLargeError, ParameterError, QueryError
+from ..core.expressions import Const, Expr, Op, RV
+from ..core.functions import show
+from ..progress import progress
 
 __all__ = ["simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES"]
 
 #: Largest memory (bytes) the samples of one :func:`simulate` call may take, estimated
 #: before any sample is drawn: 16 bytes per node and sample (its value and its code)
-#: plus 16 per sample of working arrays. Raise it (``cpspec.simulate.MAX_SIMULATION_BYTES
+#: plus 16 per sample of working arrays. Raise it (``cpspec.inference.sampling.MAX_SIMULATION_BYTES
 #: = ...``) on a machine with the memory, or draw fewer samples per call.
 MAX_SIMULATION_BYTES = 2 * 1024**3
 
@@ -100,7 +100,7 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
         raise ModelTooLargeError(
             f"simulating {show(n)} samples of world {diagram.name!r} ({len(diagram.order)} nodes) "
             f"would take about {_gib(need)} of memory, above "
-            f"cpspec.simulate.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
+            f"cpspec.inference.sampling.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
             "fewer samples (several seeded calls), or raise the limit")
     if params:
         diagram = diagram.bind(**_params(params))

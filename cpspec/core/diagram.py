@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import sympy
 
-from .errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
+from ..errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
                      FactorTooLargeError, ParameterError, SpecError, UnknownNodeError)
 from .expressions import RV
 from .functions import (StructuralFunction, as_sympy, check_probability, normalize_name,
@@ -203,7 +203,7 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         """The diagram in the paper's notation, for notebooks."""
-        from .draw import draw
+        from ..export.drawing import draw
         return draw(self)
 
     def __dir__(self):
@@ -292,7 +292,7 @@ class Diagram:
             widths = " x ".join(f"{p}:{len(d)}" for p, d in zip(node.parents, parent_domains))
             raise FactorTooLargeError(
                 f"world {self.name!r}: node {node.name!r} would need a table of {size} parent "
-                f"assignments ({widths}), above cpspec.diagram.MAX_TABLE_ROWS = "
+                f"assignments ({widths}), above cpspec.core.diagram.MAX_TABLE_ROWS = "
                 f"{MAX_TABLE_ROWS}; shrink the parents' domains or split the node")
         f = node.function
         if f.kind == "decision":

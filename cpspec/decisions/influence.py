@@ -33,11 +33,11 @@ from typing import Any, Mapping
 import networkx as nx
 import sympy
 
-from .diagram import Diagram
-from .errors import SpecError
-from .exact import _numeric, marginal
-from .functions import dist, fn, number_to_sympy
-from .regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from ..core.diagram import Diagram
+from ..errors import SpecError
+from ..inference.exact import _numeric, marginal
+from ..core.functions import dist, fn, number_to_sympy
+from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
 __all__ = ["IDSolution", "solve_diagram"]
 
@@ -234,7 +234,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
         rules[D] = rule
         eus[D] = eu
     solved = _with_rules(d, rules)
-    from .exact import E
+    from ..inference.exact import E
     value = sum((number_to_sympy(solved.node(U).function.weight) * E(solved[U])
                  for U in utilities), sympy.Integer(0))
     return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,

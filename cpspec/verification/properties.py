@@ -30,8 +30,8 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 
-from .errors import FunctionError, ModelTooLargeError, SpecError
-from .functions import normalize_name, show
+from ..errors import FunctionError, ModelTooLargeError, SpecError
+from ..core.functions import normalize_name, show
 
 __all__ = ["Property", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
            "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
@@ -39,7 +39,7 @@ __all__ = ["Property", "policy_unmodified", "myopic", "obeys_stop_button", "no_i
 
 #: Largest ``K`` of a bounded check (``always``, ``eventually``, ``policy_unmodified``
 #: with a policy variable) and largest ``N`` of ``myopic``: the encodings unroll ``K``
-#: steps of every learning-world trace. Raise it (``cpspec.properties.MAX_TRACE_STEPS =
+#: steps of every learning-world trace. Raise it (``cpspec.verification.properties.MAX_TRACE_STEPS =
 #: ...``) when the time is there; each step adds to every solver query.
 MAX_TRACE_STEPS = 1_000
 
@@ -56,7 +56,7 @@ def _positive(k: Any, what: str, prop: str, limit: int | None = None,
     k = int(k)
     if limit is not None and k > limit:
         raise ModelTooLargeError(
-            f"{prop}: {what} = {show(k)} steps{cost} is above cpspec.properties.{limit_name} = "
+            f"{prop}: {what} = {show(k)} steps{cost} is above cpspec.verification.properties.{limit_name} = "
             f"{limit}; check fewer steps, or raise the limit")
     return k
 

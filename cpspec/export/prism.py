@@ -15,9 +15,9 @@ from fractions import Fraction
 
 import sympy
 
-from .errors import ParameterError, SpecError
-from .functions import as_sympy
-from .mdp import MDP
+from ..errors import ParameterError, SpecError
+from ..core.functions import as_sympy
+from ..decisions.mdp import MDP
 
 __all__ = ["to_prism", "prism_property"]
 

@@ -1,6 +1,6 @@
 """TOML spec files: worlds, counterfactual worlds, and claims about them.
 
-A spec file is data. Its expressions go through :mod:`cpspec.safeexpr`, never through
+A spec file is data. Its expressions go through :mod:`cpspec.spec.safeexpr`, never through
 ``eval`` or ``sympify``. Layout::
 
     params = ["p"]                      # optional symbolic parameters (real numbers)
@@ -57,12 +57,12 @@ from typing import Any, Callable
 
 import sympy
 
-from .diagram import Diagram, world as _world
-from .errors import DuplicateNameError, SpecError, SpecFileError
-from .exact import E, P
-from .functions import (StructuralFunction, decision, dist, fn, uniform, utility,
+from ..core.diagram import Diagram, world as _world
+from ..errors import DuplicateNameError, SpecError, SpecFileError
+from ..inference.exact import E, P
+from ..core.functions import (StructuralFunction, decision, dist, fn, uniform, utility,
                         as_sympy)
-from .regions import Choice
+from ..core.regions import Choice
 from .safeexpr import MAX_DIGITS, parse
 
 __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive", "check",
@@ -134,7 +134,7 @@ class Spec:
     def solution(self, key: tuple):
         """Solve an MDP (by name) or an influence diagram (by world name), once."""
         if key not in self._solved:
-            from .decisions import solve
+            from ..decisions.solving import solve
             kind, name = key
             if kind == "mdp":
                 mdp, horizon = self.mdps[name]
@@ -177,7 +177,7 @@ class Spec:
         for w, d in self.worlds.items():
             if w not in env:
                 env[w] = d
-        from .specmodels import model_names
+        from .models import model_names
         for k, v in model_names(self).items():
             if k in env and k in self.agents:
                 raise SpecFileError(f"{self.path}: agent name {k!r} clashes with another "
@@ -285,7 +285,7 @@ def read_text_file(path: str | Path, what: str = "a spec file",
                             f"{what} must be an ordinary file")
     if st.st_size > limit:
         raise SpecFileError(f"{path}: {st.st_size:,} bytes, above the limit of {limit:,} for "
-                            f"{what} (cpspec.specfile.MAX_FILE_BYTES)")
+                            f"{what} (cpspec.spec.loader.MAX_FILE_BYTES)")
     try:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
@@ -293,7 +293,7 @@ def read_text_file(path: str | Path, what: str = "a spec file",
         raise SpecFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if len(data) > limit:
         raise SpecFileError(f"{path}: more than {limit:,} bytes, the limit for {what} "
-                            "(cpspec.specfile.MAX_FILE_BYTES)")
+                            "(cpspec.spec.loader.MAX_FILE_BYTES)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -442,7 +442,7 @@ def _number(x: Any, where: str, what: str) -> Any:
     """An exact real number or expression (a probability, reward, discount): a
     ``Fraction`` or a SymPy expression. Strings, truth values, floats and non-real numbers
     are errors, never read as numbers."""
-    from .expressions import Expr
+    from ..core.expressions import Expr
     if isinstance(x, bool):
         raise SpecFileError(f"{where}: {what} is the truth value {x}, not a number; write "
                             "(1 if CONDITION else 0)")
@@ -697,7 +697,7 @@ def _build_spec(path: str, data: dict, lines: _Lines, bases: list, fence) -> Spe
                             '"query" = "expected value"')
     claims = tuple(Claim(q, v, _where(path, lines, q, label="claim"))
                    for q, v in claims_data.items())
-    from .specmodels import build_agents, build_mdp, build_properties
+    from .models import build_agents, build_mdp, build_properties
     mdps_data = data.get("mdp", {})
     if not isinstance(mdps_data, dict) or not all(isinstance(v, dict)
                                                   for v in mdps_data.values()):
@@ -1148,7 +1148,7 @@ def derive(spec: Spec, query: str, where: str = "query",
     >>> derive(spec, "E(X_f + Y_f)"), derive(spec, "P(X_f == 1 and Y_f == 1)")
     (2*p, p**2)
     """
-    from .specmodels import STAR, query_functions
+    from .models import STAR, query_functions
     env = spec.namespace()
     funcs: dict[str, Callable] = {"P": P, "E": E}
     funcs.update(query_functions(spec, env))
@@ -1158,7 +1158,7 @@ def derive(spec: Spec, query: str, where: str = "query",
     out = evaluate_text(query, where, env, funcs, keywords,
                         "variables are written NODE_WORLD (e.g. S_f), parameters must be "
                         "declared")
-    from .expressions import Expr
+    from ..core.expressions import Expr
     if isinstance(out, Expr):
         raise SpecFileError(f"{where}: {query!r} is a random quantity, not a number; wrap it "
                             "in P(...) or E(...)")
@@ -1210,14 +1210,14 @@ def _equal(a, b) -> bool:
 
 def check(spec: Spec) -> list:
     """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each), verify every
-    ``[[property]]`` (one :class:`~cpspec.specmodels.PropertyResult` each), and check
+    ``[[property]]`` (one :class:`~cpspec.spec.models.PropertyResult` each), and check
     every ``[[observations]]`` file (one :class:`ObservationResult` each).
 
     >>> spec = load("w.toml", text='[world.w.node.X]\\nfn = "2"\\n[claims]\\n"E(X_w)" = "3"\\n')
     >>> [(r.passed, r.derived, r.expected) for r in check(spec)]
     [(False, 2, 3)]
     """
-    from .specmodels import check_properties
+    from .models import check_properties
     return _check_claims(spec) + check_properties(spec) + check_observations(spec)
 
 
@@ -1265,7 +1265,7 @@ class ObservationResult:
 
 def check_observations(spec: Spec) -> list:
     """Check every ``[[observations]]`` file against its world, row by row."""
-    from .theory import conforms, read_observations
+    from ..verification.theory import conforms, read_observations
     out = []
     for w, file, where in spec.observations:
         d = spec.worlds[w]
@@ -1281,7 +1281,7 @@ def check_observations(spec: Spec) -> list:
                     failures.append((line, str(v.counterexample)))
             logl = None
             if not failures and not d.free_symbols():
-                from .theory import likelihood
+                from ..verification.theory import likelihood
                 logl = sympy.N(likelihood(d, [r for _, r in rows], log=True), 8)
             out.append(ObservationResult(w, file, len(rows), tuple(failures),
                                          log_likelihood=logl))
@@ -1371,7 +1371,7 @@ def _piecewise_equal(a, b) -> bool:
             if c is not sympy.true:
                 cuts |= {v for v in c.as_set().boundary if v.is_finite}
     cuts = sorted(cuts, key=lambda v: sympy.N(v, 50))
-    from .regions import rational_between
+    from ..core.regions import rational_between
     tests = list(cuts)
     bounds = [-sympy.oo] + cuts + [sympy.oo]
     intervals = [(lo, hi) for lo, hi in zip(bounds, bounds[1:])]

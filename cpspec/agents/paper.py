@@ -43,30 +43,30 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import sympy
 
-from .crosscheck import CrossCheck
-from .decisions import ParametricSolution, Solution, solve
-from .diagram import Diagram, world
-from .errors import (DistributionError, DomainError, FunctionError, ModelTooLargeError,
+from ..inference.crosscheck import CrossCheck
+from ..decisions.solving import ParametricSolution, Solution, solve
+from ..core.diagram import Diagram, world
+from ..errors import (DistributionError, DomainError, FunctionError, ModelTooLargeError,
                      ParameterError, SpecError)
-from .exact import E
-from .functions import (as_sympy, check_probability, const, dist, fn, hashable,
+from ..inference.exact import E
+from ..core.functions import (as_sympy, check_probability, const, dist, fn, hashable,
                         normalize_name, show, to_exact)
-from .learning import Learner, append, resolve_learner
-from .mdp import MDP, _action_dist, _start_fn, check_horizon, influence_diagram
-from .progress import progress
-from .regions import Sign
+from .learners import Learner, append, resolve_learner
+from ..decisions.mdp import MDP, _action_dist, _start_fn, check_horizon, influence_diagram
+from ..progress import progress
+from ..core.regions import Sign
 
 __all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "MAX_LEARNING_STEPS",
            "MAX_VALUE_STEPS", "MAX_SIMULATION_STEPS"]
 
 #: Largest ``T`` of an exact learning world (:meth:`Agent.learning_world`; verification
 #: replays counterexample traces in it). Its records ``O_t`` may also outgrow
-#: ``cpspec.diagram.MAX_TABLE_ROWS`` sooner, which is then reported with the node.
+#: ``cpspec.core.diagram.MAX_TABLE_ROWS`` sooner, which is then reported with the node.
 MAX_LEARNING_STEPS = 1_000
 
 #: Largest ``T`` of :meth:`Agent.value`: ``T`` exact expectations over a world of ``4T``
 #: nodes, whose cost grows about as ``T**3`` (``T = 100`` takes seconds). Longer runs are
-#: what :meth:`Agent.simulate` is for; raise the limit (``cpspec.agents.MAX_VALUE_STEPS =
+#: what :meth:`Agent.simulate` is for; raise the limit (``cpspec.agents.paper.MAX_VALUE_STEPS =
 #: ...``) when the time is there.
 MAX_VALUE_STEPS = 100
 
@@ -81,7 +81,7 @@ def _steps(T: Any, what: str, limit: int, limit_name: str, hint: str = "") -> in
                         "steps)")
     T = int(T)
     if T > limit:
-        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above cpspec.agents.{limit_name} "
+        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above cpspec.agents.paper.{limit_name} "
                                  f"= {limit}; {hint}use fewer steps, or raise the limit")
     return T
 
@@ -127,7 +127,7 @@ class Agent:
 
     def _repr_svg_(self) -> str:
         """The learning world and the planning world side by side, for notebooks."""
-        from .draw import draw
+        from ..export.drawing import draw
         return draw(self)
 
     def __repr__(self):
@@ -273,7 +273,7 @@ class Agent:
         if n * max(T, 1) > MAX_SIMULATION_STEPS:
             raise ModelTooLargeError(
                 f"{self.kind}.simulate: {show(n)} runs x {T} steps = {show(n * max(T, 1))} steps, above "
-                f"cpspec.agents.MAX_SIMULATION_STEPS = {MAX_SIMULATION_STEPS}; simulate "
+                f"cpspec.agents.paper.MAX_SIMULATION_STEPS = {MAX_SIMULATION_STEPS}; simulate "
                 "fewer runs or steps, or raise the limit")
         if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
             raise SpecError(f"{self.kind}.simulate: seed = {show(seed)} must be a "
@@ -387,7 +387,7 @@ class STH(Agent):
 
     def switching_horizon(self, s: Any, o: tuple = ()):
         """The planned first action as a function of the symbolic horizon ``N``
-        (a :class:`~cpspec.regions.Choice` over ``N``, or one action)."""
+        (a :class:`~cpspec.core.regions.Choice` over ``N``, or one action)."""
         N = sympy.Symbol("N", integer=True, positive=True)
         return solve(self.planning_mdp(o, s), N).policy(0, s)
 

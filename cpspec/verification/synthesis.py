@@ -25,14 +25,14 @@ import copy
 import sympy
 import z3
 
-from .budget import check_timeout
-from .agents import Agent
-from .errors import ParameterError, SpecError, UnknownNodeError
-from .functions import number_to_sympy
-from .learning import _Perfect
+from ..budget import check_timeout
+from ..agents.paper import Agent
+from ..errors import ParameterError, SpecError, UnknownNodeError
+from ..core.functions import number_to_sympy
+from ..agents.learners import _Perfect
 from .properties import Property
-from .regions import Choice, rational_between
-from .verification import (_check, _solver, incentive_problem, normalized,
+from ..core.regions import Choice, rational_between
+from .procedures import (_check, _solver, incentive_problem, normalized,
                            theta_values, twin_agent, verify)
 
 __all__ = ["Synthesis", "synthesize"]
@@ -51,7 +51,7 @@ class Synthesis:
     rounds: int
 
     def __str__(self) -> str:
-        from .regions import _show_set
+        from ..core.regions import _show_set
         x = self.parameter
         parts = [f"{self.property} holds for {_show_set(self.holds, x)}"
                  if self.holds is not sympy.S.EmptySet else f"{self.property} holds nowhere"]

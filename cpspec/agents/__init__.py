@@ -1,0 +1,12 @@
+"""The paper's agents as specifications (``paper``: ``FP``, ``FPX``, ``STH``, ``SI``,
+``SIF``, ``ITF``, ``ITC`` on the common base ``Agent``) and their learning functions
+(``learners``, also available as ``cp.learners``).
+
+>>> import cpspec as cp
+>>> cp.agents.FP.__name__
+'FP'
+"""
+
+from .paper import FP, FPX, ITC, ITF, SI, SIF, STH, Agent
+
+__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
