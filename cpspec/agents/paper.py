@@ -54,6 +54,7 @@ from ..core.functions import (as_sympy, check_probability, const, dist, fn, hash
 from .learners import Learner, append, resolve_learner
 from ..decisions.mdp import MDP, _action_dist, _start_fn, check_horizon, influence_diagram
 from ..progress import progress
+from ..core.display import svg
 from ..core.regions import Sign
 
 __all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "MAX_LEARNING_STEPS",
@@ -125,10 +126,9 @@ class Agent:
         self.o0 = _record(o0, self.kind)
         self._plans: dict = {}
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | None:
         """The learning world and the planning world side by side, for notebooks."""
-        from ..export.drawing import draw
-        return draw(self)
+        return svg(self)
 
     def __repr__(self):
         h = "oo" if self.horizon is sympy.oo else self.horizon

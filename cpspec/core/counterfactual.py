@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .diagram import Diagram, make_node, validate
-from ..errors import DuplicateNodeError, SpecError
-from .functions import normalize_name
+from .diagram import Diagram
 
 __all__ = ["replace"]
 
@@ -40,23 +38,4 @@ def replace(diagram: Diagram, new_name: str, /, **nodes: Any) -> Diagram:
     >>> cp.P(c.S == 12), cp.P(f.S == 12)
     (1/6, 1/36)
     """
-    if normalize_name(new_name, "world name") == diagram.name:
-        raise SpecError(f"the counterfactual of world {diagram.name!r} needs a new name; "
-                        f"replace({new_name!r}, ...) would make X_{diagram.name} ambiguous")
-    if not nodes:
-        raise SpecError(f"replace() on world {diagram.name!r} names no node to change; "
-                        "pass e.g. R=cp.const(6)")
-    built = dict(diagram.nodes)
-    given: dict[str, str] = {}
-    for name, f in nodes.items():
-        node = make_node(name, f)  # names are NFKC-normalised, as Python reads them
-        if node.name in given:
-            raise DuplicateNodeError(
-                f"replace() on world {diagram.name!r} got node {name!r} and "
-                f"{given[node.name]!r}, which are one name after Unicode NFKC "
-                "normalisation (as Python reads identifiers); replace each node once")
-        given[node.name] = name
-        built[node.name] = node
-    out = Diagram(new_name, built.values(), diagram.bindings)
-    validate(out)
-    return out
+    return diagram.replace(new_name, **nodes)

@@ -13,7 +13,7 @@ import itertools
 import keyword
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -21,8 +21,9 @@ import sympy
 
 from ..errors import (CycleError, DistributionError, DomainError, DuplicateNodeError,
                      FactorTooLargeError, ParameterError, SpecError, UnknownNodeError)
+from .display import svg
 from .expressions import RV
-from .functions import (StructuralFunction, as_sympy, check_probability, normalize_name,
+from .functions import (StructuralFunction, as_sympy, check_probability, const, normalize_name,
                         probability_region, show, to_exact)
 
 __all__ = ["Node", "Table", "Diagram", "world", "MAX_TABLE_ROWS"]
@@ -201,10 +202,9 @@ class Diagram:
     def __repr__(self) -> str:
         return f"<Diagram {self.name!r}: {', '.join(self._order)}>"
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | None:
         """The diagram in the paper's notation, for notebooks."""
-        from ..export.drawing import draw
-        return draw(self)
+        return svg(self)
 
     def __dir__(self):
         return list(super().__dir__()) + list(self._nodes)
@@ -248,6 +248,23 @@ class Diagram:
     def domain(self, name: str) -> tuple:
         """The finite domain of node ``name`` (values in a fixed order)."""
         return self.table(name).domain
+
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """A value derived from this (immutable) diagram, computed once: its tables, the
+        exact field of its probabilities, elimination orders. ``key`` names what is
+        derived; ``compute`` is called only the first time. The memo never changes what
+        the diagram means, only how often the work is done.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> d = cp.world("d", X=cp.uniform([0, 1]))
+        >>> d.memo(("answer",), lambda: 42), d.memo(("answer",), lambda: 0)
+        (42, 42)
+        """
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def table(self, name: str) -> Table:
         """The node's :class:`Table` (computed on first use, then kept)."""
@@ -385,8 +402,26 @@ class Diagram:
         >>> cp.E(c.S) - cp.E(f.S)
         5/2
         """
-        from .counterfactual import replace
-        return replace(self, new_name, **nodes)
+        if normalize_name(new_name, "world name") == self.name:
+            raise SpecError(f"the counterfactual of world {self.name!r} needs a new name; "
+                            f"replace({new_name!r}, ...) would make X_{self.name} ambiguous")
+        if not nodes:
+            raise SpecError(f"replace() on world {self.name!r} names no node to change; "
+                            "pass e.g. R=cp.const(6)")
+        built = dict(self._nodes)
+        given: dict[str, str] = {}
+        for name, f in nodes.items():
+            node = make_node(name, f)  # names are NFKC-normalised, as Python reads them
+            if node.name in given:
+                raise DuplicateNodeError(
+                    f"replace() on world {self.name!r} got node {name!r} and "
+                    f"{given[node.name]!r}, which are one name after Unicode NFKC "
+                    "normalisation (as Python reads identifiers); replace each node once")
+            given[node.name] = name
+            built[node.name] = node
+        out = Diagram(new_name, built.values(), self.bindings)
+        validate(out)
+        return out
 
     def bind(self, new_name: str | None = None, /, **values) -> "Diagram":
         """This diagram with symbolic parameters bound to exact values (for simulation,
@@ -495,7 +530,6 @@ def make_node(name: str, f: Any) -> Node:
         if callable(f):
             raise SpecError(f"node {name!r}: wrap the callable in cp.fn(...) (deterministic) "
                             "or cp.dist(...) (random)")
-        from .functions import const
         try:
             f = const(f)
         except DomainError as exc:

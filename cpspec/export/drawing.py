@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.diagram import Diagram
+from ..core.display import register_svg
 from ..errors import SpecError
 
 __all__ = ["Scene", "scene", "draw", "to_svg", "to_png", "agent_scene", "trace_scene"]
@@ -201,10 +202,9 @@ def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
     >>> svg.startswith("<svg") and "[f_G]" in svg and ">f<" in svg
     True
     """
-    from ..agents.paper import Agent
     if isinstance(obj, Scene):
         return to_svg(obj)
-    if isinstance(obj, Agent):
+    if is_agent(obj):
         if counterexample is not None:
             cex = getattr(counterexample, "counterexample", counterexample)
             if cex is None or "states" not in cex.data:
@@ -213,6 +213,16 @@ def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
             return to_svg(trace_scene(obj, cex))
         return to_svg(agent_scene(obj))
     return to_svg(scene(obj, values, highlight))
+
+
+def is_agent(obj: Any) -> bool:
+    """Whether ``obj`` is an agent of the paper's kind: recognised by what it offers (a
+    learning world and a planning world), so that drawing needs no agent module."""
+    return callable(getattr(obj, "learning_world", None)) and \
+        callable(getattr(obj, "planning_world", None))
+
+
+register_svg(lambda obj: draw(obj))
 
 
 def to_svg(sc: Scene) -> str:

@@ -44,28 +44,27 @@ MAX_FACTOR_SIZE = 2_000_000
 
 def _field(diagram: Diagram, names: frozenset[str]):
     """The exact domain for the probabilities of ``names`` (kept with the diagram)."""
-    key = ("field", names)
-    cache = diagram._cache
-    if key not in cache:
-        probs = []
-        symbolic = False
-        for n in names:
-            for row in diagram.table(n).rows or ():
-                for p in row.values():
-                    probs.append(p)
-                    symbolic = symbolic or not isinstance(p, Fraction)
-        if not symbolic:
-            cache[key] = QQ
-        else:
-            uniq = list({as_sympy(p) for p in probs})
-            K = construct_domain(uniq, field=True)[0] if uniq else QQ
-            try:  # e.g. sqrt(p) and p together: the field in sqrt(p) cannot hold p
-                for u in uniq:
-                    K.from_sympy(u)
-            except (CoercionFailed, ValueError, TypeError, NotImplementedError):
-                K = EX
-            cache[key] = K
-    return cache[key]
+    return diagram.memo(("field", names), lambda: _make_field(diagram, names))
+
+
+def _make_field(diagram: Diagram, names: frozenset[str]):
+    probs = []
+    symbolic = False
+    for n in names:
+        for row in diagram.table(n).rows or ():
+            for p in row.values():
+                probs.append(p)
+                symbolic = symbolic or not isinstance(p, Fraction)
+    if not symbolic:
+        return QQ
+    uniq = list({as_sympy(p) for p in probs})
+    K = construct_domain(uniq, field=True)[0] if uniq else QQ
+    try:  # e.g. sqrt(p) and p together: the field in sqrt(p) cannot hold p
+        for u in uniq:
+            K.from_sympy(u)
+    except (CoercionFailed, ValueError, TypeError, NotImplementedError):
+        K = EX
+    return K
 
 
 def _to_field(K, p):
@@ -92,34 +91,34 @@ def _node_factor(diagram: Diagram, name: str, K):
     field arithmetic: no gcd is taken per operation. The denominators are scalars and
     are divided out once, at the end of the elimination.
     """
-    key = ("factor", name, K)
-    cache = diagram._cache
-    if key not in cache:
-        t = diagram.table(name)
-        if t.rows is None:
-            raise QueryError(
-                f"world {diagram.name!r}: node {name!r} is a decision node and has no "
-                "distribution; solve the diagram (cp.solve) or replace the node by a policy "
-                f"(replace(..., {name}=cp.fn(policy)))")
-        shape = tuple(len(diagram.domain(p)) for p in t.parents) + (len(t.domain),)
-        index = {v: i for i, v in enumerate(t.domain)}
-        entries = [(k, index[v], _to_field(K, p))
-                   for k, row in enumerate(t.rows) for v, p in row.items()]
-        R = _ring(K)
-        arr = np.full(shape, R.zero, dtype=object)
-        flat = arr.reshape(-1, len(t.domain))
-        if R is K:
-            den = K.one
-            for k, j, x in entries:
-                flat[k, j] = x
-        else:
-            den = R.one
-            for _, _, x in entries:
-                den = R.lcm(den, K.denom(x))
-            for k, j, x in entries:
-                flat[k, j] = K.numer(x) * R.exquo(den, K.denom(x))
-        cache[key] = (t.parents + (name,), arr, den)
-    return cache[key]
+    return diagram.memo(("factor", name, K), lambda: _make_factor(diagram, name, K))
+
+
+def _make_factor(diagram: Diagram, name: str, K):
+    t = diagram.table(name)
+    if t.rows is None:
+        raise QueryError(
+            f"world {diagram.name!r}: node {name!r} is a decision node and has no "
+            "distribution; solve the diagram (cp.solve) or replace the node by a policy "
+            f"(replace(..., {name}=cp.fn(policy)))")
+    shape = tuple(len(diagram.domain(p)) for p in t.parents) + (len(t.domain),)
+    index = {v: i for i, v in enumerate(t.domain)}
+    entries = [(k, index[v], _to_field(K, p))
+               for k, row in enumerate(t.rows) for v, p in row.items()]
+    R = _ring(K)
+    arr = np.full(shape, R.zero, dtype=object)
+    flat = arr.reshape(-1, len(t.domain))
+    if R is K:
+        den = K.one
+        for k, j, x in entries:
+            flat[k, j] = x
+    else:
+        den = R.one
+        for _, _, x in entries:
+            den = R.lcm(den, K.denom(x))
+        for k, j, x in entries:
+            flat[k, j] = K.numer(x) * R.exquo(den, K.denom(x))
+    return (t.parents + (name,), arr, den)
 
 
 # ---- elimination ---------------------------------------------------------------------
@@ -259,11 +258,9 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
         den = den * d
     for var, value in evidence.items():
         factors = [_restrict(f, var, value, diagram, K, var in names) for f in factors]
-    plan_key = ("plan", names, frozenset(evidence))
-    if plan_key not in diagram._cache:  # the order depends on the structure only
-        diagram._cache[plan_key] = elimination_order(
-            [vs for vs, _ in factors], card, set(relevant) - set(names) - set(evidence))
-    order, widest, scope = diagram._cache[plan_key]
+    plan_key = ("plan", names, frozenset(evidence))  # the order depends on the structure
+    order, widest, scope = diagram.memo(plan_key, lambda: elimination_order(
+        [vs for vs, _ in factors], card, set(relevant) - set(names) - set(evidence)))
     out_size = 1
     for n in names:
         out_size *= card[n]
