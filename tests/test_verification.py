@@ -84,7 +84,7 @@ def test_no_incentive_counterexample_reproduces_with_its_dynamics():
     itf = cp.agents.ITF(tenv, terminal="terminal", rewards=rewards)
     cex = cp.verify(itf, cp.no_incentive("terminal")).counterexample
     table = cex.data["dynamics"]
-    domains, dynamics, parents = tenv._factored
+    domains, dynamics, parents = tenv.factors
     other = cp.MDP.factored(domains, {"terminal": cp.dist(lambda *a: table[tuple(a)],
                                                           parents=list(parents["terminal"]))},
                             tenv.actions, tenv.reward, {"terminal": "hard"}, tenv.gamma)

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from numbers import Integral
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 import sympy
 
@@ -31,7 +31,7 @@ from ..core.functions import (StructuralFunction, _check_distribution, as_sympy,
                         const, decision, dist, fn, hashable, normalize_name,
                         probability_region, required_arity, show, to_exact, utility)
 
-__all__ = ["MDP", "State", "unroll", "influence_diagram", "check_horizon",
+__all__ = ["MDP", "State", "Factored", "unroll", "influence_diagram", "check_horizon",
            "MAX_HORIZON_WORK", "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
 
 #: Largest ``horizon x transitions`` (one unit: one ``(s, a, s2)`` term of one step of
@@ -155,6 +155,15 @@ def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None
     raise SpecError(f"{what} {show(horizon)} is not {kind}")
 
 
+class Factored(NamedTuple):
+    """How a factored MDP was stated: each variable's ``domains``, its ``dynamics`` (a
+    structural function of its ``parents``, which may include the action ``"A"``)."""
+
+    domains: dict
+    dynamics: dict
+    parents: dict
+
+
 @dataclass(frozen=True, eq=False)
 class MDP:
     """A Markov decision process with exact probabilities and rewards.
@@ -168,6 +177,9 @@ class MDP:
     reward : callable ``(s, a, s2) -> number`` (exact; may be symbolic)
     start : a state, or a mapping state -> probability
     gamma : the discount (exact number in [0, 1] or a symbol); default 1
+    factors : :class:`Factored` or None
+        For an MDP built with :meth:`MDP.factored`: its variables' domains, dynamics and
+        parents (what verification and drawing read); None for a flat MDP.
 
     Examples
     --------
@@ -185,6 +197,7 @@ class MDP:
     start: Any
     gamma: Any = 1
     variables: tuple | None = None
+    factors: Factored | None = field(default=None, repr=False)
     P: dict = field(init=False, repr=False)
     R: dict = field(init=False, repr=False)
     mu0: dict = field(init=False, repr=False)
@@ -360,9 +373,8 @@ class MDP:
             raise SpecError(f"factored MDP: start must give every variable a value: "
                             f"{', '.join(names)}")
         s0 = State(**{k: start[k] for k in names})
-        m = cls(states, tuple(actions), transition, reward, s0, gamma, names)
-        object.__setattr__(m, "_factored", (domains, dict(dynamics), parents))
-        return m
+        return cls(states, tuple(actions), transition, reward, s0, gamma, names,
+                   Factored(domains, dict(dynamics), parents))
 
     def bind(self, **values) -> "MDP":
         """The MDP with symbolic parameters (in probabilities, rewards, gamma) bound.
@@ -412,7 +424,7 @@ class MDP:
 
         def reward(s, a, s2):
             return sub(self.reward_of(s, a, s2))
-        fac = getattr(self, "_factored", None)
+        fac = self.factors
         if fac is not None:  # stay factored: bind inside each variable's dynamics
             domains, dynamics, parents = fac
             new_dyn = {}
@@ -553,7 +565,7 @@ def _slices(mdp: MDP, horizon: int, action_node: Callable[[int, tuple], Structur
             ) -> list[tuple[str, StructuralFunction]]:
     """The nodes of a time-unrolled agent model, with the action nodes supplied."""
     nodes: list[tuple[str, StructuralFunction]] = []
-    fac = getattr(mdp, "_factored", None)
+    fac = mdp.factors
     if fac is None:
         nodes.append(("S_0", _start_fn(mdp).with_label("S_0")))
         for t in range(horizon):

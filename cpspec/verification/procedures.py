@@ -305,7 +305,7 @@ def _myopic_cex(agent, mdp, s, nominal, vals, N) -> Counterexample:
 def _no_incentive(agent: Agent, prop: Property, timeout):
     env = agent.env
     node = prop.node
-    fac = getattr(env, "_factored", None)
+    fac = env.factors
     if fac is None or node not in env.variables:
         known = ", ".join(env.variables or ()) or "none (the environment is not factored)"
         raise UnknownNodeError(f"no_incentive({node}): the environment has no state variable "
@@ -360,7 +360,7 @@ def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float)
     there are at most :data:`MAX_WITNESS_TABLES`, else the constant tables and the tables
     that change one row of the actual dynamics."""
     env = agent.env
-    domains, dynamics, parents = env._factored
+    domains, dynamics, parents = env.factors
     configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
                                        for p in parents[node]]))
     values = list(domains[node])
@@ -405,7 +405,7 @@ def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g) -> di
     discount ``g`` (a Z3 term: a constant, or a variable for synthesis), and "the planned
     action in ``s`` is not ``nominal``". Returns ``theta``."""
     env = agent.env
-    domains, dynamics, parents = env._factored
+    domains, dynamics, parents = env.factors
     node_parents = parents[node]
     H = agent.horizon
     configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
@@ -474,7 +474,7 @@ def normalized(table: dict) -> dict:
 def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
     """The same agent in an environment where ``node`` follows the table ``fixed``."""
     env = agent.env
-    domains, dynamics, parents = env._factored
+    domains, dynamics, parents = env.factors
     new_dyn = dict(dynamics)
     new_dyn[node] = dist(lambda *args, _t=fixed: _t[tuple(args)], parents=list(parents[node]))
     start = dict(next(iter(env.mu0)))
@@ -487,7 +487,7 @@ def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
 
 def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:
     fixed = normalized(table)
-    dynamics = agent.env._factored[1]
+    dynamics = agent.env.factors[1]
     flipped = twin_agent(agent, node, fixed).planned_action(agent.o0, s)
     changed = {c: row for c, row in fixed.items()
                if row != dynamics[node].distribution(node, tuple(c))}
