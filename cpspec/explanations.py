@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import sympy
 
 from .errors import ConditioningError, QueryError, SpecError
-from .inference.exact import _check_expr, _numeric, _one_world, _split_equalities, joint_rows
+from .inference.exact import check_query, numeric_value, world_of, split_evidence, joint_rows
 from .core.expressions import Expr
 from .core.functions import as_sympy, number_to_sympy
 
@@ -150,14 +150,14 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
     >>> x.total, [(r.assignment["S"], r.contribution) for r in x.rows], x.folded
     (7, [(7, 7/6), (8, 10/9), (9, 1)], 8)
     """
-    _check_expr(query, "explain", False)
-    d = _one_world(query, given, "explain")
+    check_query(query, "explain", False)
+    d = world_of(query, given, "explain")
     for n in by:
         d.node(n)
     if given is not None:
-        _check_expr(given, "explain", True)
+        check_query(given, "explain", True)
     is_p = query.is_event
-    evidence, cond = _split_equalities(given)
+    evidence, cond = split_evidence(given)
     names = list(dict.fromkeys([n for _, n in sorted(query.variables())] + list(by)))
     keys = names + [n for _, n in sorted(cond.variables())] if cond is not None else names
     keys = list(dict.fromkeys(keys))
@@ -179,7 +179,7 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
         prob = K.to_sympy(p) / norm
         env = {(w, n): v for n, v in scen}
         v = query.evaluate(env)
-        value = sympy.Integer(1 if v else 0) if is_p else _numeric(v, query)
+        value = sympy.Integer(1 if v else 0) if is_p else numeric_value(v, query)
         contrib = sympy.cancel(prob * value) if prob.free_symbols else prob * value
         if is_p and not v:
             continue

@@ -123,7 +123,7 @@ def test_structural_properties():
 
 
 def test_unknown_is_never_reported_as_holds(monkeypatch):
-    monkeypatch.setattr(verification, "_check", lambda solver: ("unknown", "timeout"))
+    monkeypatch.setattr(verification, "check_z3", lambda solver: ("unknown", "timeout"))
     env = delayed_reward(delay=2)
     for agent, prop in [(cp.agents.STH(env, horizon=2), cp.myopic(2)),
                         (cp.agents.SI(stop_button(), **STOP), cp.obeys_stop_button(2)),
@@ -197,7 +197,7 @@ def test_trace_counterexamples_reproduce_in_simulation(path):
     for _ in range(400):
         s, o, ok = states[0], agent.o0, True
         for t, a_want in enumerate(acts):
-            row = agent._policy_row(o, s, t)
+            row = agent.policy_row(o, s, t)
             a = rng.choice(list(row), p=[float(p) for p in row.values()])
             nxt = agent.env.P[(s, a)]
             s2 = list(nxt)[rng.choice(len(nxt), p=[float(p) for p in nxt.values()])]

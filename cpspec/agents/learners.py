@@ -23,7 +23,7 @@ from typing import Any, Callable
 from ..errors import FunctionError, SpecError
 from ..core.functions import required_arity, show
 
-__all__ = ["perfect", "counting", "resolve_learner", "append", "Learner"]
+__all__ = ["PerfectLearner", "perfect", "counting", "resolve_learner", "append", "Learner"]
 
 Record = tuple  # a tuple of (s, a, s2) observations
 
@@ -56,7 +56,9 @@ class Learner:
         return self.name
 
 
-class _Perfect(Learner):
+class PerfectLearner(Learner):
+    """The perfect learner: ``L(O) = S`` whatever the record (the planning world uses
+    the environment's own dynamics)."""
     name = "perfect"
 
     def __call__(self, o, env):
@@ -113,7 +115,7 @@ def perfect() -> Learner:
     >>> cp.learners.perfect()((), env)("x", "go")
     {'y': Fraction(1, 1)}
     """
-    return _Perfect()
+    return PerfectLearner()
 
 
 def counting(default: Any = "uniform") -> Learner:

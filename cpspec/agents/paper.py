@@ -52,7 +52,7 @@ from ..inference.exact import E
 from ..core.functions import (as_sympy, check_probability, const, dist, fn, hashable,
                         normalize_name, show, to_exact)
 from .learners import Learner, append, resolve_learner
-from ..decisions.mdp import MDP, _action_dist, _start_fn, check_horizon, influence_diagram
+from ..decisions.mdp import MDP, action_distribution, start_function, check_horizon, influence_diagram
 from ..progress import progress
 from ..core.display import svg
 from ..core.regions import Sign
@@ -147,7 +147,7 @@ class Agent:
         (``a`` itself, except for agents whose planning world overrides it: SIF)."""
         return a
 
-    def _planning_parts(self, o, s):
+    def planning_parts(self, o, s):
         """(transition, reward) of the planning world; subclasses change them."""
         return self.learned(o), self.env.reward_of
 
@@ -156,7 +156,7 @@ class Agent:
         hashable(s, f"{self.kind}: the state")
         if (s, self.env.actions[0]) not in self.env.P:  # P has a row for every state
             raise DomainError(f"{self.kind}: {show(s)} is not a state of the environment")
-        transition, reward = self._planning_parts(tuple(o), s)
+        transition, reward = self.planning_parts(tuple(o), s)
         try:
             return MDP(self.env.states, self.env.actions, transition, reward, s,
                        self.env.gamma)
@@ -204,11 +204,14 @@ class Agent:
         transitions, which have probability 0 and get reward 0)."""
         return self.env.R.get((s, a, s2), 0)
 
-    def _policy_row(self, o, s, t) -> dict:
+    def policy_row(self, o, s, t) -> dict:
+        """The agent's action distribution at time ``t`` in state ``s`` with record ``o``
+        (one action with probability 1 for a deterministic agent): the learning world's
+        ``A_t`` row, used to replay traces exactly."""
         env = self.env
         if t >= 1 and o and o[-1][2] != s:
             return {env.actions[0]: Fraction(1)}  # unreachable (record, state) pair
-        return _action_dist(env, self.act(o, s, t), t, s, who=f"{self.kind}: the policy")
+        return action_distribution(env, self.act(o, s, t), t, s, who=f"{self.kind}: the policy")
 
     def learning_world(self, T: int, name: str = "l") -> Diagram:
         """The learning world over ``T`` steps: ``S_0, O_0, A_t = pi(O_t, S_t),
@@ -228,10 +231,10 @@ class Agent:
         """
         T = _steps(T, f"{self.kind}.learning_world", MAX_LEARNING_STEPS, "MAX_LEARNING_STEPS")
         env = self.env
-        nodes: list = [("S_0", _start_fn(env).with_label("S_0")),
+        nodes: list = [("S_0", start_function(env).with_label("S_0")),
                        ("O_0", const(self.o0).with_label("O_0"))]
         for t in range(T):
-            nodes.append((f"A_{t}", dist(lambda o, s, t=t: self._policy_row(o, s, t),
+            nodes.append((f"A_{t}", dist(lambda o, s, t=t: self.policy_row(o, s, t),
                                          parents=[f"O_{t}", f"S_{t}"], label="pi")))
             nodes.append((f"S_{t + 1}", dist(lambda s, a: env.P[(s, a)],
                                              parents=[f"S_{t}", f"A_{t}"], label="S")))
@@ -298,7 +301,7 @@ class Agent:
             o = self.o0
             total, disc = 0.0, 1.0
             for t in range(T):
-                a = _draw(rng, list(self._policy_row(o, s, t).items()))
+                a = _draw(rng, list(self.policy_row(o, s, t).items()))
                 s2 = _draw(rng, list(env.P[(s, a)].items()))
                 total += disc * float(self.learning_reward(s, a, s2))
                 disc *= g
@@ -490,8 +493,8 @@ class SIF(SI):
     def planning_action(self, x, a):
         return self.null_action if self.pressed(x) else a
 
-    def _planning_parts(self, o, s):
-        learned, reward = super()._planning_parts(o, s)
+    def planning_parts(self, o, s):
+        learned, reward = super().planning_parts(o, s)
 
         def transition(x, a):
             return learned(x, self.planning_action(x, a))
@@ -554,8 +557,8 @@ class ITF(_Terminal):
 
     kind = "ITF"
 
-    def _planning_parts(self, o, s):
-        learned, _ = super()._planning_parts(o, s)
+    def planning_parts(self, o, s):
+        learned, _ = super().planning_parts(o, s)
         return learned, (lambda x, a, x2: self._reward(self._content(x), x, a, x2))
 
 
@@ -566,7 +569,7 @@ class ITC(_Terminal):
     kind = "ITC"
     planning_depends_on_state = True
 
-    def _planning_parts(self, o, s):
-        learned, _ = super()._planning_parts(o, s)
+    def planning_parts(self, o, s):
+        learned, _ = super().planning_parts(o, s)
         now = self._content(s)
         return learned, (lambda x, a, x2: self._reward(now, x, a, x2))

@@ -31,7 +31,7 @@ import sympy
 
 from ..errors import DistributionError, DomainError, FunctionError, SpecError
 
-__all__ = [
+__all__ = ["check_distribution", 
     "StructuralFunction",
     "fn",
     "dist",
@@ -467,7 +467,7 @@ class StructuralFunction:
                     f"number {show(out)} ({type(out).__name__}) for parent values "
                     f"{_show_args(args)}; use int, Fraction or SymPy values")
             return {_norm_value(out): Fraction(1)}
-        return _check_distribution(node, out, args)
+        return check_distribution(node, out, args)
 
 
 def _show_args(args: tuple) -> str:
@@ -491,7 +491,10 @@ def _norm_value(v: Any) -> Any:
     return v
 
 
-def _check_distribution(node: str, out: Any, args: tuple) -> dict:
+def check_distribution(node: str, out: Any, args: tuple) -> dict:
+    """The row a random structural function gave for ``args``, checked: a mapping of
+    hashable values to exact probabilities in [0, 1] that sum to 1 (else a
+    :class:`DistributionError` naming the node and the parent values)."""
     if not isinstance(out, Mapping):
         raise DistributionError(
             f"node {node!r}: a random structural function must give a mapping "
@@ -591,7 +594,7 @@ def dist(table_or_fn: Mapping | Callable, parents: list[str] | tuple[str, ...] |
         raise DomainError(
             f"cp.dist: {len(table_or_fn)} values, above cpspec.core.functions.MAX_DOMAIN_SIZE "
             f"= {MAX_DOMAIN_SIZE}; shrink the domain (or raise the limit)")
-    table = _check_distribution("<dist>", dict(table_or_fn), ())
+    table = check_distribution("<dist>", dict(table_or_fn), ())
     values = tuple(dict.fromkeys(_norm_value(v) for v in table_or_fn))
     return StructuralFunction("chance", True, table, (), values, label)
 

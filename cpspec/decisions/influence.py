@@ -35,7 +35,7 @@ import sympy
 
 from ..core.diagram import Diagram
 from ..errors import SpecError
-from ..inference.exact import _numeric, marginal
+from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
@@ -213,7 +213,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
             for idx, p in _nonzero(arr):
                 vals = [doms[i][j] for i, j in enumerate(idx)]
                 key, a, u = tuple(vals[:-2]), vals[-2], vals[-1]
-                table[key][a] += w * _numeric(u, d[U]) * K.to_sympy(p)
+                table[key][a] += w * numeric_value(u, d[U]) * K.to_sympy(p)
         rule, eu = {}, {}
         for key, by_a in table.items():
             if not mass.get((key, actions[0])):

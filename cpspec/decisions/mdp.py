@@ -27,11 +27,11 @@ import sympy
 from ..core.diagram import Diagram, world
 from ..errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
                      ModelTooLargeError, ParameterError, SpecError)
-from ..core.functions import (StructuralFunction, _check_distribution, as_sympy, check_probability,
+from ..core.functions import (StructuralFunction, check_distribution, as_sympy, check_probability,
                         const, decision, dist, fn, hashable, normalize_name,
                         probability_region, required_arity, show, to_exact, utility)
 
-__all__ = ["MDP", "State", "Factored", "unroll", "influence_diagram", "check_horizon",
+__all__ = ["action_distribution", "start_function", "policy_function", "MDP", "State", "Factored", "unroll", "influence_diagram", "check_horizon",
            "MAX_HORIZON_WORK", "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
 
 #: Largest ``horizon x transitions`` (one unit: one ``(s, a, s2)`` term of one step of
@@ -248,7 +248,7 @@ class MDP:
                     raise FunctionError(f"transition({s!r}, {a!r}) raised {type(exc).__name__}: "
                                         f"{exc}; make it total on states x actions") from None
                 try:
-                    row = _check_distribution(f"transition({s!r}, {a!r})", row, ())
+                    row = check_distribution(f"transition({s!r}, {a!r})", row, ())
                 except DistributionError as exc:
                     raise DistributionError(f"{exc} (in state {s!r}, action {a!r}: the "
                                             "transition row must be a distribution)") from None
@@ -268,7 +268,7 @@ class MDP:
         set_(self, "P", P)
         set_(self, "R", R)
         if isinstance(self.start, Mapping) and not isinstance(self.start, State):
-            mu0 = _check_distribution("start", self.start, ())
+            mu0 = check_distribution("start", self.start, ())
         else:
             mu0 = {hashable(self.start, "the start state"): Fraction(1)}
         for s in mu0:
@@ -519,7 +519,7 @@ def _table_work(mdp: MDP) -> int:
     return 10 * nodes + len(mdp.states) ** 2 * len(mdp.actions)
 
 
-def _policy_fn(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
+def policy_function(mdp: MDP, policy: Any) -> Callable[[int, Any], Any]:
     """Normalise a policy to ``(t, s) -> action or {action: prob}``."""
     if hasattr(policy, "decision_rule"):  # a Solution
         return policy.decision_rule
@@ -541,10 +541,10 @@ def _missing(s):
     raise DomainError(f"the policy gives no action for state {s!r}; add it to the mapping")
 
 
-def _action_dist(mdp: MDP, out: Any, t: int, s: Any, who: str = "the policy") -> dict:
+def action_distribution(mdp: MDP, out: Any, t: int, s: Any, who: str = "the policy") -> dict:
     """A policy's output (an action or a distribution) as a checked distribution."""
     if isinstance(out, Mapping):
-        row = _check_distribution(f"{who} at t={t}, state {s!r}", out, ())
+        row = check_distribution(f"{who} at t={t}, state {s!r}", out, ())
     else:
         row = {out: Fraction(1)}
     for a in row:
@@ -555,7 +555,9 @@ def _action_dist(mdp: MDP, out: Any, t: int, s: Any, who: str = "the policy") ->
     return row
 
 
-def _start_fn(mdp: MDP) -> StructuralFunction:
+def start_function(mdp: MDP) -> StructuralFunction:
+    """The structural function of ``S_0``: the start state (a const) or the start
+    distribution."""
     if len(mdp.mu0) == 1:
         return const(next(iter(mdp.mu0)))
     return dist(dict(mdp.mu0))
@@ -567,7 +569,7 @@ def _slices(mdp: MDP, horizon: int, action_node: Callable[[int, tuple], Structur
     nodes: list[tuple[str, StructuralFunction]] = []
     fac = mdp.factors
     if fac is None:
-        nodes.append(("S_0", _start_fn(mdp).with_label("S_0")))
+        nodes.append(("S_0", start_function(mdp).with_label("S_0")))
         for t in range(horizon):
             nodes.append((f"A_{t}", action_node(t, (f"S_{t}",))))
             nodes.append((f"S_{t + 1}", dist(lambda s, a: mdp.P[(s, a)],
@@ -645,12 +647,12 @@ def unroll(mdp: MDP, policy: Any, horizon: int, name: str = "a") -> Diagram:
     """
     horizon = check_horizon(horizon, allow_symbolic=False, mdp=mdp,
                             per_step=_table_work(mdp))
-    pol = _policy_fn(mdp, policy)
+    pol = policy_function(mdp, policy)
 
     def action(t, parents):
         def a(*args):
             s = _state_of(mdp, args)
-            return _action_dist(mdp, pol(t, s), t, s)
+            return action_distribution(mdp, pol(t, s), t, s)
         return dist(a, parents=list(parents), label="pi")
     return world(name, _slices(mdp, horizon, action))
 

@@ -46,10 +46,10 @@ from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..core.diagram import Diagram
 from ..errors import BudgetError, ParameterError, SpecError
 from ..core.functions import as_sympy, to_exact
-from .mdp import MDP, _action_dist, _policy_fn, check_horizon
+from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 
-__all__ = ["Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
+__all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
 
 
 class ClosedFormError(SpecError):
@@ -71,7 +71,7 @@ def _conv(K, v):
 
 
 @dataclass(frozen=True, eq=False)
-class _Model:
+class ExactModel:
     """An MDP's numbers converted once into one exact domain K."""
 
     mdp: MDP
@@ -80,7 +80,7 @@ class _Model:
     rows: dict   # (s, a) -> [(s2, p, r)]
 
     @classmethod
-    def of(cls, mdp: MDP, extra=()) -> "_Model":
+    def of(cls, mdp: MDP, extra=()) -> "ExactModel":
         vals = [mdp.gamma, *mdp.R.values(), *(p for r in mdp.P.values() for p in r.values()),
                 *extra]
         K = _domain([v if isinstance(v, Fraction) else v for v in vals])
@@ -274,7 +274,7 @@ class ParametricSolution:
 
 # ---- finite horizon --------------------------------------------------------------------
 
-def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | None = None,
+def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end: Mapping | None = None,
               deadline: Deadline | None = None):
     """Backward induction. ``fixed``: (t, s) -> {action: prob} to evaluate a policy;
     ``V_end``: the values after the last step (exact numbers; default 0); ``deadline``
@@ -309,7 +309,7 @@ def _backward(model: _Model, T: int, sign: Sign, fixed=None, V_end: Mapping | No
     return tuple(rules), tuple(Vs)
 
 
-def _backward_integer(model: _Model, T: int, deadline: Deadline):
+def _backward_integer(model: ExactModel, T: int, deadline: Deadline):
     """Backward induction over rationals with integer arithmetic.
 
     Values are kept as integer numerators over one common denominator per step, so each
@@ -362,7 +362,7 @@ def _backward_integer(model: _Model, T: int, deadline: Deadline):
 
 # ---- infinite horizon ------------------------------------------------------------------
 
-def _evaluate_stationary(model: _Model, rule: Mapping) -> dict:
+def _evaluate_stationary(model: ExactModel, rule: Mapping) -> dict:
     mdp, K = model.mdp, model.K
     idx = {s: i for i, s in enumerate(mdp.states)}
     n = len(mdp.states)
@@ -386,7 +386,7 @@ def _evaluate_stationary(model: _Model, rule: Mapping) -> dict:
     return {s: col[idx[s]][0] for s in mdp.states}
 
 
-def _policy_iteration(model: _Model, sign: Sign, deadline: Deadline):
+def _policy_iteration(model: ExactModel, sign: Sign, deadline: Deadline):
     mdp = model.mdp
     rule = {s: mdp.actions[0] for s in mdp.states}
     for _ in range(10_000):
@@ -440,7 +440,7 @@ class _Tail:
         return c.pieces[0][1] if c.is_constant else c
 
 
-def _closed_form_values(model: _Model, rule: Mapping, V_init: dict, m: sympy.Symbol,
+def _closed_form_values(model: ExactModel, rule: Mapping, V_init: dict, m: sympy.Symbol,
                         deadline: Deadline) -> dict:
     """``V_m = sum_{t<m} A^t c + A^m V_init`` with ``A = gamma P_rule``, in closed form."""
     mdp, K = model.mdp, model.K
@@ -504,13 +504,13 @@ def _check_eigenvalues(A: sympy.Matrix, n: int) -> None:
             "polynomial splits into linear factors); solve for concrete horizons")
 
 
-def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, deadline: Deadline,
+def _symbolic_horizon(model: ExactModel, N: sympy.Symbol, sign: Sign, deadline: Deadline,
                       fixed_rule=None):
     mdp, K = model.mdp, model.K
     n = len(mdp.states)
     depth = max(2 * n + 2, 8)
     if fixed_rule is None:
-        rules, Vs = _backward(model, depth, sign, deadline=deadline)
+        rules, Vs = backward_induction(model, depth, sign, deadline=deadline)
         by_togo = {depth - t: rules[t] for t in range(depth)}  # steps-to-go -> rule
         final = by_togo[depth]
         k0 = depth
@@ -525,7 +525,7 @@ def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, deadline: Dead
     else:
         final, k0, by_togo = dict(fixed_rule), 1, {}
         depth = n
-        _, Vs = _backward(model, depth, sign, lambda t, s: {final[s]: Fraction(1)},
+        _, Vs = backward_induction(model, depth, sign, lambda t, s: {final[s]: Fraction(1)},
                           deadline=deadline)
         V_before = {s: K.zero for s in mdp.states}
     m = sympy.Symbol("m", integer=True, nonnegative=True)
@@ -557,7 +557,7 @@ def _symbolic_horizon(model: _Model, N: sympy.Symbol, sign: Sign, deadline: Dead
     return Solution(mdp, N, (final,), (), K, model, tail)
 
 
-def _prove_tail_optimal(model: _Model, rule, Vm, m, checked: int):
+def _prove_tail_optimal(model: ExactModel, rule, Vm, m, checked: int):
     """Prove that ``rule`` stays optimal (with the tie-break) for every m >= checked."""
     mdp, K = model.mdp, model.K
     g = K.to_sympy(model.gamma)
@@ -724,9 +724,9 @@ def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None 
     """
     deadline = Deadline(check_timeout(timeout))
     horizon = check_horizon(horizon, mdp=mdp)
-    pol = _policy_fn(mdp, policy)
+    pol = policy_function(mdp, policy)
     return _within(deadline, "evaluate_policy", horizon, lambda: _run(
-        mdp, horizon, domain, lambda t, s: _action_dist(mdp, pol(t, s), t, s), deadline))
+        mdp, horizon, domain, lambda t, s: action_distribution(mdp, pol(t, s), t, s), deadline))
 
 
 def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
@@ -735,12 +735,12 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
         if isinstance(g, Fraction) and g >= 1:
             raise ParameterError(f"gamma = {g}: an infinite horizon needs gamma < 1 (the "
                                  "discounted sum diverges otherwise); use a finite horizon")
-    model = _Model.of(mdp)
+    model = ExactModel.of(mdp)
 
     def run(region: Region | None):
         sign = Sign(model.K, region)
         if isinstance(horizon, int):
-            rules, Vs = _backward(model, horizon, sign, fixed, deadline=deadline)
+            rules, Vs = backward_induction(model, horizon, sign, fixed, deadline=deadline)
             return Solution(mdp, horizon, rules, Vs, model.K, model)
         if horizon is sympy.oo:
             if fixed is not None:

@@ -19,10 +19,10 @@ import numpy as np
 
 from ..core.diagram import Diagram
 from ..errors import DistributionError, QueryError
-from .exact import E, P, _weights
+from .exact import E, P, joint_weights
 from ..core.expressions import Expr
 from ..core.functions import as_sympy, show, to_exact
-from .sampling import _params, evaluate_samples, retarget, simulate
+from .sampling import parameters_of, evaluate_samples, retarget, simulate
 
 __all__ = ["CrossCheck", "crosscheck"]
 
@@ -88,14 +88,14 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
         raise QueryError(f"crosscheck({diagram.name!r}, {query!r}): the query must read "
                          f"variables of world {diagram.name!r} only")
     if params:
-        diagram = diagram.bind(**_params(params))
+        diagram = diagram.bind(**parameters_of(params))
     query = retarget(query, diagram)
     given = retarget(given, diagram) if given is not None else None
     if diagram.free_symbols():
         raise QueryError(f"world {diagram.name!r} has free parameters "
                          f"{sorted(s.name for s in diagram.free_symbols())}; pass params=")
     exact = (P if query.is_event else E)(query, given=given) if claimed is None else claimed
-    acc, _, _ = _weights(query, given, None, "E")
+    acc, _, _ = joint_weights(query, given, None, "E")
     support = [float(v) for v in acc]
     lo, hi = min(support), max(support)
     samples = simulate(diagram, n, seed)

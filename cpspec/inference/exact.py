@@ -34,7 +34,7 @@ from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import as_sympy, number_to_sympy
 from ..progress import progress
 
-__all__ = ["P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
+__all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
 
 #: Default bound on the number of entries of any factor built during elimination.
 MAX_FACTOR_SIZE = 2_000_000
@@ -292,7 +292,9 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
 
 # ---- queries -------------------------------------------------------------------------
 
-def _one_world(expr: Expr, given: Expr | None, verb: str) -> Diagram:
+def world_of(expr: Expr, given: Expr | None, verb: str) -> Diagram:
+    """The one world whose variables ``expr`` (and ``given``) read; a query that mixes
+    worlds outside a linear expectation is refused with the worlds named."""
     exprs = [expr] + ([given] if given is not None else [])
     diagrams = {}
     for e in exprs:
@@ -321,7 +323,9 @@ def _rvs(e: Expr):
             stack.extend(reversed(x.args))
 
 
-def _check_expr(x, verb: str, event: bool) -> Expr:
+def check_query(x, verb: str, event: bool) -> Expr:
+    """``x`` checked as the argument of a query verb: an expression over a world's
+    variables, and an event (a comparison) when ``event``."""
     if not isinstance(x, Expr):
         raise QueryError(f"{verb}() needs an expression over a world's variables "
                          f"(e.g. f.S == 12), got {x!r}")
@@ -339,7 +343,7 @@ def _conjuncts(e: Expr):
         yield e
 
 
-def _split_equalities(e: Expr | None) -> tuple[dict, Expr | None]:
+def split_evidence(e: Expr | None) -> tuple[dict, Expr | None]:
     """Split an event into observations ``node == value`` (top-level conjuncts) and the
     rest, so that observations are applied by slicing factors (see :func:`marginal`)."""
     if e is None:
@@ -379,19 +383,19 @@ def joint_rows(diagram: Diagram, keys, evidence: dict, cond: Expr | None,
     return rows, K
 
 
-def _weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
+def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
     """Map each value of ``expr`` to its probability jointly with ``given`` (in K).
 
     Returns ``(acc, den, K)`` with ``den = P(given)`` (``P`` of the absorbed observations
     when ``given`` is None).
     """
-    diagram = _one_world(expr, given, verb)
+    diagram = world_of(expr, given, verb)
     if given is None and verb == "P":
         # P(event): the event's observations become evidence, only the rest is enumerated
-        evidence, rest = _split_equalities(expr)
+        evidence, rest = split_evidence(expr)
         expr, cond = (rest if rest is not None else Const(True)), None
     else:
-        evidence, cond = _split_equalities(given)
+        evidence, cond = split_evidence(given)
     keys = sorted({n for _, n in expr.variables()} |
                   ({n for _, n in cond.variables()} if cond is not None else set()))
     rows, K = joint_rows(diagram, keys, evidence, cond, max_factor)
@@ -440,10 +444,10 @@ def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
     >>> cp.P(f.G == 6, given=f.S >= 11)
     2/3
     """
-    _check_expr(event, "P", True)
+    check_query(event, "P", True)
     if given is not None:
-        _check_expr(given, "P", True)
-    acc, den, K = _weights(event, given, max_factor, "P")
+        check_query(given, "P", True)
+    acc, den, K = joint_weights(event, given, max_factor, "P")
     num = sum((p for v, p in acc.items() if v), K.zero)
     return K.to_sympy(num / den if given is not None else num)
 
@@ -482,7 +486,9 @@ def _is_number(v) -> bool:
     return True
 
 
-def _numeric(v, expr):
+def numeric_value(v, expr):
+    """The value ``v`` of ``expr`` as a SymPy number, or a :class:`QueryError` saying that
+    ``E`` needs numbers (a label must be compared or mapped to numbers first)."""
     try:
         out = number_to_sympy(v)
     except TypeError:
@@ -510,24 +516,24 @@ def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
     5/2
     """
     if given is not None:
-        _check_expr(given, "E", True)
+        check_query(given, "E", True)
     if not isinstance(expr, Expr):
         expr = Const(expr)
     total = sympy.Integer(0)
     conditioned = given is None
     for coef, term in _linear_terms(expr):
         if not term.variables():
-            total += coef * _numeric(term.evaluate({}), term)
+            total += coef * numeric_value(term.evaluate({}), term)
             continue
         conditioned = True
-        acc, den, K = _weights(term, given, max_factor, "E")
-        part = sum((_numeric(v, term) * K.to_sympy(p) for v, p in acc.items()),
+        acc, den, K = joint_weights(term, given, max_factor, "E")
+        part = sum((numeric_value(v, term) * K.to_sympy(p) for v, p in acc.items()),
                    sympy.Integer(0))
         if given is not None:
             part = part / K.to_sympy(den)
         total += coef * part
     if not conditioned:  # a constant given an event: the event must still be possible
-        _weights(given, given, max_factor, "E")
+        joint_weights(given, given, max_factor, "E")
     return sympy.cancel(total) if total.free_symbols else total
 
 
@@ -544,10 +550,10 @@ def distribution(expr: Expr, given: Expr | None = None, max_factor: int | None =
     >>> cp.distribution(f.G, given=f.S == 11)
     {5: 1/2, 6: 1/2}
     """
-    _check_expr(expr, "distribution", False)
+    check_query(expr, "distribution", False)
     if given is not None:
-        _check_expr(given, "distribution", True)
-    acc, den, K = _weights(expr, given, max_factor, "distribution")
+        check_query(given, "distribution", True)
+    acc, den, K = joint_weights(expr, given, max_factor, "distribution")
     den = den if given is not None else K.one
     out = {v: K.to_sympy(p / den) for v, p in acc.items()}
     try:

@@ -20,7 +20,7 @@ from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import show
 from ..progress import progress
 
-__all__ = ["simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES"]
+__all__ = ["parameters_of", "simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES"]
 
 #: Largest memory (bytes) the samples of one :func:`simulate` call may take, estimated
 #: before any sample is drawn: 16 bytes per node and sample (its value and its code)
@@ -103,7 +103,7 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
             f"cpspec.inference.sampling.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
             "fewer samples (several seeded calls), or raise the limit")
     if params:
-        diagram = diagram.bind(**_params(params))
+        diagram = diagram.bind(**parameters_of(params))
     rng = np.random.default_rng(int(seed))
     codes: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
@@ -135,7 +135,7 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
     return values
 
 
-def _params(params: Any) -> dict:
+def parameters_of(params: Any) -> dict:
     """``params=`` as keyword arguments for :meth:`Diagram.bind`."""
     if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
         raise ParameterError(f"params={show(params)} must map parameter names (strings) to "

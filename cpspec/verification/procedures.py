@@ -46,17 +46,17 @@ import z3
 
 from ..agents.paper import Agent
 from ..budget import check_timeout
-from ..decisions.solving import _backward, _Model
+from ..decisions.solving import backward_induction, ExactModel
 from ..errors import ModelTooLargeError, ParameterError, SpecError, UnknownNodeError
 from ..inference.exact import P
 from ..core.functions import as_sympy, dist, required_arity
-from ..agents.learners import _Perfect, append
+from ..agents.learners import PerfectLearner, append
 from ..decisions.mdp import MDP, State
 from ..progress import progress
 from .properties import Property
 from ..core.regions import Sign
 
-__all__ = ["Verdict", "Counterexample", "verify", "MAX_TERMS"]
+__all__ = ["check_z3", "new_solver", "Verdict", "Counterexample", "verify", "MAX_TERMS"]
 
 #: Refuse encodings estimated above this many arithmetic terms (or trace edges).
 MAX_TERMS = 3_000_000
@@ -136,7 +136,8 @@ def _fraction(v) -> Fraction:
     raise ParameterError(f"unexpected Z3 value {v}")
 
 
-def _check(solver) -> tuple[str, str | None]:
+def check_z3(solver) -> tuple[str, str | None]:
+    """Z3's answer kept three-valued: ``("sat" | "unsat" | "unknown", reason)``."""
     r = solver.check()
     if r == z3.sat:
         return "sat", None
@@ -145,7 +146,8 @@ def _check(solver) -> tuple[str, str | None]:
     return "unknown", solver.reason_unknown() or "Z3 returned unknown"
 
 
-def _solver(ctx, timeout: float | None):
+def new_solver(ctx, timeout: float | None):
+    """A Z3 solver in the context ``ctx`` with a per-query ``timeout`` in seconds."""
     s = z3.Solver(ctx=ctx)
     if timeout is not None:
         s.set("timeout", max(1, int(timeout * 1000)))
@@ -207,18 +209,18 @@ def _myopic(agent: Agent, prop: Property, timeout):
         key = s if agent.planning_depends_on_state else None
         if key not in plans:
             mdp = agent.planning_mdp(agent.o0, s)
-            plans[key] = (mdp, _Model.of(mdp))
+            plans[key] = (mdp, ExactModel.of(mdp))
         mdp, model = plans[key]
         nominal = agent.planned_action(agent.o0, s)
         ctx = z3.Context()
-        solver = _solver(ctx, timeout)
+        solver = new_solver(ctx, timeout)
         if not free:
             # nothing is free: the values are exact numbers and Z3 checks the comparison
-            _, Vs = _backward(model, depth, Sign(model.K, None))
+            _, Vs = backward_induction(model, depth, Sign(model.K, None))
             Q0 = {a: _real(ctx, model.K.to_sympy(model.q(s, a, Vs[1])))
                   for a in env.actions}
             solver.add(_differs(ctx, Q0, env.actions, nominal))
-            res, why = _check(solver)
+            res, why = check_z3(solver)
             if res != "unsat":
                 return "unknown", None, f"state {s!r}: {why or 'unexpected sat'}"
             continue
@@ -256,7 +258,7 @@ def _spike_search(mdp, model, s, nominal, N):
             spike[x] = v
             candidates.append(spike)
     for vals in candidates:
-        rules, _ = _backward(model, N, sign, V_end=vals)
+        rules, _ = backward_induction(model, N, sign, V_end=vals)
         if rules[0][s] != nominal:
             return vals
     return None
@@ -276,7 +278,7 @@ def _myopic_z3(ctx, solver, mdp, s, nominal, N):
             break
         V = {x: _max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values())) for x in levels[t]}
     solver.add(_differs(ctx, Q[s], mdp.actions, nominal))
-    res, why = _check(solver)
+    res, why = check_z3(solver)
     if res != "sat":
         return res, why, None
     m = solver.model()
@@ -286,8 +288,8 @@ def _myopic_z3(ctx, solver, mdp, s, nominal, N):
 
 
 def _myopic_cex(agent, mdp, s, nominal, vals, N) -> Counterexample:
-    model = _Model.of(mdp)
-    rules, _ = _backward(model, N, Sign(model.K, None), V_end=vals)
+    model = ExactModel.of(mdp)
+    rules, _ = backward_induction(model, N, Sign(model.K, None), V_end=vals)
     flipped = rules[0][s]
     shown = ", ".join(f"{x}: {v}" for x, v in vals.items())
     text = (f"in state {s!r} the planned first action is {nominal!r}; if the planning world "
@@ -310,7 +312,7 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
         known = ", ".join(env.variables or ()) or "none (the environment is not factored)"
         raise UnknownNodeError(f"no_incentive({node}): the environment has no state variable "
                                f"{node!r}; its variables: {known}")
-    if not isinstance(agent.learner, _Perfect):
+    if not isinstance(agent.learner, PerfectLearner):
         return "unknown", None, ("no_incentive is encoded for planning worlds built from the "
                                  "environment's own factored dynamics (learner='perfect')")
     domains, dynamics, parents = fac
@@ -333,10 +335,10 @@ def _no_incentive(agent: Agent, prop: Property, timeout):
     for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
         nominal = nominals[s]
         ctx = z3.Context()
-        solver = _solver(ctx, timeout)
+        solver = new_solver(ctx, timeout)
         theta = incentive_problem(agent, node, s, nominal, ctx, solver,
                                   _real(ctx, env.gamma))
-        res, why = _check(solver)
+        res, why = check_z3(solver)
         if res == "unknown":  # another state may still give a counterexample
             unknown.append(f"state {s!r}: {why}")
             continue
@@ -416,7 +418,7 @@ def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g) -> di
         for v in row.values():
             solver.add(v >= 0)
         solver.add(z3.Sum(*row.values()) == 1)
-    _, reward = agent._planning_parts(agent.o0, s)
+    _, reward = agent.planning_parts(agent.o0, s)
 
     def trans(x, a):
         """P(x2 | x, a) as z3 terms, for the x2 with a possibly non-zero probability."""
@@ -531,7 +533,7 @@ def _traces(agent: Agent, K: int) -> _Traces:
         nxt: dict = {}
         es = []
         for i, (o, s) in enumerate(levels[-1]):
-            row = agent._policy_row(o, s, t)
+            row = agent.policy_row(o, s, t)
             for a, pa in row.items():
                 if pa == 0:
                     continue
@@ -558,7 +560,7 @@ def _bmc(agent: Agent, K: int, violation: Callable, timeout, describe: Callable)
     tr = _traces(agent, K)
     env = agent.env
     ctx = z3.Context()
-    solver = _solver(ctx, timeout)
+    solver = new_solver(ctx, timeout)
     n = [z3.Int(f"n_{t}", ctx) for t in range(K + 1)]
     aidx = {a: i for i, a in enumerate(env.actions)}
     act = [z3.Int(f"a_{t}", ctx) for t in range(K)]
@@ -567,7 +569,7 @@ def _bmc(agent: Agent, K: int, violation: Callable, timeout, describe: Callable)
         solver.add(z3.Or(*[z3.And(n[t] == i, act[t] == aidx[a], n[t + 1] == j)
                            for i, a, j in tr.edges[t]]))
     solver.add(violation(ctx, n, act, aidx, tr))
-    res, why = _check(solver)
+    res, why = check_z3(solver)
     if res == "unknown":
         return "unknown", None, why
     if res == "unsat":
@@ -598,7 +600,7 @@ def _trace_cex(agent, kind, states, acts, upto, text, extra=None) -> Counterexam
         if not prob:
             break
         s, a, s2 = states[t], acts[t], states[t + 1]
-        prob *= as_sympy(agent._policy_row(o, s, t).get(a, 0))
+        prob *= as_sympy(agent.policy_row(o, s, t).get(a, 0))
         prob *= as_sympy(env.P[(s, a)].get(s2, 0))
         o = append(o, s, a, s2)
     data = {"states": states[:upto + 1], "actions": acts[:upto]}

@@ -29,10 +29,10 @@ from ..budget import check_timeout
 from ..agents.paper import Agent
 from ..errors import ParameterError, SpecError, UnknownNodeError
 from ..core.functions import number_to_sympy
-from ..agents.learners import _Perfect
+from ..agents.learners import PerfectLearner
 from .properties import Property
 from ..core.regions import Choice, rational_between
-from .procedures import (_check, _solver, incentive_problem, normalized,
+from .procedures import (check_z3, new_solver, incentive_problem, normalized,
                            theta_values, twin_agent, verify)
 
 __all__ = ["Synthesis", "synthesize"]
@@ -155,7 +155,7 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     node = prop.node
     if env.variables is None or node not in env.variables:
         raise UnknownNodeError(f"no_incentive({node}): no state variable {node!r}")
-    if not isinstance(agent.learner, _Perfect):
+    if not isinstance(agent.learner, PerfectLearner):
         raise SpecError("synthesize needs the perfect learner (the factored dynamics)")
     if domain is None:
         domain = sympy.Interval.Ropen(0, 1) if agent.horizon is sympy.oo else \
@@ -175,11 +175,11 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
         atom = atom - fails
         for piece in _atoms(atom):
             ctx = z3.Context()
-            solver = _solver(ctx, timeout)
+            solver = new_solver(ctx, timeout)
             g = z3.Real("gamma", ctx)
             _constrain(ctx, solver, g, piece)
             theta = incentive_problem(agent, node, s, act, ctx, solver, g)
-            res, why = _check(solver)
+            res, why = check_z3(solver)
             if res == "unsat":
                 continue
             if res == "unknown":

@@ -140,7 +140,7 @@ def _conforms_trace(agent, trace: Sequence) -> Verdict:
     o = agent.o0
     for t, a in enumerate(acts):
         s, s2 = states[t], states[t + 1]
-        row = agent._policy_row(o, s, t)
+        row = agent.policy_row(o, s, t)
         if row.get(a, 0) == 0:
             would = next(iter(row)) if len(row) == 1 else row
             return Verdict("fails", label, repr(agent), Counterexample(
