@@ -35,6 +35,7 @@ Choices where the paper leaves room (documented here, relied on by the tests):
 
 from __future__ import annotations
 
+import copy
 import math
 from fractions import Fraction
 from numbers import Integral
@@ -125,6 +126,28 @@ class Agent:
         self.horizon = horizon
         self.o0 = _record(o0, self.kind)
         self._plans: dict = {}
+
+    def with_env(self, env: MDP) -> "Agent":
+        """The same agent definition (its kind, learner, planning horizon, record and
+        settings such as the stop button) over another environment ``env``, planning
+        afresh. This agent is unchanged.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> from cpspec.examples import delayed_reward
+        >>> sth = cp.agents.STH(delayed_reward(), horizon=1)
+        >>> sth.with_env(delayed_reward(late=0)).planned_action((), "start")
+        'take'
+        """
+        if not isinstance(env, MDP):
+            raise SpecError(f"{self.kind}.with_env: env must be a cp.MDP, got {show(env)}")
+        if isinstance(self.horizon, int):
+            check_horizon(self.horizon, mdp=env, what=f"{self.kind}: planning horizon")
+        twin = copy.copy(self)
+        twin.env = env
+        twin._plans = {}
+        return twin
 
     def _repr_svg_(self) -> str | None:
         """The learning world and the planning world side by side, for notebooks."""

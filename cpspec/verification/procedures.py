@@ -33,7 +33,6 @@ per call, no global state):
 
 from __future__ import annotations
 
-import copy
 import numbers
 import itertools
 import time
@@ -481,10 +480,7 @@ def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
     new_dyn[node] = dist(lambda *args, _t=fixed: _t[tuple(args)], parents=list(parents[node]))
     start = dict(next(iter(env.mu0)))
     other = MDP.factored(domains, new_dyn, env.actions, env.reward, start, env.gamma)
-    twin = copy.copy(agent)
-    twin.env = other
-    twin._plans = {}
-    return twin
+    return agent.with_env(other)
 
 
 def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:

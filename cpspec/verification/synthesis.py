@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import copy
 import sympy
 import z3
 
@@ -214,9 +213,7 @@ def _cross_check(agent, prop, x, holds, fails) -> tuple:
                 v = rational_between(atom.start, atom.end)
             if not v.is_Rational:
                 continue
-            concrete = copy.copy(agent)
-            concrete.env = agent.env.bind(**{x.name: str(v)})
-            concrete._plans = {}
+            concrete = agent.with_env(agent.env.bind(**{x.name: v}))
             got = verify(concrete, prop).status
             if got != want:
                 raise SpecError(f"synthesis cross-check failed at {x} = {v}: the region says "
