@@ -19,7 +19,8 @@ from .core.regions import Choice
 from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
-from .verification.procedures import Counterexample, Verdict, verify
+from .verification.procedures import verify
+from .verification.records import Counterexample, Verdict
 from .verification.synthesis import Synthesis, synthesize
 from .explanations import ActionExplanation, Explanation, explain, explain_action
 from .export.prism import prism_property, to_prism

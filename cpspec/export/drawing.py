@@ -191,7 +191,7 @@ def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
          counterexample=None) -> str:
     """SVG text of a diagram (optionally with ``values`` in the nodes and ``highlight``
     nodes in red), of an agent (learning and planning world side by side), or of an
-    agent's ``counterexample`` trace (a :class:`~cpspec.verification.procedures.Counterexample` or a
+    agent's ``counterexample`` trace (a :class:`~cpspec.verification.records.Counterexample` or a
     failing verdict).
 
     Examples

@@ -31,8 +31,9 @@ from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
 from ..core.regions import Choice, rational_between
-from .procedures import (check_z3, new_solver, incentive_problem, normalized,
-                           theta_values, twin_agent, verify)
+from .encoding import check_z3, new_solver
+from .incentives import incentive_problem, normalized, theta_values, twin_agent
+from .procedures import verify
 
 __all__ = ["Synthesis", "synthesize"]
 

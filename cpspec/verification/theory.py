@@ -30,7 +30,7 @@ from ..errors import (DomainError, ParameterError, SpecError, SpecFileError,
 from ..inference.exact import P
 from ..core.functions import as_sympy
 from ..agents.learners import append
-from .procedures import Counterexample, Verdict
+from .records import Counterexample, Verdict
 
 __all__ = ["conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations"]
 

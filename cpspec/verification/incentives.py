@@ -1,0 +1,230 @@
+"""``no_incentive(node)``: would the planned action change if the node's dynamics were
+different? Exact deterministic witnesses in every state, then Z3 with the dynamics free."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from fractions import Fraction
+
+import sympy
+import z3
+
+from ..agents.learners import PerfectLearner
+from ..agents.paper import Agent
+from ..core.functions import dist
+from ..decisions.mdp import MDP, State
+from ..errors import ModelTooLargeError, UnknownNodeError
+from ..progress import progress
+from . import encoding
+from .encoding import check_z3, differs, fraction, max_var, new_solver, real
+from .properties import Property
+from .records import Counterexample, Outcome
+
+__all__ = ["check_no_incentive", "incentive_problem", "theta_values", "normalized",
+           "twin_agent", "MAX_WITNESS_TABLES"]
+
+def check_no_incentive(agent: Agent, prop: Property, timeout):
+    env = agent.env
+    node = prop.node
+    fac = env.factors
+    if fac is None or node not in env.variables:
+        known = ", ".join(env.variables or ()) or "none (the environment is not factored)"
+        raise UnknownNodeError(f"no_incentive({node}): the environment has no state variable "
+                               f"{node!r}; its variables: {known}")
+    if not isinstance(agent.learner, PerfectLearner):
+        return Outcome("unknown", None, ("no_incentive is encoded for planning worlds built from the "
+                                 "environment's own factored dynamics (learner='perfect')"))
+    domains, dynamics, parents = fac
+    H = agent.horizon
+    if isinstance(H, sympy.Symbol):
+        return Outcome("unknown", None, f"the planning horizon {H} is symbolic; give a number")
+    node_parents = parents[node]
+    n_terms = len(env.states) ** 2 * len(env.actions) * (1 if H is sympy.oo else H)
+    if n_terms > encoding.MAX_TERMS:
+        raise ModelTooLargeError(f"no_incentive({node}) of {agent!r} would need about "
+                                 f"{n_terms} terms (limit {encoding.MAX_TERMS})")
+    nominals = {s: agent.planned_action(agent.o0, s) for s in env.states}
+    # cheap exact witnesses first: deterministic dynamics for the node, every state
+    budget = 10.0 if timeout is None else min(10.0, timeout)
+    found = _incentive_witness(agent, node, nominals, time.perf_counter() + budget)
+    if found is not None:
+        table, s = found
+        return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s, nominals[s]), None)
+    unknown = []
+    for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
+        nominal = nominals[s]
+        ctx = z3.Context()
+        solver = new_solver(ctx, timeout)
+        theta = incentive_problem(agent, node, s, nominal, ctx, solver,
+                                  real(ctx, env.gamma))
+        res, why = check_z3(solver)
+        if res == "unknown":  # another state may still give a counterexample
+            unknown.append(f"state {s!r}: {why}")
+            continue
+        if res == "sat":
+            table = theta_values(solver.model(), theta)
+            return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s, nominal), None)
+    if unknown:
+        more = f" (and {len(unknown) - 3} more states)" if len(unknown) > 3 else ""
+        return Outcome("unknown", None, "; ".join(unknown[:3]) + more)
+    return Outcome("holds", None, (f"no model of the dynamics of {node!r} changes the planned action "
+                           "in any state"))
+
+
+#: Deterministic dynamics tables tried exactly before the Z3 encoding (no_incentive).
+MAX_WITNESS_TABLES = 256
+
+
+def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float):
+    """A deterministic table for ``node``'s dynamics that changes the planned action in
+    some state, found by exact solving: ``(table, state)`` or None. Tries every table when
+    there are at most :data:`MAX_WITNESS_TABLES`, else the constant tables and the tables
+    that change one row of the actual dynamics."""
+    env = agent.env
+    domains, dynamics, parents = env.factors
+    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
+                                       for p in parents[node]]))
+    values = list(domains[node])
+    actual = {c: dict(dynamics[node].distribution(node, tuple(c))) for c in configs}
+
+    def point(v):
+        return {v: Fraction(1)}
+
+    def candidates():
+        if len(values) ** len(configs) <= MAX_WITNESS_TABLES:
+            for combo in itertools.product(values, repeat=len(configs)):
+                yield {c: point(v) for c, v in zip(configs, combo)}
+            return
+        for v in values:
+            yield {c: point(v) for c in configs}
+        for c in configs:
+            for v in values:
+                if actual[c] != point(v):
+                    yield {**actual, c: point(v)}
+
+    for k, table in enumerate(candidates()):
+        if k >= MAX_WITNESS_TABLES or time.perf_counter() > deadline:
+            return None
+        if table == actual:
+            continue
+        twin = twin_agent(agent, node, table)
+        for s, nominal in nominals.items():
+            if twin.planned_action(agent.o0, s) != nominal:
+                return table, s
+    return None
+
+
+def theta_values(model, theta) -> dict:
+    """The free dynamics of a satisfying model, as exact fractions."""
+    return {c: {v: fraction(model.eval(t, model_completion=True)) for v, t in row.items()}
+            for c, row in theta.items()}
+
+
+def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g) -> dict:
+    """Add to ``solver``: the dynamics of ``node`` free (``theta``), the planning values
+    (Bellman optimality for an infinite horizon, backward induction otherwise) with the
+    discount ``g`` (a Z3 term: a constant, or a variable for synthesis), and "the planned
+    action in ``s`` is not ``nominal``". Returns ``theta``."""
+    env = agent.env
+    domains, dynamics, parents = env.factors
+    node_parents = parents[node]
+    H = agent.horizon
+    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
+                                       for p in node_parents]))
+    theta = {c: {v: z3.Real(f"theta[{node}|{c}][{v}]", ctx) for v in domains[node]}
+             for c in configs}
+    for c, row in theta.items():
+        for v in row.values():
+            solver.add(v >= 0)
+        solver.add(z3.Sum(*row.values()) == 1)
+    _, reward = agent.planning_parts(agent.o0, s)
+
+    def trans(x, a):
+        """P(x2 | x, a) as z3 terms, for the x2 with a possibly non-zero probability."""
+        env_vals = dict(x)
+        env_vals["A"] = agent.planning_action(x, a)
+        rows = {}
+        for k in env.variables:
+            if k == node:
+                c = tuple(env_vals[p] for p in node_parents)
+                rows[k] = {v: theta[c][v] for v in domains[node]}
+            else:
+                rows[k] = {v: real(ctx, p) for v, p in dynamics[k].distribution(
+                    k, tuple(env_vals[p] for p in parents[k])).items()}
+        out = []
+        for combo in itertools.product(*(rows[k].items() for k in env.variables)):
+            x2 = State(**{k: v for k, (v, _) in zip(env.variables, combo)})
+            prob = combo[0][1]
+            for _, p in combo[1:]:
+                prob = prob * p
+            out.append((x2, prob))
+        return out
+
+    def q(V):
+        return {x: {a: z3.Sum(*[p * (real(ctx, reward(x, a, x2)) + g * V[x2])
+                                for x2, p in trans(x, a)])
+                    for a in env.actions} for x in env.states}
+
+    if H is sympy.oo:
+        V = {x: z3.Real(f"V[{x}]", ctx) for x in env.states}
+        Q = q(V)
+        for x in env.states:
+            for a in env.actions:
+                solver.add(V[x] >= Q[x][a])
+            solver.add(z3.Or(*[V[x] == Q[x][a] for a in env.actions]))
+    else:
+        V = {x: real(ctx, 0) for x in env.states}
+        for t in reversed(range(H)):
+            Q = q(V)
+            if t:
+                V = {x: max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values()))
+                     for x in env.states}
+    solver.add(differs(ctx, Q[s], env.actions, nominal))
+    return theta
+
+
+def normalized(table: dict) -> dict:
+    """Rows rounded from algebraic solutions, renormalised to sum to 1 exactly."""
+    fixed = {}
+    for c, row in table.items():
+        total = sum(row.values())
+        fixed[c] = {v: p / total for v, p in row.items() if p}
+    return fixed
+
+
+def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
+    """The same agent in an environment where ``node`` follows the table ``fixed``."""
+    env = agent.env
+    domains, dynamics, parents = env.factors
+    new_dyn = dict(dynamics)
+    new_dyn[node] = dist(lambda *args, _t=fixed: _t[tuple(args)], parents=list(parents[node]))
+    start = dict(next(iter(env.mu0)))
+    other = MDP.factored(domains, new_dyn, env.actions, env.reward, start, env.gamma)
+    return agent.with_env(other)
+
+
+def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:
+    fixed = normalized(table)
+    dynamics = agent.env.factors[1]
+    flipped = twin_agent(agent, node, fixed).planned_action(agent.o0, s)
+    changed = {c: row for c, row in fixed.items()
+               if row != dynamics[node].distribution(node, tuple(c))}
+    rows = "; ".join(f"{_show_config(node_parents, c)} -> {_show_row(row)}"
+                     for c, row in changed.items())
+    text = (f"in state {s!r} the planned action is {nominal!r}; if {node!r} evolved "
+            f"differently, as [{rows}] (other rows as they are), the planned action would be "
+            f"{flipped!r}: the agent's choice depends on how {node!r} behaves, an incentive "
+            "to influence it")
+    return Counterexample("dynamics", {"state": s, "nominal": nominal, "flipped": flipped,
+                                       "node": node, "dynamics": fixed},
+                          text, {"replayed_action": flipped,
+                                 "confirmed": flipped != nominal})
+
+
+def _show_config(names, values) -> str:
+    return ", ".join(f"{n}={v!r}" for n, v in zip(names, values))
+
+
+def _show_row(row) -> str:
+    return "{" + ", ".join(f"{v!r}: {p}" for v, p in row.items()) + "}"
