@@ -24,6 +24,7 @@ from .records import Counterexample, Outcome
 __all__ = ["check_no_incentive", "incentive_problem", "theta_values", "normalized",
            "twin_agent", "MAX_WITNESS_TABLES"]
 
+
 def check_no_incentive(agent: Agent, prop: Property, timeout):
     env = agent.env
     node = prop.node

@@ -21,6 +21,7 @@ from .records import Counterexample, Outcome
 
 __all__ = ["check_myopic"]
 
+
 def check_myopic(agent: Agent, prop: Property, timeout):
     N = prop.N
     env = agent.env

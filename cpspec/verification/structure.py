@@ -9,6 +9,7 @@ from .records import Counterexample, Outcome
 
 __all__ = ["check_no_self_knowledge"]
 
+
 def check_no_self_knowledge(agent: Agent, prop: Property, timeout):
     s0 = next(iter(agent.env.mu0))
     pw = agent.planning_world(agent.o0, s0, horizon=2)

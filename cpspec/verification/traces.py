@@ -20,6 +20,7 @@ from .records import Counterexample, Outcome
 
 __all__ = ["check_stop_button", "check_temporal", "check_policy_unmodified"]
 
+
 @dataclass
 class _Traces:
     levels: list      # per depth: list of (o, s)
