@@ -21,10 +21,12 @@ from typing import Any, Sequence
 
 import sympy
 
-from .errors import ConditioningError, QueryError, SpecError
+from .errors import ConditioningError, SpecError
 from .inference.exact import check_query, numeric_value, world_of, split_evidence, joint_rows
 from .core.expressions import Expr
 from .core.functions import as_sympy, number_to_sympy
+from .agents.paper import Agent
+from .decisions.solving import ParametricSolution, Solution, solve
 
 __all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]
 
@@ -288,8 +290,6 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
     >>> x.chosen, x.utilities, x.margins["take"]
     ('wait', {'take': 1, 'wait': 27/10}, -17/10)
     """
-    from .agents.paper import Agent
-    from .decisions.solving import ParametricSolution, Solution, solve
     if isinstance(model, Agent):
         sol = model.plan(o or model.o0, state)
     elif isinstance(model, (Solution, ParametricSolution)):

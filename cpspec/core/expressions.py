@@ -17,6 +17,7 @@ import numpy as np
 import sympy
 
 from ..errors import QueryError
+from .functions import as_sympy, is_inexact, number_to_sympy, show
 
 __all__ = ["Expr", "RV", "Const", "Op", "lift"]
 
@@ -25,7 +26,6 @@ def _div(a, b):
     if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)) \
             and not isinstance(a, bool) and not isinstance(b, bool):
         return Fraction(a) / Fraction(b)
-    from .functions import number_to_sympy  # never sympify: values may be spec-file text
     return number_to_sympy(a) / number_to_sympy(b)
 
 
@@ -40,7 +40,6 @@ def _pow(a, b):
         return Fraction(a) ** b if b < 0 else a ** b
     if isinstance(a, exact) and isinstance(b, (Fraction, sympy.Basic)) or \
             isinstance(b, Fraction) and isinstance(a, sympy.Basic):
-        from .functions import as_sympy
         out = as_sympy(a) ** as_sympy(b)
         if isinstance(out, sympy.Integer):
             return int(out)
@@ -89,7 +88,6 @@ def _operand(x: Any, op: str, other: "Expr") -> "Expr":
     refused here, with the expression named, not deep inside ``E``."""
     if isinstance(x, Expr):
         return x
-    from .functions import is_inexact, show
     if isinstance(x, np.integer):
         x = int(x)
     if is_inexact(x):
@@ -184,7 +182,6 @@ class Const(Expr):
     __slots__ = ("value",)
 
     def __init__(self, value):
-        from .functions import is_inexact, show
         if is_inexact(value):  # np.float32 is no float subclass, but just as inexact
             raise QueryError(f"the floating-point or complex number {show(value)} "
                              f"({type(value).__name__}) in an expression is not exact; use "

@@ -18,7 +18,8 @@ import sympy
 from ..errors import ParameterError
 from .functions import as_sympy, number_to_sympy, to_exact
 
-__all__ = ["Region", "Split", "over_regions", "valid_domain", "Choice"]
+__all__ = ["Region", "Split", "Sign", "over_regions", "valid_domain", "Choice", "piecewise",
+           "show_set", "rational_between"]
 
 
 class Split(Exception):
@@ -285,16 +286,17 @@ class Choice:
     __hash__ = None  # type: ignore[assignment]
 
     def __str__(self):
-        return "; ".join(f"{v} if {_show_set(s, self.x)}" for s, v in self.pieces)
+        return "; ".join(f"{v} if {show_set(s, self.x)}" for s, v in self.pieces)
 
     def __repr__(self):
         return f"Choice({self})"
 
 
-def _show_set(s: sympy.Set, x) -> str:
-    """``0 <= gamma < 1/2``, ``gamma = 1/2``, joined by ``or``."""
+def show_set(s: sympy.Set, x) -> str:
+    """A set of values of ``x`` as the text a user reads: ``0 <= gamma < 1/2``,
+    ``gamma = 1/2``, pieces joined by ``or``."""
     if isinstance(s, sympy.Union):
-        return " or ".join(_show_set(a, x) for a in s.args)
+        return " or ".join(show_set(a, x) for a in s.args)
     if isinstance(s, sympy.FiniteSet):
         return " or ".join(f"{x} = {v}" for v in s)
     if isinstance(s, sympy.Interval):

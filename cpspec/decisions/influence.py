@@ -38,6 +38,8 @@ from ..errors import SpecError
 from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from ..inference.exact import E
+import numpy as np
 
 __all__ = ["IDSolution", "solve_diagram"]
 
@@ -138,14 +140,14 @@ def _check_structure(d: Diagram) -> tuple[list[str], list[str]]:
         downstream = {u for u in utilities if nx.has_path(g, D, u)}
         if not downstream:
             continue
-        for E in decisions[:j]:
-            for e in (E, *d.parents(E)):
+        for early in decisions[:j]:
+            for e in (early, *d.parents(early)):
                 if e in seen:
                     continue
                 if not nx.is_d_separator(g, {e}, downstream, seen):
                     raise SpecError(
                         f"decision {D!r} does not have sufficient recall: it does not see "
-                        f"{e!r} (known at the earlier decision {E!r}), and {e!r} still "
+                        f"{e!r} (known at the earlier decision {early!r}), and {e!r} still "
                         f"matters for the utilities {sorted(downstream)} given what {D!r} "
                         f"sees; add the arc {e} -> {D}")
     return decisions, utilities
@@ -234,7 +236,6 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
         rules[D] = rule
         eus[D] = eu
     solved = _with_rules(d, rules)
-    from ..inference.exact import E
     value = sum((number_to_sympy(solved.node(U).function.weight) * E(solved[U])
                  for U in utilities), sympy.Integer(0))
     return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,
@@ -260,7 +261,6 @@ def _relative_weights(d: Diagram, downstream: list) -> dict:
 
 
 def _nonzero(arr):
-    import numpy as np
     for idx, p in np.ndenumerate(arr):
         if p:
             yield idx, p

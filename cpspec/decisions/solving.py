@@ -48,6 +48,7 @@ from ..errors import BudgetError, ParameterError, SpecError
 from ..core.functions import as_sympy, to_exact
 from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
 
@@ -679,7 +680,6 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
     if isinstance(model, Diagram):
         if horizon is not None:
             raise SpecError("an influence diagram carries its own horizon; call solve(diagram)")
-        from .influence import solve_diagram
         return _within(deadline, "solve", None, lambda: solve_diagram(model, domain))
     if not isinstance(model, MDP):
         raise SpecError(f"solve() needs a cp.MDP or an influence diagram, got {model!r}")

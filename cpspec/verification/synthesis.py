@@ -30,7 +30,7 @@ from ..errors import ParameterError, SpecError, UnknownNodeError
 from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
-from ..core.regions import Choice, rational_between
+from ..core.regions import Choice, rational_between, show_set
 from .encoding import check_z3, new_solver
 from .incentives import incentive_problem, normalized, theta_values, twin_agent
 from .procedures import verify
@@ -51,14 +51,13 @@ class Synthesis:
     rounds: int
 
     def __str__(self) -> str:
-        from ..core.regions import _show_set
         x = self.parameter
-        parts = [f"{self.property} holds for {_show_set(self.holds, x)}"
+        parts = [f"{self.property} holds for {show_set(self.holds, x)}"
                  if self.holds is not sympy.S.EmptySet else f"{self.property} holds nowhere"]
         if self.fails is not sympy.S.EmptySet:
-            parts.append(f"fails for {_show_set(self.fails, x)}")
+            parts.append(f"fails for {show_set(self.fails, x)}")
         if self.unknown is not sympy.S.EmptySet:
-            parts.append(f"unknown for {_show_set(self.unknown, x)}")
+            parts.append(f"unknown for {show_set(self.unknown, x)}")
         return "; ".join(parts)
 
 

@@ -31,6 +31,12 @@ from ..inference.exact import P
 from ..core.functions import as_sympy
 from ..agents.learners import append
 from .records import Counterexample, Verdict
+from ..agents.paper import Agent
+from ..core.regions import valid_domain
+from ..inference.exact import distribution, marginal
+import mpmath
+import numpy as np
+import re
 
 __all__ = ["conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations"]
 
@@ -74,7 +80,6 @@ def conforms(model, observation) -> Verdict:
     >>> print(v.counterexample)
     S = 12 is impossible given G = 1, R = 1: the structural function of S gives 2
     """
-    from ..agents.paper import Agent
     if isinstance(model, Agent):
         return _conforms_trace(model, observation)
     if not isinstance(model, Diagram):
@@ -226,7 +231,6 @@ def fit(d: Diagram, data: Sequence[Mapping], parameter: sympy.Symbol, numeric: b
 
 def _golden_max(f, lo, hi) -> float:
     """The maximiser of a unimodal function on [lo, hi] by golden-section search."""
-    import mpmath
     if not (lo.is_finite and hi.is_finite):
         raise ParameterError("numeric fit needs a bounded parameter range")
     with mpmath.workdps(50):  # the maximum is flat: the argmax needs twice the digits
@@ -234,7 +238,6 @@ def _golden_max(f, lo, hi) -> float:
 
 
 def _golden(f, a, b) -> float:
-    import mpmath
     r = (mpmath.sqrt(5) - 1) / 2
 
     def val(x):
@@ -255,7 +258,6 @@ def _golden(f, a, b) -> float:
 
 
 def _parameter_range(d: Diagram, x):
-    from ..core.regions import valid_domain
     probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
     dom = valid_domain(x, [as_sympy(p) for p in probs])
     if x.is_nonnegative:
@@ -304,7 +306,6 @@ def gof(d: Diagram, data: Sequence[Mapping], fitted: int = 0) -> GoodnessOfFit:
                             "a goodness-of-fit test needs the same nodes in every row")
     if d.free_symbols():
         raise ParameterError("bind the model's parameters (or fit them) before gof()")
-    from ..inference.exact import distribution
     n = len(data)
     counts: dict = {}
     for o in data:
@@ -315,9 +316,7 @@ def gof(d: Diagram, data: Sequence[Mapping], fitted: int = 0) -> GoodnessOfFit:
     if joint_expr is not None:
         probs = {(v,): p for v, p in distribution(joint_expr).items()}
     else:
-        from ..inference.exact import marginal
         names, arr, K = marginal(d, list(nodes))
-        import numpy as np
         probs = {}
         for idx, p in np.ndenumerate(arr):
             key = tuple(d.domain(nm)[j] for nm, j in zip(names, idx))
@@ -336,7 +335,6 @@ def gof(d: Diagram, data: Sequence[Mapping], fitted: int = 0) -> GoodnessOfFit:
     if df < 1:
         raise SpecError(f"{cells} cells and {fitted} fitted parameters leave no degrees of "
                         "freedom")
-    import mpmath
     pval = float(mpmath.gammainc(df / 2, float(stat) / 2, mpmath.inf, regularized=True))
     return GoodnessOfFit(stat, df, pval, n, cells)
 
@@ -348,7 +346,6 @@ MAX_FIELD = 131_072
 def _parse_value(v: str, where: str = ""):
     """A CSV cell: ASCII decimal digits are an integer (not superscripts such as ``²``,
     which ``str.isdigit`` accepts), anything else the text itself."""
-    import re
     from ..spec.safeexpr import MAX_DIGITS
     s = v.strip()
     if re.fullmatch(r"-?[0-9]+", s):
