@@ -4,6 +4,8 @@ graphical world models of counterfactual planning (Holtman 2021).
 The public surface is re-exported here; see the README for a tour.
 """
 
+import types as _types
+
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .core.functions import bernoulli, const, decision, dist, fn, uniform, utility
@@ -14,7 +16,8 @@ from .inference.exact import E, P, distribution, marginal
 from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
 from .decisions.mdp import MDP, State, influence_diagram, unroll
-from .decisions.solving import ClosedFormError, ParametricSolution, Solution, evaluate_policy, solve
+from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
+from .decisions.influence import IDSolution, ParametricIDSolution
 from .core.regions import Choice
 from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
@@ -35,7 +38,7 @@ __all__ = [
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
-    "ParametricSolution", "Choice", "ClosedFormError", "agents", "learners",
+    "ParametricSolution", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
@@ -43,3 +46,21 @@ __all__ = [
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)
+
+
+def _check_public_surface() -> None:
+    """``__all__`` names exactly the public names defined here (as Hypothesis checks its
+    own): a name added without being listed, or listed without existing, fails at import
+    rather than in a user's code."""
+    listed = set(__all__)
+    defined = {k for k, v in globals().items()
+               if not k.startswith("_") and k not in ("annotations",)
+               and not (isinstance(v, _types.ModuleType) and k not in ("agents", "learners"))}
+    missing = sorted(listed - set(globals()))
+    unlisted = sorted(defined - listed)
+    if missing or unlisted or len(__all__) != len(listed):
+        raise ImportError(f"cpspec.__all__ is out of date: listed but missing {missing}, "
+                          f"defined but unlisted {unlisted}")
+
+
+_check_public_surface()

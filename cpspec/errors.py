@@ -23,6 +23,7 @@ __all__ = [
     "UnsafeExpressionError",
     "ModelTooLargeError",
     "BudgetError",
+    "ClosedFormError",
     "DuplicateNameError",
     "InternalError",
 ]
@@ -105,3 +106,8 @@ class InternalError(SpecError):
     """Something went wrong inside cpspec itself (a bug to report, not a fault of the
     spec file); reported for the one claim, property or file it concerns, the rest of a
     run goes on."""
+
+
+class ClosedFormError(SpecError):
+    """No closed form (or no proof of one) could be derived, for example for a symbolic
+    horizon; nothing was guessed. The message says why and suggests concrete values."""

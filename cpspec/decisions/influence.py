@@ -41,7 +41,7 @@ from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_
 from ..inference.exact import E
 import numpy as np
 
-__all__ = ["IDSolution", "solve_diagram"]
+__all__ = ["IDSolution", "ParametricIDSolution", "solve_diagram"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,17 +44,13 @@ from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..core.diagram import Diagram
-from ..errors import BudgetError, ParameterError, SpecError
+from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy, to_exact
 from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 from .influence import solve_diagram
 
-__all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve", "evaluate_policy", "ClosedFormError"]
-
-
-class ClosedFormError(SpecError):
-    """No closed form (or no proof of one) could be derived; nothing was guessed."""
+__all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve", "evaluate_policy"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------
