@@ -41,7 +41,7 @@ from ..errors import SpecError
 from .encoding import require_concrete
 from .incentives import check_no_incentive
 from .myopia import check_myopic
-from .properties import Property
+from .properties import KINDS, Property
 from .records import Verdict
 from .structure import check_no_self_knowledge
 from .traces import check_policy_unmodified, check_stop_button, check_temporal
@@ -56,6 +56,9 @@ PROCEDURES = {
     "eventually": check_temporal, "policy_unmodified": check_policy_unmodified,
     "no_self_knowledge": check_no_self_knowledge,
 }
+if set(PROCEDURES) != set(KINDS):  # every kind of property has its procedure
+    raise ImportError(f"verification procedures {sorted(PROCEDURES)} do not match the "
+                      f"property kinds {sorted(KINDS)}")
 
 
 def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdict:

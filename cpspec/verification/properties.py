@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any, Callable
+from typing import Any, Callable, Literal, get_args
 
 import numpy as np
 import sympy
@@ -33,7 +33,7 @@ import sympy
 from ..errors import FunctionError, ModelTooLargeError, SpecError
 from ..core.functions import normalize_name, show
 
-__all__ = ["Property", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
+__all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
            "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
            "MAX_STOP_BUTTON_STEPS"]
 
@@ -47,6 +47,12 @@ MAX_TRACE_STEPS = 1_000
 #: button may be pressed with every later step, about ``K * (K + 1) / 2`` terms (K = 200
 #: takes seconds, K = 400 exceeds a minute). Raise it like :data:`MAX_TRACE_STEPS`.
 MAX_STOP_BUTTON_STEPS = 200
+
+
+#: The kinds of property (the variants of :class:`Property`).
+PropertyKind = Literal["policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
+                       "no_self_knowledge", "always", "eventually"]
+KINDS: tuple = get_args(PropertyKind)
 
 
 def _positive(k: Any, what: str, prop: str, limit: int | None = None,
@@ -107,9 +113,17 @@ class _Guarded:
 
 @dataclass(frozen=True)
 class Property:
-    """A property of an agent specification (build one with the functions below)."""
+    """A property of an agent specification (build one with the functions below).
 
-    name: str
+    ``name`` is its kind (a :data:`PropertyKind`); the other fields are the kind's
+    arguments.
+
+    >>> import cpspec as cp
+    >>> str(cp.myopic(3)), cp.myopic(3).name
+    ('myopic(3)', 'myopic')
+    """
+
+    name: PropertyKind
     N: int | None = None
     K: int | None = None
     node: str | None = None
@@ -118,6 +132,11 @@ class Property:
     stop_pressed: Callable | None = None
     null_action: Any = None
     policy_var: str | None = None
+
+    def __post_init__(self):
+        if self.name not in KINDS:
+            raise SpecError(f"unknown kind of property {self.name!r}; the kinds are "
+                            f"{', '.join(KINDS)}")
 
     def __str__(self) -> str:
         if self.name == "myopic":
