@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from ..errors import FunctionError, SpecError
-from ..core.functions import required_arity, show
+from ..core.functions import call_user, required_arity, show
 
 __all__ = ["PerfectLearner", "perfect", "counting", "resolve_learner", "append", "Learner"]
 
@@ -146,14 +146,9 @@ class _UserLearner(Learner):
                             "a learning function is L(O) or L(O, env)")
 
     def __call__(self, o, env):
-        try:
-            out = self.f(o, env) if self.arity >= 2 else self.f(o)
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise FunctionError(f"learning function {self.name} raised "
-                                f"{type(exc).__name__}: {exc} on a record of {len(o)} "
-                                "observations") from None
+        out = call_user(self.f, *((o, env) if self.arity >= 2 else (o,)),
+                        what=f"learning function {self.name}",
+                        fix=f"on a record of {len(o)} observations")
         if not callable(out):
             raise FunctionError(f"learning function {self.name} must return a transition "
                                 f"function (s, a) -> distribution, got {out!r}")

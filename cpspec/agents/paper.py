@@ -50,7 +50,7 @@ from ..core.diagram import Diagram, world
 from ..errors import (DistributionError, DomainError, FunctionError, ModelTooLargeError,
                      ParameterError, SpecError)
 from ..inference.exact import E
-from ..core.functions import (as_sympy, check_probability, const, dist, fn, hashable,
+from ..core.functions import (as_sympy, call_user, check_probability, const, dist, fn, hashable,
                         normalize_name, show, to_exact)
 from .learners import Learner, append, resolve_learner
 from ..decisions.mdp import MDP, action_distribution, start_function, check_horizon, influence_diagram
@@ -475,14 +475,8 @@ class SI(Agent):
 
     def pressed(self, s) -> bool:
         """``stop_pressed(s)``, with a clear error if the predicate fails."""
-        try:
-            out = self.stop_pressed(s)
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise FunctionError(f"{self.kind}: stop_pressed({s!r}) raised "
-                                f"{type(exc).__name__}: {exc}; make it total on the states"
-                                ) from None
+        out = call_user(self.stop_pressed, s, what=f"{self.kind}: stop_pressed({s!r})",
+                        fix="make it total on the states")
         if not isinstance(out, (bool, np.bool_)):
             raise FunctionError(f"{self.kind}: stop_pressed({s!r}) returned {out!r}, not a "
                                 "bool")
@@ -553,22 +547,13 @@ class _Terminal(Agent):
                                 "no reward function in rewards")
 
     def _content(self, s):
-        try:
-            return self.terminal(s)
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise FunctionError(f"{self.kind}: terminal({s!r}) raised "
-                                f"{type(exc).__name__}: {exc}") from None
+        return call_user(self.terminal, s, what=f"{self.kind}: terminal({s!r})",
+                         fix="make it total on the states")
 
     def _reward(self, content, s, a, s2):
-        try:
-            return to_exact(self.rewards[content](s, a, s2), what="reward")
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise FunctionError(f"{self.kind}: rewards[{content!r}]({s!r}, {a!r}, {s2!r}) "
-                                f"raised {type(exc).__name__}: {exc}") from None
+        r = call_user(self.rewards[content], s, a, s2,
+                      what=f"{self.kind}: rewards[{content!r}]({s!r}, {a!r}, {s2!r})")
+        return to_exact(r, what="reward")
 
     def learning_reward(self, s, a, s2):
         return self._reward(self._content(s), s, a, s2)

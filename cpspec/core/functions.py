@@ -31,7 +31,7 @@ import sympy
 
 from ..errors import DistributionError, DomainError, FunctionError, SpecError
 
-__all__ = ["check_distribution", 
+__all__ = ["call_user", "check_distribution", 
     "StructuralFunction",
     "fn",
     "dist",
@@ -362,6 +362,26 @@ def as_sympy(x: Any) -> Any:
     return x
 
 
+def call_user(f: Callable, *args, what: str, fix: str = "") -> Any:
+    """Call a user's function ``f(*args)`` the way every cpspec entry point does: a cpspec
+    error passes through; any other exception becomes a :class:`FunctionError` that says
+    ``what`` raised what, and the ``fix``: never a deep traceback. ``KeyboardInterrupt``
+    and other non-``Exception`` signals pass untouched.
+
+    >>> call_user(lambda x: 1 / x, 0, what="f(0)", fix="make it total")
+    Traceback (most recent call last):
+    ...
+    cpspec.errors.FunctionError: f(0) raised ZeroDivisionError: division by zero; make it total
+    """
+    try:
+        return f(*args)
+    except SpecError:
+        raise
+    except Exception as exc:  # a user's function: report, never a deep traceback
+        raise FunctionError(f"{what} raised {type(exc).__name__}: {exc}"
+                            + (f"; {fix}" if fix else "")) from None
+
+
 @dataclass(frozen=True, slots=True)
 class StructuralFunction:
     """A node's annotation: its kind, its callable or table, and its parents.
@@ -442,15 +462,10 @@ class StructuralFunction:
                 "is chosen; solve the diagram (cp.solve) or replace the node with a policy "
                 f"(diagram.replace(name, {node}=cp.fn(policy)))")
         if callable(self.impl):
-            try:
-                out = self.impl(*args)
-            except SpecError:
-                raise
-            except Exception as exc:  # a user's function: report, never a deep traceback
-                raise FunctionError(
-                    f"node {node!r}: its structural function raised "
-                    f"{type(exc).__name__}: {exc} for parent values {_show_args(args)}; "
-                    "make it total on the parents' domains") from None
+            out = call_user(self.impl, *args,
+                            what=f"node {node!r}: its structural function",
+                            fix=f"for parent values {_show_args(args)}; make it total on the "
+                                "parents' domains")
         else:
             out = self.impl
         if not self.random:

@@ -27,7 +27,7 @@ import sympy
 from ..core.diagram import Diagram, world
 from ..errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
                      ModelTooLargeError, ParameterError, SpecError)
-from ..core.functions import (StructuralFunction, check_distribution, as_sympy, check_probability,
+from ..core.functions import (StructuralFunction, call_user, check_distribution, as_sympy, check_probability,
                         const, decision, dist, fn, hashable, normalize_name,
                         probability_region, required_arity, show, to_exact, utility)
 
@@ -240,13 +240,8 @@ class MDP:
         count = 0
         for s in self.states:
             for a in self.actions:
-                try:
-                    row = self.transition(s, a)
-                except SpecError:
-                    raise
-                except Exception as exc:
-                    raise FunctionError(f"transition({s!r}, {a!r}) raised {type(exc).__name__}: "
-                                        f"{exc}; make it total on states x actions") from None
+                row = call_user(self.transition, s, a, what=f"transition({s!r}, {a!r})",
+                                fix="make it total on states x actions")
                 try:
                     row = check_distribution(f"transition({s!r}, {a!r})", row, ())
                 except DistributionError as exc:
@@ -462,13 +457,8 @@ class MDP:
 
     def _call_reward(self, s, a, s2, why: str = ""):
         """The user's reward function at one transition, as an exact number."""
-        try:
-            r = self.reward(s, a, s2)
-        except SpecError:
-            raise
-        except Exception as exc:
-            raise FunctionError(f"reward({s!r}, {a!r}, {s2!r}) raised {type(exc).__name__}: "
-                                f"{exc}{why}") from None
+        r = call_user(self.reward, s, a, s2, what=f"reward({s!r}, {a!r}, {s2!r})",
+                      fix=why.lstrip("; "))
         try:
             return to_exact(r, what=f"reward({s!r}, {a!r}, {s2!r})")
         except DistributionError as exc:

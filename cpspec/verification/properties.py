@@ -31,7 +31,7 @@ import numpy as np
 import sympy
 
 from ..errors import FunctionError, ModelTooLargeError, SpecError
-from ..core.functions import normalize_name, show
+from ..core.functions import call_user, normalize_name, show
 
 __all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
            "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
@@ -84,14 +84,8 @@ class _Guarded:
         where = f"state {show(args[0])}" if args else "no state"
         if len(args) > 1:
             where += f", action {show(args[1])}"
-        try:
-            out = self.__wrapped__(*args)
-        except SpecError:
-            raise
-        except Exception as exc:  # a user's function: report, never a deep traceback
-            raise FunctionError(
-                f"{self.prop}: {self.role} raised {type(exc).__name__}: {exc} in {where}; "
-                "make it total on the states (and actions)") from None
+        out = call_user(self.__wrapped__, *args, what=f"{self.prop}: {self.role}",
+                        fix=f"in {where}; make it total on the states (and actions)")
         if isinstance(out, (bool, np.bool_, sympy.logic.boolalg.BooleanAtom)):
             return bool(out)
         if isinstance(out, Integral) and out in (0, 1):
