@@ -36,7 +36,6 @@ Choices where the paper leaves room (documented here, relied on by the tests):
 from __future__ import annotations
 
 import copy
-import math
 from fractions import Fraction
 from numbers import Integral
 from typing import Any, Callable, Mapping
@@ -44,7 +43,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import sympy
 
-from ..inference.crosscheck import CrossCheck
+from ..inference.crosscheck import CrossCheck, hoeffding_bound
 from ..decisions.solving import ParametricSolution, Solution, solve
 from ..core.diagram import Diagram, world
 from ..errors import (DistributionError, DomainError, FunctionError, ModelTooLargeError,
@@ -342,7 +341,7 @@ class Agent:
         lo, hi = self.reward_range()
         g = float(self.env.gamma)
         span = (hi - lo) * sum(g ** t for t in range(T))
-        bound = span * math.sqrt(math.log(2 / (1 - confidence)) / (2 * n))
+        bound = hoeffding_bound(span, n, confidence)
         est = float(runs.mean())
         return CrossCheck(f"E(sum gamma^t R_t, T={T}) of {self!r}", exact, est, bound, n,
                           seed, confidence, abs(est - float(exact)) <= bound + 1e-12)

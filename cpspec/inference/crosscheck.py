@@ -24,7 +24,18 @@ from ..core.expressions import Expr
 from ..core.functions import as_sympy, show, to_exact
 from .sampling import parameters_of, evaluate_samples, retarget, simulate
 
-__all__ = ["CrossCheck", "crosscheck"]
+__all__ = ["CrossCheck", "crosscheck", "hoeffding_bound"]
+
+
+def hoeffding_bound(span: float, n: int, confidence: float) -> float:
+    """The half-width ``t`` with ``P(|mean - E| >= t) <= 1 - confidence`` for ``n``
+    independent samples of a quantity whose range has width ``span`` (Hoeffding):
+    ``span * sqrt(log(2 / (1 - confidence)) / (2 n))``.
+
+    >>> round(hoeffding_bound(1, 20_000, 0.999), 5)
+    0.01378
+    """
+    return span * math.sqrt(math.log(2 / (1 - confidence)) / (2 * n))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +120,7 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
     if m == 0:
         raise QueryError(f"no sample out of {n} satisfied {given}; raise n")
     estimate = float(vals.mean())
-    delta = 1 - confidence
-    bound = (hi - lo) * math.sqrt(math.log(2 / delta) / (2 * m))
+    bound = hoeffding_bound(hi - lo, m, confidence)
     agrees = abs(estimate - float(exact)) <= bound + 1e-12
     label = f"{'P' if query.is_event else 'E'}({query}" + (f" | {given})" if given is not None else ")")
     return CrossCheck(label, exact, estimate, bound, m,
