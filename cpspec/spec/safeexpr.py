@@ -34,7 +34,7 @@ from ..core.expressions import Expr, ifelse, lift, maximum, minimum
 from ..core.functions import number_to_sympy
 
 __all__ = ["SafeExpression", "parse", "MAX_EXPONENT", "MAX_LENGTH", "MAX_DEPTH",
-           "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE"]
+           "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE", "degree"]
 
 #: Largest exponent allowed in a spec expression (``9**9**9`` would hang the checker).
 MAX_EXPONENT = 10_000
@@ -101,25 +101,31 @@ def _bounded(x):
     return x
 
 
-def _degree(e) -> int:
+def degree(e) -> int:
     """An upper bound of the polynomial degree of ``e`` in its symbols (cheap, without
-    expanding anything)."""
+    expanding anything).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> degree(p**3 + p), degree(sympy.Integer(5))
+    (3, 0)
+    """
     if not isinstance(e, sympy.Basic) or not e.free_symbols:
         return 0
     if e.is_Symbol:
         return 1
     if e.is_Add:
-        return max(_degree(a) for a in e.args)
+        return max(degree(a) for a in e.args)
     if e.is_Mul:
-        return sum(_degree(a) for a in e.args)
+        return sum(degree(a) for a in e.args)
     if e.is_Pow and e.exp.is_Integer:
-        return _degree(e.base) * abs(int(e.exp))
-    return 1 + max(_degree(a) for a in e.args)
+        return degree(e.base) * abs(int(e.exp))
+    return 1 + max(degree(a) for a in e.args)
 
 
 def _check_degree(e):
     if isinstance(e, sympy.Basic) and e.free_symbols and e.has(sympy.Add):
-        d = _degree(e)
+        d = degree(e)
         if d > MAX_DEGREE:
             raise ValueError(f"the result has polynomial degree up to {d:,}, above the limit "
                              f"of {MAX_DEGREE:,} (cpspec.spec.safeexpr.MAX_DEGREE): exact "
