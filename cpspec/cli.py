@@ -273,7 +273,37 @@ def _simulate(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``cpspec`` console script."""
+    """Entry point of the ``cpspec`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: the command line's).
+
+    Returns
+    -------
+    int
+        The exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "w.toml").write_text('[world.w.node.X]\\nfn = "2"\\n')
+    >>> main(["derive", str(folder / "w.toml"), "E(X_w)"])
+    2
+    0
+    """
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except Exception as exc:  # never a raw traceback: name it as cpspec's own failure
+        print(f"internal error: {_internal(exc)}", file=sys.stderr)
+        return INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's parser: one sub-command per verb, each with its ``run``."""
     ap = argparse.ArgumentParser(prog="cpspec", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -318,12 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)
-    args = ap.parse_args(argv)
-    try:
-        return args.run(args)
-    except Exception as exc:  # never a raw traceback: name it as cpspec's own failure
-        print(f"internal error: {_internal(exc)}", file=sys.stderr)
-        return INTERNAL
+    return ap
 
 
 if __name__ == "__main__":

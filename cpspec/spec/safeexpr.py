@@ -452,6 +452,15 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: expression of {len(text):,} characters, longer than "
                             f"the limit of {MAX_LENGTH:,} (cpspec.spec.safeexpr.MAX_LENGTH); "
                             "split it over several nodes")
+    tree = _syntax_tree(text, where)
+    _check_whitelist(tree, text, where, set(BASE_FUNCTIONS) | set(functions), keywords)
+    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees}
+    return SafeExpression(text, tree, frozenset(names), where)
+
+
+def _syntax_tree(text: str, where: str) -> ast.Expression:
+    """The syntax tree of an expression, within the nesting limit."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -472,7 +481,12 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: {_short(text)} nests {depth} levels deep, above the "
                             f"limit of {MAX_DEPTH} (cpspec.spec.safeexpr.MAX_DEPTH); split it "
                             "over several nodes (a sum of 500 terms nests 500 deep)")
-    allowed_funcs = set(BASE_FUNCTIONS) | set(functions)
+    return tree
+
+
+def _check_whitelist(tree, text: str, where: str, allowed_funcs: set, keywords) -> None:
+    """Every node of the tree is whitelisted: arithmetic, comparisons, and/or/not,
+    if-else, exact literals, and calls of the allowed functions with allowed keywords."""
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise UnsafeExpressionError(
@@ -498,9 +512,6 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
                     raise UnsafeExpressionError(
                         f"{where}: keyword argument {k.arg or '**'!r} is not allowed in "
                         f"{text!r}; allowed: {', '.join(sorted(keywords)) or 'none'}")
-    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees}
-    return SafeExpression(text, tree, frozenset(names), where)
 
 
 def _depth(root: ast.AST) -> int:
