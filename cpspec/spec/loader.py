@@ -150,7 +150,11 @@ def _parse_toml(path: str, text: str) -> tuple[dict, SpecLines]:
 def project_dir(folder: str | Path) -> Path:
     """The project a folder belongs to: the nearest folder at or above it holding
     ``.git`` or ``pyproject.toml``, or else the folder itself; never the file system's
-    root or the home folder."""
+    root or the home folder.
+
+    >>> project_dir("/") == Path("/").resolve()  # no project above: the folder itself
+    True
+    """
     here = Path(folder).resolve()
     stops = {Path(here.anchor), Path.home().resolve()}
     for d in (here, *here.parents):
