@@ -32,10 +32,10 @@ from ..decisions.solving import solve
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
-__all__ = ["Spec", "Claim", "SpecLines", "line_of", "locate", "normal_name", "normal_names",
-           "read_ref", "read_values", "key_value", "read_number", "read_probability",
-           "read_real_value", "evaluate_text", "reject_unknown_keys", "brief", "show",
-           "internal_error"]
+__all__ = ["Spec", "Claim", "SpecLines", "Probes", "line_of", "locate", "normal_name",
+           "normal_names", "read_ref", "read_values", "key_value", "read_number",
+           "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys",
+           "brief", "show", "internal_error"]
 
 
 # ---- records ---------------------------------------------------------------------
@@ -182,6 +182,44 @@ def locate(path: str, lines, *needles: str, label: str = "") -> str:
     return f"{loc} ({label})" if label else loc
 
 
+# ---- symbolic probabilities met while a file loads ---------------------------------------
+
+class Probes:
+    """The symbolic probabilities met while one spec file loads (expression -> (where,
+    what)), for the range check at the end of the file. The loader owns one per file and
+    closes it when the file is built; distributions evaluated later record nothing.
+
+    >>> import sympy
+    >>> probes = Probes()
+    >>> p = sympy.Symbol("p", real=True)
+    >>> _ = read_probability(p / 2, "t.toml, line 3", "p", probes)
+    >>> probes.close()
+    {p/2: ('t.toml, line 3', 'p')}
+    >>> _ = read_probability(p / 3, "t.toml, line 4", "p", probes)
+    >>> p / 3 in probes
+    False
+    """
+
+    __slots__ = ("_found", "_open")
+
+    def __init__(self):
+        self._found: dict = {}
+        self._open = True
+
+    def __contains__(self, x) -> bool:
+        return x in self._found
+
+    def add(self, x, where: str, what: str) -> None:
+        """Record a probability (the first place it is met), while the file loads."""
+        if self._open:
+            self._found.setdefault(x, (where, what))
+
+    def close(self) -> dict:
+        """Stop recording; the probabilities met, expression -> (where, what)."""
+        self._open = False
+        return dict(self._found)
+
+
 # ---- names and values ---------------------------------------------------------------
 
 
@@ -295,10 +333,10 @@ def read_number(x: Any, where: str, what: str) -> Any:
     raise SpecFileError(f"{where}: {what} {brief(x)} is not a number")
 
 
-def read_probability(x: Any, where: str, what: str, probes: dict | None = None) -> Any:
+def read_probability(x: Any, where: str, what: str, probes: Probes | None = None) -> Any:
     """A probability of a spec file: an exact real number in [0, 1], or an expression in
     the (real) parameters that is not outside [0, 1] for every value; the symbolic ones are
-    collected in ``probes`` for the range check at the end of the file."""
+    collected in ``probes`` (:class:`Probes`) for the range check at the end of the file."""
     if probes is not None and isinstance(x, sympy.Expr) and x in probes:
         return x
     x = read_number(x, where, what)
@@ -320,7 +358,7 @@ def read_probability(x: Any, where: str, what: str, probes: dict | None = None) 
         raise SpecFileError(f"{where}: {what} = {x} is above 1 for every real value of "
                             f"{names}; a probability lies in [0, 1]")
     if probes is not None:
-        probes.setdefault(x, (where, what))
+        probes.add(x, where, what)
     return x
 
 

@@ -60,7 +60,7 @@ import sympy
 from ..core.diagram import Diagram, world as _world
 from ..core.functions import StructuralFunction
 from ..errors import DuplicateNameError, SpecError, SpecFileError
-from .base import (Claim, Spec, SpecLines, brief, locate, normal_name, normal_names,
+from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
                    read_ref, show)
 from .claims import ClaimResult, check_claims
 from .models import build_agents, build_mdp
@@ -322,7 +322,7 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
         k = sorted(unknown)[0]
         raise SpecFileError(f"{locate(path, lines, k)}: unknown section {k!r}; expected "
                             f"{', '.join(_SECTIONS)}")
-    probes: dict = {}
+    probes = Probes()
     params = {**_inherited(bases, "params"),
               **_params(data.get("params", []), path, lines)}
     domains = {**_inherited(bases, "domains"),
@@ -344,7 +344,7 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
     if theorem is not None and not isinstance(theorem, str):
         raise SpecFileError(f"{locate(path, lines, 'theorem')}: theorem must be a string")
     observations = _observations(data.get("observations", []), worlds, path, lines, fence)
-    validity = validity_ranges(probes, domains)
+    validity = validity_ranges(probes.close(), domains)
     names = query_names(path, params, worlds, mdps, agents)  # name clashes: load-time errors
     return Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem,
                 observations, domains, validity, names)
@@ -443,7 +443,7 @@ def _params(raw, path, lines) -> dict[str, sympy.Symbol]:
 _KEYWORDS = frozenset(keyword.kwlist)
 
 
-def _build_worlds(raw, inherited: dict, params, path, lines, probes: dict) -> dict:
+def _build_worlds(raw, inherited: dict, params, path, lines, probes: Probes) -> dict:
     """The ``[world.NAME]`` tables, each built after the world it derives ``from`` (an
     iterative walk: a chain of any length); a world defined here replaces one of the
     same name from a used file."""
@@ -480,7 +480,7 @@ def _build_worlds(raw, inherited: dict, params, path, lines, probes: dict) -> di
     return worlds
 
 
-def _make_world(name, wd, worlds, params, path, lines, probes: dict) -> Diagram:
+def _make_world(name, wd, worlds, params, path, lines, probes: Probes) -> Diagram:
     """One ``[world.NAME]`` table -> its diagram (worlds it derives ``from`` are built)."""
     header = f"world.{name}"
     where = locate(path, lines, header, label=f"world {name}")

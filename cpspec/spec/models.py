@@ -52,8 +52,8 @@ from .. import agents as ag
 from ..agents.learners import counting
 from ..decisions.mdp import MDP
 from ..errors import DuplicateNameError, SpecError, SpecFileError
-from .base import (brief, locate, normal_name, normal_names, read_number, read_probability,
-                   read_ref, read_values, reject_unknown_keys)
+from .base import (Probes, brief, locate, normal_name, normal_names, read_number,
+                   read_probability, read_ref, read_values, reject_unknown_keys)
 from .nodes import compile_node
 from .safeexpr import SafeExpression, parse
 
@@ -158,7 +158,7 @@ def _make_mdp(make, where):
 
 # ---- flat MDPs ------------------------------------------------------------------------
 
-def build_mdp(name, md, params, path, lines, probes: dict | None = None):
+def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``; ``probes`` collects the symbolic
     probabilities (see :mod:`cpspec.spec.nodes`)."""
     where = locate(path, lines, f"mdp.{name}", label=f"mdp {name}")
@@ -201,7 +201,7 @@ class _Flat:
     by_key: dict
     by_act: dict
     words: dict
-    probes: dict | None
+    probes: Probes | None
 
     def expr(self, text, names, what) -> SafeExpression:
         e = parse(text, f"{self.where}, {what}")
@@ -426,7 +426,7 @@ _KINDS = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines,
-                 probes: dict | None = None) -> dict:
+                 probes: Probes | None = None) -> dict:
     """``[agent.NAME]`` tables -> agents (:mod:`cpspec.agents.paper`), in order."""
     return {name: _build_agent(name, ad, mdps, params, path, lines, probes)
             for name, ad in data.items()}

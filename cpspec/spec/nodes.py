@@ -16,8 +16,8 @@ from typing import Any
 
 from ..core.functions import StructuralFunction, decision, dist, fn, uniform, utility
 from ..errors import DuplicateNameError, SpecError, SpecFileError
-from .base import (brief, key_value, locate, normal_name, read_number, read_probability,
-                   read_real_value, read_values, reject_unknown_keys)
+from .base import (Probes, brief, key_value, locate, normal_name, read_number,
+                   read_probability, read_real_value, read_values, reject_unknown_keys)
 from .safeexpr import SafeExpression, parse
 
 __all__ = ["NODE_KEYS", "compile_node", "read_parents"]
@@ -49,7 +49,7 @@ def read_parents(raw, where: str, node_names, n: str) -> tuple:
 
 
 def compile_node(w, n, nd, node_names, params, path, lines, where: str | None = None,
-                 probes: dict | None = None) -> StructuralFunction:
+                 probes: Probes | None = None) -> StructuralFunction:
     """One node table -> its structural function.
 
     ``params`` maps the names an expression may read besides the nodes (parameters; in a
@@ -78,7 +78,7 @@ class _Node:
     node_names: Any
     params: dict
     where: str
-    probes: dict | None
+    probes: Probes | None
     how: str
     values: tuple | None
     explicit: tuple | None
