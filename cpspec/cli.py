@@ -34,6 +34,14 @@ import numpy as np
 import sympy
 
 from .errors import SpecError
+from .explanations import explain, explain_action
+from .export.drawing import agent_scene, beside, scene, to_png, to_svg
+from .inference.sampling import simulate
+from .spec import loader
+from .spec.base import internal_error, normal_name, read_number, show
+from .spec.properties import check_properties
+from .spec.ranges import describe_set
+from .spec.safeexpr import parse
 
 __all__ = ["main"]
 
@@ -50,19 +58,16 @@ def _files(target: str) -> list[Path]:
 
 def _load(path, args):
     """Load a spec file with the command line's file policy."""
-    from .spec.loader import load, project_dir, spec_root
     if args.allow_outside:
-        return load(path, allow_outside=True)
-    return load(path, root=[spec_root(path), project_dir(Path.cwd())])
+        return loader.load(path, allow_outside=True)
+    return loader.load(path, root=[loader.spec_root(path), loader.project_dir(Path.cwd())])
 
 
 def _internal(exc: BaseException) -> str:
-    from .spec.loader import internal_error
     return internal_error(exc)
 
 
 def _check(args) -> int:
-    from .spec.loader import _set_text, check
     status = 0
     total = failed = 0
     for target in args.paths:
@@ -74,7 +79,7 @@ def _check(args) -> int:
             print(path)
             try:
                 spec = _load(path, args)
-                results = check(spec)
+                results = loader.check(spec)
             except SpecError as exc:
                 print(f"  ERROR {exc}")
                 status = max(status, 2)
@@ -84,7 +89,7 @@ def _check(args) -> int:
                 status = max(status, INTERNAL)
                 continue
             for x, where in spec.validity.items():
-                print(f"  NOTE  {x}: a model only for {_set_text(where, x)}, where every "
+                print(f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
                       "probability and discount lies in [0, 1]; [domains] can state it")
             for r in results:
                 total += 1
@@ -105,7 +110,6 @@ def _check(args) -> int:
 
 
 def _prove(args) -> int:
-    from .spec.models import check_properties
     status, n, bad = 0, 0, 0
     for target in args.paths:
         files = _files(target)
@@ -142,9 +146,8 @@ def _prove(args) -> int:
 
 
 def _derive(args) -> int:
-    from .spec.loader import derive, show
     try:
-        value = derive(_load(args.file, args), args.expr, where="command line")
+        value = loader.derive(_load(args.file, args), args.expr, where="command line")
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -161,8 +164,6 @@ def _derive(args) -> int:
 
 
 def _explain(args) -> int:
-    from .explanations import explain, explain_action
-    from .spec.loader import derive
     by = [b for b in (args.by or "").split(",") if b]
     overrides = {
         "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
@@ -170,7 +171,7 @@ def _explain(args) -> int:
         "act": lambda agent, state, t=0: explain_action(agent, state, t),
     }
     try:
-        out = derive(_load(args.file, args), args.query, where="command line",
+        out = loader.derive(_load(args.file, args), args.query, where="command line",
                      overrides=overrides)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -189,7 +190,6 @@ def _explain(args) -> int:
 
 
 def _draw(args) -> int:
-    from .export.drawing import agent_scene, beside, scene, to_png, to_svg
     try:
         spec = _load(args.file, args)
         if args.agent:
@@ -231,8 +231,6 @@ MAX_VALUES = 50_000_000
 def _param(text: str) -> tuple[str, object]:
     """``NAME=VALUE`` of ``--param``: the value an exact number (``1/3``), read by the
     safe interpreter (never by float() or Fraction(), which are slow on ``1e-400000000``)."""
-    from .spec.safeexpr import parse
-    from .spec.loader import _number, normal_name
     if "=" not in text:
         raise SpecError(f"--param {text!r}: write NAME=VALUE, e.g. --param p=1/3")
     name, value = (t.strip() for t in text.split("=", 1))
@@ -240,13 +238,12 @@ def _param(text: str) -> tuple[str, object]:
     if not name.isidentifier():
         raise SpecError(f"--param {text!r}: {name!r} is not a parameter name")
     where = f"--param {name}"
-    v = _number(parse(value, where).evaluate({}), where, f"the value of {name}")
+    v = read_number(parse(value, where).evaluate({}), where, f"the value of {name}")
     return name, (sympy.Rational(v.numerator, v.denominator) if isinstance(v, Fraction)
                   else v)
 
 
 def _simulate(args) -> int:
-    from .inference.sampling import simulate
     try:
         params = dict(_param(p) for p in args.param)
         spec = _load(args.file, args)
@@ -276,7 +273,37 @@ def _simulate(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``cpspec`` console script."""
+    """Entry point of the ``cpspec`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: the command line's).
+
+    Returns
+    -------
+    int
+        The exit status (see the module docstring).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "w.toml").write_text('[world.w.node.X]\\nfn = "2"\\n')
+    >>> main(["derive", str(folder / "w.toml"), "E(X_w)"])
+    2
+    0
+    """
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except Exception as exc:  # never a raw traceback: name it as cpspec's own failure
+        print(f"internal error: {_internal(exc)}", file=sys.stderr)
+        return INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line's parser: one sub-command per verb, each with its ``run``."""
     ap = argparse.ArgumentParser(prog="cpspec", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -321,12 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)
-    args = ap.parse_args(argv)
-    try:
-        return args.run(args)
-    except Exception as exc:  # never a raw traceback: name it as cpspec's own failure
-        print(f"internal error: {_internal(exc)}", file=sys.stderr)
-        return INTERNAL
+    return ap
 
 
 if __name__ == "__main__":

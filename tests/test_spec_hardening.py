@@ -13,7 +13,8 @@ import pytest
 import sympy
 
 import cpspec as cp
-from cpspec.spec import loader as specfile
+from cpspec.spec import loader as specfile, queries
+from cpspec.spec.base import read_probability
 from cpspec.cli import main
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, derive, load, show
@@ -123,7 +124,7 @@ def test_the_probability_check_refuses_non_real_and_inexact_values(value):
     """The check every spec-file probability, reward and discount passes (a second line of
     defence: the interpreter itself never produces these)."""
     with pytest.raises(cp.SpecFileError, match="t.toml, line 1: p "):
-        specfile._probability(value, "t.toml, line 1", "p")
+        read_probability(value, "t.toml, line 1", "p")
 
 
 def test_spec_parameters_are_real():
@@ -647,13 +648,13 @@ def test_check_dir_reports_every_file_and_claim_whatever_fails(tmp_path, capsys,
     (tmp_path / "b_boom.toml").write_text(
         DICE + '[claims]\n"E(S_f)" = "7"\n"E(G_f)" = "7/2"\n"P(S_f == 12)" = "1/36"\n')
     (tmp_path / "c_good.toml").write_text(DICE + '[claims]\n"E(R_f)" = "7/2"\n')
-    real = specfile.E
+    real = queries.E
 
     def E(x, given=None):
         if repr(x) == "G_f":
             raise RuntimeError("deliberate failure inside cpspec")
         return real(x, given)
-    monkeypatch.setattr(specfile, "E", E)
+    monkeypatch.setattr(queries, "E", E)
     assert main(["check", str(tmp_path)]) == 3
     out = capsys.readouterr().out
     assert "malformed TOML" in out

@@ -34,7 +34,7 @@ from ..core.expressions import Expr, ifelse, lift, maximum, minimum
 from ..core.functions import number_to_sympy
 
 __all__ = ["SafeExpression", "parse", "MAX_EXPONENT", "MAX_LENGTH", "MAX_DEPTH",
-           "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE"]
+           "MAX_DIGITS", "MAX_STRING", "MAX_DEGREE", "degree"]
 
 #: Largest exponent allowed in a spec expression (``9**9**9`` would hang the checker).
 MAX_EXPONENT = 10_000
@@ -101,25 +101,31 @@ def _bounded(x):
     return x
 
 
-def _degree(e) -> int:
+def degree(e) -> int:
     """An upper bound of the polynomial degree of ``e`` in its symbols (cheap, without
-    expanding anything)."""
+    expanding anything).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> degree(p**3 + p), degree(sympy.Integer(5))
+    (3, 0)
+    """
     if not isinstance(e, sympy.Basic) or not e.free_symbols:
         return 0
     if e.is_Symbol:
         return 1
     if e.is_Add:
-        return max(_degree(a) for a in e.args)
+        return max(degree(a) for a in e.args)
     if e.is_Mul:
-        return sum(_degree(a) for a in e.args)
+        return sum(degree(a) for a in e.args)
     if e.is_Pow and e.exp.is_Integer:
-        return _degree(e.base) * abs(int(e.exp))
-    return 1 + max(_degree(a) for a in e.args)
+        return degree(e.base) * abs(int(e.exp))
+    return 1 + max(degree(a) for a in e.args)
 
 
 def _check_degree(e):
     if isinstance(e, sympy.Basic) and e.free_symbols and e.has(sympy.Add):
-        d = _degree(e)
+        d = degree(e)
         if d > MAX_DEGREE:
             raise ValueError(f"the result has polynomial degree up to {d:,}, above the limit "
                              f"of {MAX_DEGREE:,} (cpspec.spec.safeexpr.MAX_DEGREE): exact "
@@ -446,6 +452,15 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: expression of {len(text):,} characters, longer than "
                             f"the limit of {MAX_LENGTH:,} (cpspec.spec.safeexpr.MAX_LENGTH); "
                             "split it over several nodes")
+    tree = _syntax_tree(text, where)
+    _check_whitelist(tree, text, where, set(BASE_FUNCTIONS) | set(functions), keywords)
+    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees}
+    return SafeExpression(text, tree, frozenset(names), where)
+
+
+def _syntax_tree(text: str, where: str) -> ast.Expression:
+    """The syntax tree of an expression, within the nesting limit."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -466,7 +481,12 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
         raise SpecFileError(f"{where}: {_short(text)} nests {depth} levels deep, above the "
                             f"limit of {MAX_DEPTH} (cpspec.spec.safeexpr.MAX_DEPTH); split it "
                             "over several nodes (a sum of 500 terms nests 500 deep)")
-    allowed_funcs = set(BASE_FUNCTIONS) | set(functions)
+    return tree
+
+
+def _check_whitelist(tree, text: str, where: str, allowed_funcs: set, keywords) -> None:
+    """Every node of the tree is whitelisted: arithmetic, comparisons, and/or/not,
+    if-else, exact literals, and calls of the allowed functions with allowed keywords."""
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise UnsafeExpressionError(
@@ -492,9 +512,6 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
                     raise UnsafeExpressionError(
                         f"{where}: keyword argument {k.arg or '**'!r} is not allowed in "
                         f"{text!r}; allowed: {', '.join(sorted(keywords)) or 'none'}")
-    callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in callees}
-    return SafeExpression(text, tree, frozenset(names), where)
 
 
 def _depth(root: ast.AST) -> int:

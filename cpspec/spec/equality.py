@@ -1,0 +1,121 @@
+"""When a derived value equals the value a claim expects: exactly, as expressions, as
+piecewise expressions in one parameter (compared piece by piece on a common refinement),
+and as parametric choices of actions (:class:`~cpspec.core.regions.Choice`).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..core.regions import Choice, rational_between
+
+__all__ = ["values_equal", "piecewise_equal", "choice_equal"]
+
+
+def values_equal(a, b) -> bool:
+    """Whether a derived value ``a`` equals an expected value ``b``: tuples item by item,
+    choices and piecewise expressions by their pieces, other SymPy expressions when
+    ``simplify`` of the difference is 0, anything else by ``==``.
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> values_equal((p + p, 1), (2 * p, 1)), values_equal(p**2, p)
+    (True, False)
+    """
+    if isinstance(a, Choice) or isinstance(b, Choice):
+        return choice_equal(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic) and (
+            a.has(sympy.Piecewise) or b.has(sympy.Piecewise)):
+        return piecewise_equal(a, b)
+    if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic):
+        if a == b:
+            return True
+        try:
+            return bool(sympy.simplify(a - b) == 0)
+        except (TypeError, AttributeError):
+            return False
+    return bool(a == b)
+
+
+def _pieces(e, x):
+    if isinstance(e, sympy.Piecewise):
+        return [(v, c) for v, c in e.args]
+    return [(e, sympy.true)]
+
+
+def _active(e, x, c):
+    for v, cond in _pieces(e, x):
+        if cond is sympy.true or cond.subs(x, c) == sympy.true:
+            return v
+    return None
+
+
+def piecewise_equal(a, b) -> bool:
+    """Equality of piecewise expressions in one parameter, on the derived (``a``)
+    domain: the pieces are compared as expressions on every interval of the common
+    refinement, and the values at every breakpoint."""
+    a, b = sympy.piecewise_fold(a), sympy.piecewise_fold(b)
+    pw_syms = set()
+    for e in (a, b):
+        for p in e.atoms(sympy.Piecewise):
+            for _, c in p.args:
+                pw_syms |= c.free_symbols
+    if len(pw_syms) != 1:
+        return sympy.simplify(a - b) == 0
+    x = next(iter(pw_syms))
+    domain = sympy.S.EmptySet
+    for _, c in _pieces(a, x):
+        domain = domain | (sympy.S.Reals if c is sympy.true else c.as_set())
+    cuts = set()
+    for e in (a, b):
+        for _, c in _pieces(e, x):
+            if c is not sympy.true:
+                cuts |= {v for v in c.as_set().boundary if v.is_finite}
+    cuts = sorted(cuts, key=lambda v: sympy.N(v, 50))
+    tests = list(cuts)
+    bounds = [-sympy.oo] + cuts + [sympy.oo]
+    intervals = [(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    for lo, hi in intervals:
+        c = rational_between(lo, hi)
+        if domain.contains(c) != sympy.true:
+            continue
+        ea, eb = _active(a, x, c), _active(b, x, c)
+        if ea is None or eb is None or sympy.simplify(ea - eb) != 0:
+            return False
+    for c in tests:
+        if domain.contains(c) != sympy.true:
+            continue
+        ea, eb = _active(a, x, c), _active(b, x, c)
+        if ea is None or eb is None or sympy.simplify((ea - eb).subs(x, c)) != 0:
+            return False
+    return True
+
+
+def choice_equal(a, b) -> bool:
+    """A derived Choice against an expected value: a constant, another Choice, or a
+    Piecewise of action symbols built from ``x if cond else y``."""
+    if isinstance(a, Choice) and isinstance(b, Choice):
+        a, b = a, _choice_as_piecewise(b)
+    if not isinstance(a, Choice):
+        a, b = b, a
+    if isinstance(b, Choice):
+        b = _choice_as_piecewise(b)
+    if isinstance(b, sympy.Basic):
+        b = sympy.piecewise_fold(b)
+    if not isinstance(b, sympy.Piecewise):
+        return False  # a genuinely parametric answer never equals a constant
+    domain = sympy.Union(*(s for s, _ in a.pieces))
+    taken: sympy.Set = sympy.S.EmptySet
+    for val, cond in b.args:
+        where = (cond.as_set() if cond is not sympy.true else sympy.S.Reals) - taken
+        taken = taken | where
+        for s, act in a.pieces:
+            if str(val) != str(act) and (s & where & domain) is not sympy.S.EmptySet:
+                return False
+    return (domain - taken) is sympy.S.EmptySet
+
+
+def _choice_as_piecewise(c: Choice):
+    return sympy.Piecewise(*[(sympy.Symbol(str(v)), s.as_relational(c.x)) for s, v in c.pieces])
