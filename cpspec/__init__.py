@@ -28,7 +28,8 @@ from .verification.synthesis import Synthesis, synthesize
 from .explanations import ActionExplanation, Explanation, explain, explain_action
 from .export.prism import prism_property, to_prism
 from .export.drawing import draw
-from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood, read_observations
+from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood
+from .spec.observations import read_observations
 from .agents import learners
 
 __version__ = "0.1.0"

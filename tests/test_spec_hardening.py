@@ -13,6 +13,7 @@ import pytest
 import sympy
 
 import cpspec as cp
+import cpspec.spec.files
 from cpspec.spec import loader as specfile, queries
 from cpspec.spec.base import read_probability
 from cpspec.cli import main
@@ -591,7 +592,7 @@ def test_devices_pipes_and_large_files_are_refused(project, monkeypatch):
     assert "not a regular file" in r.error
     with pytest.raises(cp.SpecFileError, match="not a regular file"):
         load(spec_dir)
-    monkeypatch.setattr(specfile, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(cpspec.spec.files, "MAX_FILE_BYTES", 100)
     (spec_dir / "big.toml").write_text("# " + "x" * 200 + "\n")
     with pytest.raises(cp.SpecFileError, match="203 bytes, above the limit of 100"):
         load(spec_dir / "big.toml")

@@ -49,9 +49,7 @@ and the range check of probabilities (:mod:`.ranges`). :func:`load`, :func:`chec
 from __future__ import annotations
 
 import keyword
-import os
 import re
-import stat as _stat
 import tomllib
 from pathlib import Path
 
@@ -63,6 +61,7 @@ from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
                    read_ref, show)
 from .claims import ClaimResult, check_claims
+from .files import MAX_FILE_BYTES, read_text_file
 from .models import build_agents, build_mdp
 from .nodes import compile_node
 from .observations import ObservationResult, check_observations
@@ -75,10 +74,6 @@ __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive"
            "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES"]
 
 
-#: Largest spec, ``uses`` or observation file read, in bytes.
-MAX_FILE_BYTES = 16 * 2**20
-
-
 _SECTIONS = ("params", "world", "mdp", "agent", "claims", "property", "uses", "theorem",
              "observations", "domains")
 
@@ -87,47 +82,6 @@ _OBSERVATION_SUFFIXES = (".csv", ".jsonl", ".json", ".ndjson")
 
 
 # ---- reading files --------------------------------------------------------------------
-
-
-def read_text_file(path: str | Path, what: str = "a spec file",
-                   limit: int | None = None) -> str:
-    """The UTF-8 text of a regular file of at most ``limit`` bytes (default
-    :data:`MAX_FILE_BYTES`); devices, pipes and directories are refused before anything
-    is read, and a file in another encoding is an error naming the line.
-
-    >>> read_text_file("/dev/zero")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cpspec.errors.SpecFileError: /dev/zero: not a regular file (a device, ...
-    """
-    limit = MAX_FILE_BYTES if limit is None else limit
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise SpecFileError(f"{path}: cannot read {what}: {reason}") from None
-    if not _stat.S_ISREG(st.st_mode):
-        raise SpecFileError(f"{path}: not a regular file (a device, a pipe or a directory); "
-                            f"{what} must be an ordinary file")
-    if st.st_size > limit:
-        raise SpecFileError(f"{path}: {st.st_size:,} bytes, above the limit of {limit:,} for "
-                            f"{what} (cpspec.spec.loader.MAX_FILE_BYTES)")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise SpecFileError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if len(data) > limit:
-        raise SpecFileError(f"{path}: more than {limit:,} bytes, the limit for {what} "
-                            "(cpspec.spec.loader.MAX_FILE_BYTES)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SpecFileError(f"{path}, line {line}: byte 0x{data[exc.start]:02x} is not "
-                            f"UTF-8; {what} must be UTF-8 text (re-save it as UTF-8, e.g. "
-                            "iconv -f latin1 -t utf-8)") from None
-    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _parse_toml(path: str, text: str) -> tuple[dict, SpecLines]:

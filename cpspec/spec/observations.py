@@ -1,18 +1,25 @@
-"""``[[observations]]``: conformance of observation files (CSV or JSON lines) with a
-world, row by row, and their log-likelihood when every row conforms."""
+"""Observation files: reading them (:func:`read_observations`, CSV or JSON lines, with
+the line in every error) and, for ``[[observations]]``, their conformance with a world,
+row by row, and their log-likelihood when every row conforms."""
 
 from __future__ import annotations
 
+import csv
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sympy
 
 from ..errors import SpecError, SpecFileError
-from ..verification.theory import conforms, likelihood, read_observations
-from .base import Spec, internal_error
+from ..verification.theory import conforms, likelihood
+from .base import Spec, internal_error, normal_name
+from .files import read_text_file
+from .safeexpr import MAX_DIGITS
 
-__all__ = ["ObservationResult", "check_observations"]
+__all__ = ["ObservationResult", "check_observations", "read_observations", "MAX_FIELD"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +78,91 @@ def check_observations(spec: Spec) -> list:
             out.append(ObservationResult(w, file, 0, error=internal_error(exc),
                                          internal=True))
     return out
+
+
+#: Longest CSV field read, in characters (the csv module's own default limit).
+MAX_FIELD = 131_072
+
+
+def _parse_value(v: str, where: str = ""):
+    """A CSV cell: ASCII decimal digits are an integer (not superscripts such as ``²``,
+    which ``str.isdigit`` accepts), anything else the text itself."""
+    s = v.strip()
+    if re.fullmatch(r"-?[0-9]+", s):
+        if len(s.lstrip("-")) > MAX_DIGITS:
+            raise SpecFileError(f"{where}a number of {len(s):,} digits, above the limit of "
+                                f"{MAX_DIGITS:,}")
+        return int(s)
+    return s
+
+
+def _cell(v, limit: int = 40) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit] + "..."
+
+
+def read_observations(path: str | Path) -> list[tuple[int, dict]]:
+    """``(line number, row)`` pairs from a CSV file (a header of node names; empty cells
+    are unobserved) or a JSON-lines file (one object per line, ``.jsonl``). Errors name
+    the file and line. Only regular UTF-8 files up to
+    :data:`cpspec.spec.files.MAX_FILE_BYTES` are read; node names are NFKC-normalised as in
+    spec files.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "rolls.csv"
+    >>> _ = f.write_text("G,R,S\\n1,2,3\\n6,,\\n")
+    >>> read_observations(f)
+    [(2, {'G': 1, 'R': 2, 'S': 3}), (3, {'G': 6})]
+    """
+    path = Path(path)
+    text = read_text_file(path, "an observation file")
+    rows = []
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        for i, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SpecFileError(f"{path}, line {i}: malformed JSON: {exc.msg}") from None
+            except RecursionError:
+                raise SpecFileError(f"{path}, line {i}: malformed JSON: nested too deeply; "
+                                    "a row is one flat object of node values") from None
+            except ValueError as exc:  # a number over Python's 4,300-digit limit
+                raise SpecFileError(f"{path}, line {i}: malformed JSON: "
+                                    f"{str(exc).split(';')[0]}") from None
+            if not isinstance(obj, dict):
+                raise SpecFileError(f"{path}, line {i}: expected an object of node values")
+            row = {}
+            for k, v in obj.items():
+                if isinstance(v, float) or not isinstance(v, (int, str, bool)):
+                    raise SpecFileError(f"{path}, line {i}: value {_cell(v)} of {_cell(k)} must "
+                                        "be an integer or a string")
+                n = normal_name(k)
+                if n in row:
+                    raise SpecFileError(f"{path}, line {i}: node {n!r} is observed twice")
+                row[n] = v
+            rows.append((i, row))
+        return rows
+    reader = csv.reader(text.splitlines())
+    try:
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise SpecFileError(f"{path}: empty file; the first line names the nodes") from None
+        header = [normal_name(h.strip()) for h in header]
+        for h in header:
+            if header.count(h) > 1:
+                raise SpecFileError(f"{path}, line 1: column {_cell(h)} appears twice")
+        for i, rec in enumerate(reader, 2):
+            if not rec or all(not c.strip() for c in rec):
+                continue
+            if len(rec) != len(header):
+                raise SpecFileError(f"{path}, line {i}: {len(rec)} values for {len(header)} "
+                                    f"columns ({', '.join(map(_cell, header))})")
+            rows.append((i, {h: _parse_value(c, f"{path}, line {i}: ")
+                             for h, c in zip(header, rec) if c.strip()}))
+    except csv.Error as exc:
+        raise SpecFileError(f"{path}, line {reader.line_num}: malformed CSV: {exc} (fields "
+                            f"are limited to {MAX_FIELD:,} characters)") from None
+    return rows
