@@ -32,9 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
+from math import gcd, lcm
 from typing import Any, Callable, Mapping
 
 import sympy
+from gmpy2 import mpz
 from sympy.matrices.exceptions import MatrixError
 from sympy.polys.constructor import construct_domain
 from sympy.polys.polyerrors import PolynomialError
@@ -314,8 +316,6 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline):
     step (|S| gcds). Exact values grow by a few digits per step (the discount and the
     probabilities' denominators compound), which no exact method avoids.
     """
-    from math import gcd, lcm
-    from gmpy2 import mpz
     mdp = model.mdp
     def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type here
         return mpz(int(QQ.numer(x)))
