@@ -25,7 +25,7 @@ from .errors import ConditioningError, SpecError
 from .inference.exact import check_query, numeric_value, world_of, split_evidence, joint_rows
 from .core.expressions import Expr
 from .core.functions import as_sympy, number_to_sympy
-from .agents.paper import Agent
+from .agents.base import Agent
 from .decisions.solving import ParametricSolution, Solution, solve
 
 __all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]

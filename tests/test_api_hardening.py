@@ -540,7 +540,7 @@ def test_fuzzed_arguments_to_the_api_give_named_errors(a, b, c):
         lambda: cp.learners.counting(a), lambda: cp.E(bound.X * a),
         lambda: cp.P(bound.X == a),
     ]
-    import cpspec.agents.paper as agents_module
+    import cpspec.agents.base as agents_module
     saved = mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS
     mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS = 10_000, 10_000
     try:  # small limits: the fuzzer must not wait for legitimately long runs

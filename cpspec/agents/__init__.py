@@ -1,5 +1,5 @@
 """The paper's agents as specifications (``paper``: ``FP``, ``FPX``, ``STH``, ``SI``,
-``SIF``, ``ITF``, ``ITC`` on the common base ``Agent``) and their learning functions
+``SIF``, ``ITF``, ``ITC``, on the common base ``Agent`` in ``base``) and their learning functions
 (``learners``, also available as ``cp.learners``).
 
 >>> import cpspec as cp
@@ -7,6 +7,7 @@
 'FP'
 """
 
-from .paper import FP, FPX, ITC, ITF, SI, SIF, STH, Agent
+from .base import Agent
+from .paper import FP, FPX, ITC, ITF, SI, SIF, STH
 
 __all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]

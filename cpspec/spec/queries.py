@@ -22,7 +22,8 @@ from typing import Any, Callable, Mapping
 
 import sympy
 
-from ..agents.paper import STH, Agent
+from ..agents.base import Agent
+from ..agents.paper import STH
 from ..core.diagram import Diagram
 from ..core.expressions import RV, Expr
 from ..core.functions import as_sympy

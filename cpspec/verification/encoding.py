@@ -9,7 +9,7 @@ import numbers
 import sympy
 import z3
 
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..errors import ParameterError
 from ..core.functions import as_sympy
 

@@ -11,7 +11,7 @@ import sympy
 import z3
 
 from ..agents.learners import PerfectLearner
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..core.functions import dist
 from ..decisions.mdp import MDP, State
 from ..errors import ModelTooLargeError, UnknownNodeError

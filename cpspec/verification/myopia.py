@@ -9,7 +9,7 @@ from fractions import Fraction
 import sympy
 import z3
 
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..core.regions import Sign
 from ..decisions.solving import backward_induction, ExactModel
 from ..errors import ModelTooLargeError

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import time
 
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..budget import check_timeout
 from ..errors import SpecError
 from .encoding import require_concrete

@@ -3,7 +3,7 @@ follow from how the planning world is built, decided without a solver."""
 
 from __future__ import annotations
 
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from .properties import Property
 from .records import Counterexample, Outcome
 

@@ -25,7 +25,7 @@ import sympy
 import z3
 
 from ..budget import check_timeout
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..errors import ParameterError, SpecError, UnknownNodeError
 from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner

@@ -26,7 +26,7 @@ import numpy as np
 import sympy
 
 from ..agents.learners import append
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..core.diagram import Diagram
 from ..core.functions import as_sympy
 from ..core.regions import valid_domain

@@ -10,7 +10,7 @@ from typing import Callable
 import z3
 
 from ..agents.learners import append
-from ..agents.paper import Agent
+from ..agents.base import Agent
 from ..core.functions import as_sympy, required_arity
 from ..errors import ModelTooLargeError, SpecError, UnknownNodeError
 from . import encoding
