@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,14 @@ MARGIN = 30
 TOP = 46          # room for the title
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scene:
-    """Shapes to draw: ``("circle"|"rect"|"diamond", x, y, style)``, ``("text", x, y, s,
-    style)``, ``("arrow", x1, y1, x2, y2, style)``."""
+    """Shapes to draw (immutable): ``("circle"|"rect"|"diamond", x, y, style)``,
+    ``("text", x, y, s, style)``, ``("arrow", x1, y1, x2, y2, style)``."""
 
     width: float
     height: float
-    items: list = field(default_factory=list)
+    items: tuple = ()
 
     def shifted(self, dx: float, dy: float) -> list:
         out = []
@@ -140,7 +140,7 @@ def scene(d: Diagram, values: dict | None = None, highlight: set | None = None,
         else:
             items.append(("text", x, y - R - 7, label,
                           {"size": 11, "anchor": "middle", "style": "italic", "color": "#555"}))
-    return Scene(width, height, items)
+    return Scene(width, height, tuple(items))
 
 
 def _short(v) -> str:
@@ -152,14 +152,13 @@ def _short(v) -> str:
 
 def beside(*scenes: Scene, gap: float = 40) -> Scene:
     """Scenes side by side (learning world, planning world)."""
-    out = Scene(0, 0, [])
-    x = 0.0
+    items: list = []
+    x, height = 0.0, 0.0
     for sc in scenes:
-        out.items += sc.shifted(x, 0)
+        items += sc.shifted(x, 0)
         x += sc.width + gap
-        out.height = max(out.height, sc.height)
-    out.width = x - gap
-    return out
+        height = max(height, sc.height)
+    return Scene(x - gap, height, tuple(items))
 
 
 def agent_scene(agent, T: int = 2, planning_horizon: int = 2) -> Scene:
