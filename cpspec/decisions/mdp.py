@@ -164,6 +164,31 @@ class Factored(NamedTuple):
     parents: dict
 
 
+def _checked_items(xs: Any, what: str) -> tuple:
+    """An MDP's states or actions as a tuple: iterable, not above
+    :data:`MAX_STATE_ACTION_PAIRS` (refused before all are built), hashable, each once."""
+    if not hasattr(xs, "__iter__"):
+        raise SpecError(f"the MDP's {what} must be a list of {what}, got {show(xs)}")
+    try:
+        n = len(xs)
+    except TypeError:
+        n = None
+    if n is not None and n > MAX_STATE_ACTION_PAIRS:
+        raise ModelTooLargeError(
+            f"the MDP has {n} {what}, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
+            f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
+    xs = tuple(itertools.islice(xs, MAX_STATE_ACTION_PAIRS + 1))
+    if not xs:
+        raise SpecError(f"an MDP needs at least one of its {what}")
+    for x in xs:
+        hashable(x, f"the MDP's {what}")
+    if len(set(xs)) != len(xs):
+        seen: set = set()
+        twice = next(x for x in xs if x in seen or seen.add(x))
+        raise SpecError(f"the MDP's {what} repeat the value {show(twice)}; list each once")
+    return xs
+
+
 @dataclass(frozen=True, eq=False)
 class MDP:
     """A Markov decision process with exact probabilities and rewards.
@@ -203,37 +228,25 @@ class MDP:
     mu0: dict = field(init=False, repr=False)
 
     def __post_init__(self):
+        # frozen: the checked and tabulated fields are set once, here
         set_ = object.__setattr__
         for what in ("states", "actions"):
-            xs = getattr(self, what)
-            if not hasattr(xs, "__iter__"):
-                raise SpecError(f"the MDP's {what} must be a list of {what}, got {show(xs)}")
-            try:
-                n = len(xs)
-            except TypeError:
-                n = None
-            if n is not None and n > MAX_STATE_ACTION_PAIRS:
-                raise ModelTooLargeError(
-                    f"the MDP has {n} {what}, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
-                    f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
-            xs = tuple(itertools.islice(xs, MAX_STATE_ACTION_PAIRS + 1))
-            if not xs:
-                raise SpecError(f"an MDP needs at least one of its {what}")
-            for x in xs:
-                hashable(x, f"the MDP's {what}")
-            if len(set(xs)) != len(xs):
-                seen: set = set()
-                twice = next(x for x in xs if x in seen or seen.add(x))
-                raise SpecError(f"the MDP's {what} repeat the value {show(twice)}; list "
-                                "each once")
-            set_(self, what, xs)
+            set_(self, what, _checked_items(getattr(self, what), what))
         pairs = len(self.states) * len(self.actions)
         if pairs > MAX_STATE_ACTION_PAIRS:
             raise ModelTooLargeError(
                 f"the MDP has {len(self.states)} states x {len(self.actions)} actions = "
-                f"{pairs} state-action pairs, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
-                f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
+                f"{pairs} state-action pairs, above "
+                f"cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = {MAX_STATE_ACTION_PAIRS}; "
+                "shrink the model or raise the limit")
         set_(self, "gamma", _check_gamma(self.gamma))
+        P, R = self._tabulate()
+        set_(self, "P", P)
+        set_(self, "R", R)
+        set_(self, "mu0", self._start_distribution())
+
+    def _tabulate(self) -> tuple[dict, dict]:
+        """The transition rows ``P[(s, a)]`` and rewards ``R[(s, a, s2)]``, checked."""
         known = set(self.states)
         P: dict = {}
         R: dict = {}
@@ -260,16 +273,18 @@ class MDP:
                         f"{MAX_TRANSITIONS} transitions (s, a, s2) with nonzero probability "
                         f"(reached at state {s!r}, action {a!r}); shrink the model or raise "
                         "the limit")
-        set_(self, "P", P)
-        set_(self, "R", R)
+        return P, R
+
+    def _start_distribution(self) -> dict:
         if isinstance(self.start, Mapping) and not isinstance(self.start, State):
             mu0 = check_distribution("start", self.start, ())
         else:
             mu0 = {hashable(self.start, "the start state"): Fraction(1)}
+        known = set(self.states)
         for s in mu0:
             if s not in known:
                 raise DomainError(f"start state {s!r} is not among the MDP's states")
-        set_(self, "mu0", mu0)
+        return mu0
 
     @property
     def n_transitions(self) -> int:
