@@ -189,6 +189,57 @@ def _checked_items(xs: Any, what: str) -> tuple:
     return xs
 
 
+def _factored_domains(variables: Mapping) -> dict:
+    """Each variable's values as a tuple, the number of states estimated before any is
+    built (and refused above :data:`MAX_STATE_ACTION_PAIRS`)."""
+    sizes: dict = {}
+    for k, v in variables.items():
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise SpecError(f"factored MDP: the values of variable {k!r} must be a list, "
+                            f"got {show(v)}")
+        sizes[k] = len(v) if hasattr(v, "__len__") else None
+    _check_state_count(sizes, math.prod(n for n in sizes.values() if n is not None))
+    domains = {}
+    for k, v in variables.items():  # no more than the limit is ever drawn from v
+        domains[k] = tuple(itertools.islice(v, MAX_STATE_ACTION_PAIRS + 1))
+        if not domains[k]:
+            raise SpecError(f"factored MDP: variable {k!r} has no values")
+        for x in domains[k]:
+            hashable(x, f"factored MDP: the values of variable {k!r}")
+        if len(set(domains[k])) != len(domains[k]):
+            raise SpecError(f"factored MDP: the values of variable {k!r} repeat a value; "
+                            "list each once")
+        sizes[k] = len(domains[k])
+        _check_state_count(sizes, math.prod(len(d) for d in domains.values()))
+    return domains
+
+
+def _factored_parents(domains: Mapping, dynamics: Mapping) -> dict:
+    """The parents each variable's dynamics reads (variables and the action ``A``),
+    checked: every variable has dynamics, and no dynamics reads an unknown name."""
+    names = tuple(domains)
+    missing = [k for k in names if k not in dynamics]
+    if missing:
+        raise SpecError(f"factored MDP: variable {missing[0]!r} has no dynamics; give "
+                        f"dynamics[{missing[0]!r}] = cp.fn(...) or cp.dist(...)")
+    extra = [k for k in dynamics if k not in domains]
+    if extra:
+        raise SpecError(f"factored MDP: dynamics for unknown variable {extra[0]!r}; "
+                        f"variables are {', '.join(names)}")
+    parents = {}
+    for k in names:
+        f = dynamics[k]
+        if not isinstance(f, StructuralFunction):
+            raise SpecError(f"factored MDP: dynamics[{k!r}] must be cp.fn(...) or cp.dist(...)")
+        ps = f.resolve_parents(k)
+        for p in ps:
+            if p != "A" and p not in domains:
+                raise SpecError(f"factored MDP: dynamics of {k!r} reads {p!r}, which is "
+                                f"neither a variable ({', '.join(names)}) nor the action A")
+        parents[k] = ps
+    return parents
+
+
 @dataclass(frozen=True, eq=False)
 class MDP:
     """A Markov decision process with exact probabilities and rewards.
@@ -320,47 +371,10 @@ class MDP:
         if not isinstance(dynamics, Mapping):
             raise SpecError(f"factored MDP: dynamics must map each variable's name to "
                             f"cp.fn(...) or cp.dist(...), got {show(dynamics)}")
-        variables = _normalized_keys(variables, "variables")
+        domains = _factored_domains(_normalized_keys(variables, "variables"))
         dynamics = _normalized_keys(dynamics, "dynamics")
-        names = tuple(variables)
-        sizes: dict = {}
-        for k, v in variables.items():
-            if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
-                raise SpecError(f"factored MDP: the values of variable {k!r} must be a list, "
-                                f"got {show(v)}")
-            sizes[k] = len(v) if hasattr(v, "__len__") else None
-        _check_state_count(sizes, math.prod(n for n in sizes.values() if n is not None))
-        domains = {}
-        for k, v in variables.items():  # no more than the limit is ever drawn from v
-            domains[k] = tuple(itertools.islice(v, MAX_STATE_ACTION_PAIRS + 1))
-            if not domains[k]:
-                raise SpecError(f"factored MDP: variable {k!r} has no values")
-            for x in domains[k]:
-                hashable(x, f"factored MDP: the values of variable {k!r}")
-            if len(set(domains[k])) != len(domains[k]):
-                raise SpecError(f"factored MDP: the values of variable {k!r} repeat a value; "
-                                "list each once")
-            sizes[k] = len(domains[k])
-            _check_state_count(sizes, math.prod(len(d) for d in domains.values()))
-        missing = [k for k in names if k not in dynamics]
-        if missing:
-            raise SpecError(f"factored MDP: variable {missing[0]!r} has no dynamics; give "
-                            f"dynamics[{missing[0]!r}] = cp.fn(...) or cp.dist(...)")
-        extra = [k for k in dynamics if k not in domains]
-        if extra:
-            raise SpecError(f"factored MDP: dynamics for unknown variable {extra[0]!r}; "
-                            f"variables are {', '.join(names)}")
-        parents = {}
-        for k in names:
-            f = dynamics[k]
-            if not isinstance(f, StructuralFunction):
-                raise SpecError(f"factored MDP: dynamics[{k!r}] must be cp.fn(...) or cp.dist(...)")
-            ps = f.resolve_parents(k)
-            for p in ps:
-                if p != "A" and p not in domains:
-                    raise SpecError(f"factored MDP: dynamics of {k!r} reads {p!r}, which is "
-                                    f"neither a variable ({', '.join(names)}) nor the action A")
-            parents[k] = ps
+        names = tuple(domains)
+        parents = _factored_parents(domains, dynamics)
         states = tuple(State(**dict(zip(names, vals)))
                        for vals in itertools.product(*(domains[k] for k in names)))
 
