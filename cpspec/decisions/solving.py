@@ -693,6 +693,8 @@ def _within(deadline: Deadline, verb: str, horizon, work):
         with time_limit(deadline):
             return work()
     except Expired:
+        if not deadline.expired():  # an enclosing call's budget: that call reports it
+            raise
         if isinstance(horizon, sympy.Symbol):
             raise ClosedFormError(
                 f"{verb}: no closed form for the horizon {horizon} within "

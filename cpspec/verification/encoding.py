@@ -10,6 +10,7 @@ import sympy
 import z3
 
 from ..agents.base import Agent
+from ..budget import Deadline
 from ..errors import ParameterError
 from ..core.functions import as_sympy
 
@@ -55,11 +56,17 @@ def check_z3(solver) -> tuple[str, str | None]:
     return "unknown", solver.reason_unknown() or "Z3 returned unknown"
 
 
-def new_solver(ctx, timeout: float | None):
-    """A Z3 solver in the context ``ctx`` with a per-query ``timeout`` in seconds."""
+def new_solver(ctx, budget: Deadline | float | None):
+    """A Z3 solver in the context ``ctx`` whose queries stop when the call's ``budget``
+    runs out (a :class:`~cpspec.budget.Deadline`: the time left; a number: seconds per
+    query, as :func:`cp.synthesize` uses). A spent budget raises
+    :class:`~cpspec.budget.Expired` before any work."""
     s = z3.Solver(ctx=ctx)
-    if timeout is not None:
-        s.set("timeout", max(1, int(timeout * 1000)))
+    if isinstance(budget, Deadline):
+        budget.check()
+        budget = budget.remaining()
+    if budget is not None:
+        s.set("timeout", max(1, int(budget * 1000)))
     return s
 
 

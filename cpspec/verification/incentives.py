@@ -25,7 +25,7 @@ __all__ = ["check_no_incentive", "incentive_problem", "theta_values", "normalize
            "twin_agent", "MAX_WITNESS_TABLES"]
 
 
-def check_no_incentive(agent: Agent, prop: Property, timeout):
+def check_no_incentive(agent: Agent, prop: Property, deadline):
     env = agent.env
     node = prop.node
     fac = env.factors
@@ -47,7 +47,8 @@ def check_no_incentive(agent: Agent, prop: Property, timeout):
                                  f"{n_terms} terms (limit {encoding.MAX_TERMS})")
     nominals = {s: agent.planned_action(agent.o0, s) for s in env.states}
     # cheap exact witnesses first: deterministic dynamics for the node, every state
-    budget = 10.0 if timeout is None else min(10.0, timeout)
+    left = deadline.remaining()
+    budget = 10.0 if left is None else min(10.0, left)
     found = _incentive_witness(agent, node, nominals, time.perf_counter() + budget)
     if found is not None:
         table, s = found
@@ -56,7 +57,7 @@ def check_no_incentive(agent: Agent, prop: Property, timeout):
     for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
         nominal = nominals[s]
         ctx = z3.Context()
-        solver = new_solver(ctx, timeout)
+        solver = new_solver(ctx, deadline)
         theta = incentive_problem(agent, node, s, nominal, ctx, solver,
                                   real(ctx, env.gamma))
         res, why = check_z3(solver)

@@ -22,7 +22,7 @@ from .records import Counterexample, Outcome
 __all__ = ["check_myopic"]
 
 
-def check_myopic(agent: Agent, prop: Property, timeout):
+def check_myopic(agent: Agent, prop: Property, deadline):
     N = prop.N
     env = agent.env
     H = agent.horizon
@@ -43,7 +43,7 @@ def check_myopic(agent: Agent, prop: Property, timeout):
         mdp, model = plans[key]
         nominal = agent.planned_action(agent.o0, s)
         ctx = z3.Context()
-        solver = new_solver(ctx, timeout)
+        solver = new_solver(ctx, deadline)
         if not free:
             # nothing is free: the values are exact numbers and Z3 checks the comparison
             _, Vs = backward_induction(model, depth, Sign(model.K, None))

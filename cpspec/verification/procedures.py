@@ -36,7 +36,7 @@ from __future__ import annotations
 import time
 
 from ..agents.base import Agent
-from ..budget import check_timeout
+from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..errors import SpecError
 from .encoding import require_concrete
 from .incentives import check_no_incentive
@@ -48,8 +48,8 @@ from .traces import check_policy_unmodified, check_stop_button, check_temporal
 
 __all__ = ["verify", "PROCEDURES"]
 
-#: The decision procedure for each kind of property: ``(agent, property, timeout) ->
-#: Outcome``.
+#: The decision procedure for each kind of property: ``(agent, property, deadline) ->
+#: Outcome`` (``deadline``: the call's :class:`~cpspec.budget.Deadline`).
 PROCEDURES = {
     "myopic": check_myopic, "no_incentive": check_no_incentive,
     "obeys_stop_button": check_stop_button, "always": check_temporal,
@@ -70,8 +70,9 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     agent : cp.agents.Agent
     prop : Property
         From :mod:`cpspec.verification.properties` (``cp.myopic(3)``, ``cp.no_incentive("button")``...).
-    timeout : float, optional
-        Seconds per Z3 query; a timeout gives ``unknown``, never ``holds``.
+    timeout : float or None
+        Seconds for the whole call (None: no limit); when they run out the verdict is
+        ``unknown``, never ``holds``.
 
     Examples
     --------
@@ -92,7 +93,14 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     if prop.name in ("myopic", "no_incentive"):
         require_concrete(agent)
     t0 = time.perf_counter()
-    out = PROCEDURES[prop.name](agent, prop, timeout)
+    deadline = Deadline(timeout)
+    try:
+        with time_limit(deadline):
+            out = PROCEDURES[prop.name](agent, prop, deadline)
+    except Expired:
+        return Verdict("unknown", str(prop), repr(agent), None,
+                       f"the time budget timeout={timeout:g} s ran out before an answer; "
+                       "pass a larger timeout", time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):

@@ -10,7 +10,7 @@ from .records import Counterexample, Outcome
 __all__ = ["check_no_self_knowledge"]
 
 
-def check_no_self_knowledge(agent: Agent, prop: Property, timeout):
+def check_no_self_knowledge(agent: Agent, prop: Property, deadline):
     s0 = next(iter(agent.env.mu0))
     pw = agent.planning_world(agent.o0, s0, horizon=2)
     chance_actions = [n for n in pw.order if n.startswith("A_") and pw.node(n).kind != "decision"]

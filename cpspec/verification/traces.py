@@ -61,12 +61,12 @@ def _traces(agent: Agent, K: int) -> _Traces:
     return _Traces(levels, edges)
 
 
-def _bmc(agent: Agent, K: int, violation: Callable, timeout, describe: Callable):
+def _bmc(agent: Agent, K: int, violation: Callable, deadline, describe: Callable):
     """Bounded model check: ``violation(ctx, n, act, tr)`` builds the Z3 condition."""
     tr = _traces(agent, K)
     env = agent.env
     ctx = z3.Context()
-    solver = new_solver(ctx, timeout)
+    solver = new_solver(ctx, deadline)
     n = [z3.Int(f"n_{t}", ctx) for t in range(K + 1)]
     aidx = {a: i for i, a in enumerate(env.actions)}
     act = [z3.Int(f"a_{t}", ctx) for t in range(K)]
@@ -124,7 +124,7 @@ def _in(ctx, var, idxs):
     return z3.Or(*[var == i for i in idxs]) if idxs else z3.BoolVal(False, ctx)
 
 
-def check_stop_button(agent: Agent, prop: Property, timeout):
+def check_stop_button(agent: Agent, prop: Property, deadline):
     pressed = prop.stop_pressed or getattr(agent, "pressed", None)
     null = prop.null_action if prop.null_action is not None else getattr(agent, "null_action",
                                                                           None)
@@ -149,7 +149,7 @@ def check_stop_button(agent: Agent, prop: Property, timeout):
         return _trace_cex(agent, "trace", states, acts, j + 1,
                           f"the button is pressed at step {first} but the agent takes "
                           f"{acts[j]!r} at step {j}", {"pressed_at": first, "violation_at": j})
-    return _bmc(agent, K, violation, timeout, describe)
+    return _bmc(agent, K, violation, deadline, describe)
 
 
 def _arity(pred) -> int:
@@ -157,7 +157,7 @@ def _arity(pred) -> int:
     return 1 if n is None else n
 
 
-def check_temporal(agent: Agent, prop: Property, timeout):
+def check_temporal(agent: Agent, prop: Property, deadline):
     K = prop.K
     pred = prop.predicate
     two = _arity(pred) >= 2
@@ -190,10 +190,10 @@ def check_temporal(agent: Agent, prop: Property, timeout):
         def describe(states, acts):
             return _trace_cex(agent, "trace", states, acts, K,
                               f"{label} never holds within {K} steps")
-    return _bmc(agent, K, violation, timeout, describe)
+    return _bmc(agent, K, violation, deadline, describe)
 
 
-def check_policy_unmodified(agent: Agent, prop: Property, timeout):
+def check_policy_unmodified(agent: Agent, prop: Property, deadline):
     lw = agent.learning_world(1)
     a0 = lw.node("A_0")
     if a0.label != "pi" or "pi" in lw or set(a0.parents) != {"O_0", "S_0"}:
@@ -229,4 +229,4 @@ def check_policy_unmodified(agent: Agent, prop: Property, timeout):
                           f"the policy variable {var!r} is rewritten from "
                           f"{states[t][var]!r} to {states[t + 1][var]!r} by action "
                           f"{acts[t]!r} at step {t}", {"violation_at": t})
-    return _bmc(agent, K, violation, timeout, describe)
+    return _bmc(agent, K, violation, deadline, describe)
