@@ -104,12 +104,27 @@ def time_limit(deadline: Deadline):
         raise Expired()
 
     def on_alarm(signum, frame):
+        # one shot: the previous handler is back before Expired is raised, so no
+        # handler is left behind wherever the exception lands
+        signal.signal(signal.SIGALRM, previous)
         raise Expired()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, left)
     try:
+        signal.setitimer(signal.ITIMER_REAL, left)
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _disarm(previous)
+
+
+def _disarm(previous) -> None:
+    """Stop the timer and put the previous handler back, whatever happens: the alarm may
+    fire while this runs (the body just finished as the budget ran out), and a handler
+    left behind would stop every later budget from interrupting anything."""
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            return
+        except Expired:  # the alarm fired while disarming: the body's outcome stands
+            continue
