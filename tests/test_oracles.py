@@ -547,3 +547,33 @@ def test_ties_at_gamma_zero_follow_the_next_reward():
     sol, idsol = cp.solve(m, 2), cp.solve(cp.influence_diagram(m, 2))
     assert sol.policy(1, 0) == "b" == idsol.policy("A_1", 0)
     assert sol.value == idsol.value == 1
+
+
+# ---- honesty guards that no other test protects ----------------------------------------
+
+def test_an_unconfirmed_counterexample_is_reported_as_unknown(monkeypatch):
+    # a decision procedure that claims a violation its exact replay does not confirm:
+    # verify must not report it as a failure
+    import cpspec.verification.procedures as procedures
+    from cpspec.verification.records import Counterexample, Outcome
+
+    def claims_too_much(agent, prop, deadline):
+        cex = Counterexample("trace", {"states": [], "actions": []}, "made up",
+                             {"confirmed": False, "trace_probability": 0})
+        return Outcome("fails", cex, None)
+    monkeypatch.setitem(procedures.PROCEDURES, "myopic", claims_too_much)
+    v = cp.verify(cp.agents.FP(delayed_reward()), cp.myopic(1))
+    assert v.status == "unknown" and "did not reproduce" in v.reason
+    assert not v.holds
+
+
+def test_queries_eliminate_only_the_ancestors_of_what_they_ask():
+    # two descendants with 300 x 300 tables: a factor limit of 1,000 entries is enough for
+    # P(X == 1) only when the barren descendants are pruned
+    w = cp.world("w", X=cp.uniform([0, 1]),
+                 Y=cp.dist(lambda X: {k: Fraction(1, 300) for k in range(300)}),
+                 Z=cp.dist(lambda Y: {(Y + k) % 300: Fraction(1, 300) for k in range(300)}))
+    assert cp.P(w.X == 1, max_factor=1_000) == sympy.Rational(1, 2)
+    assert cp.E(w.X, max_factor=1_000) == sympy.Rational(1, 2)
+    with pytest.raises(cp.FactorTooLargeError):
+        cp.P(w.Z > 5, max_factor=1_000)  # needs the 300 x 300 table of Z
