@@ -30,3 +30,25 @@ def brute_force_joint(d):
                 prob, Fraction) else prob
         out[values] = p
     return names, out
+
+
+def hard_incentive_world():
+    """A two-variable factored world where every Z3 query of FP's no_incentive("y")
+    times out within seconds (nonlinear in the free dynamics), no deterministic table for
+    y flips FP's action, and the structure does not decide (y reaches the reward)."""
+    import cpspec as cp
+    F = Fraction
+    tx = {(0, 0, "a"): {0: F(1)}, (0, 0, "b"): {0: F(2, 3), 1: F(1, 3)},
+          (0, 1, "a"): {0: F(2, 3), 1: F(1, 3)}, (0, 1, "b"): {0: F(1, 2), 1: F(1, 2)},
+          (1, 0, "a"): {0: F(1, 2), 1: F(1, 2)}, (1, 0, "b"): {0: F(1, 2), 1: F(1, 2)},
+          (1, 1, "a"): {0: F(1)}, (1, 1, "b"): {0: F(1, 3), 1: F(2, 3)}}
+    ty = {(0, "a"): {1: F(1)}, (0, "b"): {0: F(2, 3), 1: F(1, 3)}, (1, "a"): {0: F(1)},
+          (1, "b"): {0: F(1, 3), 1: F(2, 3)}}
+    R = {(0, 0, "a"): 3, (0, 0, "b"): -1, (0, 1, "a"): 3, (0, 1, "b"): 1,
+         (1, 0, "a"): 0, (1, 0, "b"): -1, (1, 1, "a"): -2, (1, 1, "b"): 2}
+    return cp.MDP.factored(
+        variables={"x": [0, 1], "y": [0, 1]},
+        dynamics={"x": cp.dist(lambda x, y, A: tx[(x, y, A)]),
+                  "y": cp.dist(lambda y, A: ty[(y, A)])},
+        actions=["a", "b"], reward=lambda s, a, s2: R[(s.x, s.y, a)],
+        start={"x": 0, "y": 0}, gamma="9/10")

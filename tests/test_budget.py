@@ -11,6 +11,7 @@ import pytest
 import sympy
 
 import cpspec as cp
+from conftest import hard_incentive_world
 from cpspec.examples import delayed_reward
 from cpspec.budget import Deadline, Expired, check_timeout, time_limit
 
@@ -144,21 +145,7 @@ def test_verify_timeout_is_a_budget_for_the_whole_call():
     # a world where every Z3 query on no_incentive times out (nonlinear in the free
     # dynamics) and no deterministic table flips FP's action: with per-query timeouts
     # the call once took a multiple of the timeout
-    F = Fraction
-    tx = {(0, 0, "a"): {0: F(1)}, (0, 0, "b"): {0: F(2, 3), 1: F(1, 3)},
-          (0, 1, "a"): {0: F(2, 3), 1: F(1, 3)}, (0, 1, "b"): {0: F(1, 2), 1: F(1, 2)},
-          (1, 0, "a"): {0: F(1, 2), 1: F(1, 2)}, (1, 0, "b"): {0: F(1, 2), 1: F(1, 2)},
-          (1, 1, "a"): {0: F(1)}, (1, 1, "b"): {0: F(1, 3), 1: F(2, 3)}}
-    ty = {(0, "a"): {1: F(1)}, (0, "b"): {0: F(2, 3), 1: F(1, 3)}, (1, "a"): {0: F(1)},
-          (1, "b"): {0: F(1, 3), 1: F(2, 3)}}
-    R = {(0, 0, "a"): 3, (0, 0, "b"): -1, (0, 1, "a"): 3, (0, 1, "b"): 1,
-         (1, 0, "a"): 0, (1, 0, "b"): -1, (1, 1, "a"): -2, (1, 1, "b"): 2}
-    m = cp.MDP.factored(
-        variables={"x": [0, 1], "y": [0, 1]},
-        dynamics={"x": cp.dist(lambda x, y, A: tx[(x, y, A)]),
-                  "y": cp.dist(lambda y, A: ty[(y, A)])},
-        actions=["a", "b"], reward=lambda s, a, s2: R[(s.x, s.y, a)],
-        start={"x": 0, "y": 0}, gamma="9/10")
+    m = hard_incentive_world()
     t0 = time.perf_counter()
     v = cp.verify(cp.agents.FP(m), cp.no_incentive("y"), timeout=2)
     seconds = time.perf_counter() - t0

@@ -577,3 +577,75 @@ def test_queries_eliminate_only_the_ancestors_of_what_they_ask():
     assert cp.E(w.X, max_factor=1_000) == sympy.Rational(1, 2)
     with pytest.raises(cp.FactorTooLargeError):
         cp.P(w.Z > 5, max_factor=1_000)  # needs the 300 x 300 table of Z
+
+
+# ---- no_incentive decided by the planning world's structure ----------------------------
+
+def test_si_and_itc_have_no_incentive_by_structure_and_the_contrasts_fail():
+    from cpspec.examples import input_terminal, stop_button
+    stop = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
+    v = cp.verify(cp.agents.SI(stop_button(), **stop), cp.no_incentive("button"))
+    assert (v.status, v.method) == ("holds", "structure")
+    assert "no directed path from 'button'" in v.reason
+    v = cp.verify(cp.agents.SIF(stop_button(), **stop), cp.no_incentive("button"))
+    assert v.status == "fails" and v.method != "structure"
+    assert v.counterexample.evidence["confirmed"]
+
+
+@st.composite
+def worlds_with_a_bystander(draw):
+    """Two-variable worlds in which y may or may not reach the reward or x's dynamics."""
+    X = [0, 1, 2][:draw(st.integers(2, 3))]
+    x_reads_y = draw(st.booleans())
+    reward_reads_y = draw(st.booleans())
+    tx = {(x, y, A): _rational_row(draw, X) for x in X for y in (0, 1) for A in "ab"}
+    if not x_reads_y:
+        tx = {(x, y, A): tx[(x, 0, A)] for x in X for y in (0, 1) for A in "ab"}
+    ty = {(y, A): _rational_row(draw, [0, 1]) for y in (0, 1) for A in "ab"}
+    R = {(x, y, A): draw(st.integers(-2, 3)) for x in X for y in (0, 1) for A in "ab"}
+    if not reward_reads_y:
+        R = {(x, y, A): R[(x, 0, A)] for x in X for y in (0, 1) for A in "ab"}
+    return tx, ty, R, X
+
+
+@settings(max_examples=30, deadline=None)
+@given(worlds_with_a_bystander(), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)),
+                                           min_size=4, max_size=4))
+def test_a_structural_holds_survives_every_dynamics_tried(world, weights):
+    from cpspec.verification.structure import no_path_certificate
+    tx, ty, R, X = world
+    agent = cp.agents.FP(_two_variable_world(tx, ty, R, X))
+    proof = no_path_certificate(agent, "y")
+    if proof is None:
+        return
+    # the structure said: no dynamics of y changes FP's action. Try every deterministic
+    # table and one random rational table, exactly.
+    nominal = cp.solve(agent.env, sympy.oo)
+    configs = list(ty)
+    tables = [{c: {v: Fraction(1)} for c, v in zip(configs, combo)}
+              for combo in itertools.product([0, 1], repeat=len(configs))]
+    rand = {}
+    for c, (a, b) in zip(configs, weights):
+        a, b = a + 1, b  # a row with positive mass
+        rand[c] = {v: Fraction(w, a + b) for v, w in ((0, a), (1, b)) if w}
+    tables.append(rand)
+    for table in tables:
+        other = cp.solve(_two_variable_world(tx, table, R, X), sympy.oo)
+        assert all(other.policy(s) == nominal.policy(s) for s in agent.env.states)
+
+
+def test_a_node_that_feeds_another_variable_is_not_structurally_irrelevant():
+    # the reward reads only x, but x's dynamics reads y: y's dynamics can matter
+    m = cp.MDP.factored(
+        variables={"x": [0, 1], "y": [0, 1]},
+        dynamics={"x": cp.fn(lambda y, A: y if A == "b" else 0),
+                  "y": cp.fn(lambda y, A: 0)},
+        actions=["b", "a"], reward=lambda s, a, s2: s.x, start={"x": 0, "y": 0},
+        gamma="9/10")
+    from cpspec.verification.structure import no_path_certificate
+    agent = cp.agents.FP(m)
+    assert no_path_certificate(agent, "y") is None
+    v = cp.verify(agent, cp.no_incentive("y"))
+    assert v.status == "fails" and v.counterexample.evidence["confirmed"]
+    # by hand: if y became 1 after 'a', 'a' in (0, 0) leads to reward 1 at later steps
+    assert (v.counterexample.data["nominal"], v.counterexample.data["flipped"]) == ("b", "a")

@@ -7,6 +7,7 @@ import z3
 
 import cpspec as cp
 import cpspec.verification.encoding
+from conftest import hard_incentive_world
 from cpspec.cli import main
 from cpspec.examples import delayed_reward, input_terminal, stop_button
 from cpspec.agents.learners import append
@@ -130,7 +131,7 @@ def test_unknown_is_never_reported_as_holds(monkeypatch):
     env = delayed_reward(delay=2)
     for agent, prop in [(cp.agents.STH(env, horizon=2), cp.myopic(2)),
                         (cp.agents.SI(stop_button(), **STOP), cp.obeys_stop_button(2)),
-                        (cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"))]:
+                        (cp.agents.FP(hard_incentive_world()), cp.no_incentive("y"))]:
         v = cp.verify(agent, prop)
         assert v.status == "unknown" and "timeout" in v.reason and not v.holds
 

@@ -19,6 +19,7 @@ from ..progress import progress
 from . import encoding
 from .encoding import check_z3, differs, fraction, max_var, new_solver, real
 from .properties import Property
+from .structure import no_path_certificate
 from .records import Counterexample, Outcome
 
 __all__ = ["check_no_incentive", "incentive_problem", "theta_values", "normalized",
@@ -45,6 +46,9 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
     if n_terms > encoding.MAX_TERMS:
         raise ModelTooLargeError(f"no_incentive({node}) of {agent!r} would need about "
                                  f"{n_terms} terms (limit {encoding.MAX_TERMS})")
+    proof = no_path_certificate(agent, node)  # the structure decides for every dynamics
+    if proof is not None:
+        return Outcome("holds", None, proof, method="structure")
     nominals = {s: agent.planned_action(agent.o0, s) for s in env.states}
     # cheap exact witnesses first: deterministic dynamics for the node, every state
     left = deadline.remaining()
@@ -52,7 +56,8 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
     found = _incentive_witness(agent, node, nominals, time.perf_counter() + budget)
     if found is not None:
         table, s = found
-        return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s, nominals[s]), None)
+        return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s,
+                                               nominals[s]), None, method="witness")
     unknown = []
     for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
         nominal = nominals[s]
