@@ -179,7 +179,27 @@ class Agent:
 
     def planned_action(self, o: tuple, s: Any):
         """``pi*_p(s)``: the first action of the planning world's optimal policy."""
-        sol = self.plan(o, s)
+        return self._first_action(self.plan(o, s), s)
+
+    def planned_actions(self, o: tuple) -> dict:
+        """``pi*_p(s)`` for every state ``s`` of the environment. When the planning world
+        does not depend on the current state (all but ITC), it differs between states
+        only in where it starts, so its optimal policy is one: solved once.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> from cpspec.examples import delayed_reward
+        >>> cp.agents.FP(delayed_reward()).planned_actions(())
+        {'start': 'wait', 'w1': 'take', 'done': 'take'}
+        """
+        states = self.env.states
+        if self.planning_depends_on_state:
+            return {s: self.planned_action(o, s) for s in states}
+        sol = self.plan(o, states[0])
+        return {s: self._first_action(sol, s) for s in states}
+
+    def _first_action(self, sol, s):
         if isinstance(sol, ParametricSolution):
             return sol.policy(0, s) if not _stationary(self.horizon) else sol.policy(s)
         return sol.policy(s) if sol.stationary and _stationary(self.horizon) else \

@@ -49,7 +49,7 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
     proof = no_path_certificate(agent, node)  # the structure decides for every dynamics
     if proof is not None:
         return Outcome("holds", None, proof, method="structure")
-    nominals = {s: agent.planned_action(agent.o0, s) for s in env.states}
+    nominals = agent.planned_actions(agent.o0)
     # cheap exact witnesses first: deterministic dynamics for the node, every state
     left = deadline.remaining()
     budget = 10.0 if left is None else min(10.0, left)
@@ -115,9 +115,9 @@ def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float)
             return None
         if table == actual:
             continue
-        twin = twin_agent(agent, node, table)
+        flipped = twin_agent(agent, node, table).planned_actions(agent.o0)
         for s, nominal in nominals.items():
-            if twin.planned_action(agent.o0, s) != nominal:
+            if flipped[s] != nominal:
                 return table, s
     return None
 
