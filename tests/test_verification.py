@@ -295,3 +295,12 @@ def test_a_long_trace_counterexample_replays_along_the_trace():
     # actions and the counter are deterministic
     assert cex.evidence["trace_probability"] == sympy.Rational(1, 2)
     assert states[-1].button == "pressed" and actions[-1] == "work"
+
+
+def test_no_incentive_beyond_the_encoding_limit_is_unknown_unless_decided_cheaper(
+        monkeypatch):
+    monkeypatch.setattr(cpspec.verification.encoding, "MAX_TERMS", 10)
+    v = cp.verify(cp.agents.FP(hard_incentive_world()), cp.no_incentive("y"))
+    assert v.status == "unknown" and "MAX_TERMS" in v.reason
+    v = cp.verify(cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"))
+    assert (v.status, v.method) == ("holds", "structure")
