@@ -174,7 +174,8 @@ class Agent:
             raise
         if not known:
             o = _record(o, self.kind)  # checked once per learned model, not per step
-            self._plans[key] = solve(self.planning_mdp(o, s), self.horizon)
+            # no budget of its own: the call that plans (verify, value, ...) bounds it
+            self._plans[key] = solve(self.planning_mdp(o, s), self.horizon, timeout=None)
         return self._plans[key]
 
     def planned_action(self, o: tuple, s: Any):

@@ -37,7 +37,7 @@ import time
 
 from ..agents.base import Agent
 from ..budget import Deadline, Expired, check_timeout, time_limit
-from ..errors import SpecError
+from ..errors import BudgetError, SpecError
 from .encoding import require_concrete
 from .incentives import check_no_incentive
 from .myopia import check_myopic
@@ -101,6 +101,9 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
         return Verdict("unknown", str(prop), repr(agent), None,
                        f"the time budget timeout={timeout:g} s ran out before an answer; "
                        "pass a larger timeout", time.perf_counter() - t0)
+    except BudgetError as exc:  # a computation inside ran out of its own budget
+        return Verdict("unknown", str(prop), repr(agent), None, str(exc),
+                       time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):
