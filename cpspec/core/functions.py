@@ -31,7 +31,7 @@ import sympy
 
 from ..errors import DistributionError, DomainError, FunctionError, SpecError
 
-__all__ = ["call_user", "check_distribution", 
+__all__ = ["call_user", "bounded_tuple", "check_distribution", 
     "StructuralFunction",
     "fn",
     "dist",
@@ -313,28 +313,38 @@ def exact_label(value: Any, what: str) -> Any:
     return value
 
 
-def _collect_values(values: Any, who: str) -> tuple:
-    """``tuple(values)``, refusing more than :data:`MAX_DOMAIN_SIZE` values before they
-    are all built (``range(10**9)`` is refused at once)."""
+def bounded_tuple(items: Any, limit: int, refuse: Callable[[int | None], Exception]
+                  ) -> tuple:
+    """``tuple(items)``, refusing more than ``limit`` items before they are all built
+    (``range(10**9)`` is refused at once): ``refuse(n)`` makes the error, with the size
+    ``n`` when it is known beforehand (else None).
+
+    >>> bounded_tuple(range(3), 5, lambda n: ValueError(n))
+    (0, 1, 2)
+    """
     try:
-        size = len(values)
+        size = len(items)
     except TypeError:
         size = None
-    if size is not None and size > MAX_DOMAIN_SIZE:
-        raise DomainError(
-            f"{who}: {size} values, above cpspec.core.functions.MAX_DOMAIN_SIZE = "
-            f"{MAX_DOMAIN_SIZE}; exact inference tabulates every value, so shrink the "
-            "domain (or raise the limit)")
-    try:
-        vals = tuple(itertools.islice(iter(values), MAX_DOMAIN_SIZE + 1))
-    except TypeError:
+    if size is not None and size > limit:
+        raise refuse(size)
+    out = tuple(itertools.islice(iter(items), limit + 1))
+    if len(out) > limit:
+        raise refuse(None)
+    return out
+
+
+def _collect_values(values: Any, who: str) -> tuple:
+    """``tuple(values)`` for a node's domain, at most :data:`MAX_DOMAIN_SIZE` values."""
+    def refuse(n):
+        return DomainError(
+            f"{who}: {n if n is not None else 'more than ' + str(MAX_DOMAIN_SIZE)} values, "
+            f"above cpspec.core.functions.MAX_DOMAIN_SIZE = {MAX_DOMAIN_SIZE}; exact "
+            "inference tabulates every value, so shrink the domain (or raise the limit)")
+    if not hasattr(values, "__iter__"):
         raise DomainError(f"{who} needs a collection of values (a list, a range), got "
-                          f"{show(values)}") from None
-    if len(vals) > MAX_DOMAIN_SIZE:
-        raise DomainError(
-            f"{who}: more than cpspec.core.functions.MAX_DOMAIN_SIZE = {MAX_DOMAIN_SIZE} "
-            "values; shrink the domain (or raise the limit)")
-    return vals
+                          f"{show(values)}")
+    return bounded_tuple(values, MAX_DOMAIN_SIZE, refuse)
 
 
 def number_to_sympy(x: Any, what: str = "value") -> Any:

@@ -27,9 +27,10 @@ import sympy
 from ..core.diagram import Diagram, world
 from ..errors import (DistributionError, DomainError, DuplicateNodeError, FunctionError,
                      ModelTooLargeError, ParameterError, SpecError)
-from ..core.functions import (StructuralFunction, call_user, check_distribution, as_sympy, check_probability,
-                        const, decision, dist, fn, hashable, normalize_name,
-                        probability_region, required_arity, show, to_exact, utility)
+from ..core.functions import (StructuralFunction, as_sympy, bounded_tuple, call_user,
+                              check_distribution, check_probability, const, decision, dist,
+                              fn, hashable, normalize_name, probability_region,
+                              required_arity, show, to_exact, utility)
 
 __all__ = ["action_distribution", "start_function", "policy_function", "MDP", "State", "Factored", "unroll", "influence_diagram", "check_horizon",
            "MAX_HORIZON_WORK", "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
@@ -169,15 +170,11 @@ def _checked_items(xs: Any, what: str) -> tuple:
     :data:`MAX_STATE_ACTION_PAIRS` (refused before all are built), hashable, each once."""
     if not hasattr(xs, "__iter__"):
         raise SpecError(f"the MDP's {what} must be a list of {what}, got {show(xs)}")
-    try:
-        n = len(xs)
-    except TypeError:
-        n = None
-    if n is not None and n > MAX_STATE_ACTION_PAIRS:
-        raise ModelTooLargeError(
-            f"the MDP has {n} {what}, above cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = "
-            f"{MAX_STATE_ACTION_PAIRS}; shrink the model or raise the limit")
-    xs = tuple(itertools.islice(xs, MAX_STATE_ACTION_PAIRS + 1))
+    xs = bounded_tuple(xs, MAX_STATE_ACTION_PAIRS, lambda n: ModelTooLargeError(
+        f"the MDP has {n if n is not None else f'more than {MAX_STATE_ACTION_PAIRS}'} "
+        f"{what}, above "
+        f"cpspec.decisions.mdp.MAX_STATE_ACTION_PAIRS = {MAX_STATE_ACTION_PAIRS}; shrink "
+        "the model or raise the limit"))
     if not xs:
         raise SpecError(f"an MDP needs at least one of its {what}")
     for x in xs:

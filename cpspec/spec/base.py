@@ -32,7 +32,7 @@ from ..decisions.solving import solve
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
-__all__ = ["Spec", "Claim", "SpecLines", "Probes", "line_of", "locate", "normal_name",
+__all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate", "normal_name",
            "normal_names", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys",
            "brief", "show", "internal_error"]
@@ -291,16 +291,30 @@ def read_values(v: Any, where: str, what: str = "values") -> tuple:
     return tuple(out)
 
 
+def decimal_integer(text: str, where: str) -> int | None:
+    """``text`` as an integer when it is ASCII decimal digits (not superscripts such as
+    ``²``, which ``str.isdigit`` accepts), within :data:`MAX_DIGITS` digits; None when it
+    is something else.
+
+    >>> decimal_integer(" -12 ", "here"), decimal_integer("1²", "here")
+    (-12, None)
+    """
+    s = text.strip()
+    if not re.fullmatch(r"-?[0-9]+", s):
+        return None
+    if len(s.lstrip("-")) > MAX_DIGITS:
+        raise SpecFileError(f"{where}: a number of {len(s):,} digits ({s[:12]}...), above "
+                            f"the limit of {MAX_DIGITS:,} digits")
+    return int(s)
+
+
 def key_value(k: str, where: str = "") -> Any:
     """A table key read as a value: decimal digits (ASCII) are an integer, true/false a
     truth value, anything else the string itself."""
-    s = k.strip()
-    if re.fullmatch(r"-?[0-9]+", s):
-        if len(s.lstrip("-")) > MAX_DIGITS:
-            raise SpecFileError(f"{where}: the key {s[:20]}... has {len(s):,} digits, above "
-                                f"the limit of {MAX_DIGITS:,} digits")
-        return int(s)
-    return {"true": True, "false": False}.get(s, k)
+    n = decimal_integer(k, where)
+    if n is not None:
+        return n
+    return {"true": True, "false": False}.get(k.strip(), k)
 
 
 def read_number(x: Any, where: str, what: str) -> Any:

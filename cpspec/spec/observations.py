@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ import sympy
 
 from ..errors import SpecError, SpecFileError
 from ..verification.theory import conforms, likelihood
-from .base import Spec, internal_error, normal_name
+from .base import Spec, decimal_integer, internal_error, normal_name
 from .files import read_text_file
-from .safeexpr import MAX_DIGITS
 
 __all__ = ["ObservationResult", "check_observations", "read_observations", "MAX_FIELD"]
 
@@ -85,15 +83,9 @@ MAX_FIELD = 131_072
 
 
 def _parse_value(v: str, where: str = ""):
-    """A CSV cell: ASCII decimal digits are an integer (not superscripts such as ``²``,
-    which ``str.isdigit`` accepts), anything else the text itself."""
-    s = v.strip()
-    if re.fullmatch(r"-?[0-9]+", s):
-        if len(s.lstrip("-")) > MAX_DIGITS:
-            raise SpecFileError(f"{where}a number of {len(s):,} digits, above the limit of "
-                                f"{MAX_DIGITS:,}")
-        return int(s)
-    return s
+    """A CSV cell: ASCII decimal digits are an integer, anything else the text itself."""
+    n = decimal_integer(v, where.rstrip(": "))
+    return v.strip() if n is None else n
 
 
 def _cell(v, limit: int = 40) -> str:
