@@ -1,12 +1,17 @@
-"""Shared fixtures: the paper's named example models, built fresh (they are immutable)."""
+"""Shared fixtures: the paper's named example models, built fresh (they are immutable),
+and the repository root (``REPO``) for tests in any folder."""
 
 import itertools
+from pathlib import Path
 from fractions import Fraction
 
 import pytest
 import sympy
 
 from cpspec.examples import dice_world  # the paper's game world
+
+#: The repository's root folder (specs/, proofs/, cpspec/ are below it).
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import importlib
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parents[1] / "cpspec"
+ROOT = REPO / "cpspec"
 FILES = sorted(p for p in ROOT.rglob("*.py"))
 
 #: The layers, lowest first: a module may import from its own layer and the ones below.

@@ -3,8 +3,9 @@ import sys
 from pathlib import Path
 
 from cpspec.cli import main
+from conftest import REPO
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = REPO / "specs"
 
 
 def test_check_specs_dir_passes(capsys):

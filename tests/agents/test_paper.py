@@ -6,6 +6,7 @@ import sympy
 import cpspec as cp
 from cpspec.examples import delayed_reward, exploration, input_terminal, stop_button
 from cpspec.decisions.mdp import State
+from conftest import REPO
 
 ARMED, PRESSED, DISABLED = (State(button=b) for b in ("armed", "pressed", "disabled"))
 
@@ -224,7 +225,7 @@ from pathlib import Path  # noqa: E402
 
 from cpspec.spec.loader import check, load  # noqa: E402
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = REPO / "specs"
 AGENT_SPECS = ["fp", "fpx", "sth", "si", "itf", "itc"]
 
 

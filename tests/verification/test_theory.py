@@ -7,8 +7,9 @@ import cpspec as cp
 from cpspec.cli import main
 from cpspec.examples import dice_world, stop_button
 from cpspec.spec.loader import check, load
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
 ARMED, PRESSED = cp.State(button="armed"), cp.State(button="pressed")
 

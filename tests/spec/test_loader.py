@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 import cpspec as cp
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, derive, load
+from conftest import REPO
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = REPO / "specs"
 
 DICE = """
 [world.f.node.G]

@@ -6,8 +6,9 @@ import importlib
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 SPEC = ROOT / "cpspec" / "spec"
 MODULES = sorted(p.stem for p in SPEC.glob("*.py") if p.stem != "__init__")
 FILES = [SPEC / f"{m}.py" for m in MODULES] + [ROOT / "cpspec" / "cli.py"]

@@ -7,8 +7,9 @@ import cpspec as cp
 from cpspec.cli import main
 from cpspec.examples import delayed_reward, dice_world, stop_button
 from cpspec.strategies import diagrams, events
+from conftest import REPO
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = REPO / "specs"
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
 
 

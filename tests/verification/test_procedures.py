@@ -13,8 +13,9 @@ from cpspec.examples import delayed_reward, input_terminal, stop_button
 from cpspec.agents.learners import append
 from cpspec.decisions.mdp import State
 from cpspec.spec.loader import check, load
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
 ARMED = State(button="armed")
 

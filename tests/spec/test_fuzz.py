@@ -24,8 +24,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import cpspec as cp
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, load
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 EXAMPLES = int(os.environ.get("CPSPEC_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

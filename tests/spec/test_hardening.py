@@ -19,8 +19,9 @@ from cpspec.spec.base import read_probability
 from cpspec.cli import main
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, derive, load, show
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 DICE = """
 [world.f.node.G]
 values = [1, 2, 3, 4, 5, 6]

@@ -8,8 +8,9 @@ import cpspec as cp
 from cpspec.cli import main
 from cpspec.export.drawing import agent_scene, scene, to_png, trace_scene
 from cpspec.examples import dice_world, stop_button
+from conftest import REPO
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = REPO / "specs"
 STOP = dict(stop_pressed=lambda s: s.button == "pressed", null_action="null")
 
 
