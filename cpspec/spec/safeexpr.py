@@ -22,6 +22,7 @@ becomes a float, and nothing becomes a complex number (``sqrt(-1)`` is an error)
 from __future__ import annotations
 
 import ast
+import warnings
 import math
 import operator
 from fractions import Fraction
@@ -462,7 +463,9 @@ def parse(text: Any, where: str, functions: frozenset[str] = frozenset(),
 def _syntax_tree(text: str, where: str) -> ast.Expression:
     """The syntax tree of an expression, within the nesting limit."""
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # Python's own warnings about the text ("1if")
+            warnings.simplefilter("ignore", SyntaxWarning)  # are not the user's concern
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         if "Exceeds the limit" in str(exc.msg):
             raise SpecFileError(f"{where}: a number in {_short(text)} has more than "

@@ -741,3 +741,8 @@ def test_roots_that_sympy_writes_with_i_are_refused(text):
     p = sympy.Symbol("p", real=True)
     with pytest.raises(cp.SpecError, match="not a real number"):
         parse(text, "test").evaluate({"p": p}, relational_if=True)
+
+
+def test_parsing_an_expression_prints_no_python_warning(recwarn):
+    parse("1if 1 else 0", "test")  # Python warns "invalid decimal literal" on its own
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
