@@ -52,7 +52,8 @@ def _steps(T: Any, what: str, limit: int, limit_name: str, hint: str = "") -> in
                         "steps)")
     T = int(T)
     if T > limit:
-        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above cpspec.agents.base.{limit_name} "
+        raise ModelTooLargeError(f"{what}: T = {show(T)} steps is above "
+                                 f"cpspec.agents.base.{limit_name} "
                                  f"= {limit}; {hint}use fewer steps, or raise the limit")
     return T
 

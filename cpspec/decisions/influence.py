@@ -75,9 +75,9 @@ class IDSolution:
         ``node`` (those it can influence), with the later decisions following their
         optimal rules: the quantity the rule maximises. Utilities stated with
         ``discount=(gamma, t)`` are discounted from the decision's earliest downstream
-        reward, so that for :func:`cp.influence_diagram` these are the MDP's Q-values. Utilities that ``node`` cannot
-        influence are left out (their conditional expectation would depend on how the
-        earlier decisions were taken). A decision that reaches no utility node gives 0 for
+        reward, so that for :func:`cp.influence_diagram` these are the MDP's Q-values.
+        Utilities that ``node`` cannot influence are left out (their conditional
+        expectation would depend on how the earlier decisions were taken). A decision that reaches no utility node gives 0 for
         every action.
 
         Examples

@@ -32,8 +32,9 @@ from ..core.functions import (StructuralFunction, as_sympy, bounded_tuple, call_
                               fn, hashable, normalize_name, probability_region,
                               required_arity, show, to_exact, utility)
 
-__all__ = ["action_distribution", "start_function", "policy_function", "MDP", "State", "Factored", "unroll", "influence_diagram", "check_horizon",
-           "MAX_HORIZON_WORK", "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
+__all__ = ["action_distribution", "start_function", "policy_function", "MDP", "State", "Factored",
+           "unroll", "influence_diagram", "check_horizon", "MAX_HORIZON_WORK",
+           "MAX_STATE_ACTION_PAIRS", "MAX_TRANSITIONS"]
 
 #: Largest ``horizon x transitions`` (one unit: one ``(s, a, s2)`` term of one step of
 #: backward induction or of an unrolled diagram's tables) that a finite horizon may
@@ -144,7 +145,8 @@ def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None
         work = horizon * per_step
         if work > MAX_HORIZON_WORK:
             raise ModelTooLargeError(
-                f"{what} {show(horizon)} would take about {show(work)} work units ({show(horizon)} steps x "
+                f"{what} {show(horizon)} would take about {show(work)} work units "
+                f"({show(horizon)} steps x "
                 f"{per_step} per step), above cpspec.decisions.mdp.MAX_HORIZON_WORK = "
                 f"{MAX_HORIZON_WORK}; lower the horizon, use a symbolic horizon or "
                 "sympy.oo, or raise cpspec.decisions.mdp.MAX_HORIZON_WORK")

@@ -52,7 +52,8 @@ from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
 from .influence import solve_diagram
 
-__all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve", "evaluate_policy"]
+__all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
+           "evaluate_policy"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------

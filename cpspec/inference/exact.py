@@ -34,7 +34,8 @@ from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import as_sympy, number_to_sympy
 from ..progress import progress
 
-__all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E", "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
+__all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E",
+           "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
 
 #: Default bound on the number of entries of any factor built during elimination.
 MAX_FACTOR_SIZE = 2_000_000

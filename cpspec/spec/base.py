@@ -32,10 +32,10 @@ from ..decisions.solving import solve
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
-__all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate", "normal_name",
-           "normal_names", "read_ref", "read_values", "key_value", "read_number",
-           "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys",
-           "brief", "show", "internal_error"]
+__all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
+           "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
+           "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
+           "show", "internal_error"]
 
 
 # ---- records ---------------------------------------------------------------------

@@ -33,8 +33,8 @@ import sympy
 from ..errors import FunctionError, ModelTooLargeError, SpecError
 from ..core.functions import call_user, normalize_name, show
 
-__all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button", "no_incentive",
-           "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
+__all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button",
+           "no_incentive", "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
            "MAX_STOP_BUTTON_STEPS"]
 
 #: Largest ``K`` of a bounded check (``always``, ``eventually``, ``policy_unmodified``
@@ -62,7 +62,8 @@ def _positive(k: Any, what: str, prop: str, limit: int | None = None,
     k = int(k)
     if limit is not None and k > limit:
         raise ModelTooLargeError(
-            f"{prop}: {what} = {show(k)} steps{cost} is above cpspec.verification.properties.{limit_name} = "
+            f"{prop}: {what} = {show(k)} steps{cost} is above "
+            f"cpspec.verification.properties.{limit_name} = "
             f"{limit}; check fewer steps, or raise the limit")
     return k
 
