@@ -13,6 +13,18 @@ from cpspec.examples import dice_world  # the paper's game world
 #: The repository's root folder (specs/, proofs/, cpspec/ are below it).
 REPO = Path(__file__).resolve().parent.parent
 
+#: The paper's dice world as spec-file text (world ``f``: dice ``G``, ``R``, sum ``S``).
+DICE_TOML = """
+[world.f.node.G]
+values = [1, 2, 3, 4, 5, 6]
+dist = "uniform"
+[world.f.node.R]
+values = [1, 2, 3, 4, 5, 6]
+dist = "uniform"
+[world.f.node.S]
+fn = "G + R"
+"""
+
 
 @pytest.fixture
 def dice():

@@ -239,15 +239,16 @@ class Op(Expr):
                 out |= e.variables()
         return frozenset(out)
 
-    def evaluate(self, env):
-        if self._depth < self._SHALLOW:
-            return self._apply([a.evaluate(env) for a in self.args], env)
+    def _fold(self, leaf: Callable, combine: Callable) -> Any:
+        """Post-order over the expression with an explicit stack (sums of thousands of
+        terms do not exhaust Python's): ``leaf(e)`` for a non-operator, ``combine(op,
+        values of its arguments)`` for an operator."""
         values: list = []
         stack: list = [(self, False)]
         while stack:
             e, ready = stack.pop()
             if not isinstance(e, Op):
-                values.append(e.evaluate(env))
+                values.append(leaf(e))
             elif not ready:
                 stack.append((e, True))
                 stack.extend((a, False) for a in reversed(e.args))
@@ -255,8 +256,13 @@ class Op(Expr):
                 n = len(e.args)
                 args = values[-n:]
                 del values[-n:]
-                values.append(e._apply(args, env))
+                values.append(combine(e, args))
         return values[0]
+
+    def evaluate(self, env):
+        if self._depth < self._SHALLOW:
+            return self._apply([a.evaluate(env) for a in self.args], env)
+        return self._fold(lambda e: e.evaluate(env), lambda e, args: e._apply(args, env))
 
     def _apply(self, args: list, env):
         func = _OPS[self.op][0]
@@ -278,21 +284,7 @@ class Op(Expr):
     def __repr__(self):
         if self._depth < self._SHALLOW:
             return _OPS[self.op][1].format(*self.args)
-        texts: list = []
-        stack: list = [(self, False)]
-        while stack:
-            e, ready = stack.pop()
-            if not isinstance(e, Op):
-                texts.append(repr(e))
-            elif not ready:
-                stack.append((e, True))
-                stack.extend((a, False) for a in reversed(e.args))
-            else:
-                n = len(e.args)
-                args = texts[-n:]
-                del texts[-n:]
-                texts.append(_OPS[e.op][1].format(*args))
-        return texts[0]
+        return self._fold(repr, lambda e, args: _OPS[e.op][1].format(*args))
 
 
 def minimum(a, b) -> Expr:

@@ -85,7 +85,7 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
 MAX_WITNESS_TABLES = 256
 
 
-def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float):
+def _incentive_witness(agent: Agent, node: str, nominals: dict, stop_at: float):
     """A deterministic table for ``node``'s dynamics that changes the planned action in
     some state, found by exact solving: ``(table, state)`` or None. Tries every table when
     there are at most :data:`MAX_WITNESS_TABLES`, else the constant tables and the tables
@@ -113,7 +113,7 @@ def _incentive_witness(agent: Agent, node: str, nominals: dict, deadline: float)
                     yield {**actual, c: point(v)}
 
     for k, table in enumerate(candidates()):
-        if k >= MAX_WITNESS_TABLES or time.perf_counter() > deadline:
+        if k >= MAX_WITNESS_TABLES or time.perf_counter() > stop_at:
             return None
         if table == actual:
             continue

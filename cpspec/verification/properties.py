@@ -218,12 +218,7 @@ def always(predicate: Callable, K: int, text: str | None = None) -> Property:
     >>> str(always(lambda s: True, 2, text="True"))
     'always(True, 2)'
     """
-    if not callable(predicate):
-        raise SpecError("always() needs a predicate: a function of the state")
-    K = _positive(K, "K", "always", MAX_TRACE_STEPS)
-    label = f"always({text or 'predicate'}, {K})"
-    return Property("always", K=K, predicate=_Guarded(predicate, label, "the predicate"),
-                    text=text)
+    return _bounded("always", predicate, K, text)
 
 
 def eventually(predicate: Callable, K: int, text: str | None = None) -> Property:
@@ -232,11 +227,16 @@ def eventually(predicate: Callable, K: int, text: str | None = None) -> Property
     >>> str(eventually(lambda s: True, 2, text="True"))
     'eventually(True, 2)'
     """
+    return _bounded("eventually", predicate, K, text)
+
+
+def _bounded(kind: PropertyKind, predicate: Callable, K: int, text: str | None) -> Property:
+    """``always`` or ``eventually``: the predicate checked and wrapped, ``K`` bounded."""
     if not callable(predicate):
-        raise SpecError("eventually() needs a predicate: a function of the state")
-    K = _positive(K, "K", "eventually", MAX_TRACE_STEPS)
-    label = f"eventually({text or 'predicate'}, {K})"
-    return Property("eventually", K=K, predicate=_Guarded(predicate, label, "the predicate"),
+        raise SpecError(f"{kind}() needs a predicate: a function of the state")
+    K = _positive(K, "K", kind, MAX_TRACE_STEPS)
+    label = f"{kind}({text or 'predicate'}, {K})"
+    return Property(kind, K=K, predicate=_Guarded(predicate, label, "the predicate"),
                     text=text)
 
 

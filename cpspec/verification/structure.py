@@ -59,6 +59,7 @@ def no_path_certificate(agent: Agent, node: str) -> str | None:
     def with_node(x, v):
         return State(**{**dict(x), node: v})
 
+    rewards = [agent.planning_parts(agent.o0, s)[1] for s in starts]
     classes = {}  # the states that differ only in node
     for x in env.states:
         classes.setdefault(tuple(x[k] for k in others), x)
@@ -72,8 +73,7 @@ def no_path_certificate(agent: Agent, node: str) -> str | None:
             env_vals = {**dict(x), "A": eff}
             rows = [dynamics[k].distribution(k, tuple(env_vals[p] for p in parents[k]))
                     for k in others]
-            for s in starts:
-                reward = agent.planning_parts(agent.o0, s)[1]
+            for reward in rewards:
                 for combo in itertools.product(*(r for r in rows)):
                     nxt = dict(zip(others, combo))
                     got = {reward(xv, a, State(**{**nxt, node: v2}))

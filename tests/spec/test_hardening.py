@@ -19,19 +19,10 @@ from cpspec.spec.base import read_probability
 from cpspec.cli import main
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, derive, load, show
-from conftest import REPO
+from conftest import DICE_TOML, REPO
 
 ROOT = REPO
-DICE = """
-[world.f.node.G]
-values = [1, 2, 3, 4, 5, 6]
-dist = "uniform"
-[world.f.node.R]
-values = [1, 2, 3, 4, 5, 6]
-dist = "uniform"
-[world.f.node.S]
-fn = "G + R"
-"""
+DICE = DICE_TOML  # the paper's dice world as a spec file
 
 MDP = """
 [mdp.m]

@@ -8,20 +8,11 @@ from hypothesis import given, settings, strategies as st
 import cpspec as cp
 from cpspec.spec.safeexpr import parse
 from cpspec.spec.loader import check, derive, load
-from conftest import REPO
+from conftest import DICE_TOML, REPO
 
 SPECS = REPO / "specs"
 
-DICE = """
-[world.f.node.G]
-values = [1, 2, 3, 4, 5, 6]
-dist = "uniform"
-[world.f.node.R]
-values = [1, 2, 3, 4, 5, 6]
-dist = "uniform"
-[world.f.node.S]
-fn = "G + R"
-"""
+DICE = DICE_TOML  # the paper's dice world as a spec file
 
 
 def test_dice_spec_file_claims_all_hold():
