@@ -22,6 +22,7 @@ from .core.regions import Choice
 from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
+from .verification.classes import WorldClass
 from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
 from .verification.synthesis import Synthesis, synthesize
@@ -43,7 +44,7 @@ __all__ = [
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
-    "verify", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "verify", "WorldClass", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
 ] + list(_errors_all)

@@ -75,6 +75,7 @@ class Spec:
     validity: dict = field(default_factory=dict)  # parameter symbol -> sympy.Set
     names: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False,
                            compare=False)
+    classes: dict = field(default_factory=dict)  # name -> cp.WorldClass
 
     def solution(self, key: tuple):
         """Solve an MDP (``("mdp", name)``) or an influence diagram (``("world", name)``).

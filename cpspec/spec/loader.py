@@ -61,6 +61,7 @@ from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
                    read_ref, show)
 from .claims import ClaimResult, check_claims
+from .classes import build_classes
 from .files import MAX_FILE_BYTES, read_text_file
 from .models import build_agents, build_mdp
 from .nodes import compile_node
@@ -74,7 +75,8 @@ __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive"
            "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES"]
 
 
-_SECTIONS = ("params", "world", "mdp", "agent", "claims", "property", "uses", "theorem",
+_SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "uses",
+             "theorem",
              "observations", "domains")
 
 
@@ -293,7 +295,11 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
                           "agents are tables [agent.NAME]", path, lines)
     agents = {**_inherited(bases, "agents"),
               **build_agents(agents_data, mdps, params, path, lines, probes)}
-    props = build_properties(data.get("property", []), agents, mdps, params, path, lines)
+    class_data = _tables(data.get("class", {}), "class", "[class",
+                         "classes of worlds are tables [class.NAME]", path, lines)
+    classes = {**_inherited(bases, "classes"), **build_classes(class_data, mdps, path, lines)}
+    props = build_properties(data.get("property", []), agents, mdps, params, path, lines,
+                             classes)
     theorem = data.get("theorem")
     if theorem is not None and not isinstance(theorem, str):
         raise SpecFileError(f"{locate(path, lines, 'theorem')}: theorem must be a string")
@@ -301,7 +307,7 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
     validity = validity_ranges(probes.close(), domains)
     names = query_names(path, params, worlds, mdps, agents)  # name clashes: load-time errors
     return Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem,
-                observations, domains, validity, names)
+                observations, domains, validity, names, classes)
 
 
 def _inherited(bases: list, table: str) -> dict:

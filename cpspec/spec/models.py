@@ -506,7 +506,8 @@ def _terminal_options(kind, ad, env, penv, words, where) -> dict:
                             "rewards.<content> = \"<expr>\"")
     term = read_ref(ad["terminal"], where, "terminal",
                     {v: v for v in (env.variables or ())}, "state variable")
-    contents = _by_text([s[term] for s in env.states], where, "terminal contents")
+    contents = _by_text(list(dict.fromkeys(s[term] for s in env.states)), where,
+                        "terminal contents")
     rewards = {}
     for c, text in ad["rewards"].items():
         if c not in contents:

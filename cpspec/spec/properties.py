@@ -37,6 +37,7 @@ class PropertyEntry:
     expect: str
     where: str
     timeout: float
+    over: Any = None  # a cp.WorldClass: the property for every member
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class PropertyResult:
             return f"{head} {self.entry.prop} of {self.entry.agent_name}: {self.error}"
         v = self.verdict
         mark = "PASS " if self.passed else "FAIL "
-        head = (f"{mark} {self.entry.prop} of {self.entry.agent_name}: {v.status} "
+        over = f" over {self.entry.over.name}" if self.entry.over is not None else ""
+        head = (f"{mark} {self.entry.prop} of {self.entry.agent_name}{over}: {v.status} "
                 f"({v.method}, {v.seconds:.3f} s)")
         if not self.passed:
             head += f", expected {self.entry.expect}"
@@ -70,7 +72,7 @@ class PropertyResult:
         return head
 
 
-_PROPERTY_KEYS = {"agent", "check", "expect", "timeout"}
+_PROPERTY_KEYS = {"agent", "check", "expect", "timeout", "over"}
 
 
 def _trace_world(env):
@@ -113,7 +115,8 @@ def _property_functions(env, where) -> dict:
     }
 
 
-def build_properties(entries, agents: dict, mdps: dict, params: dict, path, lines) -> tuple:
+def build_properties(entries, agents: dict, mdps: dict, params: dict, path, lines,
+                     classes: dict | None = None) -> tuple:
     """``[[property]]`` tables -> :class:`PropertyEntry` records (parsed, not yet run)."""
     if not isinstance(entries, list):
         raise SpecFileError(f"{locate(path, lines, 'property')}: write properties as "
@@ -139,13 +142,17 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
             raise SpecFileError(f'{where}: expect must be "holds", "fails" or "unknown", not '
                                 f"{brief(expect)}")
         timeout = _timeout(ent.get("timeout", 60), where)
+        over = None
+        if "over" in ent:
+            over = (classes or {})[read_ref(ent["over"], where, "over", classes or {},
+                                            "[class.NAME]")]
         env = agents[name].env
         tw = _trace_world(env)
         names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
         funcs = _property_functions(env, where)
         prop = evaluate_text(text, where, names, funcs, {"stop", "null_action", "K", "var"},
                              "use state variables (or s), a, values and actions")
-        out.append(PropertyEntry(name, prop, expect, where, timeout))
+        out.append(PropertyEntry(name, prop, expect, where, timeout, over))
     return tuple(out)
 
 
@@ -189,7 +196,8 @@ def check_properties(spec: Spec) -> list:
     results = []
     for ent in spec.properties:
         try:
-            v = procedures.verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout)
+            v = procedures.verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout,
+                                  over=ent.over)
         except SpecError as exc:
             results.append(PropertyResult(ent, None, str(exc)))
             continue

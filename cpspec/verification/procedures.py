@@ -37,16 +37,17 @@ import time
 
 from ..agents.base import Agent
 from ..budget import Deadline, Expired, check_timeout, time_limit
-from ..errors import BudgetError, SpecError
+from ..errors import BudgetError, ModelTooLargeError, SpecError
 from .encoding import require_concrete
+from .classes import WorldClass, class_certificate, class_obstacle
 from .incentives import check_no_incentive
 from .myopia import check_myopic
 from .properties import KINDS, Property
-from .records import Verdict
+from .records import Counterexample, Outcome, Verdict
 from .structure import check_no_self_knowledge
 from .traces import check_policy_unmodified, check_stop_button, check_temporal
 
-__all__ = ["verify", "PROCEDURES"]
+__all__ = ["verify", "PROCEDURES", "MEMBER_SECONDS"]
 
 #: The decision procedure for each kind of property: ``(agent, property, deadline) ->
 #: Outcome`` (``deadline``: the call's :class:`~cpspec.budget.Deadline`).
@@ -61,9 +62,11 @@ if set(PROCEDURES) != set(KINDS):  # every kind of property has its procedure
                       f"property kinds {sorted(KINDS)}")
 
 
-def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdict:
+def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
+           over: WorldClass | None = None) -> Verdict:
     """Check ``prop`` for ``agent``: a :class:`Verdict` (holds / fails with a
-    counterexample / unknown with the reason).
+    counterexample / unknown with the reason); with ``over``, for ``agent``'s definition
+    in every world of a class.
 
     Parameters
     ----------
@@ -73,6 +76,11 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     timeout : float or None
         Seconds for the whole call (None: no limit); when they run out the verdict is
         ``unknown``, never ``holds``.
+    over : cp.WorldClass, optional
+        A class of environments. The verdict is *holds* with a structural certificate
+        valid for every member (method ``"structure"``), *fails* with a member of the
+        class and its counterexample (method ``"member"``), or *unknown* when no lemma
+        applies and no member tried is a counterexample.
 
     Examples
     --------
@@ -89,25 +97,100 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
         raise SpecError(f"verify() needs an agent (cp.agents.FP(...), ...), got {agent!r}")
     if not isinstance(prop, Property):
         raise SpecError(f"verify() needs a property (cp.myopic(N), ...), got {prop!r}")
+    if over is not None and not isinstance(over, WorldClass):
+        raise SpecError(f"verify(over=...) needs a class of worlds (cp.WorldClass(...)), "
+                        f"got {over!r}")
     timeout = check_timeout(timeout)
-    if prop.name in ("myopic", "no_incentive"):
+    who = repr(agent) if over is None else f"{agent!r} over {over.name}"
+    if over is None and prop.name in ("myopic", "no_incentive"):
         require_concrete(agent)
     t0 = time.perf_counter()
     deadline = Deadline(timeout)
     try:
         with time_limit(deadline):
-            out = PROCEDURES[prop.name](agent, prop, deadline)
+            out = (_confirmed(PROCEDURES[prop.name](agent, prop, deadline)) if over is None
+                   else _over_class(agent, prop, over, deadline))
     except Expired:
-        return Verdict("unknown", str(prop), repr(agent), None,
+        return Verdict("unknown", str(prop), who, None,
                        f"the time budget timeout={timeout:g} s ran out before an answer; "
                        "pass a larger timeout", time.perf_counter() - t0)
     except BudgetError as exc:  # a computation inside ran out of its own budget
-        return Verdict("unknown", str(prop), repr(agent), None, str(exc),
+        return Verdict("unknown", str(prop), who, None, str(exc),
                        time.perf_counter() - t0)
-    seconds = time.perf_counter() - t0
+    return Verdict(out.status, str(prop), who, out.counterexample, out.reason,
+                   time.perf_counter() - t0, out.method)
+
+
+#: The most seconds one member of a class gets when members are searched for a
+#: counterexample (the whole call's ``timeout`` bounds them all).
+MEMBER_SECONDS = 5.0
+
+
+def _confirmed(out: Outcome) -> Outcome:
+    """``out``, or *unknown* when its counterexample did not reproduce in exact replay."""
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):
-        return Verdict("unknown", str(prop), repr(agent), cex,
-                       "Z3 found a violation that did not reproduce in exact replay "
-                       f"({cex.evidence}); not reporting it as a failure", seconds, out.method)
-    return Verdict(out.status, str(prop), repr(agent), cex, out.reason, seconds, out.method)
+        return Outcome("unknown", cex, "a violation was found that did not reproduce in exact "
+                       f"replay ({cex.evidence}); not reporting it as a failure", out.method)
+    return out
+
+
+def _over_class(agent: Agent, prop: Property, cls: WorldClass, deadline) -> Outcome:
+    """``prop`` for every member of ``cls``: a structural lemma, else a member that is
+    a counterexample, else *unknown*."""
+    why = class_obstacle(agent, cls)
+    if why is not None:
+        return Outcome("unknown", None, why, method="structure")
+    proof = class_certificate(agent, prop, cls)
+    if proof is not None:
+        return Outcome("holds", None, proof, method="structure")
+    tried, skipped, undecided = 0, [], 0
+
+    def run(member, budget):
+        twin = agent.with_env(member.mdp)
+        if prop.name in ("myopic", "no_incentive"):
+            require_concrete(twin)
+        try:
+            return _confirmed(PROCEDURES[prop.name](twin, prop, budget))
+        except Expired:
+            if deadline.expired():
+                raise
+            return Outcome("unknown", None, "the member's share of the budget ran out")
+
+    for member in cls.members():
+        deadline.check()
+        left = deadline.remaining()
+        share = Deadline(MEMBER_SECONDS if left is None else min(MEMBER_SECONDS, left))
+        try:
+            out = run(member, share)
+        except ModelTooLargeError as exc:
+            skipped.append(str(exc))
+            continue
+        undecided += out.status == "unknown"
+        tried += 1
+        if out.status == "fails":
+            left = deadline.remaining()
+            shrinking = Deadline(10.0 if left is None else min(10.0, left / 2))
+            seen = {id(member): out}
+
+            def still_fails(m):
+                seen[id(m)] = run(m, shrinking)
+                return seen[id(m)].status == "fails"
+            member = cls.shrink(member, still_fails, shrinking)
+            out = seen[id(member)]
+            inner = out.counterexample
+            shown = cls.describe(member)
+            text = (f"a member of {cls.name}:\n  " + shown.replace("\n", "\n  ") +
+                    f"\nthere: {inner.text}")
+            return Outcome("fails", Counterexample(
+                "member", {"member": member.mdp, "description": shown,
+                           "counterexample": inner}, text, dict(inner.evidence)),
+                None, method=f"member ({out.method})")
+    more = f"; {len(skipped)} members were too large to check ({skipped[0]})" if skipped else ""
+    if undecided:
+        more += (f"; in {undecided} of them the instance check was itself undecided within "
+                 f"MEMBER_SECONDS = {MEMBER_SECONDS:g} s")
+    return Outcome("unknown", None, (
+        f"no structural lemma covers {prop} for {agent.kind} over {cls.name}, and none of "
+        f"the {tried} members tried is a counterexample{more}; this proves nothing for "
+        "the class"), method="member")

@@ -682,10 +682,10 @@ def test_properties_and_observations_fail_on_their_own(tmp_path, monkeypatch):
     import cpspec.verification.procedures as verification
     real = verification.verify
 
-    def verify(agent, prop, timeout=60):
+    def verify(agent, prop, timeout=60, over=None):
         if "myopic" in str(prop):
             raise KeyError("deliberate")
-        return real(agent, prop, timeout=timeout)
+        return real(agent, prop, timeout=timeout, over=over)
     monkeypatch.setattr(verification, "verify", verify)
     results = check(load(tmp_path / "s.toml"))
     assert [type(r).__name__ for r in results] == ["PropertyResult", "PropertyResult",

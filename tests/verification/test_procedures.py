@@ -217,8 +217,9 @@ def test_trace_counterexamples_reproduce_in_simulation(path):
 def test_prove_proofs_dir(capsys):
     assert main(["prove", str(ROOT / "proofs")]) == 0
     out = capsys.readouterr().out
-    assert "not proven" in out and " 0 not proven" in out
-    assert "HOLDS  obeys_stop_button(6)" in out
+    assert " as stated, 0 not" in out
+    assert "PASS HOLDS  obeys_stop_button(200) of SI" in out and "over stopping_worlds" in out
+    assert "PASS FAILS  no_incentive(button) of SIF" in out  # a contrast, expected
 
 
 def test_prove_fails_on_a_false_theorem(tmp_path, capsys):
