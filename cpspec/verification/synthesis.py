@@ -24,7 +24,7 @@ from typing import Any
 import sympy
 import z3
 
-from ..budget import check_timeout
+from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..agents.base import Agent
 from ..errors import ParameterError, SpecError, UnknownNodeError
 from ..core.functions import number_to_sympy
@@ -128,6 +128,8 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
 
     Supported: ``no_incentive(node)`` with the discount ``gamma`` as the parameter (the
     environment's ``gamma`` must be that symbol; probabilities and rewards numbers).
+    ``timeout`` is a budget in seconds for the whole call: what is not decided when it
+    runs out is in ``.unknown``, never in ``.holds``.
 
     Examples
     --------
@@ -162,48 +164,60 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     fails: sympy.Set = sympy.S.EmptySet
     unknown: sympy.Set = sympy.S.EmptySet
     rounds = 0
-    work = []
-    for s in env.states:
-        nominal = agent.planned_action(agent.o0, s)
-        for act in ({v for _, v in nominal.pieces} if isinstance(nominal, Choice)
-                    else {nominal}):
-            region = _set_where(nominal, lambda v, act=act: v == act, x) & domain
-            work += [(atom, s, act, nominal) for atom in _atoms(region)]
-    while work:
-        atom, s, act, nominal = work.pop()
-        atom = atom - fails
-        for piece in _atoms(atom):
-            ctx = z3.Context()
-            solver = new_solver(ctx, timeout)
-            g = z3.Real("gamma", ctx)
-            _constrain(ctx, solver, g, piece)
-            theta = incentive_problem(agent, node, s, act, ctx, solver, g)
-            res, why = check_z3(solver)
-            if res == "unsat":
-                continue
-            if res == "unknown":
-                unknown = unknown | piece
-                continue
-            table = normalized(theta_values(solver.model(), theta))
-            flipped: sympy.Set = sympy.S.EmptySet
-            for cand in (table, _vertex(table)):
-                twin_plan = twin_agent(agent, node, cand).planned_action(agent.o0, s)
-                flipped = flipped | (_set_where(twin_plan, lambda v: v != act, x) &
-                                     _set_where(nominal, lambda v: v == act, x))
-            gained = flipped & piece
-            rounds += 1
-            if gained is sympy.S.EmptySet or rounds > max_rounds:
-                unknown = unknown | piece
-                continue
-            fails = fails | gained
-            work += [(rest, s, act, nominal) for rest in _atoms(piece - gained)]
+    work: list = []
+    deadline = Deadline(timeout)
+    current: sympy.Set = domain  # undecided until the planned actions are known
+    try:
+        with time_limit(deadline):
+            for s in env.states:
+                nominal = agent.planned_action(agent.o0, s)
+                for act in ({v for _, v in nominal.pieces} if isinstance(nominal, Choice)
+                            else {nominal}):
+                    region = _set_where(nominal, lambda v, act=act: v == act, x) & domain
+                    work += [(atom, s, act, nominal) for atom in _atoms(region)]
+            current = sympy.S.EmptySet
+            while work:
+                atom, s, act, nominal = work.pop()
+                current = atom - fails
+                for piece in _atoms(current):
+                    ctx = z3.Context()
+                    solver = new_solver(ctx, deadline)
+                    g = z3.Real("gamma", ctx)
+                    _constrain(ctx, solver, g, piece)
+                    theta = incentive_problem(agent, node, s, act, ctx, solver, g)
+                    res, why = check_z3(solver)
+                    if res == "unsat":
+                        continue
+                    if res == "unknown":
+                        unknown = unknown | piece
+                        continue
+                    table = normalized(theta_values(solver.model(), theta))
+                    flipped: sympy.Set = sympy.S.EmptySet
+                    for cand in (table, _vertex(table)):
+                        twin_plan = twin_agent(agent, node, cand).planned_action(agent.o0, s)
+                        flipped = flipped | (_set_where(twin_plan, lambda v: v != act, x) &
+                                             _set_where(nominal, lambda v: v == act, x))
+                    gained = flipped & piece
+                    rounds += 1
+                    if gained is sympy.S.EmptySet or rounds > max_rounds:
+                        unknown = unknown | piece
+                        continue
+                    fails = fails | gained
+                    work += [(rest, s, act, nominal) for rest in _atoms(piece - gained)]
+                current = sympy.S.EmptySet
+    except Expired:  # what was not decided in time is unknown, never holds
+        unknown = unknown | current
+        for atom, *_ in work:
+            unknown = unknown | atom
     unknown = unknown - fails
     holds = domain - fails - unknown
-    samples = _cross_check(agent, prop, x, holds, fails)
+    samples = _cross_check(agent, prop, x, holds, fails, deadline)
     return Synthesis(x, str(prop), holds, fails, unknown, samples, rounds)
 
 
-def _cross_check(agent, prop, x, holds, fails) -> tuple:
+def _cross_check(agent, prop, x, holds, fails, deadline) -> tuple:
+    """Concrete verification at one interior point of each region, within what is left of
+    the call's budget (a point whose check is undecided in time is left out)."""
     out = []
     for want, region in (("holds", holds), ("fails", fails)):
         for atom in _atoms(region):
@@ -211,10 +225,12 @@ def _cross_check(agent, prop, x, holds, fails) -> tuple:
                 (v,) = atom
             else:
                 v = rational_between(atom.start, atom.end)
-            if not v.is_Rational:
+            if not v.is_Rational or deadline.expired():
                 continue
             concrete = agent.with_env(agent.env.bind(**{x.name: v}))
-            got = verify(concrete, prop).status
+            got = verify(concrete, prop, timeout=deadline.remaining()).status
+            if got == "unknown":
+                continue
             if got != want:
                 raise SpecError(f"synthesis cross-check failed at {x} = {v}: the region says "
                                 f"{want}, concrete verification says {got}")
