@@ -47,8 +47,8 @@ from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..core.diagram import Diagram
 from ..core.functions import decision as decision_node
 from ..core.functions import fn
-from ..errors import (BudgetError, CycleError, ModelTooLargeError, QueryError, SpecError,
-                      UnknownNodeError)
+from ..errors import (BudgetError, CycleError, InternalError, ModelTooLargeError, QueryError,
+                      SpecError, UnknownNodeError)
 from .influence import solve_diagram
 
 __all__ = ["Incentives", "DecisionIncentives", "incentives", "value_of_information",
@@ -405,8 +405,7 @@ def incentives(diagram: Diagram, decision: str | None = None) -> Incentives:
     reduced = _reduce(nx.DiGraph(g), decisions, utilities)
     order = diagram.order
     voc = tuple(x for x in order if x not in decisions
-                and (x in utilities or any(u in nx.descendants(reduced, x)
-                                           for u in utilities)))
+                and ({x} | nx.descendants(reduced, x)) & set(utilities))
     rows = []
     for dec in asked:
         voi = tuple(x for x in order
@@ -414,7 +413,7 @@ def incentives(diagram: Diagram, decision: str | None = None) -> Incentives:
         ri = tuple(x for x in order if x != dec and nx.has_path(reduced, x, dec))
         after = nx.descendants(g, dec) | {dec}
         ici = tuple(x for x in order if x in after
-                    and any(u == x or nx.has_path(g, x, u) for u in utilities))
+                    and ({x} | nx.descendants(g, x)) & set(utilities))
         rows.append(DecisionIncentives(dec, voi, ri, ici))
     return Incentives(diagram.name, tuple(rows), voc)
 
@@ -452,6 +451,15 @@ def _difference(a, b):
             return sympy.Piecewise(*[(sympy.simplify(e), c) for e, c in diff.args])
         return diff
     return sympy.simplify(diff) if diff.free_symbols else diff
+
+
+def _checked(value, verb: str):
+    """A value of information or control is never negative (more options cannot hurt
+    an optimal decision maker): a negative number would be a bug in cpspec."""
+    if value.is_number and value < 0:
+        raise InternalError(f"{verb}: computed the negative value {value}; please report "
+                            "this diagram")
+    return value
 
 
 def value_of_information(diagram: Diagram, node: str, decision: str | None = None,
@@ -527,7 +535,7 @@ def value_of_information(diagram: Diagram, node: str, decision: str | None = Non
         with_link = _optimum(seen, verb, f"the diagram where {dec!r} sees {x!r}")
         without_link = _optimum(unseen, verb, f"the diagram where {dec!r} does not see "
                                               f"{x!r}")
-        return _difference(with_link, without_link)
+        return _checked(_difference(with_link, without_link), verb)
     return _within(timeout, verb, work)
 
 
@@ -600,13 +608,15 @@ def value_of_control(diagram: Diagram, node: str, timeout: float | None = 60.0):
     def work():
         base = _optimum(diagram, verb, f"world {diagram.name!r}")
         if kind == "chance":
-            controlled = diagram.replace(f"{diagram.name}_controls_{x}", **{
-                x: decision_node(values, parents=parents,
-                                 label=diagram.node(x).function.label)})
             try:
-                return _difference(solve_diagram(controlled).value, base)
+                controlled = diagram.replace(f"{diagram.name}_controls_{x}", **{
+                    x: decision_node(values, parents=parents,
+                                     label=diagram.node(x).function.label)})
+                return _checked(_difference(solve_diagram(controlled).value, base), verb)
             except SpecError as e:
-                if type(e) is not SpecError:  # budgets, sizes: not a structure problem
+                # cp.solve refuses unordered decisions or insufficient recall with a
+                # plain SpecError: enumerate instead. Budgets, sizes: their own class
+                if type(e) is not SpecError:
                     raise
         if n_rules > MAX_CONTROL_RULES:
             raise ModelTooLargeError(
@@ -628,5 +638,5 @@ def value_of_control(diagram: Diagram, node: str, timeout: float | None = 60.0):
         top = sympy.Max(*best)
         if top.has(sympy.Piecewise):
             top = sympy.piecewise_fold(top)
-        return _difference(top, base)
+        return _checked(_difference(top, base), verb)
     return _within(timeout, verb, work)

@@ -225,13 +225,33 @@ def test_value_of_control_in_closed_form():
         assert v.subs(p, q) == min(q, 1 - q)
 
 
-def test_value_of_control_by_a_direct_solve_and_by_rules_agree():
-    # X is an ancestor of D here, so the controlled diagram is solved directly; the
-    # enumeration (forced by a diagram where X is a utility's only cause) agrees
+def test_value_of_control_of_a_noisy_sensor():
     w = sensor()
-    direct = cp.value_of_control(w, "S")
-    assert direct == sympy.Rational(1, 4)          # S := X makes the sensor perfect
-    assert cp.value_of_control(w, "X") == sympy.Rational(1, 4)
+    assert cp.value_of_control(w, "S") == sympy.Rational(1, 4)   # S := X: a perfect sensor
+    assert cp.value_of_control(w, "X") == sympy.Rational(1, 4)   # X := the guess
+    assert cp.value_of_control(sensor(sees_x=True), "S") == 0
+
+
+def test_value_of_control_by_one_solve_and_by_enumerated_rules_agree(monkeypatch):
+    # W -> X -> D with D seeing W: X as a decision keeps the diagram soluble, so one
+    # solve decides; refusing that solve forces the enumeration of X's 4 rules
+    w = cp.world("w", W=cp.uniform([0, 1]),
+                 X=cp.dist(lambda W: {W: "2/3", 1 - W: "1/3"}),
+                 D=cp.decision([0, 1], parents=["W", "X"]),
+                 U=cp.utility(lambda X, D: 2 * int(X == D) + X))
+    direct = cp.value_of_control(w, "X")
+    rules = []
+    real_fn = incentive_criteria.fn
+    monkeypatch.setattr(incentive_criteria, "fn",
+                        lambda *a, **k: rules.append(1) or real_fn(*a, **k))
+    assert cp.value_of_control(w, "X") == direct and not rules   # solved directly
+
+    def refuse(*a, **k):
+        raise cp.SpecError("refused")
+    monkeypatch.setattr(incentive_criteria, "decision_node", refuse)
+    # D sees X and matches it: 2 + E(X) = 5/2; with X := 1 always, 3
+    assert cp.value_of_control(w, "X") == direct == sympy.Rational(1, 2)
+    assert len(rules) == 4
 
 
 def test_control_enumeration_is_refused_above_its_limit(monkeypatch):
