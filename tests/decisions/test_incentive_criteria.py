@@ -325,6 +325,18 @@ def test_an_unsolvable_diagram_is_reported():
         cp.value_of_information(two_decisions(), "Y", "D1")
 
 
+def test_a_negative_value_is_reported_as_a_bug(monkeypatch):
+    real = incentive_criteria.solve_diagram
+
+    class Broken:
+        value = sympy.Integer(0)
+    # a solver that undervalues the diagram with the link: VoI would be -1/2
+    monkeypatch.setattr(incentive_criteria, "solve_diagram",
+                        lambda d: Broken() if "_sees_" in d.name else real(d))
+    with pytest.raises(cp.InternalError, match="negative value -1/2"):
+        cp.value_of_information(coin(), "X")
+
+
 # ---- an independent oracle: brute force over deterministic policies -------------------
 
 def random_diagram(seed):
