@@ -471,6 +471,8 @@ def value_of_information(diagram: Diagram, node: str, decision: str | None = Non
     it does not (the link removed, if the diagram has it); everything else is equal.
     Both optima come from :func:`cp.solve`, so the value is an exact number, or a closed
     form (a ``Piecewise``) in the diagram's one symbolic parameter. It is never negative.
+    With several decisions, all of them are re-optimised in each diagram (a later
+    decision may use what ``decision`` now passes on).
 
     Parameters
     ----------
