@@ -9,8 +9,8 @@ this script sends it the graphs through ``bench/_pycid_incentives_worker.py`` an
 with probability 0.3 (at most 3 parents a node), one or two decisions (the second sees
 the first and everything the first saw: perfect recall, as pycid requires for VoI, VoC
 and RI), two utility nodes that are sinks. Every (decision, node) pair is one yes/no
-answer per criterion (VoC: one per node); ``yes`` counts pycid's yes answers. Times cover the criteria only (not building
-the diagrams); a ratio > 1 means cpspec is faster.
+answer per criterion (VoC: one per node); ``yes`` counts pycid's yes answers. Times
+cover the criteria only (not building the diagrams); a ratio > 1 means cpspec is faster.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def main() -> int:
             t_cp = sum(s for s, _ in mine) / len(mine)
             t_py = sum(r["seconds"] for r in theirs) / len(theirs)
             print(f"{n:>5} {n_dec:>3} {len(jobs):>4} {total:>8} "
-                  f"{100 * agree / total:>7.2f}% {yes:>6} {t_cp * 1e3:>8.2f} ms {t_py * 1e3:>7.2f} ms "
+                  f"{100 * agree / total:>7.2f}% {yes:>6} {t_cp * 1e3:>8.2f} ms "
+                  f"{t_py * 1e3:>7.2f} ms "
                   f"{t_py / t_cp:>11.1f}x", flush=True)
     return 0
 

@@ -108,8 +108,9 @@ class Incentives:
         if len(self.rows) != 1:
             raise QueryError(
                 f"incentives of world {self.world!r} cover {len(self.rows)} decisions "
-                f"({', '.join(self.decisions)}); read one with incentives[{self.rows[0].decision!r}]"
-                f".{what}, or ask cp.incentives(diagram, decision) for one")
+                f"({', '.join(self.decisions)}); read one with "
+                f"incentives[{self.rows[0].decision!r}].{what}, or ask "
+                "cp.incentives(diagram, decision) for one")
         return self.rows[0]
 
     @property

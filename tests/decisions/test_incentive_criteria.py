@@ -342,7 +342,8 @@ def test_a_negative_value_is_reported_as_a_bug(monkeypatch):
 def random_diagram(seed):
     """A random single-decision diagram on bits: chance nodes C0.. (at most two
     parents), the decision D among them (at most two chance parents), utilities U0 (of
-    D and one other node) and U1 with integer tables. Returns the cpspec world and a plain description."""
+    D and one other node) and U1 with integer tables. Returns the cpspec world and a
+    plain description."""
     rng = random.Random(seed)
     n = rng.randint(2, 4)
     order = [f"C{i}" for i in range(n)]
