@@ -18,6 +18,8 @@ from .inference.crosscheck import CrossCheck, crosscheck
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
 from .decisions.influence import IDSolution, ParametricIDSolution
+from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
+                                           value_of_control, value_of_information)
 from .core.regions import Choice
 from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
@@ -47,6 +49,7 @@ __all__ = [
     "verify", "WorldClass", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
+    "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
 ] + list(_errors_all)
 
 
