@@ -112,8 +112,9 @@ def check_myopic(agent: Agent, prop: Property, deadline: Deadline) -> Outcome:
         return Outcome("unknown", None, f"the planning horizon {H} is symbolic; give a number")
     if isinstance(H, Integral) and H <= N:
         return Outcome("holds", None,
-                       f"{agent.kind}'s planning world is cut at step {H} <= {N} (STH's cut): "
-                       f"nothing at steps >= {N} exists in it, in any state, for any dynamics",
+                       f"the planning world of {agent.kind} ends at step {H} <= {N} (its "
+                       f"planning horizon: STH's cut), so nothing at steps >= {N} exists in it; "
+                       "this holds in every state, for any dynamics",
                        method="structure")
     n_terms = N * sum(len(r) for r in env.P.values())
     if n_terms > encoding.MAX_TERMS:
