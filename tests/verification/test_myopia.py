@@ -198,3 +198,29 @@ def test_readable_values():
     assert [myopia.readable_above(F(t)) for t in (0, F(1, 3), 16, F(999, 1))] == [1, 1, 17, 1000]
     assert myopia.readable_above(F(123456789)) == 130_000_000
     assert myopia.readable_above(F(130_000_000)) == 140_000_000
+
+
+def test_a_flip_only_in_a_middle_range_is_left_to_z3_and_made_readable():
+    # a value of about -10 at state 1 flips state 1's action, but no large |c| at one
+    # state does (the spikes' lines do not cross): the witness tier finds nothing, Z3
+    # finds values, and they are cut down to one integer at one state
+    P = {(0, "a"): {1: 1}, (0, "b"): {0: F(1, 2), 1: F(1, 2)}, (1, "a"): {1: 1},
+         (1, "b"): {0: 1}}
+    R = {(0, "a", 1): 1, (0, "b", 0): 3, (0, "b", 1): 2, (1, "a", 1): 1, (1, "b", 0): 0}
+    m = cp.MDP([0, 1], ["a", "b"], lambda s, a: P[(s, a)], lambda s, a, s2: R[(s, a, s2)],
+               0, gamma="9/10")
+    nominal = cp.agents.FP(m).planned_actions(())
+    assert find_witness(m, nominal, 3) is None
+    v = cp.verify(cp.agents.FP(m), cp.myopic(3))
+    assert (v.status, v.method) == ("fails", "z3") and v.counterexample.evidence["confirmed"]
+    shown = {x: c for x, c in v.counterexample.data["continuation_values"].items() if c}
+    assert len(shown) == 1 and all(c.denominator == 1 for c in shown.values())
+
+
+def test_fast_mixing_differences_below_float_precision_still_give_a_witness():
+    # at N = 50 the reach probabilities of the actions agree to about 20 digits: floats
+    # cannot tell them apart, the exact pass does
+    v = cp.verify(cp.agents.FP(random_mdp(20, 2, seed=2050)), cp.myopic(50))
+    assert (v.status, v.method) == ("fails", "witness") and v.counterexample.evidence["confirmed"]
+    (c,) = [c for c in v.counterexample.data["continuation_values"].values() if c]
+    assert abs(c) > 10 ** 12
