@@ -179,10 +179,11 @@ def test_the_witness_search_stops_at_the_deadline_by_itself():
 
 
 def test_gamma_zero_has_no_spike_witness():
-    # with gamma = 0 nothing after the first step matters: no value of c flips anything
-    m = cp.MDP(["s", "x"], ["a", "b"], lambda s, a: {"x": 1} if a == "b" else {"s": 1},
+    # with gamma = 0 nothing after the first step matters: no value of c flips anything,
+    # though b reaches x at step 1 and a does not
+    m = cp.MDP(["s", "x"], ["a", "b"], lambda s, a: {"x": 1} if a == "b" or s == "x" else {"s": 1},
                lambda s, a, s2: 1 if a == "a" else 0, "s", gamma=0)
-    assert find_witness(m, {"s": "a", "x": "a"}, 2) is None
+    assert find_witness(m, {"s": "a", "x": "a"}, 1) is None
 
 
 def test_irrational_numbers_skip_the_witness_and_reach_z3():
