@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from math import lcm
+from math import isqrt, lcm
 from numbers import Integral
 
 import numpy as np
@@ -73,14 +73,19 @@ _FLOAT_NOISE = 1e-9
 #: Crossings of the large-``|c|`` lines tried per target before the sure bound.
 _TRIES_PER_TARGET = 3
 
+#: Exact backward inductions spent closing in on the smallest flipping value when the
+#: crossing of the lines does not flip (each halves the gap on a log scale).
+_BISECTIONS = 8
+
 
 @dataclass(frozen=True)
 class ContinuationWitness:
     """Continuation values at step ``N`` that flip the planned first action in
     ``state`` from ``nominal`` to ``flipped``, confirmed by exact backward induction.
     ``values`` holds the nonzero values only (0 elsewhere); ``threshold`` is, for a
-    spike, the exact crossing of the two actions' lines for large ``|c|`` (None for
-    ``V_N = 0`` and Z3's values)."""
+    spike, the exact value of ``c`` where the planned and the flipped action's lines for
+    large ``|c|`` cross (beyond it and beyond the last change of the optimal
+    continuation, ``c`` flips the action); None for ``V_N = 0`` and Z3's values."""
 
     state: object
     nominal: object
@@ -300,24 +305,41 @@ def find_witness(mdp: MDP, nominal: dict, N: int,
                 near = readable_above(max(cross, Fraction(0)))
                 cands.append((near, False, i, cross))
                 cands.append((sure, True, i, cross))
-        tried = set()
-        for c, sure, i, cross in sorted(cands, key=lambda c: (c[0], c[2])):
-            if c in tried:
-                continue
-            if len(tried) >= _TRIES_PER_TARGET and not sure:
-                continue
-            tried.add(c)
+        def flip_at(c: int, prefer):
+            """The start that ``V_N = sense * c`` at ``x`` flips (``prefer`` first)."""
             vals = {x2: Fraction(0) for x2 in mdp.states}
             vals[T.states[x]] = Fraction(sense * c)
             rules, _ = backward_induction(model, N, sign, V_end=vals, deadline=deadline)
             flips = [s for s, a in nominal.items() if rules[0][s] != a]
-            if flips:
-                s = T.states[i] if T.states[i] in flips else flips[0]
-                return ContinuationWitness(s, nominal[s], rules[0][s],
-                                           {T.states[x]: Fraction(sense * c)},
-                                           sense * cross)
-            if sure:
-                break  # cannot happen (the bound is a proof); the other targets remain
+            s = prefer if prefer in flips else next(iter(flips), None)
+            return None if s is None else (s, rules[0][s])
+
+        failed = []
+        for c, sure, i, cross in sorted(cands, key=lambda c: (c[0], c[2])):
+            if c in failed or (len(failed) >= _TRIES_PER_TARGET and not sure):
+                continue
+            hit = flip_at(c, T.states[i])
+            if hit is None:
+                failed.append(c)
+                if sure:
+                    break  # cannot happen (the bound is a proof); the other targets remain
+                continue
+            # a crossing that did not flip lies below: close in on the smallest value
+            # that does (a kink of the optimal continuation lies between them)
+            lo = max((f for f in failed if f < c), default=None)
+            for _ in range(_BISECTIONS if lo is not None else 0):
+                mid = readable_above(Fraction(isqrt(lo * c)) if c > 2 * lo
+                                     else Fraction(lo + c, 2))
+                if mid >= c:
+                    break
+                h = flip_at(mid, hit[0])
+                if h is None:
+                    lo = mid
+                else:
+                    c, hit = mid, h
+            return ContinuationWitness(hit[0], nominal[hit[0]], hit[1],
+                                       {T.states[x]: Fraction(sense * c)},
+                                       sense * cross if hit[0] == T.states[i] else None)
     return None
 
 
