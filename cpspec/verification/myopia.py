@@ -20,11 +20,14 @@ Three tiers, cheapest first; ``Outcome.method`` names the one that decided:
     ``c -> -oo``: the smallest, the avoidance spike). When an action ``b`` has
     ``p_b > p_a`` for the planned ``a``, a large enough ``c`` flips the action: surely
     once ``c > span / (gamma^N (p_b - p_a))`` (``span``: the reward range over ``N``
-    steps), and usually already just above the crossing of the two lines. The value
-    reported is the smallest integer (or, above 1000, the smallest two-digit round
-    number) above the crossing that an exact backward induction confirms, else above the
-    sure bound. A float pass over all targets at once orders them (the most promising
-    first, those that cannot flip any start skipped); every verdict is exact.
+    steps), and usually already just above the crossing of the two lines. Values are
+    readable: the smallest integer (above 1000, the smallest two-digit round number)
+    above the crossing, confirmed by an exact backward induction; where it does not flip
+    (the optimal continuation changes beyond the crossing), the one above the sure bound
+    does, and a few more exact backward inductions close in between the two on a small
+    value that flips. A float pass over all targets at once orders them (the most
+    promising first, those that cannot flip any start skipped); every verdict is
+    exact.
 ``z3``
     What is left: the planning world's backward induction for steps ``< N`` over Z3
     reals with ``V_N`` free, per start state, over the states reachable from it.
