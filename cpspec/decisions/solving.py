@@ -281,8 +281,8 @@ def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end:
     is checked once per step."""
     mdp, K = model.mdp, model.K
     deadline = deadline or Deadline(None)
-    if fixed is None and K is QQ and V_end is None:
-        return _backward_integer(model, T, deadline)
+    if fixed is None and K is QQ:
+        return _backward_integer(model, T, deadline, V_end)
     V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
     Vs = [V]
     rules = []
@@ -309,8 +309,10 @@ def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end:
     return tuple(rules), tuple(Vs)
 
 
-def _backward_integer(model: ExactModel, T: int, deadline: Deadline):
-    """Backward induction over rationals with integer arithmetic.
+def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
+                      V_end: Mapping | None = None):
+    """Backward induction over rationals with integer arithmetic (``V_end``: rational
+    values after the last step, default 0).
 
     Values are kept as integer numerators over one common denominator per step, so each
     Q-value costs integer multiply-adds and no gcd; the common factor is removed once per
@@ -329,9 +331,15 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline):
     gn, gd = num(model.gamma), den(model.gamma)
     rows = {k: [(s2, num(p) * (L // den(p)), num(r) * (L // den(r))) for s2, p, r in v]
             for k, v in model.rows.items()}
-    W = {s: mpz(0) for s in mdp.states}   # V = W / D
-    D = mpz(1)
-    Vs = [{s: QQ.zero for s in mdp.states}]
+    if V_end is None:
+        W = {s: mpz(0) for s in mdp.states}   # V = W / D
+        D = mpz(1)
+        Vs = [{s: QQ.zero for s in mdp.states}]
+    else:
+        end = {s: _conv(QQ, V_end[s]) for s in mdp.states}
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end.values())))
+        W = {s: num(v) * (D // den(v)) for s, v in end.items()}
+        Vs = [end]
     rules = []
     for _ in range(T):
         deadline.check()

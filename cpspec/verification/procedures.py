@@ -9,12 +9,18 @@ one that does not reproduce turns the verdict into ``unknown``.
 Encodings (all numbers are exact rationals, ``z3.RealVal("p/q")``; one ``z3.Context``
 per call, no global state):
 
-* ``myopic(N)``: the planning world's backward induction for steps ``< N`` over Z3 reals,
-  with the continuation values at step ``N`` left free (they stand for any rewards and
-  transitions at steps ``>= N``); ``V_t(x) >= Q_t(x, a)`` for every ``a`` and equal to
-  one of them. Query: can the first action in some start state differ from the planned
-  one (ties to the first declared action)? An agent whose planning horizon ``H <= N``
-  has nothing free and is proven myopic.
+* ``myopic(N)`` (:mod:`cpspec.verification.myopia`): a planning horizon ``H <= N``
+  proves it at once (method ``"structure"``: the planning world has no steps ``>= N``).
+  Otherwise exact witnesses first (method ``"witness"``): continuation values ``V_N = 0``,
+  then a value ``c`` at one state ``x`` reachable at step ``N`` (0 elsewhere), where one
+  backward induction per ``x`` gives every start state's largest (and smallest)
+  probability of being at ``x`` at step ``N`` per first action, and ``c`` is derived from
+  where the lines ``Q_0(c)`` cross and from the reward range; each is confirmed by exact
+  backward induction. What is left goes to Z3: the planning world's backward induction
+  for steps ``< N`` over Z3 reals, with the continuation values at step ``N`` left free
+  (they stand for any rewards and transitions at steps ``>= N``); ``V_t(x) >= Q_t(x, a)``
+  for every ``a`` and equal to one of them. Query: can the first action in some start
+  state differ from the planned one (ties to the first declared action)?
 * ``no_incentive(node)``: the dynamics of state variable ``node`` in the planning world
   become free probability tables (reals >= 0 summing to 1); the planning values satisfy
   the Bellman optimality equations (``gamma < 1``: their unique solution) or finite-horizon

@@ -129,8 +129,10 @@ def test_unknown_is_never_reported_as_holds(monkeypatch):
     # every Z3 query answers unknown (as on a timeout)
     monkeypatch.setattr(z3.Solver, "check", lambda self, *args: z3.unknown)
     monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "timeout")
-    env = delayed_reward(delay=2)
-    for agent, prop in [(cp.agents.STH(env, horizon=2), cp.myopic(2)),
+    # FP on a world where no witness exists: myopic(3) is left to Z3
+    same = cp.MDP(["x", "y"], ["a", "b"], lambda s, a: {"x": "1/2", "y": "1/2"},
+                  lambda s, a, s2: 1 if s2 == "y" else 0, "x", gamma="1/2")
+    for agent, prop in [(cp.agents.FP(same), cp.myopic(3)),
                         (cp.agents.SI(stop_button(), **STOP), cp.obeys_stop_button(2)),
                         (cp.agents.FP(hard_incentive_world()), cp.no_incentive("y"))]:
         v = cp.verify(agent, prop)
