@@ -132,15 +132,16 @@ def robust_steps(agent: Agent, node: str, s) -> RobustSteps:
     return RobustSteps(env.states, env.actions, tuple(domains[node]), _frac(env.gamma), rows)
 
 
-def robust_values(steps: RobustSteps, horizon):
+def robust_values(steps: RobustSteps, horizon, start_rule: dict | None = None):
     """The exact bounds: ``(VL, VU, low, up)`` where ``VL``/``VU`` are the lower/upper
     values after the first decision (``horizon - 1`` steps to go; the stationary values
     for ``sympy.oo``), and ``low``/``up`` the adversary's/helper's choices as functions
     ``(t, x, a) -> v`` with the planner's rules ``(t, x) -> a`` (``t`` ignored for an
     infinite horizon). None when the lower bound's strategy iteration does not settle
-    within :data:`MAX_GAME_ROUNDS`."""
+    within :data:`MAX_GAME_ROUNDS`. ``start_rule`` (state -> action, e.g. the nominal
+    plan) is where that iteration starts; by default the first action everywhere."""
     if horizon is sympy.oo:
-        return _stationary_values(steps)
+        return _stationary_values(steps, start_rule)
     zero = {x: Fraction(0) for x in steps.states}
     VL, VU = zero, zero
     lows, ups = [], []   # per step to go, last step first
@@ -184,7 +185,7 @@ def _solved_values(states, actions, transition, reward, gamma) -> dict:
     return {x: _frac(v) for x, v in solve(m, sympy.oo, timeout=None).values.items()}
 
 
-def _stationary_values(steps: RobustSteps):
+def _stationary_values(steps: RobustSteps, start_rule: dict | None):
     pairs = [(a, v) for a in steps.actions for v in steps.values]
     rows = {(x, a, v): {x2: (p, r) for x2, p, r in steps.rows[(x, a)][1][v]}
             for x in steps.states for a in steps.actions for v in steps.values}
@@ -194,7 +195,9 @@ def _stationary_values(steps: RobustSteps):
         lambda x, av, x2: rows[(x, *av)][x2][1], steps.gamma)
     up = _rules(steps, VU, upper=True)
     # the adversary's game: strategy iteration over the planner's stationary rule
-    rule = {x: steps.actions[0] for x in steps.states}
+    # (from the nominal plan, which is often close: from the first action everywhere,
+    # a corridor would gain one state per round)
+    rule = dict(start_rule) if start_rule else {x: steps.actions[0] for x in steps.states}
     for _ in range(MAX_GAME_ROUNDS):
         VL = _solved_values(  # the adversary minimises: maximise the negated reward
             steps.states, steps.values,
@@ -289,7 +292,8 @@ def incentive_bounds(agent: Agent, node: str, nominals: dict) -> IncentiveBounds
     decided, undecided, candidates = set(), [], []
     for start in starts:
         steps = robust_steps(agent, node, start)
-        found = robust_values(steps, agent.horizon)
+        found = robust_values(steps, agent.horizon,
+                              None if agent.planning_depends_on_state else nominals)
         if found is None:
             return None
         VL, VU, low, up = found
