@@ -4,9 +4,15 @@ Chance nodes are round, decision nodes square, utility nodes diamonds. The struc
 function's name is written above each node, in brackets when it is nondeterministic
 (``[S]``); the diagram's name stands in its upper-left corner. Time series (``S_0, A_0,
 S_1, ...``) are laid out left to right, one row per series; other diagrams by depth.
-An agent is drawn as its learning world and its planning world side by side; a
-counterexample trace as the learning world with the trace's values in the nodes and the
-violating step highlighted.
+An agent is drawn as its learning world and its planning world side by side. Each kind
+of counterexample has its picture (:func:`counterexample_scene`): a trace as the
+learning world with the trace's values and the violating step highlighted; a
+``myopic`` continuation as the planning world cut at step ``N``, with the nonzero
+continuation values beside ``S_N`` and the flipped first action highlighted; a
+``no_incentive`` dynamics counterexample as the planning world with the changed rows of
+the node's dynamics listed under it and the state nodes they drive highlighted; a
+structural one as the agent's two worlds with the named node highlighted; an
+observation as its diagram with the observed values and the forbidding node.
 
 A picture is first a small scene (shapes with coordinates), rendered either to SVG or to
 PNG, so both show the same thing.
@@ -21,10 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core.diagram import Diagram
+from ..decisions.mdp import influence_diagram
 from ..core.display import register_svg
 from ..errors import SpecError
 
-__all__ = ["Scene", "scene", "draw", "to_svg", "to_png", "agent_scene", "trace_scene"]
+__all__ = ["Scene", "scene", "draw", "to_svg", "to_png", "agent_scene", "trace_scene",
+           "continuation_scene", "dynamics_scene", "structure_scene", "observation_scene",
+           "counterexample_scene", "DRAWABLE_KINDS", "MAX_NOTE_LINES"]
 
 R = 24            # node radius
 DX, DY = 110, 95  # grid spacing
@@ -106,7 +115,9 @@ def scene(d: Diagram, values: dict | None = None, highlight: set | None = None,
     pts = {n: (MARGIN + R + (x - minx) * DX, TOP + R + 14 + y * DY) for n, (x, y) in grid.items()}
     width = max(x for x, _ in pts.values()) + R + MARGIN + 20
     height = max(y for _, y in pts.values()) + R + MARGIN + (14 if values else 0)
-    items: list = [("text", 10, 22, title or d.name, {"weight": "bold", "size": 16})]
+    title = title or d.name
+    width = max(width, 10 + 0.62 * 16 * len(title) + MARGIN)  # bold: wider letters
+    items: list = [("text", 10, 22, title, {"weight": "bold", "size": 16})]
     for n in d.order:
         for p in d.parents(n):
             (x1, y1), (x2, y2) = pts[p], pts[n]
@@ -172,8 +183,23 @@ def agent_scene(agent, T: int = 2, planning_horizon: int = 2) -> Scene:
 
 def trace_scene(agent, counterexample) -> Scene:
     """A counterexample trace: the learning world with the trace's values, the violating
-    step in red."""
+    step in red. A trace from :func:`cp.conforms` (one step: ``step``, ``state`` and
+    the ``action`` or ``next`` state the agent or the environment rules out) is drawn up
+    to that step."""
     data = counterexample.data
+    if "states" not in data:  # cp.conforms: the one step that deviates
+        t = data["step"]
+        lw = agent.learning_world(t + 1)
+        values = {f"S_{t}": data["state"]}
+        if "action" in data:
+            values[f"A_{t}"] = data["action"]
+        if "next" in data:
+            values[f"S_{t + 1}"] = data["next"]
+        hl = {f"S_{t + 1}"} if "next" in data else ({f"A_{t}"} if "action" in data
+                                                     else {f"S_{t}"})
+        sc = scene(lw, values, hl, title=f"l  (counterexample: {counterexample.kind})")
+        return _with_lines(sc, MARGIN, sc.height + 4,
+                           [(line.strip(), RED) for line in str(counterexample).splitlines()])
     states, acts = data["states"], data["actions"]
     T = len(acts)
     lw = agent.learning_world(T)
@@ -186,30 +212,194 @@ def trace_scene(agent, counterexample) -> Scene:
     return scene(lw, values, hl, title=f"l  (counterexample: {counterexample.kind})")
 
 
+#: Longest list of values or rows written beside a counterexample picture; the rest is
+#: counted in one more line.
+MAX_NOTE_LINES = 12
+
+RED, BLUE = "#c0392b", "#1a5276"
+
+
+def _notes(lines: list) -> list:
+    if len(lines) <= MAX_NOTE_LINES:
+        return lines
+    rest = len(lines) - MAX_NOTE_LINES + 1
+    return lines[:MAX_NOTE_LINES - 1] + [(f"... and {rest} more", "#555")]
+
+
+def _text_width(s: str, size: float) -> float:
+    return 0.56 * size * len(s)  # DejaVu Sans: about 0.55 em per character
+
+
+def _with_lines(sc: Scene, x: float, y: float, lines: list, size: float = 11) -> Scene:
+    """``sc`` with text ``lines`` (a string, or ``(string, color)``) from ``(x, y)`` down,
+    grown to hold them."""
+    items = list(sc.items)
+    width, height = sc.width, sc.height
+    for i, line in enumerate(lines):
+        text, color = (line, "#111") if isinstance(line, str) else line
+        yy = y + i * (size + 5)
+        items.append(("text", x, yy, text, {"size": size, "anchor": "start",
+                                            "color": color}))
+        width = max(width, x + _text_width(text, size) + MARGIN)
+        height = max(height, yy + MARGIN)
+    return Scene(width, height, tuple(items))
+
+
+def _node_point(sc: Scene, name: str) -> tuple:
+    """Where node ``name`` stands in a scene (its label's anchor)."""
+    for it in sc.items:
+        if it[0] == "text" and it[3] == name and it[4].get("anchor") == "middle" \
+                and it[4].get("size") == 12:
+            return it[1], it[2]
+    raise SpecError(f"the picture has no node {name!r}")
+
+
+def _show(v) -> str:
+    if hasattr(v, "items") and not isinstance(v, dict):  # a factored state
+        return "(" + ", ".join(f"{k}={x!r}" for k, x in dict(v).items()) + ")"
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _row_text(row) -> str:
+    return ", ".join(f"{v!r}: {p}" for v, p in row.items())
+
+
+def continuation_scene(agent, counterexample) -> Scene:
+    """A ``myopic(N)`` counterexample: the planning world from the state, cut at step
+    ``N``, with the nonzero continuation values written beside ``S_N`` and the flipped
+    first action in red."""
+    d = counterexample.data
+    s, N = d["state"], d["step"]
+    pw = influence_diagram(agent.planning_mdp(agent.o0, s), max(N, 1), name="p")
+    values = {"S_0": s, "A_0": d["flipped"]}
+    sc = scene(pw, values, {"A_0", f"S_{max(N, 1)}"},
+               title=f"p  (counterexample: continuation values at step {N})")
+    x, y = _node_point(sc, f"S_{max(N, 1)}")
+    shown = [(f"{_show(x2)}: {v}", BLUE) for x2, v in d["continuation_values"].items() if v]
+    lines = [f"V_{N} (nonzero; all others 0):"] + _notes(shown) if shown else \
+        [f"V_{N} = 0 in every state"]
+    sc = _with_lines(sc, x + R + 14, y - R, lines)
+    return _with_lines(sc, MARGIN, sc.height - MARGIN + 18, [
+        (f"in {_show(s)} the planned first action is {d['nominal']!r}; with these values at "
+         f"step {N} it is {d['flipped']!r}", RED)])
+
+
+def dynamics_scene(agent, counterexample) -> Scene:
+    """A ``no_incentive(node)`` counterexample: the planning world from the state (two
+    steps), the flipped first action in red, the state nodes the node's dynamics drives
+    outlined in red, and the changed rows of those dynamics listed under the picture
+    (learned -> counterexample)."""
+    d = counterexample.data
+    s, node = d["state"], d["node"]
+    H = agent.horizon if isinstance(agent.horizon, int) else 2
+    h = min(H, 2)
+    pw = influence_diagram(agent.planning_mdp(agent.o0, s), h, name="p")
+    hl = {"A_0"} | {f"S_{t}" for t in range(1, h + 1)}
+    sc = scene(pw, {"S_0": s, "A_0": d["flipped"]}, hl,
+               title=f"p  (counterexample: dynamics of {node})")
+    parents = d.get("parents", ())
+    learned = d.get("learned", {})
+    changed = d.get("changed", d["dynamics"])
+    lines = [(f"in {_show(s)} the planned action is {d['nominal']!r}; with these rows of "
+              f"{node}'s dynamics it is {d['flipped']!r}", RED),
+             f"{node}'s dynamics, rows changed from the learned ones (the others as "
+             "learned):"]
+    rows = []
+    for c, row in changed.items():
+        where = ", ".join(f"{p}={v!r}" for p, v in zip(parents, c)) or "every step"
+        was = f"   (learned: {_row_text(learned[c])})" if c in learned else ""
+        rows.append((f"  {where}  ->  {_row_text(row)}{was}", RED))
+    return _with_lines(sc, MARGIN, sc.height - MARGIN + 18, lines + _notes(rows))
+
+
+def structure_scene(agent, counterexample) -> Scene:
+    """A structural counterexample: the agent's learning and planning worlds with the
+    named node outlined in red (in the world ``data["world"]`` names, else wherever it
+    stands; "the planning world" outlines the planning world's actions)."""
+    d = counterexample.data
+    node, world = d.get("node"), d.get("world")
+    s0 = next(iter(agent.env.mu0))
+    lw = agent.learning_world(2)
+    pw = agent.planning_world(agent.o0, s0, horizon=2)
+    hl_l = {node} & set(lw.order) if world in (None, "learning") else set()
+    hl_p = {node} & set(pw.order) if world in (None, "planning") else set()
+    if not hl_l and not hl_p:
+        hl_p = {n for n in pw.order if n.startswith("A_")}
+    sc = beside(scene(lw, None, hl_l, title=f"l  ({agent.kind}: learning world)"),
+                scene(pw, None, hl_p, title=f"p  (planning world from {_short(s0)})"))
+    text = str(counterexample.text).splitlines()[0]
+    return _with_lines(sc, MARGIN, sc.height + 4, [(text, RED)])
+
+
+def observation_scene(diagram: Diagram, counterexample) -> Scene:
+    """An observation :func:`cp.conforms` rules out: the diagram with the observed values
+    of the node and its parents, the node whose structural function forbids it in red."""
+    d = counterexample.data
+    values = {**d.get("parents", {}), d["node"]: d["value"]}
+    sc = scene(diagram, values, {d["node"]}, title=f"{diagram.name}  (counterexample: "
+                                                 "observation)")
+    return _with_lines(sc, MARGIN, sc.height + 4, [(str(counterexample.text), RED)])
+
+
+#: The counterexample kinds :func:`counterexample_scene` draws on an agent.
+DRAWABLE_KINDS = ("trace", "continuation", "dynamics", "structure")
+
+
+def counterexample_scene(obj, counterexample) -> Scene:
+    """The picture of ``counterexample`` (a :class:`~cpspec.verification.records.Counterexample`
+    or a verdict that has one) on ``obj``: an agent for the kinds in
+    :data:`DRAWABLE_KINDS`, a diagram for an ``"observation"``. Anything else is a
+    :class:`~cpspec.errors.SpecError` naming the kind and what can be drawn."""
+    cex = counterexample
+    if hasattr(cex, "status") and hasattr(cex, "counterexample"):  # a verdict
+        if cex.counterexample is None:
+            raise SpecError(f"the verdict is {cex.status!r} and has no counterexample to "
+                            "draw; draw a failing verdict, or the agent itself")
+        cex = cex.counterexample
+    kind, data = getattr(cex, "kind", None), getattr(cex, "data", None)
+    if not isinstance(data, dict):
+        raise SpecError(f"counterexample= must be a failing verdict or a Counterexample, "
+                        f"got {cex!r}")
+    if not is_agent(obj):
+        if kind == "observation" and isinstance(obj, Diagram):
+            return observation_scene(obj, cex)
+        raise SpecError(f"a {kind!r} counterexample is drawn on its agent "
+                        "(cp.draw(agent, counterexample=...)); only an observation "
+                        "counterexample is drawn on a diagram")
+    scenes = {"trace": trace_scene, "continuation": continuation_scene,
+              "dynamics": dynamics_scene, "structure": structure_scene}
+    if kind not in scenes:
+        hint = " (draw it on its diagram: cp.draw(diagram, counterexample=...))" \
+            if kind == "observation" else ""
+        raise SpecError(f"cannot draw a {kind!r} counterexample on an agent{hint}; the "
+                        f"kinds drawn on agents are {', '.join(DRAWABLE_KINDS)}")
+    return scenes[kind](obj, cex)
+
+
 def draw(obj: Any, values: dict | None = None, highlight: set | None = None,
          counterexample=None) -> str:
     """SVG text of a diagram (optionally with ``values`` in the nodes and ``highlight``
-    nodes in red), of an agent (learning and planning world side by side), or of an
-    agent's ``counterexample`` trace (a :class:`~cpspec.verification.records.Counterexample` or a
-    failing verdict).
+    nodes in red), of an agent (learning and planning world side by side), or of a
+    ``counterexample`` (a :class:`~cpspec.verification.records.Counterexample` or a
+    failing verdict) on its agent or diagram: see :func:`counterexample_scene`.
 
     Examples
     --------
     >>> import cpspec as cp
-    >>> from cpspec.examples import dice_world
+    >>> from cpspec.examples import dice_world, delayed_reward
     >>> svg = cp.draw(dice_world())
     >>> svg.startswith("<svg") and "[f_G]" in svg and ">f<" in svg
+    True
+    >>> fp = cp.agents.FP(delayed_reward())
+    >>> svg = cp.draw(fp, counterexample=cp.verify(fp, cp.myopic(1)))
+    >>> "continuation values at step 1" in svg
     True
     """
     if isinstance(obj, Scene):
         return to_svg(obj)
+    if counterexample is not None:
+        return to_svg(counterexample_scene(obj, counterexample))
     if is_agent(obj):
-        if counterexample is not None:
-            cex = getattr(counterexample, "counterexample", counterexample)
-            if cex is None or "states" not in cex.data:
-                raise SpecError("only trace counterexamples can be drawn on the learning "
-                                "world")
-            return to_svg(trace_scene(obj, cex))
         return to_svg(agent_scene(obj))
     return to_svg(scene(obj, values, highlight))
 

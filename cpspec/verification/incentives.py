@@ -1,5 +1,9 @@
 """``no_incentive(node)``: would the planned action change if the node's dynamics were
-different? Exact deterministic witnesses in every state, then Z3 with the dynamics free."""
+different? Four tiers, cheapest first: the planning world's structure
+(:func:`~cpspec.verification.structure.no_path_certificate`), exact interval bounds over
+every dynamics (:mod:`cpspec.verification.bounds`), exact deterministic witnesses in the
+states the bounds leave open, then Z3 with the dynamics free. A counterexample changes
+as few rows of the learned dynamics as can be had cheaply, and shows only those."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from ..progress import progress
 from . import encoding
 from .encoding import check_z3, differs, fraction, max_var, new_solver, real
 from .properties import Property
+from .bounds import incentive_bounds
 from .structure import no_path_certificate
 from .records import Counterexample, Outcome
 
@@ -37,23 +42,39 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
     if not isinstance(agent.learner, PerfectLearner):
         return Outcome("unknown", None, ("no_incentive is encoded for planning worlds built from the "
                                  "environment's own factored dynamics (learner='perfect')"))
-    domains, dynamics, parents = fac
     H = agent.horizon
     if isinstance(H, sympy.Symbol):
         return Outcome("unknown", None, f"the planning horizon {H} is symbolic; give a number")
-    node_parents = parents[node]
     proof = no_path_certificate(agent, node)  # the structure decides for every dynamics
     if proof is not None:
         return Outcome("holds", None, proof, method="structure")
     nominals = agent.planned_actions(agent.o0)
-    # cheap exact witnesses first: deterministic dynamics for the node, every state
-    left = deadline.remaining()
-    budget = 10.0 if left is None else min(10.0, left)
-    found = _incentive_witness(agent, node, nominals, time.perf_counter() + budget)
+    # exact interval bounds over every dynamics of the node: the states they decide need
+    # no other method; their best and worst choices are candidate tables elsewhere
+    bounds = incentive_bounds(agent, node, nominals)
+    stop_at = _soon(deadline)
+    if bounds is not None:
+        if not bounds.undecided:
+            return Outcome("holds", None, (
+                f"exact interval bounds over every dynamics of {node!r}: in each state the "
+                "planned action's worst-case Q-value is at least every other action's "
+                "best case (strictly for the actions declared before it, which win ties)"),
+                method="bounds")
+        actual = _learned_rows(agent, node)
+        for s, rows in bounds.candidates:
+            if time.perf_counter() > stop_at:
+                break
+            table = {**actual, **{c: {v: Fraction(1)} for c, v in rows.items()}}
+            if table != actual and _flipped(agent, node, table, s, nominals[s]) is not None:
+                return Outcome("fails", _incentive_cex(agent, node, table, s, nominals[s],
+                                                       _soon(deadline)), None, method="bounds")
+        nominals = {s: nominals[s] for s in bounds.undecided}
+    # cheap exact witnesses next: deterministic dynamics for the node, every open state
+    found = _incentive_witness(agent, node, nominals, stop_at)
     if found is not None:
         table, s = found
-        return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s,
-                                               nominals[s]), None, method="witness")
+        return Outcome("fails", _incentive_cex(agent, node, table, s, nominals[s],
+                                               _soon(deadline)), None, method="witness")
     n_terms = len(env.states) ** 2 * len(env.actions) * (1 if H is sympy.oo else H)
     if n_terms > encoding.MAX_TERMS:  # the cheaper methods did not decide: say why
         return Outcome("unknown", None, (
@@ -61,7 +82,7 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
             f"would need about {n_terms} terms, above "
             f"cpspec.verification.encoding.MAX_TERMS = {encoding.MAX_TERMS}"))
     unknown = []
-    for s in progress(env.states, len(env.states), f"no_incentive({node})", min_total=50):
+    for s in progress(list(nominals), len(nominals), f"no_incentive({node})", min_total=50):
         nominal = nominals[s]
         ctx = z3.Context()
         solver = new_solver(ctx, deadline)
@@ -73,12 +94,17 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
             continue
         if res == "sat":
             table = theta_values(solver.model(), theta)
-            return Outcome("fails", _incentive_cex(agent, node, node_parents, table, s, nominal), None)
+            return Outcome("fails", _incentive_cex(agent, node, normalized(table), s, nominal,
+                                                   _soon(deadline)), None)
     if unknown:
         more = f" (and {len(unknown) - 3} more states)" if len(unknown) > 3 else ""
         return Outcome("unknown", None, "; ".join(unknown[:3]) + more)
-    return Outcome("holds", None, (f"no model of the dynamics of {node!r} changes the planned action "
-                           "in any state"))
+    n_bounds = len(env.states) - len(nominals)
+    decided = "" if not n_bounds else (
+        f" ({n_bounds} of the {len(env.states)} states decided by exact interval bounds, "
+        "the others by Z3)")
+    return Outcome("holds", None, (f"no model of the dynamics of {node!r} changes the planned "
+                                   f"action in any state{decided}"))
 
 
 #: Deterministic dynamics tables tried exactly before the Z3 encoding (no_incentive).
@@ -87,30 +113,30 @@ MAX_WITNESS_TABLES = 256
 
 def _incentive_witness(agent: Agent, node: str, nominals: dict, stop_at: float):
     """A deterministic table for ``node``'s dynamics that changes the planned action in
-    some state, found by exact solving: ``(table, state)`` or None. Tries every table when
-    there are at most :data:`MAX_WITNESS_TABLES`, else the constant tables and the tables
-    that change one row of the actual dynamics."""
+    some state of ``nominals`` (state -> planned action), found by exact solving:
+    ``(table, state)`` or None. Tries every table when there are at most
+    :data:`MAX_WITNESS_TABLES`, those that change fewest rows of the learned dynamics
+    first; else the tables that change one row, then the constant tables."""
     env = agent.env
-    domains, dynamics, parents = env.factors
-    configs = list(itertools.product(*[env.actions if p == "A" else domains[p]
-                                       for p in parents[node]]))
-    values = list(domains[node])
-    actual = {c: dict(dynamics[node].distribution(node, tuple(c))) for c in configs}
+    actual = _learned_rows(agent, node)
+    configs = list(actual)
+    values = list(env.factors[0][node])
 
     def point(v):
         return {v: Fraction(1)}
 
     def candidates():
         if len(values) ** len(configs) <= MAX_WITNESS_TABLES:
-            for combo in itertools.product(values, repeat=len(configs)):
-                yield {c: point(v) for c, v in zip(configs, combo)}
+            tables = [{c: point(v) for c, v in zip(configs, combo)}
+                      for combo in itertools.product(values, repeat=len(configs))]
+            yield from sorted(tables, key=lambda t: sum(t[c] != actual[c] for c in configs))
             return
-        for v in values:
-            yield {c: point(v) for c in configs}
         for c in configs:
             for v in values:
                 if actual[c] != point(v):
                     yield {**actual, c: point(v)}
+        for v in values:
+            yield {c: point(v) for c in configs}
 
     for k, table in enumerate(candidates()):
         if k >= MAX_WITNESS_TABLES or time.perf_counter() > stop_at:
@@ -213,20 +239,81 @@ def twin_agent(agent: Agent, node: str, fixed: dict) -> Agent:
     return agent.with_env(other)
 
 
-def _incentive_cex(agent, node, node_parents, table, s, nominal) -> Counterexample:
-    fixed = normalized(table)
-    dynamics = agent.env.factors[1]
+def _soon(deadline) -> float:
+    """The end of the time a cheap tier may spend: 10 s, or what is left if less."""
+    left = deadline.remaining()
+    return time.perf_counter() + (10.0 if left is None else min(10.0, left / 2))
+
+
+def _learned_rows(agent: Agent, node: str) -> dict:
+    """The node's dynamics as learned (the environment's own, for the perfect learner):
+    parent configuration -> {value: probability}."""
+    env = agent.env
+    domains, dynamics, parents = env.factors
+    configs = itertools.product(*[env.actions if p == "A" else domains[p]
+                                  for p in parents[node]])
+    return {c: dict(dynamics[node].distribution(node, tuple(c))) for c in configs}
+
+
+def _flipped(agent: Agent, node: str, table: dict, s, nominal):
+    """The planned action in ``s`` when ``node`` follows ``table``, if not ``nominal``."""
+    got = twin_agent(agent, node, table).planned_action(agent.o0, s)
+    return None if got == nominal else got
+
+
+def _used_configs(agent: Agent, node: str, table: dict, s) -> set:
+    """The node's parent configurations read on some path from ``s`` in the planning
+    world where the node follows ``table``: the only rows that can matter in ``s``."""
+    mdp = twin_agent(agent, node, table).planning_mdp(agent.o0, s)
+    parents = agent.env.factors[2][node]
+    used, seen, frontier = set(), {s}, [s]
+    while frontier:
+        x = frontier.pop()
+        for a in mdp.actions:
+            env_vals = {**dict(x), "A": agent.planning_action(x, a)}
+            used.add(tuple(env_vals[p] for p in parents))
+            for x2 in mdp.P[(x, a)]:
+                if x2 not in seen:
+                    seen.add(x2)
+                    frontier.append(x2)
+    return used
+
+
+def _fewest_rows(agent: Agent, node: str, table: dict, s, nominal, stop_at: float) -> dict:
+    """A table that still changes the planned action in ``s`` with few rows changed from
+    the learned ones: rows that no path from ``s`` reads are put back (they cannot
+    matter in ``s``); then each changed row is put back in turn, by exact replay, while
+    the action stays changed, until ``stop_at``. In time, no changed row of the result
+    can be put back alone without losing the flip."""
+    actual = _learned_rows(agent, node)
+    used = _used_configs(agent, node, table, s)
+    table = {c: (row if c in used else actual[c]) for c, row in table.items()}
+    for c in [c for c in table if table[c] != actual[c]]:
+        if time.perf_counter() > stop_at:
+            break
+        trial = {**table, c: actual[c]}
+        if trial != actual and _flipped(agent, node, trial, s, nominal) is not None:
+            table = trial
+    return table
+
+
+def _incentive_cex(agent, node, table, s, nominal, stop_at) -> Counterexample:
+    node_parents = agent.env.factors[2][node]
+    actual = _learned_rows(agent, node)
+    fixed = _fewest_rows(agent, node, normalized(table), s, nominal, stop_at)
     flipped = twin_agent(agent, node, fixed).planned_action(agent.o0, s)
-    changed = {c: row for c, row in fixed.items()
-               if row != dynamics[node].distribution(node, tuple(c))}
-    rows = "; ".join(f"{_show_config(node_parents, c)} -> {_show_row(row)}"
-                     for c, row in changed.items())
+    changed = {c: row for c, row in fixed.items() if row != actual[c]}
+    rows = "; ".join(f"{_show_config(node_parents, c)} -> {_show_row(row)} "
+                     f"(learned {_show_row(actual[c])})" for c, row in changed.items())
+    n = len(changed)
     text = (f"in state {s!r} the planned action is {nominal!r}; if {node!r} evolved "
-            f"differently, as [{rows}] (other rows as they are), the planned action would be "
-            f"{flipped!r}: the agent's choice depends on how {node!r} behaves, an incentive "
-            "to influence it")
+            f"differently in {n} row{'s' if n != 1 else ''} of its dynamics, [{rows}] "
+            f"(other rows as learned), the planned action would be {flipped!r}: the "
+            f"agent's choice depends on how {node!r} behaves, an incentive to influence it")
     return Counterexample("dynamics", {"state": s, "nominal": nominal, "flipped": flipped,
-                                       "node": node, "dynamics": fixed},
+                                       "node": node, "dynamics": fixed,
+                                       "parents": tuple(node_parents), "changed": changed,
+                                       "learned": {c: actual[c] for c in changed}},
                           text, {"replayed_action": flipped,
                                  "confirmed": flipped != nominal})
 

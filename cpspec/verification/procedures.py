@@ -25,10 +25,22 @@ per call, no global state):
   become free probability tables (reals >= 0 summing to 1); the planning values satisfy
   the Bellman optimality equations (``gamma < 1``: their unique solution) or finite-horizon
   backward induction. Query: can the planned action differ from the nominal one?
-  Before Z3, deterministic tables for the node are tried by exact solving in every state
-  (all of them when there are few, else the constant and one-row changes); a state whose
-  Z3 query times out does not stop the others, and *unknown* is answered only when no
-  state gave a counterexample.
+  Before Z3, three cheaper tiers, each sound: the planning world's structure (no path
+  from the node to a utility: method ``"structure"``); exact interval bounds
+  (:mod:`cpspec.verification.bounds`, method ``"bounds"``): robust lower and upper
+  values with the node's rows chosen worst / best per state and action (exact robust
+  backward induction, or for ``gamma < 1`` exact policy iteration and strategy
+  iteration), which prove the action in every state where the nominal action's worst
+  case beats every alternative's best case (ties to the first declared action), and
+  whose best / worst choices elsewhere are candidate tables replayed exactly (a flip
+  confirmed there fails with method ``"bounds"``); then deterministic tables tried by
+  exact solving in the states the bounds left open (all tables when there are few,
+  fewest changed rows first, else the one-row changes and the constant tables: method
+  ``"witness"``). Z3 asks only about the open states; a state whose query times out
+  does not stop the others, and *unknown* is answered only when no state gave a
+  counterexample. A counterexample is cut down to the rows that matter: rows no path
+  from its state reads are put back to the learned ones, then each changed row is put
+  back while the flip survives exact replay.
 * ``obeys_stop_button(K)``, ``always``, ``eventually``, ``policy_unmodified(policy_var)``:
   bounded model checking over the learning world's traces of ``K`` steps: the reachable
   (record, state) nodes per step and the edges the policy and the environment allow

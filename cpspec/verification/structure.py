@@ -19,7 +19,7 @@ def check_no_self_knowledge(agent: Agent, prop: Property, deadline):
     chance_actions = [n for n in pw.order if n.startswith("A_") and pw.node(n).kind != "decision"]
     if chance_actions or getattr(agent, "uses_self_model", False):
         node = chance_actions[0] if chance_actions else "the planning world"
-        return Outcome("fails", Counterexample("structure", {"node": node},
+        return Outcome("fails", Counterexample("structure", {"node": node, "world": "planning"},
                                        f"{node} is predicted by a learned model of the agent's "
                                        "own policy", {"confirmed": True}), None)
     return Outcome("holds", None, ("every action A_t of the planning world is a decision node; the "

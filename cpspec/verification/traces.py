@@ -197,7 +197,7 @@ def check_policy_unmodified(agent: Agent, prop: Property, deadline):
     lw = agent.learning_world(1)
     a0 = lw.node("A_0")
     if a0.label != "pi" or "pi" in lw or set(a0.parents) != {"O_0", "S_0"}:
-        return Outcome("fails", Counterexample("structure", {"node": "A_0"},
+        return Outcome("fails", Counterexample("structure", {"node": "A_0", "world": "learning"},
                                        f"A_0 is driven by {a0.label!r} with parents "
                                        f"{a0.parents}, not by the input parameter pi of "
                                        "(O_t, S_t)", {"confirmed": True}), None)
