@@ -43,13 +43,14 @@ from typing import Any
 import networkx as nx
 import sympy
 
-from ..budget import Deadline, Expired, check_timeout, time_limit
+from ..budget import Deadline, check_timeout
 from ..core.diagram import Diagram
 from ..core.functions import decision as decision_node
 from ..core.functions import fn
-from ..errors import (BudgetError, CycleError, InternalError, ModelTooLargeError, QueryError,
+from ..errors import (CycleError, InternalError, ModelTooLargeError, QueryError,
                       SpecError, UnknownNodeError)
 from .influence import solve_diagram
+from .solving import run_within
 
 __all__ = ["Incentives", "DecisionIncentives", "incentives", "value_of_information",
            "value_of_control", "requisite_graph", "has_sufficient_recall",
@@ -421,19 +422,6 @@ def incentives(diagram: Diagram, decision: str | None = None) -> Incentives:
 
 # ---- the values -----------------------------------------------------------------------
 
-def _within(timeout, verb: str, work):
-    """Run ``work`` within the call's time budget (as ``cp.solve`` does)."""
-    deadline = Deadline(check_timeout(timeout))
-    try:
-        with time_limit(deadline):
-            return work()
-    except Expired:
-        if not deadline.expired():  # an enclosing call's budget: that call reports it
-            raise
-        raise BudgetError(f"{verb} did not finish within timeout={deadline.seconds:g} s; "
-                          "pass a larger timeout (or None for no limit)") from None
-
-
 def _optimum(d: Diagram, verb: str, what: str):
     try:
         return solve_diagram(d).value
@@ -539,7 +527,7 @@ def value_of_information(diagram: Diagram, node: str, decision: str | None = Non
         without_link = _optimum(unseen, verb, f"the diagram where {dec!r} does not see "
                                               f"{x!r}")
         return _checked(_difference(with_link, without_link), verb)
-    return _within(timeout, verb, work)
+    return run_within(Deadline(check_timeout(timeout)), verb, None, work)
 
 
 def value_of_control(diagram: Diagram, node: str, timeout: float | None = 60.0):
@@ -642,4 +630,4 @@ def value_of_control(diagram: Diagram, node: str, timeout: float | None = 60.0):
         if top.has(sympy.Piecewise):
             top = sympy.piecewise_fold(top)
         return _checked(_difference(top, base), verb)
-    return _within(timeout, verb, work)
+    return run_within(Deadline(check_timeout(timeout)), verb, None, work)

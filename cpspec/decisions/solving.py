@@ -53,7 +53,7 @@ from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_
 from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
-           "evaluate_policy"]
+           "evaluate_policy", "run_within"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------
@@ -685,19 +685,27 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
     if isinstance(model, Diagram):
         if horizon is not None:
             raise SpecError("an influence diagram carries its own horizon; call solve(diagram)")
-        return _within(deadline, "solve", None, lambda: solve_diagram(model, domain))
+        return run_within(deadline, "solve", None, lambda: solve_diagram(model, domain))
     if not isinstance(model, MDP):
         raise SpecError(f"solve() needs a cp.MDP or an influence diagram, got {model!r}")
     if horizon is None:
         raise SpecError("solve(mdp, horizon): give the horizon (an int, a symbol N, or "
                         "sympy.oo)")
     horizon = check_horizon(horizon, mdp=model)
-    return _within(deadline, "solve", horizon,
+    return run_within(deadline, "solve", horizon,
                    lambda: _run(model, horizon, domain, None, deadline))
 
 
-def _within(deadline: Deadline, verb: str, horizon, work):
-    """Run ``work`` within the call's time budget; report its expiry as a cpspec error."""
+def run_within(deadline: Deadline, verb: str, horizon, work):
+    """Run ``work()`` within the call's time budget ``deadline``; its expiry becomes a
+    :class:`~cpspec.errors.BudgetError` naming ``verb`` (a
+    :class:`~cpspec.errors.ClosedFormError` for a symbolic ``horizon``), and an
+    enclosing call's budget is left to that call.
+
+    >>> from cpspec.budget import Deadline
+    >>> run_within(Deadline(None), "solve", None, lambda: 42)
+    42
+    """
     try:
         with time_limit(deadline):
             return work()
@@ -732,7 +740,7 @@ def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None 
     deadline = Deadline(check_timeout(timeout))
     horizon = check_horizon(horizon, mdp=mdp)
     pol = policy_function(mdp, policy)
-    return _within(deadline, "evaluate_policy", horizon, lambda: _run(
+    return run_within(deadline, "evaluate_policy", horizon, lambda: _run(
         mdp, horizon, domain, lambda t, s: action_distribution(mdp, pol(t, s), t, s), deadline))
 
 
