@@ -1,13 +1,14 @@
-"""Z3 encodings of agent properties: honest verdicts and concrete counterexamples.
+"""Decision procedures for agent properties: honest verdicts and concrete counterexamples.
 
 ``verify(agent, prop)`` returns a :class:`Verdict` whose ``status`` is ``"holds"``,
-``"fails"`` (with a :class:`Counterexample`) or ``"unknown"`` (with Z3's reason, e.g. a
+``"fails"`` (with a :class:`Counterexample`) or ``"unknown"`` (with the reason, e.g. a
 timeout). Z3's three answers are kept apart all the way: ``unknown`` is never reported
 as ``holds``. Every counterexample is replayed in exact arithmetic before it is reported;
-one that does not reproduce turns the verdict into ``unknown``.
+one that does not reproduce turns the verdict into ``unknown``. ``Verdict.method`` names
+the procedure that decided.
 
-Encodings (all numbers are exact rationals, ``z3.RealVal("p/q")``; one ``z3.Context``
-per call, no global state):
+Procedures (all numbers are exact rationals; the Z3 encodings use ``z3.RealVal("p/q")``
+and one ``z3.Context`` per call, no global state):
 
 * ``myopic(N)``: the planning world's backward induction for steps ``< N`` over Z3 reals,
   with the continuation values at step ``N`` left free (they stand for any rewards and
@@ -24,9 +25,11 @@ per call, no global state):
   Z3 query times out does not stop the others, and *unknown* is answered only when no
   state gave a counterexample.
 * ``obeys_stop_button(K)``, ``always``, ``eventually``, ``policy_unmodified(policy_var)``:
-  bounded model checking over the learning world's traces of ``K`` steps: the reachable
-  (record, state) nodes per step and the edges the policy and the environment allow
-  (positive probability) become a transition relation over Z3 integers.
+  no Z3: an exact breadth-first search of the learning world's reachable (record, state)
+  nodes over ``K`` steps with a small monitor per property (method ``"search"``, see
+  :mod:`cpspec.verification.traces`); its graph is bounded by
+  :data:`~cpspec.verification.traces.MAX_TRACE_NODES`. SI's stop button holds for every
+  ``K`` without search when a pressed button stays pressed (method ``"structure"``).
 * ``policy_unmodified()`` and ``no_self_knowledge()`` without a modelled policy variable
   are structural checks of the agent definition (method ``"structure"``).
 """
@@ -108,6 +111,6 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):
         return Verdict("unknown", str(prop), repr(agent), cex,
-                       "Z3 found a violation that did not reproduce in exact replay "
+                       f"{out.method} found a violation that did not reproduce in exact replay "
                        f"({cex.evidence}); not reporting it as a failure", seconds, out.method)
     return Verdict(out.status, str(prop), repr(agent), cex, out.reason, seconds, out.method)
