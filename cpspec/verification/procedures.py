@@ -59,6 +59,10 @@ PROCEDURES = {
     "eventually": check_temporal, "policy_unmodified": check_policy_unmodified,
     "no_self_knowledge": check_no_self_knowledge,
 }
+# the method still running when a budget runs out: the one each procedure ends with
+_LAST_METHOD = {"obeys_stop_button": "search", "always": "search", "eventually": "search",
+                "policy_unmodified": "search", "no_self_knowledge": "structure"}
+
 if set(PROCEDURES) != set(KINDS):  # every kind of property has its procedure
     raise ImportError(f"verification procedures {sorted(PROCEDURES)} do not match the "
                       f"property kinds {sorted(KINDS)}")
@@ -103,10 +107,11 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0) -> Verdic
     except Expired:
         return Verdict("unknown", str(prop), repr(agent), None,
                        f"the time budget timeout={timeout:g} s ran out before an answer; "
-                       "pass a larger timeout", time.perf_counter() - t0)
+                       "pass a larger timeout", time.perf_counter() - t0,
+                       _LAST_METHOD.get(prop.name, "z3"))
     except BudgetError as exc:  # a computation inside ran out of its own budget
         return Verdict("unknown", str(prop), repr(agent), None, str(exc),
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, _LAST_METHOD.get(prop.name, "z3"))
     seconds = time.perf_counter() - t0
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):
