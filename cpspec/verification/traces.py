@@ -77,10 +77,8 @@ def _search(agent: Agent, prop: Property, mon: _Monitor, deadline) -> _Found | i
     key = agent.learner.key
     history: list = []  # per step: (state, parent index, action) of each node
     frontier: dict = {}
-    for s0, p in env.mu0.items():
-        if p != 0:
-            frontier.setdefault((key(agent.o0), s0, mon.start),
-                                (agent.o0, s0, mon.start, None, None))
+    for s0 in env.mu0:  # the environment's rows hold no zero probabilities
+        frontier[(key(agent.o0), s0, mon.start)] = (agent.o0, s0, mon.start, None, None)
     count = _grow(0, len(frontier), 0, agent, prop)
     for t in range(K + 1):
         alive = _visit(history, frontier.values(), t, mon)
@@ -90,11 +88,9 @@ def _search(agent: Agent, prop: Property, mon: _Monitor, deadline) -> _Found | i
         for o, s, m, i in alive:
             deadline.check()
             for a, pa in agent.policy_row(o, s, t).items():
-                if pa == 0:
+                if pa == 0:  # an agent's own policy row may list an action it never takes
                     continue
-                for s2, ps in env.P[(s, a)].items():
-                    if ps == 0:
-                        continue
+                for s2 in env.P[(s, a)]:
                     m2 = mon.edge(t, s, m, a, s2)
                     if m2 is _BAD:
                         return _rebuild(history, t, i, (a, s2))
@@ -218,10 +214,10 @@ def _interlock_certificate(agent: Agent, prop: Property) -> str | None:
     is the stop button). If a pressed state moreover has only pressed successors under
     every action (checked exactly on the environment), every state after the first
     pressed one is pressed, so every later action is null, at any horizon. The argument
-    needs the agent's own predicate and null action, and SI's own acting: a property
-    that names others, or a subclass that acts differently, goes to the search."""
-    if not isinstance(agent, SI):
-        return None
+    needs the agent's own predicate and null action, and SI's own acting (SI and SIF,
+    whose act, interlock, stop test and policy row are SI's): any other agent, a
+    property that names another predicate or null action, or a subclass that acts
+    differently, goes to the search."""
     own = (getattr(agent.act, "__func__", None) is SI.act
            and getattr(agent.interlock, "__func__", None) is SI.interlock
            and getattr(agent.pressed, "__func__", None) is SI.pressed
