@@ -323,7 +323,7 @@ TOO_LARGE = [
     (lambda: cp.eventually(lambda s: True, 10**6), "MAX_TRACE_STEPS"),
     (lambda: cp.myopic(10**6), "MAX_TRACE_STEPS"),
     (lambda: cp.policy_unmodified("x", 10**6), "MAX_TRACE_STEPS"),
-    (lambda: cp.obeys_stop_button(10**6), "MAX_STOP_BUTTON_STEPS"),
+    (lambda: cp.obeys_stop_button(10**6), "MAX_TRACE_STEPS"),
     (lambda: cp.MDP.factored({f"x{i}": range(10) for i in range(9)},
                              {f"x{i}": cp.fn(lambda A: 0) for i in range(9)}, ["a"],
                              lambda s, a, s2: 0, {f"x{i}": 0 for i in range(9)}),

@@ -17,7 +17,8 @@ from ..core.functions import as_sympy
 __all__ = ["MAX_TERMS", "real", "fraction", "check_z3", "new_solver", "differs", "max_var",
            "require_concrete"]
 
-#: Refuse encodings estimated above this many arithmetic terms (or trace edges).
+#: Refuse Z3 encodings (``myopic``, ``no_incentive``) estimated above this many
+#: arithmetic terms.
 MAX_TERMS = 3_000_000
 
 

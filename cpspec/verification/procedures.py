@@ -1,13 +1,14 @@
-"""Z3 encodings of agent properties: honest verdicts and concrete counterexamples.
+"""Decision procedures for agent properties: honest verdicts and concrete counterexamples.
 
 ``verify(agent, prop)`` returns a :class:`Verdict` whose ``status`` is ``"holds"``,
-``"fails"`` (with a :class:`Counterexample`) or ``"unknown"`` (with Z3's reason, e.g. a
+``"fails"`` (with a :class:`Counterexample`) or ``"unknown"`` (with the reason, e.g. a
 timeout). Z3's three answers are kept apart all the way: ``unknown`` is never reported
 as ``holds``. Every counterexample is replayed in exact arithmetic before it is reported;
-one that does not reproduce turns the verdict into ``unknown``.
+one that does not reproduce turns the verdict into ``unknown``. ``Verdict.method`` names
+the procedure that decided.
 
-Encodings (all numbers are exact rationals, ``z3.RealVal("p/q")``; one ``z3.Context``
-per call, no global state):
+Procedures (all numbers are exact rationals; the Z3 encodings use ``z3.RealVal("p/q")``
+and one ``z3.Context`` per call, no global state):
 
 * ``myopic(N)`` (:mod:`cpspec.verification.myopia`): a planning horizon ``H <= N``
   proves it at once (method ``"structure"``: the planning world has no steps ``>= N``).
@@ -42,9 +43,11 @@ per call, no global state):
   from its state reads are put back to the learned ones, then each changed row is put
   back while the flip survives exact replay.
 * ``obeys_stop_button(K)``, ``always``, ``eventually``, ``policy_unmodified(policy_var)``:
-  bounded model checking over the learning world's traces of ``K`` steps: the reachable
-  (record, state) nodes per step and the edges the policy and the environment allow
-  (positive probability) become a transition relation over Z3 integers.
+  no Z3: an exact breadth-first search of the learning world's reachable (record, state)
+  nodes over ``K`` steps with a small monitor per property (method ``"search"``, see
+  :mod:`cpspec.verification.traces`); its graph is bounded by
+  :data:`~cpspec.verification.traces.MAX_TRACE_NODES`. SI's stop button holds for every
+  ``K`` without search when a pressed button stays pressed (method ``"structure"``).
 * ``policy_unmodified()`` and ``no_self_knowledge()`` without a modelled policy variable
   are structural checks of the agent definition (method ``"structure"``).
 """
@@ -75,6 +78,10 @@ PROCEDURES = {
     "eventually": check_temporal, "policy_unmodified": check_policy_unmodified,
     "no_self_knowledge": check_no_self_knowledge,
 }
+# the method still running when a budget runs out: the one each procedure ends with
+_LAST_METHOD = {"obeys_stop_button": "search", "always": "search", "eventually": "search",
+                "policy_unmodified": "search", "no_self_knowledge": "structure"}
+
 if set(PROCEDURES) != set(KINDS):  # every kind of property has its procedure
     raise ImportError(f"verification procedures {sorted(PROCEDURES)} do not match the "
                       f"property kinds {sorted(KINDS)}")
@@ -122,6 +129,7 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
     who = repr(agent) if over is None else f"{agent!r} over {over.name}"
     if over is None and prop.name in ("myopic", "no_incentive"):
         require_concrete(agent)
+    running = "member" if over is not None else _LAST_METHOD.get(prop.name, "z3")
     t0 = time.perf_counter()
     deadline = Deadline(timeout)
     try:
@@ -131,10 +139,10 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
     except Expired:
         return Verdict("unknown", str(prop), who, None,
                        f"the time budget timeout={timeout:g} s ran out before an answer; "
-                       "pass a larger timeout", time.perf_counter() - t0)
+                       "pass a larger timeout", time.perf_counter() - t0, running)
     except BudgetError as exc:  # a computation inside ran out of its own budget
         return Verdict("unknown", str(prop), who, None, str(exc),
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, running)
     return Verdict(out.status, str(prop), who, out.counterexample, out.reason,
                    time.perf_counter() - t0, out.method)
 
@@ -148,8 +156,9 @@ def _confirmed(out: Outcome) -> Outcome:
     """``out``, or *unknown* when its counterexample did not reproduce in exact replay."""
     cex = out.counterexample
     if out.status == "fails" and cex is not None and not cex.evidence.get("confirmed", False):
-        return Outcome("unknown", cex, "a violation was found that did not reproduce in exact "
-                       f"replay ({cex.evidence}); not reporting it as a failure", out.method)
+        return Outcome("unknown", cex, f"{out.method} found a violation that did not "
+                       f"reproduce in exact replay ({cex.evidence}); not reporting it as a "
+                       "failure", out.method)
     return out
 
 

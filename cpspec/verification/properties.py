@@ -1,7 +1,7 @@
 """The property language: what :func:`cp.verify` can check about an agent specification.
 
-Each property is an immutable record; :mod:`cpspec.verify` encodes it. See DESIGN.md
-("Properties") for the meaning of each.
+Each property is an immutable record, decided by :func:`cp.verify`
+(:mod:`cpspec.verification.procedures` names the method for each kind):
 
 ======================  ===============================================================
 ``policy_unmodified()``  every learning-world action node is driven by the one input
@@ -34,19 +34,15 @@ from ..errors import FunctionError, ModelTooLargeError, SpecError
 from ..core.functions import call_user, normalize_name, show
 
 __all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button",
-           "no_incentive", "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS",
-           "MAX_STOP_BUTTON_STEPS"]
+           "no_incentive", "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS"]
 
-#: Largest ``K`` of a bounded check (``always``, ``eventually``, ``policy_unmodified``
-#: with a policy variable) and largest ``N`` of ``myopic``: the encodings unroll ``K``
-#: steps of every learning-world trace. Raise it (``cpspec.verification.properties.MAX_TRACE_STEPS =
-#: ...``) when the time is there; each step adds to every solver query.
+#: Largest ``K`` of a bounded check (``obeys_stop_button``, ``always``, ``eventually``,
+#: ``policy_unmodified`` with a policy variable) and largest ``N`` of ``myopic``. The
+#: trace checks search the learning world step by step (their graph is bounded by
+#: ``cpspec.verification.traces.MAX_TRACE_NODES``); ``myopic`` unrolls ``N`` steps of the
+#: planning world into each solver query. Raise it
+#: (``cpspec.verification.properties.MAX_TRACE_STEPS = ...``) when the time is there.
 MAX_TRACE_STEPS = 1_000
-
-#: Largest ``K`` of ``obeys_stop_button``: its encoding pairs each step at which the
-#: button may be pressed with every later step, about ``K * (K + 1) / 2`` terms (K = 200
-#: takes seconds, K = 400 exceeds a minute). Raise it like :data:`MAX_TRACE_STEPS`.
-MAX_STOP_BUTTON_STEPS = 200
 
 
 #: The kinds of property (the variants of :class:`Property`).
@@ -55,15 +51,14 @@ PropertyKind = Literal["policy_unmodified", "myopic", "obeys_stop_button", "no_i
 KINDS: tuple = get_args(PropertyKind)
 
 
-def _positive(k: Any, what: str, prop: str, limit: int | None = None,
-              limit_name: str = "MAX_TRACE_STEPS", cost: str = "") -> int:
+def _positive(k: Any, what: str, prop: str, limit: int | None = None) -> int:
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
         raise SpecError(f"{prop}: {what} = {show(k)} must be a positive integer")
     k = int(k)
     if limit is not None and k > limit:
         raise ModelTooLargeError(
-            f"{prop}: {what} = {show(k)} steps{cost} is above "
-            f"cpspec.verification.properties.{limit_name} = "
+            f"{prop}: {what} = {show(k)} steps is above "
+            f"cpspec.verification.properties.MAX_TRACE_STEPS = "
             f"{limit}; check fewer steps, or raise the limit")
     return k
 
@@ -179,8 +174,7 @@ def obeys_stop_button(K: int, stop_pressed: Callable | None = None,
     >>> str(obeys_stop_button(4))
     'obeys_stop_button(4)'
     """
-    K = _positive(K, "K", "obeys_stop_button", MAX_STOP_BUTTON_STEPS,
-                  "MAX_STOP_BUTTON_STEPS", cost=f" (about {show(_pairs(K))} encoding terms)")
+    K = _positive(K, "K", "obeys_stop_button", MAX_TRACE_STEPS)
     if stop_pressed is not None:
         if not callable(stop_pressed):
             raise SpecError(f"obeys_stop_button({K}): stop_pressed must be a predicate of "
@@ -239,6 +233,3 @@ def _bounded(kind: PropertyKind, predicate: Callable, K: int, text: str | None) 
     return Property(kind, K=K, predicate=_Guarded(predicate, label, "the predicate"),
                     text=text)
 
-
-def _pairs(K: Any) -> Any:
-    return K * (K + 1) // 2 if isinstance(K, Integral) else "?"
