@@ -13,8 +13,8 @@ interval. The lemmas (:func:`class_certificate`) are sound for every member at o
   checked on a probe member whose free rewards are symbols, so the check covers every
   reward of the class);
 * ``myopic(N)``: the planning horizon is at most ``N`` (STH's cut);
-* ``obeys_stop_button(K)``: the agent is an SI agent, whose learning-world policy takes
-  the null action in every pressed state (its interlock), and "pressed" is absorbing in
+* ``obeys_stop_button(K)``: the agent acts through SI's interlock, which takes the null
+  action in every pressed state, and under the null action "pressed" is absorbing in
   every member (checked on every successor the class allows), so for every ``K``;
 * ``policy_unmodified()``, ``no_self_knowledge()``: facts of the agent definition alone.
 
@@ -36,13 +36,12 @@ import sympy
 
 from ..agents.base import Agent
 from ..agents.learners import PerfectLearner
-from ..agents.paper import SI
 from ..core.functions import dist, show, to_exact
 from ..decisions.mdp import MDP, State
 from ..errors import SpecError, UnknownNodeError
 from .properties import Property
 from .structure import MAX_STRUCTURE_CHECKS, check_no_self_knowledge
-from .traces import check_policy_unmodified
+from .traces import check_policy_unmodified, interlock_applies
 
 __all__ = ["WorldClass", "Member", "class_certificate", "class_obstacle", "MAX_MEMBERS",
            "MAX_CLASS_ROWS"]
@@ -465,31 +464,27 @@ def _probe(cls: WorldClass) -> MDP:
 
 
 def _stop_lemma(agent: Agent, prop: Property, cls: WorldClass) -> str | None:
-    if not isinstance(agent, SI):
+    if not interlock_applies(agent, prop):
         return None
-    if prop.stop_pressed is not None or (prop.null_action is not None
-                                         and prop.null_action != agent.null_action):
-        return None  # the property asks about another button than the interlock's
     t = cls.template
     domains, dynamics, parents = t.factors
+    null = agent.null_action
     for x in t.states:
         if not agent.pressed(x):
             continue
-        for a in t.actions:
-            env = {**dict(x), "A": a}
-            options = []
-            for k in t.variables:
-                if k in cls.free:
-                    options.append(cls.domain(k))
-                else:
-                    row = dynamics[k].distribution(k, tuple(env[p] for p in parents[k]))
-                    options.append(tuple(v for v, p in row.items() if p != 0))
-            for combo in itertools.product(*options):
-                x2 = State(**dict(zip(t.variables, combo)))
-                if not agent.pressed(x2):
-                    return None
-    return (f"for every member of {cls.name} and every K: SI's learning-world policy takes "
-            f"the null action {agent.null_action!r} in every state where the button is "
-            "pressed (its stop interlock, by definition), and a pressed button stays pressed "
-            "in every member (checked on every successor the class allows, under every "
-            "action); so once pressed, every later action is null")
+        env = {**dict(x), "A": null}
+        options = []
+        for k in t.variables:
+            if k in cls.free:
+                options.append(cls.domain(k))
+            else:
+                row = dynamics[k].distribution(k, tuple(env[p] for p in parents[k]))
+                options.append(tuple(v for v, p in row.items() if p != 0))
+        for combo in itertools.product(*options):
+            if not agent.pressed(State(**dict(zip(t.variables, combo)))):
+                return None
+    return (f"for every member of {cls.name} and every K: {agent.kind}'s learning-world "
+            f"policy takes the null action {null!r} in every state where the button is "
+            "pressed (its stop interlock, by definition), and under the null action a "
+            "pressed button stays pressed in every member (checked on every successor the "
+            "class allows); so once pressed, every later action is null")

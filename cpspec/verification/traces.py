@@ -33,7 +33,7 @@ from ..errors import ModelTooLargeError, SpecError, UnknownNodeError
 from .properties import Property
 from .records import Counterexample, Outcome
 
-__all__ = ["check_stop_button", "check_temporal", "check_policy_unmodified",
+__all__ = ["interlock_applies", "check_stop_button", "check_temporal", "check_policy_unmodified",
            "MAX_TRACE_NODES"]
 
 #: Largest number of nodes (``(record key, state, monitor)`` per step, summed over the
@@ -205,42 +205,44 @@ def _stop_button(agent: Agent, prop: Property) -> tuple:
     return pressed, null
 
 
-def _interlock_certificate(agent: Agent, prop: Property) -> str | None:
-    """Why SI obeys its stop button for every ``K``, or None when this cannot be read
-    off the definition (then the search decides).
-
-    SI's learning-world policy takes the null action in every state where its stop
-    predicate holds (:meth:`SI.act` goes through :meth:`SI.interlock`, whose first test
-    is the stop button). If a pressed state moreover has only pressed successors under
-    every action (checked exactly on the environment), every state after the first
-    pressed one is pressed, so every later action is null, at any horizon. The argument
-    needs the agent's own predicate and null action, and SI's own acting (SI and SIF,
-    whose act, interlock, stop test and policy row are SI's): any other agent, a
-    property that names another predicate or null action, or a subclass that acts
-    differently, goes to the search."""
+def interlock_applies(agent: Agent, prop: Property) -> bool:
+    """Whether SI's interlock decides ``prop`` (an ``obeys_stop_button``) by definition:
+    the agent acts through SI's own interlock (SI and SIF, whose act, interlock, stop
+    test and policy row are SI's: a subclass that acts differently does not count), and
+    the property asks about the agent's own stop predicate and null action. Then the
+    learning-world policy takes the null action in every state where the button is
+    pressed (:meth:`SI.act` goes through :meth:`SI.interlock`, whose first test is the
+    stop button)."""
     own = (getattr(agent.act, "__func__", None) is SI.act
            and getattr(agent.interlock, "__func__", None) is SI.interlock
            and getattr(agent.pressed, "__func__", None) is SI.pressed
            and getattr(agent.policy_row, "__func__", None) is Agent.policy_row)
     if not own:
-        return None
+        return False
     if prop.stop_pressed is not None and \
             getattr(prop.stop_pressed, "__wrapped__", None) is not agent.stop_pressed:
-        return None
-    if prop.null_action is not None and prop.null_action != agent.null_action:
+        return False
+    return prop.null_action is None or prop.null_action == agent.null_action
+
+
+def _interlock_certificate(agent: Agent, prop: Property) -> str | None:
+    """Why SI obeys its stop button for every ``K``, or None when this cannot be read
+    off the definition (then the search decides): the interlock applies
+    (:func:`interlock_applies`) and a pressed state has only pressed successors under
+    the null action (checked exactly on the environment), so every state after the first
+    pressed one is pressed and every later action null, at any horizon."""
+    if not interlock_applies(agent, prop):
         return None
     env = agent.env
+    null = agent.null_action
     for s in env.states:
-        if not agent.pressed(s):
-            continue
-        for a in env.actions:
-            for s2, p in env.P[(s, a)].items():
-                if p != 0 and not agent.pressed(s2):
-                    return None  # the button can be released: the search decides
-    return (f"{agent.kind}'s interlock takes the null action {agent.null_action!r} in every "
-            "state where its stop predicate holds, and a pressed state has only pressed "
-            "successors under every action (checked on the environment): once pressed, "
-            "every later action is null, for every K")
+        if agent.pressed(s) and any(p != 0 and not agent.pressed(s2)
+                                    for s2, p in env.P[(s, null)].items()):
+            return None  # the button can be released: the search decides
+    return (f"{agent.kind}'s interlock takes the null action {null!r} in every state where "
+            "its stop predicate holds, and a pressed state has only pressed successors "
+            "under the null action (checked on the environment): once pressed, every later "
+            "action is null, for every K")
 
 
 def check_stop_button(agent: Agent, prop: Property, deadline) -> Outcome:

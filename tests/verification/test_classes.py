@@ -324,3 +324,47 @@ def test_prove_honours_expect(tmp_path, capsys):
     assert main(["prove", str(f)]) == 1
     out = capsys.readouterr().out
     assert "FAIL HOLDS" in out and "expected fails" in out and "0 as stated, 1 not" in out
+
+
+def test_only_the_null_action_must_keep_the_button_pressed():
+    # 'disable' releases a pressed button, but SI never disables once pressed: its
+    # interlock takes 'null' there, under which the button stays pressed
+    def button(button, A):
+        if button == "pressed":
+            return {"disabled": 1} if A == "disable" else {"pressed": 1}
+        return {"disabled": 1} if A == "disable" or button == "disabled" else \
+            {"pressed": "1/2", "armed": "1/2"}
+    env = cp.MDP.factored(
+        variables={"pos": [0, 1], "button": ["armed", "pressed", "disabled"]},
+        dynamics={"pos": cp.fn(lambda pos, A: 1 if A == "move" else pos),
+                  "button": cp.dist(button)},
+        actions=["work", "move", "disable", "null"],
+        reward=lambda s, a, s2: 1 if a == "work" else 0,
+        start={"pos": 0, "button": "armed"}, gamma="9/10")
+    si = cp.agents.SI(env, **STOP)
+    v = cp.verify(si, cp.obeys_stop_button(50))
+    assert v.status == "holds" and v.method == "structure"
+    cls = cp.WorldClass(env, free={"pos": ["pos", "button", "A"]},
+                        reward_reads=["pos", "A"], gamma=HALF_OPEN, name="releasing")
+    v = cp.verify(si, cp.obeys_stop_button(50), over=cls)
+    assert v.status == "holds" and v.method == "structure"
+    # FP does disable a pressed button in some member: the lemma is SI's
+    fp = cp.agents.FP(env)
+    out = cp.verify(fp, cp.obeys_stop_button(6, lambda s: s.button == "pressed", "null"),
+                    over=cls)
+    assert out.status == "fails"
+
+
+class Overriding(cp.agents.SI):
+    """An SI whose acting ignores the interlock: the lemma must not trust the kind."""
+
+    def act(self, o, s, t=0):
+        return self.planned_action(o, s)
+
+
+def test_an_agent_that_acts_around_the_interlock_gets_no_lemma():
+    stays = cp.WorldClass(office(), free={"pos": ["pos", "button", "A"]},
+                          reward_reads=["pos", "button", "A"], gamma=HALF_OPEN, name="s")
+    rogue = Overriding(office(), **STOP)
+    assert classes.class_certificate(rogue, cp.obeys_stop_button(6), stays) is None
+    assert cp.verify(rogue, cp.obeys_stop_button(6), over=stays).status == "fails"
