@@ -49,8 +49,11 @@ from ..core.diagram import Diagram
 from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy, to_exact
 from .mdp import MDP, action_distribution, policy_function, check_horizon
-from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
-from ..core.partition import (RegionSolution, check_rational, parameter_box, partition,
+from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
+                            merge_adjacent,
+                            valid_domain)
+from ..core.partition import (ParameterRegion, RegionSolution, check_rational, merge_regions,
+                              parse_point, parameter_box, partition,
                               polynomial_condition, simplify_condition)
 from .influence import solve_diagram
 
@@ -241,9 +244,38 @@ class ParametricSolution:
         raise ParameterError(f"the optimal policy depends on {self.parameter}; bind it "
                              "(solution.at(value)) before unrolling")
 
+    def regions(self, get: Callable | None = None) -> list:
+        """The regions of the parameter with ``get(solution)`` as their answer (default:
+        the decision rules), equal answers merged into one record (``.condition``: a
+        SymPy Boolean; ``.answer``); each region is checked by solving the MDP exactly at
+        a rational point of it.
+
+        Examples
+        --------
+        >>> import cpspec as cp, sympy
+        >>> from cpspec.examples import delayed_reward
+        >>> g = sympy.Symbol("gamma")
+        >>> sol = cp.solve(delayed_reward(gamma=g), 2)
+        >>> [(r.answer, r.condition) for r in sol.regions(lambda s: s.policy(0, "start"))]
+        [('take', (0 <= gamma) & (gamma <= 1/3)), ('wait', (gamma <= 1) & (1/3 < gamma))]
+        """
+        get = get or _rules_answer
+        x = self.parameter
+        regs = []
+        for s, sol in self.pieces:
+            sample = sample_of(s)
+            exact = _run(sol.mdp.bind(**{x.name: sample}), self.pieces[0][1].horizon, None,
+                         None, Deadline(None))
+            if exact.rules != sol.rules:
+                raise SpecError(f"internal: the region {s} of {x} has the rules {sol.rules}; "
+                                f"the exact solve at {x} = {sample} {exact.rules}"
+                                )  # pragma: no cover - a bug guard
+            regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
+        return merge_regions(regs)
+
     def at(self, value) -> Solution:
-        """The solution for one value of the parameter (its values substituted)."""
-        value = as_sympy(to_exact(value, what=f"a value of {self.parameter}"))
+        """The solution for one value of the parameter (``value`` or ``{p: value}``)."""
+        value = parse_point((self.parameter,), value)[self.parameter]
         for s, sol in self.pieces:
             if s.contains(value) == sympy.true:
                 return sol
@@ -772,7 +804,8 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
     x, dom = _parameter(mdp, horizon, domain) if needs_regions or domain else (None, None)
     if x is None:
         return run(None)
-    pieces = over_regions(x, dom, run)
+    # neighbours with the same rules are one region (their exact values are then equal)
+    pieces = merge_adjacent(over_regions(x, dom, run), lambda a, b: a.rules == b.rules)
     rules = pieces[0][1].rules
     if not isinstance(horizon, sympy.Symbol) and all(p.rules == rules for _, p in pieces):
         # one policy on the whole domain: report it once, its values as closed forms
