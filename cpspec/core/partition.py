@@ -36,7 +36,7 @@ from .regions import valid_domain
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
-           "simplify_condition", "RegionSolution", "parameter_box"]
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -138,8 +138,15 @@ def check_rational(params, exprs, what: str) -> None:
                 "(bind(...)) or restate the model with polynomial parameters")
 
 
-def to_z3(expr, z3vars: Mapping, ctx) -> Any:
-    """A SymPy polynomial expression, relation or Boolean as a Z3 term over ``z3vars``."""
+def to_z3(expr, z3vars: Mapping, ctx, side: list | None = None) -> Any:
+    """A SymPy polynomial expression, relation or Boolean as a Z3 term over ``z3vars``.
+
+    A real algebraic constant (a threshold such as ``7/4 - sqrt(17)/4``) becomes a fresh
+    Z3 variable pinned by its minimal polynomial and an isolating interval; those
+    constraints are appended to ``side`` (which the caller adds to its solver)."""
+    if side is not None and isinstance(expr, sympy.Basic) and not expr.free_symbols and \
+            expr.is_real and not expr.is_Rational and not isinstance(expr, sympy.logic.boolalg.Boolean):
+        return _algebraic(expr, ctx, side)
     if expr is sympy.true or expr is True:
         return z3.BoolVal(True, ctx)
     if expr is sympy.false or expr is False:
@@ -151,28 +158,41 @@ def to_z3(expr, z3vars: Mapping, ctx) -> Any:
     if expr.is_Rational:
         return z3.RealVal(f"{expr.p}/{expr.q}", ctx)
     if isinstance(expr, sympy.And):
-        return z3.And(*[to_z3(a, z3vars, ctx) for a in expr.args])
+        return z3.And(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
     if isinstance(expr, sympy.Or):
-        return z3.Or(*[to_z3(a, z3vars, ctx) for a in expr.args])
+        return z3.Or(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
     if isinstance(expr, sympy.Not):
-        return z3.Not(to_z3(expr.args[0], z3vars, ctx))
+        return z3.Not(to_z3(expr.args[0], z3vars, ctx, side))
     if isinstance(expr, sympy.Add):
-        return z3.Sum(*[to_z3(a, z3vars, ctx) for a in expr.args])
+        return z3.Sum(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
     if isinstance(expr, sympy.Mul):
-        out = to_z3(expr.args[0], z3vars, ctx)
+        out = to_z3(expr.args[0], z3vars, ctx, side)
         for a in expr.args[1:]:
-            out = out * to_z3(a, z3vars, ctx)
+            out = out * to_z3(a, z3vars, ctx, side)
         return out
     if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp >= 0:
-        return to_z3(expr.base, z3vars, ctx) ** int(expr.exp)
+        return to_z3(expr.base, z3vars, ctx, side) ** int(expr.exp)
     rel = {sympy.StrictGreaterThan: lambda a, b: a > b, sympy.GreaterThan: lambda a, b: a >= b,
            sympy.StrictLessThan: lambda a, b: a < b, sympy.LessThan: lambda a, b: a <= b,
            sympy.Equality: lambda a, b: a == b, sympy.Unequality: lambda a, b: a != b}
     for kind, make in rel.items():
         if isinstance(expr, kind):
-            return make(to_z3(expr.lhs, z3vars, ctx), to_z3(expr.rhs, z3vars, ctx))
+            return make(to_z3(expr.lhs, z3vars, ctx, side), to_z3(expr.rhs, z3vars, ctx, side))
     raise ParameterError(f"{expr} is not polynomial in the parameters: cpspec derives exact "
                          "regions bounded by polynomial inequalities only")
+
+
+def _algebraic(c, ctx, side: list):
+    t = sympy.Dummy("t")
+    mp = sympy.Poly(sympy.minimal_polynomial(c, t), t)
+    approx = sympy.N(c, 60)
+    a, b = next((a, b) for (a, b), _ in mp.intervals() if a <= approx <= b)
+    y = z3.Real(f"alg_{len(side)}_{abs(hash(c)) % 10**8}", ctx)
+    deg = mp.degree()
+    side += [z3.Sum(*[z3.RealVal(str(k), ctx) * y ** (deg - i)
+                      for i, k in enumerate(mp.all_coeffs())]) == 0,
+             y >= z3.RealVal(str(a), ctx), y <= z3.RealVal(str(b), ctx)]
+    return y
 
 
 def polynomial_condition(diff, strict: bool):
@@ -322,7 +342,7 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
             solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
         # prefer points inside the box (strictly), where the answer is the typical one
         solver.push()
-        solver.add(to_z3(_strictly(box), zv, ctx))
+        solver.add(to_z3(strictly(box), zv, ctx))
         res = solver.check()
         inner = solver.model() if res == z3.sat else None
         solver.pop()
@@ -348,7 +368,7 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
     return regions
 
 
-def _strictly(cond):
+def strictly(cond):
     """The condition with its non-strict inequalities made strict (the interior)."""
     return cond.replace(lambda e: isinstance(e, (sympy.GreaterThan, sympy.LessThan)),
                         lambda e: (sympy.StrictGreaterThan if isinstance(e, sympy.GreaterThan)
@@ -509,3 +529,46 @@ def parameter_box(params, domain: Mapping | None, probabilities, gamma=None,
         if len(p.free_symbols & set(params)) > 1:
             joint += [polynomial_condition(p, False), polynomial_condition(1 - p, False)]
     return params, sympy.And(box_condition(params, sets), *joint)
+
+
+def tidy(params, box, cond) -> Any:
+    """``cond`` with the parts the box decides replaced by true/false and the parts
+    implied by their siblings dropped (each step proved by Z3; equivalent within the
+    box)."""
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    side: list = []
+    zbox = to_z3(box, zv, ctx, side)
+
+    def unsat(*terms) -> bool:
+        s = z3.Solver(ctx=ctx)
+        s.set("timeout", 2000)
+        s.add(zbox, *side, *terms)
+        return s.check() == z3.unsat
+
+    def walk(c):
+        if not isinstance(c, (sympy.And, sympy.Or)):
+            zc = to_z3(c, zv, ctx, side)
+            if unsat(zc):
+                return sympy.false
+            if unsat(z3.Not(zc)):
+                return sympy.true
+            return c
+        kids = [walk(a) for a in c.args]
+        join = type(c)
+        c = join(*kids)
+        if not isinstance(c, join):
+            return walk(c) if isinstance(c, (sympy.And, sympy.Or)) else c
+        kids = list(c.args)
+        for k in list(kids):
+            others = [o for o in kids if o is not k]
+            if not others:
+                break
+            zk = to_z3(k, zv, ctx, side)
+            zo = [to_z3(o, zv, ctx, side) for o in others]
+            # And: drop k when the others imply it; Or: drop k when it implies the others
+            if (join is sympy.And and unsat(*zo, z3.Not(zk))) or \
+                    (join is sympy.Or and unsat(zk, z3.Not(z3.Or(*zo)))):
+                kids = others
+        return join(*kids)
+    return walk(cond)
