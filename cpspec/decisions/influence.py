@@ -34,7 +34,7 @@ import networkx as nx
 import sympy
 
 from ..core.diagram import Diagram
-from ..errors import SpecError
+from ..errors import ParameterError, SpecError
 from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
 from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
@@ -214,8 +214,18 @@ def solve_diagram(d: Diagram, domain: Mapping | None = None):
     syms = d.free_symbols() | {s for u in utilities
                                for s in number_to_sympy(d.node(u).function.weight).free_symbols}
     probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
-    if len(syms) > 1 or (domain is not None and len(domain) > 1):
+    if len(syms) > 1 and (domain is None or len(domain) > 1):
         return _solve_regions(d, decisions, utilities, syms, domain, probs)
+    if len(syms) > 1:   # one domain given: the others may cancel out of every comparison
+        try:
+            return _one_parameter(d, decisions, utilities, domain, probs)
+        except ParameterError:
+            return _solve_regions(d, decisions, utilities, syms, domain, probs)
+    return _one_parameter(d, decisions, utilities, domain, probs, syms)
+
+
+def _one_parameter(d, decisions, utilities, domain, probs, syms=()):
+    """The solve over one parameter (or none), on the regions of :mod:`cpspec.core.regions`."""
     if domain is not None:
         (x, dom), = domain.items()
         x = x if isinstance(x, sympy.Symbol) else sympy.Symbol(str(x))

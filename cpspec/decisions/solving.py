@@ -799,8 +799,19 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
 
     needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
     params = mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
-    if needs_regions and (len(params) > 1 or (domain is not None and len(domain) > 1)):
+    if needs_regions and len(params) > 1 and (domain is None or len(domain) > 1):
         return _solve_regions(mdp, horizon, params, domain, deadline)
+    if needs_regions and len(params) > 1:   # one domain given: the others may cancel out
+        try:
+            return _one_parameter(mdp, horizon, domain, fixed, deadline, run, model)
+        except ParameterError:
+            return _solve_regions(mdp, horizon, params, domain, deadline)
+    return _one_parameter(mdp, horizon, domain, fixed, deadline, run, model)
+
+
+def _one_parameter(mdp, horizon, domain, fixed, deadline, run, model):
+    """The solve over one parameter (or none), on the regions of :mod:`cpspec.core.regions`."""
+    needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
     x, dom = _parameter(mdp, horizon, domain) if needs_regions or domain else (None, None)
     if x is None:
         return run(None)
