@@ -27,7 +27,9 @@ from .verification.properties import (always, eventually, myopic, no_incentive, 
 from .verification.classes import WorldClass
 from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
-from .verification.synthesis import Synthesis, synthesize
+from .verification.synthesis import RegionSynthesis, Synthesis, synthesize
+from .core.partition import ParameterRegion, RegionSolution
+from .export.regions import region_picture
 from .explanations import ActionExplanation, Explanation, explain, explain_action
 from .export.prism import prism_property, to_prism
 from .export.drawing import draw
@@ -46,7 +48,8 @@ __all__ = [
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
-    "verify", "WorldClass", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "verify", "WorldClass", "synthesize", "Synthesis", "RegionSynthesis", "RegionSolution",
+    "ParameterRegion", "region_picture", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",

@@ -19,7 +19,7 @@ from ..errors import ParameterError
 from .functions import as_sympy, number_to_sympy, to_exact
 
 __all__ = ["Region", "Split", "Sign", "over_regions", "valid_domain", "Choice", "piecewise",
-           "show_set", "rational_between"]
+           "show_set", "rational_between", "sample_of", "merge_adjacent"]
 
 
 class Split(Exception):
@@ -52,6 +52,36 @@ def rational_between(lo, hi):
         digits *= 2
         if digits > 2000:  # pragma: no cover - distinct algebraic numbers separate long before
             raise ParameterError(f"cannot separate {lo} and {hi} numerically")
+
+
+def sample_of(s: sympy.Set):
+    """A rational point of a one-parameter region (the first interval's midpoint, or its
+    first point).
+
+    >>> sample_of(sympy.Interval.Lopen(0, sympy.Rational(1, 2)))
+    1/4
+    """
+    atom = s.args[0] if isinstance(s, sympy.Union) else s
+    if isinstance(atom, sympy.FiniteSet):
+        return next(iter(atom))
+    return rational_between(atom.start, atom.end)
+
+
+def merge_adjacent(pieces, same: Callable) -> list:
+    """``[(set, value), ...]`` (in increasing order) with neighbours whose values are
+    ``same`` joined into one set (the first value kept).
+
+    >>> merge_adjacent([(sympy.Interval(0, 1), "a"), (sympy.Interval.Lopen(1, 2), "a")],
+    ...                lambda u, v: u == v)
+    [(Interval(0, 2), 'a')]
+    """
+    out: list = []
+    for s, v in pieces:
+        if out and same(out[-1][1], v):
+            out[-1] = (out[-1][0] | s, out[-1][1])
+        else:
+            out.append((s, v))
+    return out
 
 
 class Region:

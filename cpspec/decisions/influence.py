@@ -34,10 +34,15 @@ import networkx as nx
 import sympy
 
 from ..core.diagram import Diagram
-from ..errors import SpecError
+from ..errors import ParameterError, SpecError
 from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
-from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
+                            merge_adjacent,
+                            valid_domain)
+from ..core.partition import (ParameterRegion, RegionSolution, merge_regions, parameter_box,
+                              parse_point, partition, polynomial_condition,
+                              simplify_condition)
 from ..inference.exact import E
 import numpy as np
 
@@ -57,6 +62,7 @@ class IDSolution:
     value: Any
     diagram: Diagram = field(repr=False)
     eu: dict = field(repr=False, default_factory=dict)
+    mass: dict = field(repr=False, default_factory=dict)  # D -> info -> P(info, D = first)
 
     def policy(self, node: str, *info):
         """The optimal action of decision ``node`` given its parents' values."""
@@ -103,10 +109,45 @@ class ParametricIDSolution:
 
     parameter: sympy.Symbol
     pieces: tuple
+    model: Any = field(repr=False, default=None)   # the diagram solved
 
     def policy(self, node: str, *info):
         c = Choice(self.parameter, [(s, sol.policy(node, *info)) for s, sol in self.pieces])
         return c.pieces[0][1] if c.is_constant else c
+
+    def regions(self, get=None) -> list:
+        """The regions of the parameter with ``get(solution)`` as their answer (default:
+        the decision rules), equal answers merged; each checked by solving the diagram
+        exactly at a rational point of it.
+
+        Examples
+        --------
+        >>> import cpspec as cp, sympy
+        >>> p = sympy.Symbol("p")
+        >>> w = cp.world("w", X=cp.bernoulli(p), D=cp.decision(["a", "b"]),
+        ...              U=cp.utility(lambda X, D: X if D == "a" else sympy.Rational(1, 2)))
+        >>> [(r.answer, r.condition) for r in cp.solve(w).regions(lambda s: s.policy("D"))]
+        [('b', (0 <= p) & (p < 1/2)), ('a', (1/2 <= p) & (p <= 1))]
+        """
+        get = get or (lambda sol: sol.rules)
+        x = self.parameter
+        regs = []
+        for s, sol in self.pieces:
+            sample = sample_of(s)
+            exact = solve_diagram(self.model.bind(**{x.name: sample}))
+            if exact.rules != sol.rules:
+                raise SpecError(f"internal: the region {s} of {x} says {sol.rules}, the exact "
+                                f"solve at {x} = {sample} {exact.rules}")  # pragma: no cover
+            regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
+        return merge_regions(regs)
+
+    def at(self, value) -> IDSolution:
+        """The exact solution where the parameter equals ``value`` (or ``{p: value}``)."""
+        value = parse_point((self.parameter,), value)[self.parameter]
+        for s, sol in self.pieces:
+            if s.contains(value) == sympy.true:
+                return solve_diagram(self.model.bind(**{self.parameter.name: value}))
+        raise SpecError(f"{self.parameter} = {value} lies outside the solved domain")
 
     @cached_property
     def value(self):
@@ -172,24 +213,80 @@ def solve_diagram(d: Diagram, domain: Mapping | None = None):
     decisions, utilities = _check_structure(d)
     syms = d.free_symbols() | {s for u in utilities
                                for s in number_to_sympy(d.node(u).function.weight).free_symbols}
+    probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
+    if len(syms) > 1 and (domain is None or len(domain) > 1):
+        return _solve_regions(d, decisions, utilities, syms, domain, probs)
+    if len(syms) > 1:   # one domain given: the others may cancel out of every comparison
+        try:
+            return _one_parameter(d, decisions, utilities, domain, probs)
+        except ParameterError:
+            return _solve_regions(d, decisions, utilities, syms, domain, probs)
+    return _one_parameter(d, decisions, utilities, domain, probs, syms)
+
+
+def _one_parameter(d, decisions, utilities, domain, probs, syms=()):
+    """The solve over one parameter (or none), on the regions of :mod:`cpspec.core.regions`."""
     if domain is not None:
         (x, dom), = domain.items()
-        return ParametricIDSolution(x, tuple(over_regions(
-            x, dom, lambda r: _backward(d, decisions, utilities, r))))
-    if len(syms) == 1:
+        x = x if isinstance(x, sympy.Symbol) else sympy.Symbol(str(x))
+    elif len(syms) == 1:
         x = next(iter(syms))
-        probs = [p for n in d.order for row in (d.table(n).rows or ()) for p in row.values()]
         dom = valid_domain(x, probs)
-        pieces = over_regions(x, dom, lambda r: _backward(d, decisions, utilities, r))
-        if all(sol.rules == pieces[0][1].rules for _, sol in pieces):
-            return _backward(d, decisions, utilities, None, fixed=pieces[0][1].rules)
-        return ParametricIDSolution(x, tuple(pieces))
-    return _backward(d, decisions, utilities, None)
+    else:
+        return _backward(d, decisions, utilities, None)
+    # neighbours with the same rules are one region (their exact values are then equal)
+    pieces = merge_adjacent(over_regions(x, dom, lambda r: _backward(d, decisions, utilities, r)),
+                            lambda a, b: a.rules == b.rules)
+    if domain is None and len(pieces) == 1:
+        return _backward(d, decisions, utilities, None, fixed=pieces[0][1].rules)
+    return ParametricIDSolution(x, tuple(pieces), d)
+
+
+def _solve_regions(d: Diagram, decisions, utilities, params, domain, probs) -> RegionSolution:
+    """The optimal rules over several parameters: a partition of their box into the
+    regions of each optimal set of rules. At each point asked about, the diagram is solved
+    exactly; the rules found are evaluated once symbolically, and their region is where
+    every rule stays optimal under the tie rule (expected-utility differences ``> 0``
+    against earlier actions, ``>= 0`` against later ones; an information assignment whose
+    probability can vanish keeps the first action there)."""
+    params, box = parameter_box(params, domain, probs)
+
+    def locate(point):
+        if point.is_rational:
+            bound = d.bind(**{str(x): v for x, v in point.values.items()})
+            rules = _backward(bound, decisions, utilities, None).rules
+        else:
+            rules = _backward(d, decisions, utilities, point).rules
+        sol = _backward(d, decisions, utilities, None, fixed=rules)
+        conds = []
+        for D in decisions:
+            actions = d.domain(D)
+            order = {a: i for i, a in enumerate(actions)}
+            for key, eu in sol.eu[D].items():
+                best = rules[D][key]
+                optimal = [polynomial_condition(eu[best] - eu[a], order[a] < order[best])
+                           for a in actions if a != best]
+                m = sol.mass[D][key]
+                if not m.free_symbols:
+                    conds += optimal
+                    continue
+                never = sympy.Eq(sympy.numer(sympy.together(m)), 0)
+                conds.append(sympy.Or(sympy.And(never, sympy.true if best == actions[0]
+                                                else sympy.false),
+                                      sympy.And(sympy.Not(never), *optimal)))
+        return sol, simplify_condition(params, box, conds)
+
+    def solve_at(values):
+        return solve_diagram(d.bind(**{str(x): v for x, v in values.items()}))
+
+    pieces = partition(params, box, locate, what=f"the box {box}")
+    return RegionSolution(params, box, pieces, solve_at, lambda sol: sol.rules)
 
 
 def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=None):
     rules: dict = {}
     eus: dict = {}
+    mass_of: dict = {}
     sign = Sign(None, region)
     for D in reversed(decisions):
         actions = d.domain(D)
@@ -216,7 +313,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
                 vals = [doms[i][j] for i, j in enumerate(idx)]
                 key, a, u = tuple(vals[:-2]), vals[-2], vals[-1]
                 table[key][a] += w * numeric_value(u, d[U]) * K.to_sympy(p)
-        rule, eu = {}, {}
+        rule, eu, masses = {}, {}, {}
         for key, by_a in table.items():
             if not mass.get((key, actions[0])):
                 # this information cannot occur under any policy: no expected utilities;
@@ -225,6 +322,7 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
                 continue
             cond = {a: sympy.cancel(v / mass[(key, a)]) for a, v in by_a.items()}
             eu[key] = cond
+            masses[key] = mass[(key, actions[0])]
             if fixed is not None:
                 rule[key] = fixed[D][key]
                 continue
@@ -235,11 +333,12 @@ def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=Non
             rule[key] = best
         rules[D] = rule
         eus[D] = eu
+        mass_of[D] = masses
     solved = _with_rules(d, rules)
     value = sum((number_to_sympy(solved.node(U).function.weight) * E(solved[U])
                  for U in utilities), sympy.Integer(0))
     return IDSolution(rules, sympy.simplify(value) if value.free_symbols else value, solved,
-                      eus)
+                      eus, mass_of)
 
 
 def _relative_weights(d: Diagram, downstream: list) -> dict:

@@ -49,7 +49,12 @@ from ..core.diagram import Diagram
 from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy, to_exact
 from .mdp import MDP, action_distribution, policy_function, check_horizon
-from ..core.regions import Choice, Region, Sign, over_regions, piecewise, valid_domain
+from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
+                            merge_adjacent,
+                            valid_domain)
+from ..core.partition import (ParameterRegion, RegionSolution, check_rational, merge_regions,
+                              parse_point, parameter_box, partition,
+                              polynomial_condition, simplify_condition)
 from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
@@ -239,9 +244,38 @@ class ParametricSolution:
         raise ParameterError(f"the optimal policy depends on {self.parameter}; bind it "
                              "(solution.at(value)) before unrolling")
 
+    def regions(self, get: Callable | None = None) -> list:
+        """The regions of the parameter with ``get(solution)`` as their answer (default:
+        the decision rules), equal answers merged into one record (``.condition``: a
+        SymPy Boolean; ``.answer``); each region is checked by solving the MDP exactly at
+        a rational point of it.
+
+        Examples
+        --------
+        >>> import cpspec as cp, sympy
+        >>> from cpspec.examples import delayed_reward
+        >>> g = sympy.Symbol("gamma")
+        >>> sol = cp.solve(delayed_reward(gamma=g), 2)
+        >>> [(r.answer, r.condition) for r in sol.regions(lambda s: s.policy(0, "start"))]
+        [('take', (0 <= gamma) & (gamma <= 1/3)), ('wait', (gamma <= 1) & (1/3 < gamma))]
+        """
+        get = get or _rules_answer
+        x = self.parameter
+        regs = []
+        for s, sol in self.pieces:
+            sample = sample_of(s)
+            exact = _run(sol.mdp.bind(**{x.name: sample}), self.pieces[0][1].horizon, None,
+                         None, Deadline(None))
+            if exact.rules != sol.rules:
+                raise SpecError(f"internal: the region {s} of {x} has the rules {sol.rules}; "
+                                f"the exact solve at {x} = {sample} {exact.rules}"
+                                )  # pragma: no cover - a bug guard
+            regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
+        return merge_regions(regs)
+
     def at(self, value) -> Solution:
-        """The solution for one value of the parameter (its values substituted)."""
-        value = as_sympy(to_exact(value, what=f"a value of {self.parameter}"))
+        """The solution for one value of the parameter (``value`` or ``{p: value}``)."""
+        value = parse_point((self.parameter,), value)[self.parameter]
         for s, sol in self.pieces:
             if s.contains(value) == sympy.true:
                 return sol
@@ -772,10 +806,25 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
         return _symbolic_horizon(model, horizon, sign, deadline)
 
     needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
+    params = mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
+    if needs_regions and len(params) > 1 and (domain is None or len(domain) > 1):
+        return _solve_regions(mdp, horizon, params, domain, deadline)
+    if needs_regions and len(params) > 1:   # one domain given: the others may cancel out
+        try:
+            return _one_parameter(mdp, horizon, domain, fixed, deadline, run, model)
+        except ParameterError:
+            return _solve_regions(mdp, horizon, params, domain, deadline)
+    return _one_parameter(mdp, horizon, domain, fixed, deadline, run, model)
+
+
+def _one_parameter(mdp, horizon, domain, fixed, deadline, run, model):
+    """The solve over one parameter (or none), on the regions of :mod:`cpspec.core.regions`."""
+    needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
     x, dom = _parameter(mdp, horizon, domain) if needs_regions or domain else (None, None)
     if x is None:
         return run(None)
-    pieces = over_regions(x, dom, run)
+    # neighbours with the same rules are one region (their exact values are then equal)
+    pieces = merge_adjacent(over_regions(x, dom, run), lambda a, b: a.rules == b.rules)
     rules = pieces[0][1].rules
     if not isinstance(horizon, sympy.Symbol) and all(p.rules == rules for _, p in pieces):
         # one policy on the whole domain: report it once, its values as closed forms
@@ -783,6 +832,77 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
                     lambda t, s: {rules[0 if len(rules) == 1 else t][s]: Fraction(1)},
                     deadline)
     return ParametricSolution(x, tuple(pieces))
+
+
+def _solve_regions(mdp: MDP, horizon, params, domain, deadline: Deadline) -> RegionSolution:
+    """The optimal policy over several parameters: a partition of their box into the
+    regions of each optimal policy (:func:`cpspec.core.partition.partition`).
+
+    At each point the partition asks about, the MDP is solved exactly (bound to the
+    point's rationals, or with exact algebraic comparisons on a boundary); the policy found
+    is evaluated once symbolically, and its region is where it stays optimal under the
+    tie rule: ``Q(s, pi(s)) - Q(s, a) > 0`` for the actions declared before ``pi(s)`` and
+    ``>= 0`` for the ones after, with its own values."""
+    if isinstance(horizon, sympy.Symbol):
+        raise ParameterError(
+            f"a symbolic horizon {horizon} with several parameters "
+            f"({', '.join(sorted(map(str, params)))}): cpspec derives closed forms in the "
+            "horizon for at most one other parameter; bind the others (mdp.bind(...))")
+    infinite = horizon is sympy.oo
+    probs = [p for row in mdp.P.values() for p in row.values()]
+    params, box = parameter_box(params, domain, probs, mdp.gamma, infinite)
+    check_rational(params, [mdp.gamma, *mdp.R.values()], "the reward or discount")
+    model = ExactModel.of(mdp)
+    order = {a: i for i, a in enumerate(mdp.actions)}
+
+    def exact_rules(point):
+        if point.is_rational:
+            bound = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()}))
+            sign = Sign(bound.K, None)
+            if infinite:
+                return _policy_iteration(bound, sign, deadline)[0]
+            return backward_induction(bound, horizon, sign, deadline=deadline)[0]
+        sign = Sign(model.K, point)     # exact algebraic comparisons (Z3) on a boundary
+        if infinite:
+            return _policy_iteration(model, sign, deadline)[0]
+        return backward_induction(model, horizon, sign, deadline=deadline)[0]
+
+    def locate(point):
+        rules = exact_rules(point)
+        if infinite:
+            Vs = (_evaluate_stationary(model, rules[0]),)
+            after = [Vs[0]]
+        else:
+            _, Vs = backward_induction(model, horizon, Sign(model.K, None),
+                                       lambda t, s: {rules[t][s]: Fraction(1)},
+                                       deadline=deadline)
+            after = Vs[1:]
+        conds = []
+        for rule, V in zip(rules, after):
+            deadline.check()
+            for s in mdp.states:
+                best = rule[s]
+                qb = model.q(s, best, V)
+                for a in mdp.actions:
+                    if a != best:
+                        conds.append(polynomial_condition(
+                            model.K.to_sympy(qb - model.q(s, a, V)),
+                            strict=order[a] < order[best]))
+        cond = simplify_condition(params, box, conds)
+        return Solution(mdp, horizon, rules, Vs, model.K, model), cond
+
+    def solve_at(values):
+        return _run(mdp.bind(**{str(x): v for x, v in values.items()}), horizon, None,
+                    None, deadline)
+
+    pieces = partition(params, box, locate, deadline, what=f"the box {box}")
+    return RegionSolution(params, box, pieces, solve_at, _rules_answer)
+
+
+def _rules_answer(sol: Solution):
+    """The decision rules as a region's answer: one dict when stationary, else a tuple
+    of dicts (one per time step)."""
+    return dict(sol.rules[0]) if sol.stationary else tuple(dict(r) for r in sol.rules)
 
 
 def _single(row):

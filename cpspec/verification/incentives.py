@@ -18,6 +18,7 @@ from ..agents.learners import PerfectLearner
 from ..agents.base import Agent
 from ..core.functions import dist
 from ..decisions.mdp import MDP, State
+from ..core.partition import to_z3
 from ..errors import UnknownNodeError
 from ..progress import progress
 from . import encoding
@@ -156,12 +157,20 @@ def theta_values(model, theta) -> dict:
             for c, row in theta.items()}
 
 
-def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g) -> dict:
+def incentive_problem(agent: Agent, node: str, s, nominal, ctx, solver, g,
+                      params=None) -> dict:
     """Add to ``solver``: the dynamics of ``node`` free (``theta``), the planning values
     (Bellman optimality for an infinite horizon, backward induction otherwise) with the
     discount ``g`` (a Z3 term: a constant, or a variable for synthesis), and "the planned
-    action in ``s`` is not ``nominal``". Returns ``theta``."""
+    action in ``s`` is not ``nominal``". ``params`` maps the environment's symbolic
+    parameters to Z3 variables (synthesis over several parameters; their probabilities
+    and rewards must be polynomial in them). Returns ``theta``."""
     env = agent.env
+
+    def real(ctx, x):
+        if params and isinstance(x, sympy.Basic) and x.free_symbols:
+            return to_z3(x, params, ctx)
+        return encoding.real(ctx, x)
     domains, dynamics, parents = env.factors
     node_parents = parents[node]
     H = agent.horizon

@@ -31,11 +31,15 @@ from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
 from ..core.regions import Choice, rational_between, show_set
+from ..core.partition import (ParameterRegion, parameter_box, show_condition, strictly,
+                              tidy, to_z3)
+from ..decisions.solving import ParametricSolution, Solution, solve
+from .structure import no_path_certificate
 from .encoding import check_z3, new_solver
 from .incentives import incentive_problem, normalized, theta_values, twin_agent
 from .procedures import verify
 
-__all__ = ["Synthesis", "synthesize"]
+__all__ = ["Synthesis", "RegionSynthesis", "synthesize"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,48 @@ class Synthesis:
         if self.unknown is not sympy.S.EmptySet:
             parts.append(f"unknown for {show_set(self.unknown, x)}")
         return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class RegionSynthesis:
+    """Where a property holds over several parameters: exact conditions (SymPy Booleans
+    in the parameters) for *holds*, *fails* and *unknown*, which partition the box.
+
+    ``counterexamples`` pairs each failing region with the dynamics (or the concrete
+    counterexample) that makes the property fail throughout it; ``samples`` lists
+    ``(point, status)`` from concrete verification at a point of each region.
+    """
+
+    parameters: tuple
+    property: str
+    box: Any
+    holds: Any
+    fails: Any
+    unknown: Any
+    counterexamples: tuple
+    samples: tuple
+    rounds: int
+    reason: str | None = None
+
+    def regions(self) -> list[ParameterRegion]:
+        """The non-empty regions as records: ``.condition`` and ``.answer`` (``"holds"``,
+        ``"fails"`` or ``"unknown"``)."""
+        out = []
+        for answer, cond in (("holds", self.holds), ("fails", self.fails),
+                             ("unknown", self.unknown)):
+            if cond is not sympy.false:
+                pts = [pt for pt, st in self.samples if st == answer]
+                out.append(ParameterRegion(cond, answer, pts[0] if pts else {},
+                                           tuple(pts)))
+        return out
+
+    def __str__(self) -> str:
+        parts = []
+        for r in self.regions():
+            parts.append(f"{self.property} {r.answer} where {show_condition(r.condition)}")
+        if self.reason and self.unknown is not sympy.false:
+            parts.append(f"(unknown: {self.reason})")
+        return "\n".join(parts)
 
 
 def _atoms(s: sympy.Set) -> list:
@@ -142,9 +188,16 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     no_incentive(button) holds for 0 <= gamma <= 1/2; fails for 1/2 < gamma < 1
     """
     timeout = check_timeout(timeout)
-    x = over[0] if isinstance(over, (list, tuple)) else over
-    if not isinstance(x, sympy.Symbol):
-        raise SpecError(f"synthesize(over=...) needs a SymPy symbol, got {over!r}")
+    xs = list(over) if isinstance(over, (list, tuple)) else [over]
+    for x in xs:
+        if not isinstance(x, sympy.Symbol):
+            raise SpecError(f"synthesize(over=...) needs SymPy symbols, got {x!r}")
+    x = xs[0]
+    simple = (len(xs) == 1 and prop.name == "no_incentive"
+              and number_to_sympy(agent.env.gamma) == x and not agent.env.free_symbols() - {x}
+              and (domain is None or isinstance(domain, sympy.Set)))
+    if not simple:
+        return _synthesize_regions(agent, prop, xs, domain, Deadline(timeout), max_rounds)
     if prop.name != "no_incentive":
         raise SpecError(f"synthesize supports no_incentive(node) over the discount; got "
                         f"{prop}")
@@ -213,6 +266,185 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     holds = domain - fails - unknown
     samples = _cross_check(agent, prop, x, holds, fails, deadline)
     return Synthesis(x, str(prop), holds, fails, unknown, samples, rounds)
+
+
+def _first_actions(sol, s, horizon) -> list:
+    """``[(condition, first action)]`` of a solved planning world over the parameters."""
+    if isinstance(sol, Solution):
+        return [(sympy.true, sol.policy(s) if sol.stationary else sol.policy(0, s))]
+    stationary = horizon is sympy.oo
+    if isinstance(sol, ParametricSolution):
+        c = sol.policy(s) if stationary else sol.policy(0, s)
+        if not isinstance(c, Choice):
+            return [(sympy.true, c)]
+        return [(st.as_relational(sol.parameter), a) for st, a in c.pieces]
+    regs = sol.regions(lambda one: one.policy(s) if one.stationary else one.policy(0, s))
+    return [(r.condition, r.answer) for r in regs]
+
+
+def _plan_regions(agent, env, s, domain) -> list:
+    mdp = agent.with_env(env).planning_mdp(agent.o0, s)
+    dom = {k: v for k, v in domain.items() if k in mdp.free_symbols()} or None
+    return _first_actions(solve(mdp, agent.horizon, domain=dom, timeout=None), s,
+                          agent.horizon)
+
+
+def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadline,
+                        max_rounds: int) -> RegionSynthesis:
+    """Synthesis over several parameters (or a parameter other than the discount).
+
+    ``no_incentive(node)``: for each state and each region of its nominal planned action,
+    Z3 (nonlinear real arithmetic, the parameters and the node's dynamics free) decides
+    whether a violation exists there; ``unsat`` proves the region; a witness's dynamics
+    are replayed exactly (a parametric solve of the changed planning world) to get the
+    region where they flip the action, which fails, and the rest is asked again.
+    Properties whose verdict comes from the structure of the planning world (no path to a
+    utility, a horizon cut) hold or fail on the whole box. Anything else is *unknown*
+    with the reason, never guessed."""
+    env = agent.env
+    free = env.free_symbols()
+    for x in over:
+        if x not in free:
+            raise ParameterError(f"{x} is not a parameter of the environment (its parameters: "
+                                 f"{', '.join(sorted(map(str, free))) or 'none'}); build it "
+                                 f"with the symbol {x} where the value should vary")
+    extra = free - set(over)
+    if extra:
+        raise ParameterError(f"synthesize over {', '.join(map(str, over))}: the environment "
+                             f"also has the parameters {', '.join(sorted(map(str, extra)))}; "
+                             "add them to over=[...] or bind them (env.bind(...))")
+    if domain is not None and not isinstance(domain, dict):
+        raise ParameterError("synthesize over several parameters takes domain={symbol: "
+                             "sympy.Interval(...), ...}")
+    probs = [p for row in env.P.values() for p in row.values()]
+    params, box = parameter_box(set(over), domain, probs, env.gamma,
+                                infinite=agent.horizon is sympy.oo)
+    by_name = {str(x): x for x in params}
+    dom = {by_name[str(k)]: v for k, v in (domain or {}).items()}
+    fails, unknown, cexes, rounds, reason = [], [], [], 0, None
+
+    def done(holds_cond=None):
+        f = tidy(params, box, sympy.Or(*fails)) if fails else sympy.false
+        u = tidy(params, box, sympy.And(sympy.Or(*unknown), sympy.Not(f))) if unknown \
+            else sympy.false
+        h = holds_cond if holds_cond is not None else tidy(
+            params, box, sympy.And(box, sympy.Not(f), sympy.Not(u)))
+        samples = _region_samples(agent, prop, params, box, {"holds": h, "fails": f},
+                                  deadline)
+        return RegionSynthesis(params, str(prop), box, h, f, u, tuple(cexes), samples,
+                               rounds, reason)
+
+    if prop.name == "no_incentive" and isinstance(agent.learner, PerfectLearner) and \
+            env.variables is not None and prop.node in env.variables and \
+            no_path_certificate(agent, prop.node) is not None:
+        return done(box)
+    if prop.name != "no_incentive":
+        # the verdict's method at one point says whether it is about structure only
+        point = _z3_point(params, box, sympy.true)
+        v = verify(agent.with_env(env.bind(**{str(k): val for k, val in point.items()})),
+                   prop, timeout=deadline.remaining())
+        if v.method == "structure":
+            if v.status == "holds":
+                return done(box)
+            fails.append(box)
+            cexes.append((box, v.counterexample))
+            return done(sympy.false)
+        reason = (f"cpspec derives parameter regions for no_incentive and for verdicts "
+                  f"proven by structure; {prop} at {point} was decided by "
+                  f"{v.method or 'no method'} ({v.status}), which does not extend to a "
+                  "region")
+        unknown.append(box)
+        return done(sympy.false)
+    node = prop.node
+    if env.variables is None or node not in env.variables:
+        raise UnknownNodeError(f"no_incentive({node}): no state variable {node!r}")
+    if not isinstance(agent.learner, PerfectLearner):
+        raise SpecError("synthesize needs the perfect learner (the factored dynamics)")
+    work = []
+    try:
+        with time_limit(deadline):
+            for s in env.states:
+                work += [(cond, s, act) for cond, act in _plan_regions(agent, env, s, dom)]
+            while work:
+                cond, s, act = work.pop()
+                ctx = z3.Context()
+                solver = new_solver(ctx, deadline)
+                zv = {x: z3.Real(str(x), ctx) for x in params}
+                side: list = []
+                solver.add(to_z3(box, zv, ctx), to_z3(cond, zv, ctx, side),
+                           *[z3.Not(to_z3(f, zv, ctx, side)) for f in fails])
+                solver.add(*side)
+                g = to_z3(number_to_sympy(env.gamma), zv, ctx)
+                theta = incentive_problem(agent, node, s, act, ctx, solver, g, params=zv)
+                res, why = check_z3(solver)
+                if res == "unsat":
+                    continue
+                if res == "unknown":
+                    unknown.append(cond)
+                    reason = why
+                    continue
+                table = normalized(theta_values(solver.model(), theta))
+                gained = []
+                for cand in (table, _vertex(table)):
+                    twin = twin_agent(agent, node, cand)
+                    gained += [c for c, a in _plan_regions(twin, twin.env, s, dom) if a != act]
+                rounds += 1
+                if not gained or rounds > max_rounds:
+                    unknown.append(cond)
+                    reason = f"no exact failing region found within max_rounds={max_rounds}"
+                    continue
+                region = sympy.And(cond, sympy.Or(*gained))
+                fails.append(region)
+                cexes.append((region, table))
+                work.append((sympy.And(cond, sympy.Not(sympy.Or(*gained))), s, act))
+    except Expired:
+        unknown += [box]
+        reason = "the time budget ran out"
+    return done()
+
+
+def _z3_point(params, box, cond) -> dict:
+    """A rational point of ``box`` and ``cond`` (strictly inside when there is one)."""
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    for strict in (True, False):
+        solver = z3.Solver(ctx=ctx)
+        solver.set("timeout", 5000)
+        side: list = []
+        solver.add(to_z3(strictly(box) if strict else box, zv, ctx),
+                   to_z3(cond, zv, ctx, side), *side)
+        if solver.check() != z3.sat:
+            continue
+        m = solver.model()
+        out = {}
+        for x in params:
+            v = m.eval(zv[x], model_completion=True)
+            if not z3.is_rational_value(v):
+                break
+            out[x] = sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
+        else:
+            return out
+    return {}
+
+
+def _region_samples(agent, prop, params, box, conds, deadline) -> tuple:
+    """Concrete verification at a rational point of each region: the two must agree."""
+    out = []
+    for want, cond in conds.items():
+        if cond is sympy.false or deadline.expired():
+            continue
+        pt = _z3_point(params, box, cond)
+        if not pt:
+            continue
+        concrete = agent.with_env(agent.env.bind(**{str(k): v for k, v in pt.items()}))
+        got = verify(concrete, prop, timeout=deadline.remaining()).status
+        if got == "unknown":
+            continue
+        if got != want:
+            raise SpecError(f"synthesis cross-check failed at {pt}: the region says {want}, "
+                            f"concrete verification says {got}")
+        out.append((pt, got))
+    return tuple(out)
 
 
 def _cross_check(agent, prop, x, holds, fails, deadline) -> tuple:

@@ -263,9 +263,9 @@ def test_synthesis_si_and_itc_hold_everywhere():
 
 def test_synthesis_bad_input():
     g = sympy.Symbol("gamma")
-    with pytest.raises(cp.SpecError, match="supports no_incentive"):
-        cp.synthesize(cp.agents.FP(delayed_reward(gamma=g)), cp.myopic(1), over=g)
-    with pytest.raises(cp.ParameterError, match="gamma must be the symbol"):
+    res = cp.synthesize(cp.agents.FP(delayed_reward(gamma=g)), cp.myopic(1), over=g)
+    assert res.holds is sympy.false and "does not extend to a region" in res.reason
+    with pytest.raises(cp.ParameterError, match="gamma is not a parameter of the environment"):
         cp.synthesize(cp.agents.SI(stop_button(), **STOP), cp.no_incentive("button"), over=g)
 
 

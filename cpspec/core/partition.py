@@ -1,0 +1,574 @@
+"""Exact partitions of a box of several parameters into regions with one answer each.
+
+Solving a model with several symbolic parameters (``p``, ``q``, ``gamma``, a reward ``r``)
+asks *where* the optimal policy or a verdict changes. :func:`partition` answers it
+without re-deriving the model symbolically on a grid:
+
+1. Z3's nonlinear real arithmetic (a decision procedure) finds a point of the parameter
+   box that no region found so far covers (rational where the uncovered part has an
+   interior; an exact algebraic point on a boundary curve otherwise);
+2. the caller's ``locate`` solves the model exactly at that point and returns its answer
+   with the exact condition under which that answer stays the same: polynomial
+   inequalities in the parameters (for a policy: its own Q-value differences, derived once
+   for that policy);
+3. the point must satisfy the condition (checked exactly); the region is recorded and the
+   loop repeats until Z3 proves the box covered.
+
+So the cost is one exact solve and one symbolic policy evaluation per region, plus the Z3
+queries. Regions with equal answers are merged (:func:`merge_regions`). Boundaries are
+exact: the conditions are SymPy relations between polynomials with rational coefficients,
+and points on them are real algebraic numbers decided by Z3, never floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import sympy
+import z3
+
+from ..budget import Deadline
+from ..errors import BudgetError, ModelTooLargeError, ParameterError
+from .functions import as_sympy, number_to_sympy, to_exact
+from .regions import valid_domain
+
+__all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
+           "box_condition", "polynomial_condition", "check_rational",
+           "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy"]
+
+#: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
+#: doubly exponential in the number of variables).
+MAX_REGION_PARAMETERS = 4
+
+#: Refuse to list more regions than this in one partition.
+MAX_REGIONS = 200
+
+
+@dataclass(frozen=True, eq=False)
+class ParameterRegion:
+    """One region of a parameter partition: where ``condition`` (a SymPy Boolean in the
+    parameters) holds, the answer is ``answer``; ``sample`` is a point of the region at
+    which the answer was obtained by exact solving (``{symbol: exact value}``), and
+    ``samples`` one such point for each merged part."""
+
+    condition: Any
+    answer: Any
+    sample: dict = field(repr=False)
+    samples: tuple = field(repr=False, default=())
+
+    def __str__(self) -> str:
+        return f"{_show_answer(self.answer)} where {show_condition(self.condition)}"
+
+
+def _show_answer(a) -> str:
+    if isinstance(a, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in a.items()) + "}"
+    return str(a)
+
+
+def show_condition(cond) -> str:
+    """A condition as a user reads it: ``p > 1/2 and q <= 1``; ``or`` between parts."""
+    if cond is sympy.true:
+        return "everywhere"
+    if isinstance(cond, sympy.Or):
+        return " or ".join(f"({show_condition(a)})" for a in cond.args)
+    if isinstance(cond, sympy.And):
+        return " and ".join(show_condition(a) for a in cond.args)
+    return str(cond)
+
+
+class Point:
+    """An exact point of the parameter box: rational coordinates, or the algebraic
+    coordinates of a Z3 model (decided exactly by Z3)."""
+
+    def __init__(self, params: Sequence[sympy.Symbol], values: Mapping, model=None,
+                 z3vars: Mapping | None = None):
+        self.params = tuple(params)
+        self.values = dict(values)
+        self.model, self.z3vars = model, z3vars
+
+    @property
+    def is_rational(self) -> bool:
+        return all(v.is_Rational for v in self.values.values())
+
+    def sign(self, expr) -> int:
+        """The exact sign (-1, 0, 1) of a rational function of the parameters here."""
+        expr = number_to_sympy(expr)
+        if self.is_rational or not (expr.free_symbols & set(self.params)):
+            v = sympy.cancel(expr.subs(self.values))
+            if v.is_Rational:
+                return int(bool(v > 0)) - int(bool(v < 0))
+        num, den = sympy.fraction(sympy.together(expr))
+        out = 1
+        for part in (num, den):
+            if self._holds(sympy.Eq(part, 0)):
+                return 0
+            out *= 1 if self._holds(part > 0) else -1
+        return out
+
+    def satisfies(self, cond) -> bool:
+        """Whether the condition (a SymPy Boolean in the parameters) holds here."""
+        if self.is_rational:
+            v = cond.subs(self.values) if isinstance(cond, sympy.Basic) else cond
+            if v in (sympy.true, sympy.false):
+                return bool(v)
+        return self._holds(cond)
+
+    def _holds(self, cond) -> bool:
+        ctx = self.model.ctx
+        return z3.is_true(self.model.eval(to_z3(cond, self.z3vars, ctx),
+                                          model_completion=True))
+
+    def __repr__(self):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in self.values.items()) + "}"
+
+
+def check_rational(params, exprs, what: str) -> None:
+    """Refuse numbers that are not rational functions of the parameters: their regions
+    would have boundaries that are not polynomial."""
+    for e in exprs:
+        e = number_to_sympy(e)
+        if e.free_symbols and not e.is_rational_function(*params):
+            raise ParameterError(
+                f"{what} {e} is not a rational function of the parameters "
+                f"{', '.join(map(str, params))}, so the regions' boundaries would not be "
+                "polynomial and cpspec cannot derive them exactly; bind that parameter "
+                "(bind(...)) or restate the model with polynomial parameters")
+
+
+def to_z3(expr, z3vars: Mapping, ctx, side: list | None = None) -> Any:
+    """A SymPy polynomial expression, relation or Boolean as a Z3 term over ``z3vars``.
+
+    A real algebraic constant (a threshold such as ``7/4 - sqrt(17)/4``) becomes a fresh
+    Z3 variable pinned by its minimal polynomial and an isolating interval; those
+    constraints are appended to ``side`` (which the caller adds to its solver)."""
+    if side is not None and isinstance(expr, sympy.Basic) and not expr.free_symbols and \
+            expr.is_real and not expr.is_Rational and not isinstance(expr, sympy.logic.boolalg.Boolean):
+        return _algebraic(expr, ctx, side)
+    if expr is sympy.true or expr is True:
+        return z3.BoolVal(True, ctx)
+    if expr is sympy.false or expr is False:
+        return z3.BoolVal(False, ctx)
+    if isinstance(expr, sympy.Symbol):
+        if expr not in z3vars:
+            raise ParameterError(f"the parameter {expr} has no domain in this partition")
+        return z3vars[expr]
+    if expr.is_Rational:
+        return z3.RealVal(f"{expr.p}/{expr.q}", ctx)
+    if isinstance(expr, sympy.And):
+        return z3.And(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
+    if isinstance(expr, sympy.Or):
+        return z3.Or(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
+    if isinstance(expr, sympy.Not):
+        return z3.Not(to_z3(expr.args[0], z3vars, ctx, side))
+    if isinstance(expr, sympy.Add):
+        return z3.Sum(*[to_z3(a, z3vars, ctx, side) for a in expr.args])
+    if isinstance(expr, sympy.Mul):
+        out = to_z3(expr.args[0], z3vars, ctx, side)
+        for a in expr.args[1:]:
+            out = out * to_z3(a, z3vars, ctx, side)
+        return out
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp >= 0:
+        return to_z3(expr.base, z3vars, ctx, side) ** int(expr.exp)
+    rel = {sympy.StrictGreaterThan: lambda a, b: a > b, sympy.GreaterThan: lambda a, b: a >= b,
+           sympy.StrictLessThan: lambda a, b: a < b, sympy.LessThan: lambda a, b: a <= b,
+           sympy.Equality: lambda a, b: a == b, sympy.Unequality: lambda a, b: a != b}
+    for kind, make in rel.items():
+        if isinstance(expr, kind):
+            return make(to_z3(expr.lhs, z3vars, ctx, side), to_z3(expr.rhs, z3vars, ctx, side))
+    raise ParameterError(f"{expr} is not polynomial in the parameters: cpspec derives exact "
+                         "regions bounded by polynomial inequalities only")
+
+
+def _algebraic(c, ctx, side: list):
+    t = sympy.Dummy("t")
+    mp = sympy.Poly(sympy.minimal_polynomial(c, t), t)
+    approx = sympy.N(c, 60)
+    a, b = next((a, b) for (a, b), _ in mp.intervals() if a <= approx <= b)
+    y = z3.Real(f"alg_{len(side)}_{abs(hash(c)) % 10**8}", ctx)
+    deg = mp.degree()
+    side += [z3.Sum(*[z3.RealVal(str(k), ctx) * y ** (deg - i)
+                      for i, k in enumerate(mp.all_coeffs())]) == 0,
+             y >= z3.RealVal(str(a), ctx), y <= z3.RealVal(str(b), ctx)]
+    return y
+
+
+def polynomial_condition(diff, strict: bool):
+    """``diff > 0`` (``strict``) or ``diff >= 0`` for a rational function ``diff``, as a
+    relation of one polynomial to 0: the sign of a quotient is the sign of numerator times
+    denominator; positive constant factors are dropped and the polynomial is factored for
+    reading.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> polynomial_condition((2 * p - 1) / 4, strict=True)
+    p > 1/2
+    >>> polynomial_condition(-3 * q / (1 - p), strict=False)
+    q*(p - 1) >= 0
+    >>> polynomial_condition(1 - p - q, strict=False)
+    p + q - 1 <= 0
+    """
+    diff = sympy.cancel(sympy.together(number_to_sympy(diff)))
+    if not diff.free_symbols:
+        return sympy.true if (diff > 0 or (diff == 0 and not strict)) else sympy.false
+    num, den = sympy.fraction(diff)
+    e = sympy.expand(num * den)
+    _, prim = sympy.Poly(e, *sorted(e.free_symbols, key=str)).primitive()  # content > 0
+    flip = prim.LC() < 0           # read with a positive leading coefficient
+    if flip:
+        prim = -prim
+    if len(prim.gens) == 1 and prim.degree() == 1:   # a x + b > 0 reads x > -b/a
+        a, b = prim.all_coeffs()
+        lhs, rhs = prim.gens[0], -b / a
+    else:
+        lhs, rhs = sympy.factor(prim.as_expr()), sympy.Integer(0)
+    if flip:
+        return (lhs < rhs) if strict else (lhs <= rhs)
+    return (lhs > rhs) if strict else (lhs >= rhs)
+
+
+def box_condition(params: Sequence[sympy.Symbol], domains: Mapping) -> Any:
+    """The condition of a box: each parameter in its set (intervals or unions of them)."""
+    parts = []
+    for x in params:
+        s = domains[x]
+        if not isinstance(s, sympy.Set):
+            raise ParameterError(f"the domain of {x} must be a sympy.Interval (or a union of "
+                                 f"intervals), got {s!r}")
+        parts.append(s.as_relational(x))
+    return sympy.And(*parts)
+
+
+def parse_point(params: Sequence[sympy.Symbol], point, what: str = "at") -> dict:
+    """``{p: value, ...}`` (keys symbols or names; values exact) for the given parameters."""
+    if not isinstance(point, Mapping):
+        if len(params) == 1:
+            point = {params[0]: point}
+        else:
+            raise ParameterError(f"{what}(...) needs a value for each of the parameters "
+                                 f"{', '.join(map(str, params))}, e.g. "
+                                 f"{{{', '.join(f'{p}: 1/2' for p in params)}}}")
+    by_name = {str(p): p for p in params}
+    out = {}
+    for k, v in point.items():
+        key = by_name.get(str(k))
+        if key is None:
+            raise ParameterError(f"{k} is not a parameter here; the parameters are "
+                                 f"{', '.join(by_name)}")
+        out[key] = as_sympy(to_exact(v, what=f"a value of {key}"))
+    missing = [str(p) for p in params if p not in out]
+    if missing:
+        raise ParameterError(f"{what}(...): give values for {', '.join(missing)} too")
+    return out
+
+
+def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
+                  ) -> list[ParameterRegion]:
+    """Regions with equal answers merged into one (their conditions joined by ``Or``)."""
+    same = same or (lambda a, b: a == b)
+    out: list[list] = []
+    for r in regions:
+        for group in out:
+            if same(group[0].answer, r.answer):
+                group.append(r)
+                break
+        else:
+            out.append([r])
+    merged = []
+    for group in out:
+        cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
+            group[0].condition
+        samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
+        merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples))
+    return merged
+
+
+def _rational_near(v, digits: int):
+    """A short rational close to the Z3 real ``v`` (a guess, checked by the caller)."""
+    if z3.is_rational_value(v):
+        return sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
+    return sympy.Rational(v.as_decimal(digits).rstrip("?"))
+
+
+def _to_sympy_value(v):
+    """A Z3 numeral as an exact SymPy number: a rational, or the real root of Z3's
+    defining polynomial with Z3's index (roots in increasing order)."""
+    if z3.is_rational_value(v):
+        return sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
+    t = sympy.Dummy("t")
+    poly = sympy.Poly(list(reversed([sympy.Integer(int(c)) for c in v.poly()])), t)
+    return sympy.rootof(poly, v.index() - 1, radicals=True)
+
+
+def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tuple],
+              deadline: Deadline | None = None, what: str = "the parameter box"
+              ) -> list[ParameterRegion]:
+    """Partition ``box`` (a SymPy Boolean in ``params``) into regions.
+
+    ``locate(point)`` returns ``(answer, condition)``: the exact answer at the point and
+    a condition (SymPy Boolean) under which the answer is the same. Returns the regions
+    in the order they were found (each with its sample point); raises
+    :class:`ModelTooLargeError` above :data:`MAX_REGIONS` regions and
+    :class:`BudgetError` when Z3 cannot decide whether the box is covered.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    >>> def locate(pt):
+    ...     above = pt.sign(q - p) > 0
+    ...     return ("q above", q - p > 0) if above else ("not above", q - p <= 0)
+    >>> [r.answer for r in sorted(partition([p, q], box, locate), key=lambda r: r.answer)]
+    ['not above', 'q above']
+    """
+    params = tuple(params)
+    if len(params) > MAX_REGION_PARAMETERS:
+        raise ModelTooLargeError(
+            f"{len(params)} parameters ({', '.join(map(str, params))}): cpspec splits boxes "
+            f"of at most MAX_REGION_PARAMETERS = {MAX_REGION_PARAMETERS} parameters "
+            "(cpspec.core.partition); bind some of them (bind(...)) or raise the constant")
+    deadline = deadline or Deadline(None)
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    solver = z3.Solver(ctx=ctx)
+    solver.add(to_z3(box, zv, ctx))
+    regions: list[ParameterRegion] = []
+    while True:
+        deadline.check()
+        if deadline.remaining() is not None:
+            solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
+        # prefer points inside the box (strictly), where the answer is the typical one
+        solver.push()
+        solver.add(to_z3(strictly(box), zv, ctx))
+        res = solver.check()
+        inner = solver.model() if res == z3.sat else None
+        solver.pop()
+        res = z3.sat if inner is not None else solver.check()
+        if res == z3.unsat:
+            break
+        if res != z3.sat:
+            deadline.check()
+            raise BudgetError(f"Z3 could not decide whether {len(regions)} regions cover "
+                              f"{what} ({solver.reason_unknown()}); pass a larger timeout "
+                              "or bind a parameter")
+        if len(regions) >= MAX_REGIONS:
+            raise ModelTooLargeError(
+                f"more than MAX_REGIONS = {MAX_REGIONS} regions in {what} "
+                "(cpspec.core.partition); narrow the domains or raise the constant")
+        point = _point(params, inner or solver.model(), zv, solver, ctx)
+        answer, cond = locate(point)
+        if not point.satisfies(cond):
+            raise ParameterError(f"internal: the region {cond} derived at {point} does not "
+                                 "contain that point")  # pragma: no cover - a bug guard
+        regions.append(ParameterRegion(cond, answer, dict(point.values)))
+        solver.add(z3.Not(to_z3(cond, zv, ctx)))
+    return regions
+
+
+def strictly(cond):
+    """The condition with its non-strict inequalities made strict (the interior)."""
+    return cond.replace(lambda e: isinstance(e, (sympy.GreaterThan, sympy.LessThan)),
+                        lambda e: (sympy.StrictGreaterThan if isinstance(e, sympy.GreaterThan)
+                                   else sympy.StrictLessThan)(e.lhs, e.rhs))
+
+
+def _point(params, model, zv, solver, ctx) -> Point:
+    """A rational point near the model's when one is uncovered too, else the model's."""
+    raw = {x: model.eval(zv[x], model_completion=True) for x in params}
+    if all(z3.is_rational_value(v) for v in raw.values()):
+        return Point(params, {x: _to_sympy_value(v) for x, v in raw.items()}, model, zv)
+    for digits in (4, 8, 16):
+        guess = {x: _rational_near(v, digits) for x, v in raw.items()}
+        solver.push()
+        solver.add(*[zv[x] == z3.RealVal(f"{g.p}/{g.q}", ctx) for x, g in guess.items()])
+        ok = solver.check() == z3.sat
+        m = solver.model() if ok else None
+        solver.pop()
+        if ok:
+            return Point(params, guess, m, zv)
+    return Point(params, {x: _to_sympy_value(v) for x, v in raw.items()}, model, zv)
+
+
+def simplify_condition(params, box, conds) -> Any:
+    """The conjunction of ``conds`` without the ones the box and the others imply (each
+    removal proved by Z3; a condition Z3 cannot decide about is kept)."""
+    conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))
+    if any(c is sympy.false for c in conds):
+        return sympy.false
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    zbox = to_z3(box, zv, ctx)
+    kept = list(conds)
+    for c in conds:
+        others = [k for k in kept if k is not c]
+        s = z3.Solver(ctx=ctx)
+        s.set("timeout", 2000)
+        s.add(zbox, *[to_z3(k, zv, ctx) for k in others], z3.Not(to_z3(c, zv, ctx)))
+        if s.check() == z3.unsat:
+            kept = others
+    return sympy.And(*kept) if kept else sympy.true
+
+
+class RegionSolution:
+    """An exact solution over several parameters: the parameter box partitioned into
+    regions, each with its exact (symbolic) solution.
+
+    ``regions(get)`` lists :class:`ParameterRegion` records (``.condition``, ``.answer``)
+    with ``get(solution)`` as the answer (default: the decision rules), equal answers
+    merged; ``at({p: v, ...})`` is the exact solution at a point; ``policy(...)`` and
+    ``value`` read the regions' solutions.
+    """
+
+    def __init__(self, parameters, box, pieces, solve_at: Callable, rules: Callable):
+        self.parameters = tuple(parameters)
+        self.box = box
+        self.pieces = tuple(pieces)       # ParameterRegion with the symbolic solution
+        self._solve_at, self._rules = solve_at, rules
+
+    def regions(self, get: Callable | None = None) -> list[ParameterRegion]:
+        """The regions with ``get(solution)`` as their answer (default: the decision
+        rules), equal answers merged."""
+        get = get or self._rules
+        return merge_regions([ParameterRegion(r.condition, get(r.answer), r.sample)
+                              for r in self.pieces], same=_same)
+
+    def at(self, point):
+        """The exact solution at a point ``{p: value, ...}`` (every parameter bound)."""
+        values = parse_point(self.parameters, point)
+        box = self.box.subs(values)
+        if box is not sympy.true:
+            raise ParameterError(f"{_show_point(values)} lies outside the solved domain "
+                                 f"{show_condition(self.box)}")
+        return self._solve_at(values)
+
+    def region_of(self, point) -> ParameterRegion:
+        """The region (of the decision rules) containing a point."""
+        values = parse_point(self.parameters, point)
+        for r in self.pieces:
+            if r.condition.subs(values) is sympy.true:
+                return r
+        raise ParameterError(f"{_show_point(values)} lies outside the solved domain "
+                             f"{show_condition(self.box)}")
+
+    def policy(self, *args):
+        """The decision of ``policy(*args)`` in each region: a plain action where it is the
+        same everywhere, else the list of regions with their action."""
+        regs = self.regions(lambda sol: sol.policy(*args))
+        return regs[0].answer if len(regs) == 1 else regs
+
+    @property
+    def value(self):
+        """The optimal value: a ``Piecewise`` over the regions' conditions."""
+        regs = self.regions(lambda sol: sol.value)
+        if len(regs) == 1:
+            return regs[0].answer
+        return sympy.Piecewise(*[(r.answer, r.condition) for r in regs])
+
+    def __repr__(self):
+        return (f"RegionSolution({', '.join(map(str, self.parameters))}: "
+                f"{len(self.pieces)} regions)")
+
+    def __str__(self):
+        return "\n".join(str(r) for r in self.regions())
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+        try:
+            return sympy.simplify(number_to_sympy(a) - number_to_sympy(b)) == 0
+        except (TypeError, ValueError, AttributeError):
+            return False
+    return a == b
+
+
+def _show_point(values) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in values.items())
+
+
+def parameter_box(params, domain: Mapping | None, probabilities, gamma=None,
+                  infinite: bool = False) -> tuple:
+    """``(params, box)``: the parameters in a fixed order and the condition of their box.
+
+    A parameter's set is its entry of ``domain`` (keys symbols or names), or the values
+    where the probabilities that depend on it alone lie in [0, 1] (the discount: [0, 1],
+    [0, 1) for ``infinite``); probabilities of several parameters add their own
+    ``0 <= p <= 1`` as polynomial conditions. A parameter with neither (a reward, say)
+    has no bounded box: :class:`ParameterError` names it.
+    """
+    by_name = {str(x): x for x in params}
+    given = {}
+    for k, s in (domain or {}).items():
+        if str(k) not in by_name:
+            raise ParameterError(f"domain names {k}, which is not a parameter of the model; "
+                                 f"its parameters are {', '.join(sorted(by_name))}")
+        given[by_name[str(k)]] = s
+    probabilities = [number_to_sympy(p) for p in probabilities]
+    g = number_to_sympy(gamma) if gamma is not None else None
+    params = tuple(sorted(params, key=str))
+    check_rational(params, probabilities, "the probability")
+    sets = {}
+    for x in params:
+        if x in given:
+            sets[x] = given[x]
+            continue
+        alone = [p for p in probabilities if p.free_symbols == {x}]
+        if not alone and g != x:
+            hi = 1 if any(x in p.free_symbols for p in probabilities) else 10
+            why = ("it appears only in probabilities together with other parameters"
+                   if hi == 1 else "no probability or discount bounds it")
+            raise ParameterError(
+                f"the parameter {x} has no domain: {why}, and the regions need its range; "
+                f"give it, e.g. domain={{{x}: sympy.Interval(0, {hi})}} (in a spec file: "
+                f"a [domains] entry {x} = \"0 <= {x} <= {hi}\")")
+        sets[x] = valid_domain(x, alone, g if g == x else None, infinite)
+    joint = []
+    for p in dict.fromkeys(probabilities):
+        if len(p.free_symbols & set(params)) > 1:
+            joint += [polynomial_condition(p, False), polynomial_condition(1 - p, False)]
+    return params, sympy.And(box_condition(params, sets), *joint)
+
+
+def tidy(params, box, cond) -> Any:
+    """``cond`` with the parts the box decides replaced by true/false and the parts
+    implied by their siblings dropped (each step proved by Z3; equivalent within the
+    box)."""
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    side: list = []
+    zbox = to_z3(box, zv, ctx, side)
+
+    def unsat(*terms) -> bool:
+        s = z3.Solver(ctx=ctx)
+        s.set("timeout", 2000)
+        s.add(zbox, *side, *terms)
+        return s.check() == z3.unsat
+
+    def walk(c):
+        if not isinstance(c, (sympy.And, sympy.Or)):
+            zc = to_z3(c, zv, ctx, side)
+            if unsat(zc):
+                return sympy.false
+            if unsat(z3.Not(zc)):
+                return sympy.true
+            return c
+        kids = [walk(a) for a in c.args]
+        join = type(c)
+        c = join(*kids)
+        if not isinstance(c, join):
+            return walk(c) if isinstance(c, (sympy.And, sympy.Or)) else c
+        kids = list(c.args)
+        for k in list(kids):
+            others = [o for o in kids if o is not k]
+            if not others:
+                break
+            zk = to_z3(k, zv, ctx, side)
+            zo = [to_z3(o, zv, ctx, side) for o in others]
+            # And: drop k when the others imply it; Or: drop k when it implies the others
+            if (join is sympy.And and unsat(*zo, z3.Not(zk))) or \
+                    (join is sympy.Or and unsat(zk, z3.Not(z3.Or(*zo)))):
+                kids = others
+        return join(*kids)
+    return walk(cond)

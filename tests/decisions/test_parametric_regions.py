@@ -1,0 +1,162 @@
+"""Exact regions over several parameters: cp.solve on MDPs and influence diagrams, checked
+against hand derivations and against exact solves on a grid of rational points."""
+
+import itertools
+
+import pytest
+import sympy
+
+import cpspec as cp
+from cpspec.core import partition as part
+from cpspec.examples import delayed_reward
+
+p, q, g, r = sympy.symbols("p q gamma r")
+R = sympy.Rational
+
+
+def off_switch_id():
+    """Hadfield-Menell et al.'s off-switch game with a noisy human: the action is good
+    (+1) with probability p, bad (-1) otherwise; asked, the human decides correctly with
+    probability q."""
+    return cp.world(
+        "offswitch", U=cp.dist({1: p, -1: 1 - p}), A=cp.decision(["act", "off", "wait"]),
+        H=cp.dist(lambda U, A: {"allow": 1} if A != "wait" else
+                  ({"allow": q, "stop": 1 - q} if U == 1 else {"allow": 1 - q, "stop": q})),
+        V=cp.utility(lambda U, A, H: 0 if A == "off" or H == "stop" else U))
+
+
+UNIT = {p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)}
+GRID = [R(i, 6) for i in range(7)]
+
+
+def hand_off_switch(pv, qv):
+    """act: 2p - 1, off: 0, wait: p + q - 1; ties to the first (act, off, wait)."""
+    eu = {"act": 2 * pv - 1, "off": 0, "wait": pv + qv - 1}
+    best = max(eu.values())
+    return next(a for a in ("act", "off", "wait") if eu[a] == best), best
+
+
+def test_off_switch_regions_are_the_hand_derivation():
+    sol = cp.solve(off_switch_id(), domain=UNIT)
+    regs = {r.answer: r.condition for r in sol.regions(lambda s: s.policy("A"))}
+    assert set(regs) == {"act", "off", "wait"}
+    for pv, qv in itertools.product(GRID, GRID):
+        want, value = hand_off_switch(pv, qv)
+        holding = [a for a, c in regs.items() if c.subs({p: pv, q: qv}) is sympy.true]
+        assert holding == [want], (pv, qv)
+        assert sol.at({p: pv, q: qv}).value == value
+        assert sol.value.subs({p: pv, q: qv}) == value
+        assert sol.region_of({"p": pv, "q": qv}).answer.rules["A"][()] == want
+
+
+def test_regions_partition_the_box_and_carry_their_samples():
+    sol = cp.solve(off_switch_id(), domain=UNIT)
+    for reg in sol.pieces:   # each region's sample solves exactly to its answer
+        assert reg.condition.subs(reg.sample) is sympy.true
+        assert cp.solve(off_switch_id().bind(**{str(k): v for k, v in reg.sample.items()})
+                        ).rules == reg.answer.rules
+    # disjoint: no grid point lies in two regions
+    for pv, qv in itertools.product(GRID, GRID):
+        assert sum(reg.condition.subs({p: pv, q: qv}) is sympy.true
+                   for reg in sol.pieces) == 1
+
+
+def test_mdp_over_gamma_and_late_reward_matches_exact_solves():
+    m = delayed_reward(gamma=g, late=r)
+    sol = cp.solve(m, 3, domain={r: sympy.Interval(0, 4)})
+    regs = sol.regions(lambda s: s.policy(0, "start"))
+    assert {x.answer for x in regs} == {"take", "wait"}
+    for gv, rv in itertools.product(GRID, [R(k, 2) for k in range(9)]):
+        exact = cp.solve(m.bind(gamma=gv, r=rv), 3).policy(0, "start")
+        inside = [x.answer for x in regs if x.condition.subs({g: gv, r: rv}) is sympy.true]
+        assert inside == [exact], (gv, rv)
+        # hand: wait iff gamma * r > 1 (take wins ties)
+        assert exact == ("wait" if gv * rv > 1 else "take")
+
+
+def test_infinite_horizon_over_two_parameters():
+    m = delayed_reward(gamma=g, late=r)
+    sol = cp.solve(m, sympy.oo, domain={r: sympy.Interval(0, 4)})
+    for gv, rv in [(R(1, 2), R(3)), (R(1, 4), R(3)), (R(1, 3), R(3)), (R(9, 10), R(1))]:
+        assert sol.at({g: gv, r: rv}).policy("start") == (
+            "wait" if gv * rv > 1 else "take")
+        assert sol.policy("start") != "take"
+
+
+def test_a_boundary_point_on_a_curve_is_decided_exactly():
+    # wait beats take iff gamma**2 * r > 1: the boundary r = 1/gamma**2 is a curve, and
+    # at gamma = 1/2 the tie at r = 4 goes to take (declared first)
+    m = delayed_reward(gamma=g, delay=2, late=r)
+    sol = cp.solve(m, 4, domain={r: sympy.Interval(0, 5)})
+    assert sol.at({g: R(1, 2), r: 4}).policy(0, "start") == "take"
+    assert sol.region_of({g: R(1, 2), r: 4}).answer.policy(0, "start") == "take"
+    assert sol.region_of({g: R(1, 2), r: R(401, 100)}).answer.policy(0, "start") == "wait"
+
+
+def test_a_parameter_without_a_domain_is_named():
+    m = delayed_reward(gamma=g, late=r)
+    with pytest.raises(cp.ParameterError, match=r"parameter r has no domain.*Interval"):
+        cp.solve(m, 2)
+
+
+def test_a_jointly_bounded_probability_needs_a_domain_too():
+    with pytest.raises(cp.ParameterError, match=r"q has no domain: it appears only in "
+                                                r"probabilities together"):
+        cp.solve(joint_mdp(), 2, domain={p: sympy.Interval(0, 1)})
+
+
+def joint_mdp():
+    return cp.MDP(["a", "b"], ["x", "y"],
+                  lambda s, a: {"b": p * q, "a": 1 - p * q} if a == "x" else {"a": 1},
+                  lambda s, a, s2: 1 if s2 == "b" else (R(2, 3) if a == "y" else R(1, 3)),
+                  "a", gamma=0)
+
+
+def test_a_joint_probability_bounds_the_box():
+    # p * q <= 1 is part of the box when p and q range over [0, 2]
+    sol = cp.solve(joint_mdp(), 1, domain={p: sympy.Interval(0, 2), q: sympy.Interval(0, 2)})
+    assert sol.box.subs({p: 2, q: 1}) is sympy.false
+    with pytest.raises(cp.ParameterError, match="outside the solved domain"):
+        sol.at({p: 2, q: 1})
+    # Q(x) = 1/3 + 2 p q / 3, Q(y) = 2/3: x iff p q >= 1/2 (x is declared first)
+    assert sol.at({p: 1, q: R(1, 2)}).policy(0, "a") == "x"
+    assert sol.region_of({p: 1, q: R(1, 2)}).answer.policy(0, "a") == "x"
+    assert sol.region_of({p: R(1, 3), q: 1}).answer.policy(0, "a") == "y"
+    assert sol.region_of({p: 2, q: R(1, 2)}).answer.policy(0, "a") == "x"
+
+
+def test_non_polynomial_boundaries_are_refused():
+    m = cp.MDP(["a", "b"], ["x", "y"],
+               lambda s, a: {"b": sympy.sqrt(p), "a": 1 - sympy.sqrt(p)} if a == "x"
+               else {"a": 1}, lambda s, a, s2: q if s2 == "b" else 0, "a", gamma=0)
+    with pytest.raises(cp.ParameterError, match="not a rational function.*not be polynomial"):
+        cp.solve(m, 2, domain={q: sympy.Interval(0, 1)})
+
+
+def test_too_many_parameters_are_refused_with_the_count():
+    xs = sympy.symbols("a1:7")
+    m = cp.MDP(["s"], ["x", "y"], lambda s, a: {"s": 1},
+               lambda s, a, s2: xs[0] * xs[1] * xs[2] if a == "x" else xs[3] + xs[4] + xs[5],
+               "s", gamma=0)
+    with pytest.raises(cp.ModelTooLargeError, match="6 parameters.*MAX_REGION_PARAMETERS"):
+        cp.solve(m, 1, domain={x: sympy.Interval(0, 1) for x in xs})
+
+
+def test_one_parameter_pieces_merge_and_have_regions():
+    w = cp.world("w", X=cp.bernoulli(p), D=cp.decision(["a", "b"]),
+                 U=cp.utility(lambda X, D: 1 if D == "b" else 1))
+    sol = cp.solve(w, domain={p: sympy.Interval(0, 1)})
+    assert len(sol.pieces) == 1            # (0, 1/2), {1/2}, ... all say "a": one piece
+    (reg,) = sol.regions(lambda s: s.policy("D"))
+    assert reg.answer == "a" and reg.condition == sympy.Interval(0, 1).as_relational(p)
+    assert sol.at({p: R(1, 3)}).policy("D") == "a"
+
+
+def test_at_names_missing_and_unknown_parameters():
+    sol = cp.solve(off_switch_id(), domain=UNIT)
+    with pytest.raises(cp.ParameterError, match="give values for q"):
+        sol.at({p: R(1, 2)})
+    with pytest.raises(cp.ParameterError, match="z is not a parameter"):
+        sol.at({p: 1, q: 1, "z": 1})
+    with pytest.raises(cp.ParameterError, match="outside the solved domain"):
+        sol.at({p: 2, q: 1})
