@@ -135,6 +135,13 @@ class STH(Agent):
             self._plans[key] = self.chunks.over(mdp).plan(self.horizon)
         return self._plans[key]
 
+    def planning_world(self, o: tuple, s: Any, horizon: int | None = None):
+        if self.chunks is not None:  # its planning world is not the N-step diagram
+            raise SpecError("the planning world of STH with chunks is a chunk (semi-MDP) "
+                            "model, not drawn as a diagram; read it from "
+                            "agent.plan(o, s) (q, policy, effective_horizon)")
+        return super().planning_world(o, s, horizon)
+
     def planned_chunk(self, o: tuple, s: Any):
         """The chunk the plan runs first in ``s`` (agents with chunks)."""
         if self.chunks is None:

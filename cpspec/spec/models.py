@@ -566,6 +566,8 @@ def _chunk_options(ad, env, penv, words, where):
         policies[name] = policy
     try:
         return make_chunks(env, policies, primitive=prim)
+    except SpecFileError:
+        raise
     except SpecError as exc:
         raise SpecFileError(f"{where}: {exc}") from None
 

@@ -163,6 +163,8 @@ def test_chunks_let_a_short_horizon_see_the_late_reward():
     # the learning world: it walks, then takes nothing but the late reward
     assert chunked.value(3) == Fraction(243, 100)
     assert step.value(3) == 1
+    with pytest.raises(cp.SpecError, match="not drawn as a diagram"):
+        cp.draw(chunked)
 
 
 def test_effective_horizon_hand_derived_and_by_simulation():
