@@ -165,6 +165,8 @@ def test_chunks_let_a_short_horizon_see_the_late_reward():
     assert step.value(3) == 1
     with pytest.raises(cp.SpecError, match="not drawn as a diagram"):
         cp.draw(chunked)
+    with pytest.raises(cp.SpecError, match="plans with chunks"):
+        cp.explain_action(chunked, "start")
 
 
 def test_effective_horizon_hand_derived_and_by_simulation():
