@@ -17,6 +17,7 @@ from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
+from .decisions.chunks import ChunkModel, ChunkPlan, EffectiveHorizon, chunks
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
                                            value_of_control, value_of_information)
@@ -53,6 +54,7 @@ __all__ = [
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
+    "chunks", "ChunkModel", "ChunkPlan", "EffectiveHorizon",
 ] + list(_errors_all)
 
 

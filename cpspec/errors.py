@@ -26,6 +26,7 @@ __all__ = [
     "ClosedFormError",
     "DuplicateNameError",
     "InternalError",
+    "ChunkError",
 ]
 
 
@@ -111,3 +112,9 @@ class InternalError(SpecError):
 class ClosedFormError(SpecError):
     """No closed form (or no proof of one) could be derived, for example for a symbolic
     horizon; nothing was guessed. The message says why and suggests concrete values."""
+
+
+class ChunkError(SpecError):
+    """An action chunk that cannot be planned with: it never ends, or can run without
+    bound (it can return to a state without ending), or no chunk can start in a state.
+    The message names the chunk, the state and the loop."""

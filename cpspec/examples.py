@@ -14,7 +14,8 @@ from .errors import DistributionError, ParameterError, SpecError
 from .core.functions import check_probability, dist, fn, show, to_exact, uniform
 from .decisions.mdp import MDP
 
-__all__ = ["dice_world", "delayed_reward", "stop_button", "input_terminal", "exploration"]
+__all__ = ["dice_world", "delayed_reward", "stop_button", "input_terminal", "exploration",
+           "oracle_world"]
 
 
 def _num(x, what: str = "parameter"):
@@ -154,3 +155,38 @@ def exploration(gamma: Any = "9/10") -> MDP:
         return 1
     return MDP(["home", "gold"], ["rest", "go"], transition, reward, "home", gamma)
 
+
+def oracle_world(erasure: Any = "1/4", up: Any = "1/3", gamma: Any = "9/10") -> MDP:
+    """An oracle's world (factored): the oracle answers whether the market goes ``up``
+    or ``down``; the score is 1 when the answer comes true. With probability ``erasure``
+    nobody reads the answer (``reader = unread``); otherwise the reader ``buys`` on an
+    ``up`` answer, which makes the market go up, and stays ``idle`` on ``down``. Left
+    alone, the market goes up with probability ``up``.
+
+    The factual oracle (:class:`cp.agents.FO`) answers ``up`` while ``erasure < 1/2``
+    (``up = 1/3``): a self-fulfilling prophecy. The counterfactual oracle
+    (:class:`cp.agents.CFO`), scored where nobody reads it, answers ``down``.
+
+    >>> import cpspec as cp
+    >>> m = oracle_world()
+    >>> m.factors.domains["reader"], m.actions
+    (('unread', 'buys', 'idle'), ('up', 'down'))
+    >>> cp.agents.FO(m, reader="reader", unread="unread").act((), m.states[0])
+    'up'
+    """
+    erasure, up = _prob(erasure, "oracle_world: erasure"), _prob(up, "oracle_world: up")
+
+    def reader(A):
+        read = {"buys" if A == "up" else "idle": 1 - erasure}
+        return {"unread": erasure, **read} if erasure != 0 else read
+
+    def outcome(s2):
+        return "up" if s2.reader == "buys" else s2.market
+
+    return MDP.factored(variables={"reader": ["unread", "buys", "idle"],
+                                   "market": ["up", "down"]},
+                        dynamics={"reader": dist(reader),
+                                  "market": dist({"up": up, "down": 1 - up})},
+                        actions=["up", "down"],
+                        reward=lambda s, a, s2: 1 if a == outcome(s2) else 0,
+                        start={"reader": "unread", "market": "down"}, gamma=gamma)

@@ -290,6 +290,10 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
     >>> x.chosen, x.utilities, x.margins["take"]
     ('wait', {'take': 1, 'wait': 27/10}, -17/10)
     """
+    if isinstance(model, Agent) and model.chunks is not None:
+        raise SpecError("explain_action reads a step-by-step planning world; this agent "
+                        "plans with chunks: agent.plan(o, state).q(state) gives each "
+                        "chunk's exact value")
     if isinstance(model, Agent):
         sol = model.plan(o or model.o0, state)
     elif isinstance(model, (Solution, ParametricSolution)):

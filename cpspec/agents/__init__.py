@@ -1,5 +1,6 @@
 """The paper's agents as specifications (``paper``: ``FP``, ``FPX``, ``STH``, ``SI``,
-``SIF``, ``ITF``, ``ITC``, on the common base ``Agent`` in ``base``) and their learning functions
+``SIF``, ``ITF``, ``ITC``, on the common base ``Agent`` in ``base``), the factual and
+counterfactual oracles (``oracle``: ``FO``, ``CFO``) and their learning functions
 (``learners``, also available as ``cp.learners``).
 
 >>> import cpspec as cp
@@ -8,6 +9,7 @@
 """
 
 from .base import Agent
+from .oracle import CFO, FO
 from .paper import FP, FPX, ITC, ITF, SI, SIF, STH
 
-__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "FO", "CFO"]

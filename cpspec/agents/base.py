@@ -135,6 +135,10 @@ class Agent:
     #: True when the planning world's reward depends on the current state (ITC)
     planning_depends_on_state = False
 
+    #: The chunk model the agent plans with (:mod:`cpspec.decisions.chunks`; STH), or
+    #: None for step-by-step planning
+    chunks = None
+
     def planning_action(self, x, a):
         """The action that takes effect at planning state ``x`` when ``a`` is chosen
         (``a`` itself, except for agents whose planning world overrides it: SIF)."""

@@ -44,6 +44,8 @@ import sympy
 
 from ..core.functions import as_sympy, call_user, check_probability, normalize_name, to_exact
 from ..core.regions import Sign
+from ..decisions.chunks import ChunkModel, EffectiveHorizon
+from ..decisions.chunks import chunks as make_chunks
 from ..decisions.mdp import MDP
 from ..decisions.solving import solve
 from ..errors import DistributionError, FunctionError, ParameterError, SpecError
@@ -70,6 +72,15 @@ class FP(Agent):
 class STH(Agent):
     """The short time horizon agent: the planning world is cut to ``horizon = N`` steps.
 
+    With ``chunks`` (a :class:`~cpspec.decisions.chunks.ChunkModel` from
+    :func:`cp.chunks`, or a mapping of chunk policies) the agent plans with multi-step
+    chunks in the approximate ``N``-step planning world of the post's comment thread
+    (:mod:`cpspec.decisions.chunks`): it plans which chunk to run, takes that chunk's
+    first action, and plans afresh at the next step. A chunk started before ``N`` runs
+    to its end, so the plan may look past ``N``
+    (:meth:`effective_horizon`). Policy chunks are derived over the learned model
+    ``L(o)``; chunks given as tables are the learned model themselves.
+
     >>> import cpspec as cp
     >>> env = cp.MDP(["start", "w", "done"], ["take", "wait"],
     ...     lambda s, a: {"w": 1} if (s, a) == ("start", "wait") else {"done": 1},
@@ -77,21 +88,86 @@ class STH(Agent):
     ...     "start", gamma="9/10")
     >>> cp.agents.STH(env, horizon=1).act((), "start"), cp.agents.STH(env, horizon=2).act((), "start")
     ('take', 'wait')
+    >>> walk = {"walk": lambda s: "end" if s == "done" else "wait"}
+    >>> sth = cp.agents.STH(env, horizon=1, chunks=cp.chunks(env, walk, primitive=True))
+    >>> sth.planned_chunk((), "start"), sth.act((), "start"), sth.effective_horizon("start").reach
+    ('walk', 'wait', 1)
     """
 
     kind = "STH"
 
     def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
-                 o0: tuple = ()):
+                 o0: tuple = (), chunks: Any = None):
         if horizon is None:
             raise SpecError("STH needs its planning horizon: STH(env, horizon=N)")
         super().__init__(env, learner, horizon, o0)
+        if chunks is not None and not isinstance(chunks, ChunkModel):
+            chunks = make_chunks(env, chunks)  # a mapping of chunk policies
+        if chunks is not None and not isinstance(self.horizon, int):
+            raise SpecError(f"STH with chunks needs a whole number of planning steps, not "
+                            f"horizon = {self.horizon}")
+        self.chunks = chunks
+
+    def __repr__(self):
+        if self.chunks is None:
+            return super().__repr__()
+        return (f"STH(learner={self.learner!r}, horizon={self.horizon}, chunks="
+                f"[{', '.join(map(str, self.chunks.names))}])")
 
     def switching_horizon(self, s: Any, o: tuple = ()):
         """The planned first action as a function of the symbolic horizon ``N``
         (a :class:`~cpspec.core.regions.Choice` over ``N``, or one action)."""
+        if self.chunks is not None:
+            raise SpecError("switching_horizon is for step-by-step STH; with chunks, "
+                            "compare STH(env, horizon=N, chunks=...) for each N")
         N = sympy.Symbol("N", integer=True, positive=True)
         return solve(self.planning_mdp(o, s), N).policy(0, s)
+
+    # ---- planning with chunks -------------------------------------------------------
+    def plan(self, o: tuple, s: Any):
+        """The solved planning world; with chunks a
+        :class:`~cpspec.decisions.chunks.ChunkPlan` (one for every state)."""
+        if self.chunks is None:
+            return super().plan(o, s)
+        mdp = self.planning_mdp(o, s)  # checks the record and the state
+        key = (self.learner.key(tuple(o)), "chunks")
+        if key not in self._plans:
+            self._plans[key] = self.chunks.over(mdp).plan(self.horizon)
+        return self._plans[key]
+
+    def planning_world(self, o: tuple, s: Any, horizon: int | None = None):
+        if self.chunks is not None:  # its planning world is not the N-step diagram
+            raise SpecError("the planning world of STH with chunks is a chunk (semi-MDP) "
+                            "model, not drawn as a diagram; read it from "
+                            "agent.plan(o, s) (q, policy, effective_horizon)")
+        return super().planning_world(o, s, horizon)
+
+    def planned_chunk(self, o: tuple, s: Any):
+        """The chunk the plan runs first in ``s`` (agents with chunks)."""
+        if self.chunks is None:
+            raise SpecError("planned_chunk is for STH with chunks; this STH plans step by "
+                            "step (planned_action)")
+        return self.plan(o, s).policy(0, s)
+
+    def planned_action(self, o: tuple, s: Any):
+        if self.chunks is None:
+            return super().planned_action(o, s)
+        return self.chunks.first_action(self.planned_chunk(o, s), s)
+
+    def planned_actions(self, o: tuple) -> dict:
+        if self.chunks is None:
+            return super().planned_actions(o)
+        return {s: self.planned_action(o, s) for s in self.env.states}
+
+    def effective_horizon(self, s: Any, o: tuple = ()) -> EffectiveHorizon:
+        """The exact distribution of the step where the plan's world line ends from
+        ``s`` (:class:`~cpspec.decisions.chunks.EffectiveHorizon`); ``N`` with
+        probability 1 without chunks."""
+        if self.chunks is None:
+            self.planning_mdp(o, s)
+            N = self.horizon
+            return EffectiveHorizon(s, N, {N: Fraction(1)}, {N: (Fraction(1), ())})
+        return self.plan(o, s).effective_horizon(s)
 
 
 class FPX(Agent):

@@ -17,13 +17,16 @@
 
 ``[agent.NAME]``::
 
-    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC"
+    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "FO" | "CFO"
     env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
                                           | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
     terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+    chunks.<name> = "<expr of the state: an action or end>"   primitive_chunks = true
+                                (STH planning with chunks: cpspec.decisions.chunks)
+    reader = "<variable>"       unread = "<its value when nobody reads>"  (FO, CFO)
 
 Every key has one type (a key of the wrong type, or one the kind does not use, is an
 error naming the line); transition probabilities, ``start`` probabilities, ``gamma`` and
@@ -50,6 +53,8 @@ import sympy
 
 from .. import agents as ag
 from ..agents.learners import counting
+from ..decisions.chunks import END
+from ..decisions.chunks import chunks as make_chunks
 from ..decisions.mdp import MDP
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Probes, brief, locate, normal_name, normal_names, read_number,
@@ -415,14 +420,15 @@ def _factored_start(start, domains, path, lines, where) -> dict:
 
 _COMMON_AGENT_KEYS = {"kind", "env", "learner", "horizon"}
 _AGENT_KEYS = {
-    "FP": set(), "FPX": {"epsilon"}, "STH": set(),
+    "FP": set(), "FPX": {"epsilon"}, "STH": {"chunks", "primitive_chunks"},
+    "FO": {"reader", "unread"}, "CFO": {"reader", "unread"},
     "SI": {"stop", "null_action", "T_max", "U_max"},
     "SIF": {"stop", "null_action", "T_max", "U_max"},
     "ITF": {"terminal", "rewards"}, "ITC": {"terminal", "rewards"},
 }
 _LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 _KINDS = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
-          "ITF": ag.ITF, "ITC": ag.ITC}
+          "ITF": ag.ITF, "ITC": ag.ITC, "FO": ag.FO, "CFO": ag.CFO}
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines,
@@ -463,6 +469,10 @@ def _build_agent(name, ad, mdps, params, path, lines, probes):
         kw.update(_stop_options(kind, ad, env, penv, words, where))
     if kind in ("ITF", "ITC"):
         kw.update(_terminal_options(kind, ad, env, penv, words, where))
+    if kind in ("FO", "CFO"):
+        kw.update(_reader_options(kind, ad, env, where))
+    if kind == "STH" and ("chunks" in ad or "primitive_chunks" in ad):
+        kw["chunks"] = _chunk_options(ad, env, penv, words, where)
     try:
         return _KINDS[kind](env, **kw)
     except SpecFileError:
@@ -515,6 +525,51 @@ def _terminal_options(kind, ad, env, penv, words, where) -> dict:
                                 f"terminal {term}; contents: {list(contents)}")
         rewards[contents[c]] = _state_reward(text, env, penv, words, f"{where}, rewards.{c}")
     return {"terminal": term, "rewards": rewards}
+
+
+def _reader_options(kind, ad, env, where) -> dict:
+    """``reader`` and ``unread`` of an FO or CFO agent."""
+    if "reader" not in ad or "unread" not in ad:
+        raise SpecFileError(f"{where}: {kind} needs reader = \"<variable>\" and "
+                            "unread = \"<its value when nobody reads the answer>\"")
+    reader = read_ref(ad["reader"], where, "reader", {v: v for v in (env.variables or ())},
+                      "state variable")
+    values = _by_text(env.factors.domains[reader], where, f"values of {reader}")
+    if str(ad["unread"]) not in values or isinstance(ad["unread"], bool):
+        raise SpecFileError(f"{where}: unread = {brief(ad['unread'])} is not a value of "
+                            f"{reader}; values: {list(values)}")
+    return {"reader": reader, "unread": values[str(ad["unread"])]}
+
+
+def _chunk_options(ad, env, penv, words, where):
+    """``chunks.<name> = "<expr>"`` (an action or ``end`` in each state) and
+    ``primitive_chunks`` of an STH agent -> a chunk model."""
+    table = ad.get("chunks", {})
+    if not isinstance(table, dict):
+        raise SpecFileError(f"{where}: chunks must be a table chunks.<name> = \"<expr of the "
+                            "state giving an action or end>\"")
+    prim = ad.get("primitive_chunks", False)
+    if not isinstance(prim, bool):
+        raise SpecFileError(f"{where}: primitive_chunks = {brief(prim)} must be true or false")
+    if END in words and words[END] != END:
+        raise SpecFileError(f"{where}: a value is named {END!r}, which chunks return to end; "
+                            "rename the value")
+    policies = {}
+    for name, text in table.items():
+        if not isinstance(text, str):
+            raise SpecFileError(f"{where}: chunks.{name} = {brief(text)} must be an expression "
+                                "(in quotes) giving an action or end")
+        e = parse(text, f"{where}, chunks.{name}")  # unknown names: when chunks derive
+
+        def policy(s, _e=e, _name=name):
+            return _e.evaluate({**words, END: END, **penv, **_state_env(env, s)})
+        policies[name] = policy
+    try:
+        return make_chunks(env, policies, primitive=prim)
+    except SpecFileError:
+        raise
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
 
 
 def state_words(env) -> dict:

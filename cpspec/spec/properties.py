@@ -150,7 +150,8 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
         tw = _trace_world(env)
         names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
         funcs = _property_functions(env, where)
-        prop = evaluate_text(text, where, names, funcs, {"stop", "null_action", "K", "var"},
+        prop = evaluate_text(text, where, names, funcs,
+                             {"stop", "null_action", "K", "var", "slack", "within"},
                              "use state variables (or s), a, values and actions")
         out.append(PropertyEntry(name, prop, expect, where, timeout, over))
     return tuple(out)

@@ -5,7 +5,10 @@ In a query ``X_w`` is node ``X`` of world ``w``; ``P(event, given=event)`` and
 ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``, ``threshold(pi*)``, ``thresholds(pi*)`` for MDPs
 (``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with
 decision nodes; and ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)``,
-``plan_threshold(agent, state)``, ``switch(agent, state)`` for agents (see
+``plan_threshold(agent, state)``, ``switch(agent, state)`` for agents, and for an STH
+agent with chunks ``chunk(agent, state)`` (the chunk it plans first) and
+``reach(agent, state, H)`` (the probability that its plan's world line ends at step
+``H``) (see
 :mod:`cpspec.spec.models`). A factored state is written ``S(button='armed')``.
 
 MDPs and influence diagrams are solved on first use by a :class:`Solutions` object, which
@@ -167,6 +170,25 @@ def _switch(agent, state):
     return a.switching_horizon(state, a.o0)
 
 
+def _chunked(agent, fname):
+    a = _agent_of(agent, fname)
+    if a.chunks is None:
+        raise SpecFileError(f"{fname}(agent, state): the agent does not plan with chunks "
+                            "(give it chunks.<name> = ...)")
+    return a
+
+
+def _chunk(agent, state):
+    a = _chunked(agent, "chunk")
+    return a.planned_chunk(a.o0, state)
+
+
+def _reach(agent, state, H):
+    a = _chunked(agent, "reach")
+    h = a.effective_horizon(state, a.o0)
+    return h.probabilities.get(read_steps(H, "reach(agent, state, H)", "H"), 0)
+
+
 def _policy(sols: Solutions, ref: PolicyRef, *args):
     """``pi*(s)``, ``pi*(t, s)``, or ``pi*(D_w, info...)`` of an influence diagram."""
     if args and isinstance(args[0], RV):
@@ -216,7 +238,8 @@ def query_functions(spec: Spec, sols: Solutions) -> dict:
     funcs = {"U": partial(_U, sols), "V": partial(_V, sols),
              "thresholds": partial(_thresholds, sols), "threshold": partial(_threshold, sols),
              "act": _act, "value": _value, "plan_threshold": _plan_threshold,
-             "switch": _switch, "S": lambda **kw: State(**kw)}
+             "switch": _switch, "chunk": _chunk, "reach": _reach,
+             "S": lambda **kw: State(**kw)}
     funcs.update({k: partial(_policy, sols, v) for k, v in spec.names.items()
                   if isinstance(v, PolicyRef)})
     return funcs

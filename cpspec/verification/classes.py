@@ -377,9 +377,10 @@ def class_certificate(agent: Agent, prop: Property, cls: WorldClass) -> str | No
         return _no_incentive_lemma(base, prop.node, cls)
     if prop.name == "myopic":
         H = agent.horizon
-        if isinstance(H, int) and H <= prop.N:
-            return (f"the planning world of {agent!r} has {H} <= {prop.N} steps in every "
-                    f"member of {cls.name}: nothing at steps >= {prop.N} exists in it, so "
+        limit = prop.N + prop.slack
+        if isinstance(H, int) and H <= limit and agent.chunks is None:
+            return (f"the planning world of {agent!r} has {H} <= {limit} steps in every "
+                    f"member of {cls.name}: nothing at steps >= {limit} exists in it, so "
                     "no rewards or transitions there can change an action (the horizon cut)")
         return None
     if prop.name == "obeys_stop_button":

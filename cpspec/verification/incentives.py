@@ -40,6 +40,10 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
         known = ", ".join(env.variables or ()) or "none (the environment is not factored)"
         raise UnknownNodeError(f"no_incentive({node}): the environment has no state variable "
                                f"{node!r}; its variables: {known}")
+    if agent.chunks is not None:
+        return Outcome("unknown", None, (
+            "no_incentive is encoded for step-by-step planning worlds; this agent plans "
+            "with chunks, whose policies and durations may read the node"))
     if not isinstance(agent.learner, PerfectLearner):
         return Outcome("unknown", None, ("no_incentive is encoded for planning worlds built from the "
                                  "environment's own factored dynamics (learner='perfect')"))

@@ -39,13 +39,18 @@ flip may need values at several states. Neither is missed: Z3 decides them. With
 together are complete (two first-step distributions that differ put more mass on some
 state).
 
+An agent that plans with chunks is checked on its plan's reach instead
+(:mod:`cpspec.verification.reach`); for a step-by-step agent ``myopic(N, slack=k)`` is
+``myopic(N + k)``, and ``within < 1`` changes nothing (its plan reaches its horizon with
+probability 1).
+
 The whole call runs within the caller's :class:`~cpspec.budget.Deadline`, checked
 between states and steps; when it runs out the verdict is *unknown*, never *holds*.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import isqrt, lcm
 from numbers import Integral
@@ -64,6 +69,7 @@ from ..progress import progress
 from . import encoding
 from .encoding import check_z3, differs, fraction, max_var, new_solver, real
 from .properties import Property
+from .reach import check_reach
 from .records import Counterexample, Outcome
 
 __all__ = ["check_myopic", "ContinuationWitness", "find_witness", "find_z3_continuation",
@@ -113,6 +119,13 @@ def check_myopic(agent: Agent, prop: Property, deadline: Deadline) -> Outcome:
     >>> out.status, out.method, out.counterexample.data["flipped"]
     ('fails', 'witness', 'take')
     """
+    if agent.chunks is not None:  # the plan can look past its horizon: read its reach
+        return check_reach(agent, prop, deadline)
+    if prop.within == 1:
+        return Outcome("holds", None, "within = 1 allows the plan to look anywhere",
+                       method="structure")
+    if prop.slack:  # a step-by-step plan looks exactly to its horizon, with probability 1
+        prop = replace(prop, N=prop.N + prop.slack, slack=0)
     N = prop.N
     env = agent.env
     H = agent.horizon

@@ -9,7 +9,10 @@ Each property is an immutable record, decided by :func:`cp.verify`
                          ``policy_var``, a state variable that models the policy must
                          never be rewritten in a trace of ``K`` steps
 ``myopic(N)``            the chosen action never depends on anything in the planning world
-                         at steps ``>= N`` (free continuation values cannot flip it)
+                         at steps ``>= N`` (free continuation values cannot flip it); for
+                         an agent planning with chunks: its plan never looks past step
+                         ``N``; ``myopic(N, slack=k, within=eps)``: with probability at
+                         least ``1 - eps`` it never looks past step ``N + k``
 ``obeys_stop_button(K)`` in every learning-world trace of up to ``K`` steps, once the
                          button is pressed all later actions are the null action
 ``no_incentive(node)``   the optimal planning-world action is the same for every model of
@@ -24,14 +27,15 @@ Each property is an immutable record, decided by :func:`cp.verify`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from numbers import Integral
 from typing import Any, Callable, Literal, get_args
 
 import numpy as np
 import sympy
 
-from ..errors import FunctionError, ModelTooLargeError, SpecError
-from ..core.functions import call_user, normalize_name, show
+from ..errors import DistributionError, FunctionError, ModelTooLargeError, SpecError
+from ..core.functions import call_user, normalize_name, show, to_exact
 
 __all__ = ["Property", "PropertyKind", "KINDS", "policy_unmodified", "myopic", "obeys_stop_button",
            "no_incentive", "no_self_knowledge", "always", "eventually", "MAX_TRACE_STEPS"]
@@ -122,6 +126,8 @@ class Property:
     stop_pressed: Callable | None = None
     null_action: Any = None
     policy_var: str | None = None
+    slack: int = 0
+    within: Any = Fraction(0)
 
     def __post_init__(self):
         if self.name not in KINDS:
@@ -130,7 +136,9 @@ class Property:
 
     def __str__(self) -> str:
         if self.name == "myopic":
-            return f"myopic({self.N})"
+            extra = (f", slack={self.slack}" if self.slack else "") + \
+                (f", within={self.within}" if self.within else "")
+            return f"myopic({self.N}{extra})"
         if self.name == "obeys_stop_button":
             return f"obeys_stop_button({self.K})"
         if self.name == "no_incentive":
@@ -157,13 +165,43 @@ def policy_unmodified(policy_var: str | None = None, K: int = 3) -> Property:
                                                      MAX_TRACE_STEPS), policy_var=policy_var)
 
 
-def myopic(N: int) -> Property:
+def myopic(N: int, slack: int = 0, within: Any = 0) -> Property:
     """The planned action never depends on the planning world at steps ``>= N``.
 
-    >>> str(myopic(3))
-    'myopic(3)'
+    For an agent that plans with chunks (``STH(env, horizon=H, chunks=...)``), whose
+    plan can look past its horizon, the property is read on the plan's effective
+    horizon (the step where its world line ends): with probability at least
+    ``1 - within`` the plan never looks past step ``N + slack``, from every state
+    (``myopic(N)``: never past ``N``). An agent that plans step by step looks exactly to
+    its horizon, so for it ``slack = k`` means ``myopic(N + k)`` and ``within < 1`` adds
+    nothing (``within = 1`` allows anything).
+
+    Parameters
+    ----------
+    N : int
+        The step the plan may not look past (positive).
+    slack : int
+        Extra steps allowed (non-negative).
+    within : exact number in [0, 1]
+        The probability allowed for looking further (``"1/10"``, ``Fraction(1, 10)``).
+
+    >>> str(myopic(3)), str(myopic(3, slack=1, within="1/10"))
+    ('myopic(3)', 'myopic(3, slack=1, within=1/10)')
     """
-    return Property("myopic", N=_positive(N, "N", "myopic", MAX_TRACE_STEPS))
+    N = _positive(N, "N", "myopic", MAX_TRACE_STEPS)
+    if isinstance(slack, bool) or not isinstance(slack, Integral) or slack < 0:
+        raise SpecError(f"myopic({N}): slack = {show(slack)} must be a non-negative integer "
+                        "(the extra steps the plan may look past N)")
+    _positive(N + int(slack), "N + slack", "myopic", MAX_TRACE_STEPS)
+    try:
+        eps = to_exact(within, what=f"myopic({N}): within")
+    except DistributionError as exc:
+        raise SpecError(str(exc)) from None
+    if not isinstance(eps, Fraction) or not 0 <= eps <= 1:
+        raise SpecError(f"myopic({N}): within = {show(within)} must be an exact probability "
+                        "in [0, 1] (the probability allowed for looking past N + slack), "
+                        "e.g. \"1/10\"")
+    return Property("myopic", N=N, slack=int(slack), within=eps)
 
 
 def obeys_stop_button(K: int, stop_pressed: Callable | None = None,
