@@ -31,12 +31,13 @@ import z3
 from ..budget import Deadline
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
 from .functions import as_sympy, number_to_sympy, to_exact
-from .regions import valid_domain
+from .regions import sample_of, valid_domain
 
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
-           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy"]
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
+           "tie_rule", "solve_regions", "interval_regions"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -86,7 +87,7 @@ class Point:
     def __init__(self, params: Sequence[sympy.Symbol], values: Mapping, model=None,
                  z3vars: Mapping | None = None):
         self.params = tuple(params)
-        self.values = dict(values)
+        self.values = {k: number_to_sympy(v) for k, v in values.items()}
         self.model, self.z3vars = model, z3vars
 
     @property
@@ -229,6 +230,23 @@ def polynomial_condition(diff, strict: bool):
     return (lhs > rhs) if strict else (lhs >= rhs)
 
 
+def tie_rule(best, actions: Sequence, margin: Callable) -> list:
+    """The conditions under which ``best`` stays the chosen action under the tie rule
+    (ties go to the first action declared): ``margin(a) > 0`` (``margin(a)``: the value
+    of ``best`` minus that of ``a``, a rational function of the parameters) for the
+    actions declared before ``best``, ``>= 0`` for those after it.
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> value = {"a": p, "b": 1 - p, "c": sympy.Rational(1, 2)}
+    >>> tie_rule("b", ["a", "b", "c"], lambda a: value["b"] - value[a])
+    [p < 1/2, p <= 1/2]
+    """
+    order = {a: i for i, a in enumerate(actions)}
+    return [polynomial_condition(margin(a), strict=order[a] < order[best])
+            for a in actions if a != best]
+
+
 def box_condition(params: Sequence[sympy.Symbol], domains: Mapping) -> Any:
     """The condition of a box: each parameter in its set (intervals or unions of them)."""
     parts = []
@@ -283,6 +301,23 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples))
     return merged
+
+
+def interval_regions(x: sympy.Symbol, pieces, solve_exact: Callable, get: Callable
+                     ) -> list[ParameterRegion]:
+    """The regions of a one-parameter solution (``pieces``: ``[(set of x, solution)]``,
+    each solution with ``.rules``), each checked by ``solve_exact(sample)`` at a sample of
+    its set, with ``get(solution)`` as the answer and equal answers merged."""
+    regs = []
+    for s, sol in pieces:
+        sample = sample_of(s)
+        exact = solve_exact(sample)
+        if exact.rules != sol.rules:
+            raise ParameterError(f"internal: the region {s} of {x} has the rules {sol.rules}; "
+                                 f"the exact solve at {x} = {sample} {exact.rules}"
+                                 )  # pragma: no cover - a bug guard
+        regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
+    return merge_regions(regs)
 
 
 def _rational_near(v, digits: int):
@@ -366,6 +401,32 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         regions.append(ParameterRegion(cond, answer, dict(point.values)))
         solver.add(z3.Not(to_z3(cond, zv, ctx)))
     return regions
+
+
+def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Callable,
+                  answer: Callable, deadline: Deadline | None = None) -> "RegionSolution":
+    """A :class:`RegionSolution` of a model over the box: ``locate(point)`` solves the
+    model exactly at a point and returns ``(solution, conditions)``, the symbolic solution
+    of the decisions found there and the conditions (:func:`tie_rule`) under which they
+    stay optimal; each region is their conjunction, simplified within the box.
+    ``solve_at(values)`` is the exact solution at a point and ``answer(solution)`` a
+    region's default answer (its decision rules).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> def locate(pt):
+    ...     best = "a" if pt.sign(2 * p - 1) >= 0 else "b"     # ties to "a"
+    ...     margin = {"a": 2 * p - 1, "b": 1 - 2 * p}[best]
+    ...     return best, tie_rule(best, ["a", "b"], lambda a: margin)
+    >>> sol = solve_regions([p], sympy.And(p >= 0, p <= 1), locate, str, str)
+    >>> [str(r) for r in sol.regions()]
+    ['a where p >= 1/2', 'b where p < 1/2']
+    """
+    def located(point):
+        sol, conds = locate(point)
+        return sol, simplify_condition(params, box, conds)
+    pieces = partition(params, box, located, deadline, what=f"the box {box}")
+    return RegionSolution(params, box, pieces, solve_at, answer)
 
 
 def strictly(cond):
