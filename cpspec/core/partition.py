@@ -75,8 +75,12 @@ def show_condition(cond) -> str:
         return "everywhere"
     if isinstance(cond, sympy.Or):
         return " or ".join(f"({show_condition(a)})" for a in cond.args)
+    if isinstance(cond, sympy.core.relational.Relational) and cond.lhs.is_number and \
+            not cond.rhs.is_number:
+        return str(cond.reversed)   # the parameter on the left: b <= 0, not 0 >= b
     if isinstance(cond, sympy.And):
-        return " and ".join(show_condition(a) for a in cond.args)
+        return " and ".join(f"({show_condition(a)})" if isinstance(a, sympy.Or)
+                            else show_condition(a) for a in cond.args)
     return str(cond)
 
 
@@ -632,4 +636,18 @@ def tidy(params, box, cond) -> Any:
                     (join is sympy.Or and unsat(zk, z3.Not(z3.Or(*zo)))):
                 kids = others
         return join(*kids)
-    return walk(cond)
+    out = walk(cond)
+    if len(out.free_symbols) == 1 and out not in (sympy.true, sympy.false):
+        # one parameter: its set, read back as the fewest relations
+        (x,) = out.free_symbols
+        own = [c for c in (box.args if isinstance(box, sympy.And) else (box,))
+               if c.free_symbols == {x}]
+        try:
+            alt = walk(sympy.And(out, *own).as_set().as_relational(x)).replace(
+                lambda e: isinstance(e, sympy.core.relational.Relational) and e.lhs.is_number,
+                lambda e: e.reversed)     # the parameter on the left: b > 0, not 0 < b
+        except (NotImplementedError, TypeError, ValueError):
+            return out
+        if sympy.count_ops(alt) < sympy.count_ops(out):
+            return alt
+    return out
