@@ -37,7 +37,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "solve_regions", "interval_regions"]
+           "tie_rule", "solve_regions", "interval_regions", "sign_condition"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -58,6 +58,9 @@ class ParameterRegion:
     answer: Any
     sample: dict = field(repr=False)
     samples: tuple = field(repr=False, default=())
+    #: how far the answer is from changing, where it means something: a comparison's
+    #: ``lhs - rhs``, or each action's margin to the chosen one
+    margin: Any = field(repr=False, default=None)
 
     def __str__(self) -> str:
         return f"{_show_answer(self.answer)} where {show_condition(self.condition)}"
@@ -251,6 +254,21 @@ def tie_rule(best, actions: Sequence, margin: Callable) -> list:
             for a in actions if a != best]
 
 
+def sign_condition(expr, sign: int):
+    """``expr > 0``, ``expr < 0`` or ``expr = 0`` (``sign`` 1, -1, 0) for a rational
+    function of the parameters, as a polynomial relation (its numerator for ``= 0``).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> sign_condition(1 - 2 * p, -1), sign_condition((1 - p) / 2, 0)
+    (p > 1/2, Eq(1 - p, 0))
+    """
+    expr = number_to_sympy(expr)
+    if sign:
+        return polynomial_condition(sign * expr, strict=True)
+    return sympy.Eq(sympy.numer(sympy.together(expr)), 0)
+
+
 def box_condition(params: Sequence[sympy.Symbol], domains: Mapping) -> Any:
     """The condition of a box: each parameter in its set (intervals or unions of them)."""
     parts = []
@@ -303,7 +321,8 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
         cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
             group[0].condition
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
-        merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples))
+        merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
+                                      group[0].margin))
     return merged
 
 

@@ -28,7 +28,7 @@ from ..agents.learners import append
 from ..agents.paper import FP, FPX, ITC, ITF, SI, SIF, STH
 from ..budget import Deadline
 from ..core.functions import number_to_sympy
-from ..core.partition import Point, polynomial_condition
+from ..core.partition import Point, sign_condition
 from ..decisions.solving import optimal_at
 from ..errors import ModelTooLargeError, SpecError
 from .traces import MAX_TRACE_NODES
@@ -70,11 +70,7 @@ def support_condition(p, point: Point):
     (Eq(1 - p, 0), p > 0)
     """
     p = number_to_sympy(p)
-    if not p.free_symbols:
-        return sympy.true
-    if point.sign(p) > 0:
-        return polynomial_condition(p, strict=True)
-    return sympy.Eq(sympy.numer(sympy.together(p)), 0)
+    return sign_condition(p, point.sign(p)) if p.free_symbols else sympy.true
 
 
 def behaviour_conditions(agent: Agent, point: Point, K: int,
@@ -116,7 +112,7 @@ def behaviour_conditions(agent: Agent, point: Point, K: int,
             if agent.U_max is not None:
                 d = plan(o, s).values[s] - agent.U_max
                 power = point.sign(d) >= 0
-                conds.append(polynomial_condition(d if power else -d, strict=not power))
+                conds.append(sign_condition(d, point.sign(d)))
                 if power:
                     return [agent.null_action]
         sol = plan(o, s)
