@@ -37,7 +37,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "solve_regions", "interval_regions", "sign_condition"]
+           "tie_rule", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -613,6 +613,29 @@ def parameter_box(params, domain: Mapping | None, probabilities, gamma=None,
         if len(p.free_symbols & set(params)) > 1:
             joint += [polynomial_condition(p, False), polynomial_condition(1 - p, False)]
     return params, sympy.And(box_condition(params, sets), *joint)
+
+
+def equivalent(params, box, a, b, timeout: float = 10.0) -> bool | None:
+    """Whether the conditions ``a`` and ``b`` agree at every point of ``box`` (decided by
+    Z3; None when Z3 cannot decide in ``timeout`` seconds).
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    >>> equivalent([p, q], box, p * q > 0, sympy.And(p > 0, q > 0))
+    True
+    >>> equivalent([p, q], box, p >= q, p > q)
+    False
+    """
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    side: list = []
+    s = z3.Solver(ctx=ctx)
+    s.set("timeout", max(1, int(timeout * 1000)))
+    s.add(to_z3(box, zv, ctx, side), to_z3(a, zv, ctx, side) != to_z3(b, zv, ctx, side))
+    s.add(*side)
+    res = s.check()
+    return True if res == z3.unsat else (False if res == z3.sat else None)
 
 
 def tidy(params, box, cond) -> Any:

@@ -76,6 +76,7 @@ class Spec:
     names: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False,
                            compare=False)
     classes: dict = field(default_factory=dict)  # name -> cp.WorldClass
+    syntheses: tuple = ()                        # cpspec.spec.synthesis.SynthesisEntry
 
     def solution(self, key: tuple):
         """Solve an MDP (``("mdp", name)``) or an influence diagram (``("world", name)``).
@@ -93,13 +94,9 @@ class Spec:
         return solve(d, domain=self.domain_for(syms))
 
     def domain_for(self, syms) -> dict | None:
-        """The declared ``[domains]`` entry of the one parameter that has one, if any."""
-        given = [x for x in syms if x in self.domains]
-        if len(given) > 1:
-            raise SpecFileError(f"{self.path}: [domains] gives ranges for "
-                                f"{sorted(map(str, given))}; cpspec derives regions over one "
-                                "parameter at a time")
-        return {given[0]: self.domains[given[0]]} if given else None
+        """The declared ``[domains]`` entries of the parameters ``syms``, if any."""
+        given = {x: self.domains[x] for x in syms if x in self.domains}
+        return given or None
 
 
 # ---- the text of a spec file: lines, located fast -----------------------------------

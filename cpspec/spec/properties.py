@@ -24,7 +24,7 @@ from .base import Spec, brief, evaluate_text, internal_error, locate, read_ref
 from .models import state_words
 
 __all__ = ["PropertyEntry", "PropertyResult", "MAX_TIMEOUT", "build_properties",
-           "check_properties"]
+           "check_properties", "read_check", "read_timeout"]
 
 
 @dataclass(frozen=True)
@@ -141,27 +141,31 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
         if not isinstance(expect, str) or expect not in ("holds", "fails", "unknown"):
             raise SpecFileError(f'{where}: expect must be "holds", "fails" or "unknown", not '
                                 f"{brief(expect)}")
-        timeout = _timeout(ent.get("timeout", 60), where)
+        timeout = read_timeout(ent.get("timeout", 60), where)
         over = None
         if "over" in ent:
             over = (classes or {})[read_ref(ent["over"], where, "over", classes or {},
                                             "[class.NAME]")]
-        env = agents[name].env
-        tw = _trace_world(env)
-        names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
-        funcs = _property_functions(env, where)
-        prop = evaluate_text(text, where, names, funcs,
-                             {"stop", "null_action", "K", "var", "slack", "within"},
-                             "use state variables (or s), a, values and actions")
+        prop = read_check(text, agents[name].env, params, where)
         out.append(PropertyEntry(name, prop, expect, where, timeout, over))
     return tuple(out)
+
+
+def read_check(text: str, env, params: dict, where: str):
+    """A property written in a spec file (``"myopic(3)"``), conditions read on ``env``'s
+    states."""
+    tw = _trace_world(env)
+    names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
+    return evaluate_text(text, where, names, _property_functions(env, where),
+                         {"stop", "null_action", "K", "var", "slack", "within"},
+                         "use state variables (or s), a, values and actions")
 
 
 #: The longest ``timeout`` a ``[[property]]`` may ask for, in seconds (a week).
 MAX_TIMEOUT = 7 * 24 * 3600
 
 
-def _timeout(t, where) -> float:
+def read_timeout(t, where) -> float:
     """A verification time budget in seconds: a finite positive number."""
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) \
             or t <= 0 or t > MAX_TIMEOUT:
