@@ -17,6 +17,13 @@
 ``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--agent NAME``) in the paper's
                              notation.
 ``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
+``cpspec synthesize FILE AGENT PROPERTY --over p,q`` the exact regions of the parameters
+                             where the property holds, fails and is unknown
+                             (``--png out.png`` or ``--svg`` draws them).
+
+``--param NAME=VALUE`` (any command, repeatable) binds a parameter of the file to an
+exact value, on top of its ``[bind]`` table; ``derive --regions`` prints the exact
+regions of a parametric answer (and ``--png`` draws them).
 
 Files named by ``uses`` and ``[[observations]]`` must lie in the spec's project (the
 nearest folder above it with ``.git`` or ``pyproject.toml``, else its own folder) or in
@@ -33,12 +40,18 @@ from pathlib import Path
 import numpy as np
 import sympy
 
+from .core.partition import ParameterRegion, show_condition
+from .core.regions import Choice
 from .errors import SpecError
 from .explanations import explain, explain_action
 from .export.drawing import agent_scene, beside, scene, to_png, to_svg
+from .export.regions import box_ranges, region_picture, save_picture
+from .inference.comparisons import where as regions_where
 from .inference.sampling import simulate
 from .spec import loader
-from .spec.base import internal_error, normal_name, read_number, show
+from .spec.base import internal_error, normal_name, phrase_for, read_number, show
+from .spec.properties import read_check
+from .verification.synthesis import synthesize
 from .spec.properties import check_properties
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
@@ -57,10 +70,17 @@ def _files(target: str) -> list[Path]:
 
 
 def _load(path, args):
-    """Load a spec file with the command line's file policy."""
+    """Load a spec file with the command line's file policy and its ``--param``s."""
+    bind = dict(_param(p) for p in args.param) or None
     if args.allow_outside:
-        return loader.load(path, allow_outside=True)
-    return loader.load(path, root=[loader.spec_root(path), loader.project_dir(Path.cwd())])
+        return loader.load(path, allow_outside=True, bind=bind)
+    return loader.load(path, root=[loader.spec_root(path), loader.project_dir(Path.cwd())],
+                       bind=bind)
+
+
+def _say(text) -> str:
+    """A message with its advice phrased for the command line (``--param``)."""
+    return phrase_for(str(text), "cli")
 
 
 def _internal(exc: BaseException) -> str:
@@ -81,7 +101,7 @@ def _check(args) -> int:
                 spec = _load(path, args)
                 results = loader.check(spec)
             except SpecError as exc:
-                print(f"  ERROR {exc}")
+                print(f"  ERROR {_say(exc)}")
                 status = max(status, 2)
                 continue
             except Exception as exc:  # one file's failure never hides the others
@@ -98,7 +118,7 @@ def _check(args) -> int:
                 except Exception as exc:
                     line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
                     r = None
-                print(f"  {line}")
+                print(f"  {_say(line)}")
                 if r is None or getattr(r, "internal", False):
                     failed += 1
                     status = max(status, INTERNAL)
@@ -120,7 +140,7 @@ def _prove(args) -> int:
             try:
                 spec = _load(path, args)
             except SpecError as exc:
-                print(f"{path}\n  ERROR {exc}")
+                print(f"{path}\n  ERROR {_say(exc)}")
                 status = max(status, 2)
                 continue
             except Exception as exc:
@@ -149,9 +169,12 @@ def _prove(args) -> int:
 
 def _derive(args) -> int:
     try:
-        value = loader.derive(_load(args.file, args), args.expr, where="command line")
+        spec = _load(args.file, args)
+        value = loader.derive(spec, args.expr, where="command line")
+        if args.regions or args.png:
+            return _print_regions(_regions_of(value, spec), args.png, args.expr)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     if args.latex:
         try:
@@ -162,6 +185,79 @@ def _derive(args) -> int:
                   file=sys.stderr)
             return 2
     print(show(value))
+    return 0
+
+
+def _regions_of(value, spec) -> tuple:
+    """``(regions, parameters, box)`` of a parametric answer of a query."""
+    if isinstance(value, list) and value and isinstance(value[0], ParameterRegion):
+        regs = value
+    elif isinstance(value, Choice):
+        regs = [ParameterRegion(s.as_relational(value.parameter), a, {})
+                for s, a in value.pieces]
+    elif isinstance(value, sympy.Piecewise):
+        regs = [ParameterRegion(c, e, {}) for e, c in value.args]
+    elif isinstance(value, sympy.logic.boolalg.Boolean) and value.free_symbols:
+        regs = regions_where(value, domain=spec.domain_for(value.free_symbols), timeout=None)
+    elif hasattr(value, "regions") and callable(value.regions):
+        regs = value.regions()
+    else:
+        raise SpecError(f"--regions: the answer {show(value)} does not depend on a "
+                        "parameter (no regions to list)")
+    params = sorted(set().union(*(r.condition.free_symbols for r in regs)), key=str)
+    doms = {x: spec.domains.get(x, spec.validity.get(x, sympy.Interval(0, 1)))
+            for x in params}
+    box = sympy.And(*[d.as_relational(x) for x, d in doms.items()])
+    return regs, params, box
+
+
+def _print_regions(found: tuple, png, title: str) -> int:
+    regs, params, box = found
+    for r in regs:
+        cond = "everywhere" if r.condition is sympy.true else \
+            f"where {show_condition(r.condition)}"
+        print(f"{show(r.answer)} {cond}")
+    if png:
+        svg = region_picture(regs, params, box_ranges(params, box), title=title)
+        print(save_picture(svg, png))
+    return 0
+
+
+def _synthesize(args) -> int:
+    try:
+        spec = _load(args.file, args)
+        if args.agent not in spec.agents:
+            raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
+                            f"{', '.join(spec.agents) or 'none'}")
+        agent = spec.agents[args.agent]
+        names = [normal_name(x.strip()) for x in args.over.split(",") if x.strip()]
+        bad = [x for x in names if not isinstance(spec.params.get(x), sympy.Symbol)]
+        if bad or not names:
+            raise SpecError(f"--over {args.over}: {bad[0] if bad else 'nothing'} is not a free "
+                            f"parameter of {args.file} (its parameters: "
+                            f"{', '.join(k for k, v in spec.params.items() if isinstance(v, sympy.Symbol)) or 'none'})")
+        over = [spec.params[x] for x in names]
+        prop = read_check(args.property, agent.env, spec.params, "command line")
+        res = synthesize(agent, prop, over=over, domain=spec.domain_for(over),
+                         timeout=args.timeout)
+    except SpecError as exc:
+        print(f"error: {_say(exc)}", file=sys.stderr)
+        return 2
+    print(_say(res))
+    for cond, cex in res.counterexamples:
+        print(f"  where {show_condition(cond)}, a counterexample: "
+              + str(cex).replace("\n", "\n    "))
+    if args.png or args.svg:
+        try:
+            svg = region_picture(res.regions(), list(res.parameters),
+                                 box_ranges(res.parameters, res.box),
+                                 title=f"{prop} of {args.agent}")
+            for out in (args.png, args.svg):
+                if out:
+                    print(save_picture(svg, out))
+        except SpecError as exc:
+            print(f"error: {_say(exc)}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -176,7 +272,7 @@ def _explain(args) -> int:
         out = loader.derive(_load(args.file, args), args.query, where="command line",
                      overrides=overrides)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     if not hasattr(out, "_repr_html_"):
         print("error: explain takes one P(...), E(...) or act(agent, state) query, not an "
@@ -211,7 +307,7 @@ def _draw(args) -> int:
         else:
             raise SpecError(f"{args.file} has no world or agent to draw")
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     out = Path(args.output)
     if out.suffix.lower() == ".png":
@@ -247,8 +343,7 @@ def _param(text: str) -> tuple[str, object]:
 
 def _simulate(args) -> int:
     try:
-        params = dict(_param(p) for p in args.param)
-        spec = _load(args.file, args)
+        spec = _load(args.file, args)   # binds the --param values
         if args.world not in spec.worlds:
             raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
                             f"{', '.join(spec.worlds)}")
@@ -260,9 +355,9 @@ def _simulate(args) -> int:
             raise SpecError(f"-n {args.n:,} samples of {len(d.order)} nodes are {cells:,} "
                             f"values (at least {8 * cells / 1e9:,.1f} GB), above the limit of "
                             f"{args.max_values:,}; lower -n or raise --max-values")
-        samples = simulate(d, args.n, args.seed, params=params)
+        samples = simulate(d, args.n, args.seed)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     for name, vals in samples.items():
         try:
@@ -312,6 +407,8 @@ def _parser() -> argparse.ArgumentParser:
     files = argparse.ArgumentParser(add_help=False)
     files.add_argument("--allow-outside", action="store_true",
                        help="read uses and observation files outside the spec's project")
+    files.add_argument("--param", action="append", default=[],
+                       help="NAME=VALUE: bind a parameter of the file, e.g. p=1/3")
     c = sub.add_parser("check", help="check the claims of spec files", parents=[files])
     c.add_argument("paths", nargs="+")
     c.set_defaults(run=_check)
@@ -319,6 +416,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("file")
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
+    d.add_argument("--regions", action="store_true",
+                   help="list the exact regions of a parametric answer")
+    d.add_argument("--png", help="draw the regions to out.png (or .svg)")
     d.set_defaults(run=_derive)
     dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file",
                         parents=[files])
@@ -346,10 +446,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("world")
     s.add_argument("-n", type=int, default=10_000)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--param", action="append", default=[], help="NAME=VALUE, e.g. p=1/3")
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)
+    y = sub.add_parser("synthesize", help="the exact parameter regions of a property",
+                       parents=[files])
+    y.add_argument("file")
+    y.add_argument("agent")
+    y.add_argument("property", help='e.g. "no_incentive(button)"')
+    y.add_argument("--over", required=True, help="the parameters, comma-separated: p,q")
+    y.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds for the whole synthesis (default 60)")
+    y.add_argument("--png", help="draw the regions to out.png")
+    y.add_argument("--svg", help="draw the regions to out.svg")
+    y.set_defaults(run=_synthesize)
     return ap
 
 

@@ -605,8 +605,7 @@ def parameter_box(params, domain: Mapping | None, probabilities, gamma=None,
                    if hi == 1 else "no probability or discount bounds it")
             raise ParameterError(
                 f"the parameter {x} has no domain: {why}, and the regions need its range; "
-                f"give it, e.g. domain={{{x}: sympy.Interval(0, {hi})}} (in a spec file: "
-                f"a [domains] entry {x} = \"0 <= {x} <= {hi}\")")
+                f"give it, e.g. domain={{{x}: sympy.Interval(0, {hi})}}")
         sets[x] = valid_domain(x, alone, g if g == x else None, infinite)
     joint = []
     for p in dict.fromkeys(probabilities):
@@ -679,6 +678,13 @@ def tidy(params, box, cond) -> Any:
                 kids = others
         return join(*kids)
     out = walk(cond)
+    if isinstance(out, (sympy.And, sympy.Or)):
+        # often one of its own relations (or the opposite of one) says the same
+        for atom in sorted(out.atoms(sympy.core.relational.Relational), key=sympy.count_ops):
+            for cand in (atom, sympy.Not(atom)):
+                z = to_z3(cand, zv, ctx, side) != to_z3(out, zv, ctx, side)
+                if unsat(z):
+                    return cand
     if len(out.free_symbols) == 1 and out not in (sympy.true, sympy.false):
         # one parameter: its set, read back as the fewest relations
         (x,) = out.free_symbols

@@ -876,7 +876,9 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
                    "the reward or discount")
     model = model or ExactModel.of(mdp)
     if point.is_rational:
-        exact = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()}))
+        own = mdp.free_symbols()
+        exact = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()
+                                          if x in own}))
         sign = Sign(exact.K, None)
     else:
         exact, sign = model, Sign(model.K, point)   # exact algebraic comparisons (Z3)

@@ -32,7 +32,7 @@ from ..decisions.solving import solve
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
-__all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
+__all__ = ["phrase_for", "decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
            "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
            "show", "internal_error"]
@@ -410,6 +410,32 @@ def reject_unknown_keys(table: dict, allowed: set, path, lines, label: str) -> N
 
 # ---- messages ------------------------------------------------------------------------
 
+#: Python advice in cpspec's messages, and how a spec file (and the command line) says it
+_ADVICE = [
+    (re.compile(r"domain=\{(\w+): sympy\.Interval\(([^,()]+), ([^,()]+)\)(?:, \.\.\.)?\}"),
+     r'a [domains] entry \1 = "\1 >= \2 and \1 <= \3"', None),
+    (re.compile(r"domain=\{[^{}]*\}"), "[domains] entries", None),
+    (re.compile(r"\(?\b(?:mdp|env|diagram)?\.?bind\((?:\.\.\.|name=value)\)\)?"),
+     '(a [bind] entry NAME = "VALUE")', "(--param NAME=VALUE, or a [bind] entry)"),
+]
+
+
+def phrase_for(message: str, interface: str = "spec") -> str:
+    """``message`` with its Python advice (``env.bind(...)``, ``domain={...}``) said as
+    a spec file (``interface="spec"``: ``[bind]``, ``[domains]``) or the command line
+    (``"cli"``: ``--param``) says it.
+
+    >>> phrase_for("bind the others (mdp.bind(...))")
+    'bind the others (a [bind] entry NAME = "VALUE")'
+    >>> phrase_for("give it, e.g. domain={r: sympy.Interval(0, 10)}", "cli")
+    'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
+    """
+    if not message:
+        return message
+    for pattern, spec, cli in _ADVICE:
+        message = pattern.sub((cli or spec) if interface == "cli" else spec, message)
+    return message
+
 
 def brief(x: Any, limit: int = 60) -> str:
     """``repr(x)`` cut to ``limit`` characters, with the full length, for messages that quote
@@ -425,6 +451,8 @@ def show(x: Any) -> str:
     >>> show(10**5000 + 1)
     '[a 5,001-digit integer, about 1.000e+5000]'
     """
+    if isinstance(x, list) and x and all(hasattr(r, "condition") for r in x):
+        return "; ".join(str(r) for r in x)     # parameter regions
     try:
         return str(x)
     except ValueError:

@@ -60,7 +60,7 @@ from ..core.diagram import Diagram, world as _world
 from ..core.functions import StructuralFunction, number_to_sympy, to_exact
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
-                   read_ref, show)
+                   phrase_for, read_ref, show)
 from .claims import ClaimResult, check_claims
 from .classes import build_classes
 from .files import MAX_FILE_BYTES, read_text_file
@@ -594,5 +594,7 @@ def check(spec: Spec) -> list:
     >>> [(r.passed, r.derived, r.expected) for r in check(spec)]
     [(False, 2, 3)]
     """
-    return (check_claims(spec, Solutions(spec)) + check_properties(spec)
-            + check_syntheses(spec) + check_observations(spec))
+    results = (check_claims(spec, Solutions(spec)) + check_properties(spec)
+               + check_syntheses(spec) + check_observations(spec))
+    return [dataclasses.replace(r, error=phrase_for(r.error)) if r.error else r
+            for r in results]

@@ -75,7 +75,8 @@ class SynthesisResult:
         for answer in ANSWERS:
             cond = getattr(self.synthesis, answer)
             if cond is not sympy.false:
-                lines.append(f"        {answer} where {show_condition(cond)}")
+                lines.append(f"        {answer} " + ("everywhere" if cond is sympy.true else
+                                                    f"where {show_condition(cond)}"))
         for answer, why in self.wrong:
             lines.append(f"        expected {answer} where "
                          f"{show_condition(e.expected[answer])}: {why}")

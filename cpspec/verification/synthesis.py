@@ -364,8 +364,9 @@ def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadli
         if samples is None:
             samples = _region_samples(agent, prop, params, box, {"holds": h, "fails": f},
                                       deadline)
-        return RegionSynthesis(params, str(prop), box, h, f, u, tuple(found.cexes),
-                               samples, found.rounds, found.reason)
+        cexes = tuple((tidy(params, box, c), _witness(w)) for c, w in found.cexes)
+        return RegionSynthesis(params, str(prop), box, h, f, u, cexes, samples,
+                               found.rounds, found.reason)
 
     def whole_box():
         """The verdict at one point, for the whole box (it is about facts that do not
@@ -536,6 +537,23 @@ def _behaviour_regions(agent, prop, params, box, deadline, found: _Found, done):
             found.unknown.append(r.condition)
             found.reason = found.reason or reason
     return done(samples=tuple((r.sample, r.answer[0]) for r in pieces))
+
+
+def _witness(w):
+    """A failing region's witness as the user reads it: a counterexample as it is, the
+    dynamics of a node (``{(parents): {value: probability}}``) and continuation values
+    (``{state: value}``) as text, one row a line."""
+    if not isinstance(w, dict):
+        return w
+    if all(isinstance(v, dict) for v in w.values()):
+        return "the dynamics " + "; ".join(
+            f"{k} -> " + ", ".join(f"{x}: {p}" for x, p in row.items()) for k, row in w.items())
+    nonzero = {k: v for k, v in w.items() if v}
+    if not nonzero:
+        return "continuation values 0 at the horizon (everything after it worth nothing)"
+    return ("continuation values at the horizon " + ", ".join(
+        f"{k}: {v}" for k, v in nonzero.items()) + " (0 elsewhere), or a large enough "
+        "multiple of them")
 
 
 def _verify_at(agent, prop, values: dict, deadline) -> tuple:
