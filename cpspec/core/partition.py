@@ -684,18 +684,18 @@ def tidy(params, box, cond) -> Any:
             for cand in (atom, sympy.Not(atom)):
                 z = to_z3(cand, zv, ctx, side) != to_z3(out, zv, ctx, side)
                 if unsat(z):
-                    return cand
+                    return cand.reversed if cand.lhs.is_number else cand
     if len(out.free_symbols) == 1 and out not in (sympy.true, sympy.false):
         # one parameter: its set, read back as the fewest relations
         (x,) = out.free_symbols
         own = [c for c in (box.args if isinstance(box, sympy.And) else (box,))
                if c.free_symbols == {x}]
         try:
-            alt = walk(sympy.And(out, *own).as_set().as_relational(x)).replace(
-                lambda e: isinstance(e, sympy.core.relational.Relational) and e.lhs.is_number,
-                lambda e: e.reversed)     # the parameter on the left: b > 0, not 0 < b
+            alt = walk(sympy.And(out, *own).as_set().as_relational(x))
         except (NotImplementedError, TypeError, ValueError):
             return out
         if sympy.count_ops(alt) < sympy.count_ops(out):
-            return alt
-    return out
+            out = alt
+    # the parameter on the left: b > 0, not 0 < b
+    return out.replace(lambda e: isinstance(e, sympy.core.relational.Relational)
+                       and e.lhs.is_number and not e.rhs.is_number, lambda e: e.reversed)

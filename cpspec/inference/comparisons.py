@@ -71,7 +71,6 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
     if not isinstance(relation, sympy.logic.boolalg.Boolean):
         raise QueryError(f"where() needs a comparison (e.g. cp.E(X) > cp.E(Y)), got "
                          f"{relation!r}")
-    atoms = sorted(relation.atoms(Relational), key=str)
     margin = (number_to_sympy(relation.lhs - relation.rhs)
               if isinstance(relation, Relational) else None)
     params = relation.free_symbols
@@ -85,18 +84,28 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
     params, box = parameter_box(params, domain, probs)
     deadline = Deadline(check_timeout(timeout))
 
-    def locate(point):
-        signs = {}
+    # a Piecewise (an optimal value over regions) is read through its conditions first
+    inner = sorted({a for pw in relation.atoms(sympy.Piecewise) for _, c in pw.args
+                    for a in sympy.sympify(c).atoms(Relational)}, key=str)
+
+    def truths(atoms, point) -> dict:
+        out = {}
         for a in atoms:
             d = number_to_sympy(a.lhs - a.rhs)
             if d.free_symbols and not d.is_rational_function(*params):
                 raise ParameterError(f"{a}: {d} is not a rational function of "
                                      f"{', '.join(map(str, params))}; cpspec derives regions "
                                      "bounded by polynomials only")
-            signs[a] = point.sign(d)
-        truth = bool(relation.xreplace({a: sympy.true if _HOLDS[type(a)](s) else sympy.false
-                                        for a, s in signs.items()}))
-        conds = [_truth_condition(a, _HOLDS[type(a)](s)) for a, s in signs.items()]
+            out[a] = _HOLDS[type(a)](point.sign(d))
+        return out
+
+    def locate(point):
+        known = truths(inner, point)
+        rel = relation.xreplace({a: sympy.true if t else sympy.false for a, t in known.items()})
+        here = truths(sorted(rel.atoms(Relational), key=str), point)
+        truth = bool(rel.xreplace({a: sympy.true if t else sympy.false
+                                   for a, t in here.items()}))
+        conds = [_truth_condition(a, t) for a, t in {**known, **here}.items()]
         return truth, simplify_condition(params, box, conds)
 
     with time_limit(deadline):

@@ -23,6 +23,9 @@ def values_equal(a, b) -> bool:
     >>> values_equal((p + p, 1), (2 * p, 1)), values_equal(p**2, p)
     (True, False)
     """
+    if isinstance(a, str) and isinstance(b, sympy.Symbol) or \
+            isinstance(b, str) and isinstance(a, sympy.Symbol):
+        return str(a) == str(b)     # an action, and the word a bound condition chose
     if isinstance(a, list) and a and isinstance(a[0], ParameterRegion):
         return regions_equal(a, b)
     if isinstance(a, sympy.Piecewise) and len(_condition_symbols(a)) > 1:

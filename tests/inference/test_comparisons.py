@@ -47,3 +47,13 @@ def test_bad_input_names_the_parameter_or_the_shape():
         cp.where(p + 1, domain={p: sympy.Interval(0, 1)})
     with pytest.raises(cp.ParameterError, match="not a rational function"):
         cp.where(sympy.exp(p) > 2, domain={p: sympy.Interval(0, 1)})
+
+
+def test_a_comparison_of_an_optimal_value_over_regions():
+    from tests.decisions.test_parametric_regions import UNIT, hand_off_switch, off_switch_id
+    value = cp.solve(off_switch_id(), domain=UNIT).value          # a Piecewise over (p, q)
+    regs = cp.where(value >= R(1, 4), domain=UNIT)
+    for pv, qv in itertools.product(GRID, GRID):
+        want = hand_off_switch(pv, qv)[1] >= R(1, 4)
+        hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
+        assert hit == [want], (pv, qv)
