@@ -22,6 +22,7 @@ and points on them are real algebraic numbers decided by Z3, never floats.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -394,8 +395,25 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
     solver = z3.Solver(ctx=ctx)
     solver.add(to_z3(box, zv, ctx))
     regions: list[ParameterRegion] = []
+    # cheap candidates first: rational points of a grid inside the box, each tested
+    # exactly against the regions found so far; Z3 (whose nonlinear queries grow with
+    # every region) is asked only once no candidate is left uncovered
+    candidates = _grid(params, box, GRID_POINTS)
     while True:
         deadline.check()
+        point = _uncovered(params, candidates, regions)
+        if point is not None:
+            if len(regions) >= MAX_REGIONS:
+                raise ModelTooLargeError(
+                    f"more than MAX_REGIONS = {MAX_REGIONS} regions in {what} "
+                    "(cpspec.core.partition); narrow the domains or raise the constant")
+            answer, cond = locate(point)
+            if not point.satisfies(cond):
+                raise ParameterError(f"internal: the region {cond} derived at {point} does "
+                                     "not contain that point")  # pragma: no cover - a bug guard
+            regions.append(ParameterRegion(cond, answer, dict(point.values)))
+            solver.add(z3.Not(to_z3(cond, zv, ctx)))
+            continue
         if deadline.remaining() is not None:
             solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
         # prefer points inside the box (strictly), where the answer is the typical one
@@ -452,6 +470,47 @@ def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Calla
     return RegionSolution(params, box, pieces, solve_at, answer)
 
 
+#: Grid points per parameter tried (exactly, without Z3) before Z3 looks for a point no
+#: region covers yet.
+GRID_POINTS = 9
+
+
+def _grid(params, box, k: int) -> list:
+    """Rational points of a k x ... x k grid strictly inside the box's bounding ranges
+    that satisfy the box, the centre first; none for an unbounded parameter."""
+    parts = box.args if isinstance(box, sympy.And) else (box,)
+    axes = []
+    for x in params:
+        s = sympy.And(*[c for c in parts if c.free_symbols == {x}]).as_set()
+        lo, hi = s.inf, s.sup
+        if not (lo.is_Rational and hi.is_Rational) or lo >= hi:
+            return []
+        axes.append([lo + (hi - lo) * sympy.Rational(2 * i + 1, 2 * k) for i in range(k)])
+    mid = k // 2
+    pts = sorted(itertools.product(*[range(k)] * len(params)),
+                 key=lambda ix: sum(abs(i - mid) for i in ix))
+    out = []
+    for ix in pts:
+        values = {x: axes[j][i] for j, (x, i) in enumerate(zip(params, ix))}
+        if box.subs(values) is sympy.true:
+            out.append(values)
+    return out
+
+
+def _uncovered(params, candidates: list, regions) -> Point | None:
+    """The first candidate no region covers (dropping the covered ones), or None."""
+    while candidates:
+        values = candidates[0]
+        covered = [r.condition.subs(values) for r in regions]
+        if any(c is sympy.true for c in covered):
+            candidates.pop(0)
+            continue
+        if all(c is sympy.false for c in covered):
+            return Point(params, candidates.pop(0))
+        candidates.pop(0)   # not decided by substitution: leave the point to Z3
+    return None
+
+
 def strictly(cond):
     """The condition with its non-strict inequalities made strict (the interior)."""
     return cond.replace(lambda e: isinstance(e, (sympy.GreaterThan, sympy.LessThan)),
@@ -489,7 +548,7 @@ def simplify_condition(params, box, conds) -> Any:
     for c in conds:
         others = [k for k in kept if k is not c]
         s = z3.Solver(ctx=ctx)
-        s.set("timeout", 2000)
+        s.set("timeout", 500)      # undecided: the condition is kept (the region is the same)
         s.add(zbox, *[to_z3(k, zv, ctx) for k in others], z3.Not(to_z3(c, zv, ctx)))
         if s.check() == z3.unsat:
             kept = others

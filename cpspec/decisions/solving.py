@@ -676,9 +676,12 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
     horizon : int, sympy.Symbol or sympy.oo
         For an MDP: the number of decisions (``oo``: discounted, ``gamma < 1``).
     domain : {symbol: sympy.Set}, optional
-        The range of the one symbolic parameter over which to derive the parametric
-        optimal policy; by default the values where all probabilities lie in [0, 1] and
-        ``gamma`` in [0, 1] ([0, 1) for ``oo``).
+        The range of each symbolic parameter (``{p: sympy.Interval(0, 1), r:
+        sympy.Interval(0, 10)}``); by default the values where the probabilities that
+        read it lie in [0, 1] and ``gamma`` in [0, 1] ([0, 1) for ``oo``). A parameter
+        nothing bounds (a reward) needs one. With one parameter the answer is a
+        :class:`ParametricSolution` over intervals, with several a
+        :class:`~cpspec.core.partition.RegionSolution` over the exact regions of their box.
     timeout : float or None
         Seconds for the whole call (None: no limit). A symbolic horizon whose closed form
         is not found in time raises :class:`ClosedFormError`; any other solve that runs
@@ -686,7 +689,7 @@ def solve(model: MDP | Diagram, horizon: Any = None, domain: Mapping | None = No
 
     Returns
     -------
-    Solution or ParametricSolution
+    Solution, ParametricSolution or RegionSolution
 
     Examples
     --------

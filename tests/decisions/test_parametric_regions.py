@@ -160,3 +160,24 @@ def test_at_names_missing_and_unknown_parameters():
         sol.at({p: 1, q: 1, "z": 1})
     with pytest.raises(cp.ParameterError, match="outside the solved domain"):
         sol.at({p: 2, q: 1})
+
+
+def test_regions_above_the_limit_are_refused(monkeypatch):
+    monkeypatch.setattr(part, "MAX_REGIONS", 2)
+    with pytest.raises(cp.ModelTooLargeError, match="more than MAX_REGIONS = 2 regions"):
+        cp.solve(off_switch_id(), domain=UNIT)
+
+
+def test_equal_answers_are_merged_into_one_region():
+    sol = cp.solve(off_switch_id(), domain=UNIT)
+    assert len(sol.pieces) == 3
+    (one,) = sol.regions(lambda s: "same")
+    assert len(one.samples) == 3 and isinstance(one.condition, sympy.Or)
+    acting = sol.regions(lambda s: s.policy("A") == "act")
+    assert sorted(r.answer for r in acting) == [False, True]
+
+
+def test_a_region_that_misses_its_own_point_is_a_bug_reported():
+    box = sympy.And(p >= 0, p <= 1)
+    with pytest.raises(cp.ParameterError, match="does not contain that point"):
+        part.partition([p], box, lambda pt: ("x", p > 2))
