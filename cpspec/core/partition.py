@@ -399,20 +399,24 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
     # exactly against the regions found so far; Z3 (whose nonlinear queries grow with
     # every region) is asked only once no candidate is left uncovered
     candidates = _grid(params, box, GRID_POINTS)
+
+    def add_region(point: Point) -> None:
+        if len(regions) >= MAX_REGIONS:
+            raise ModelTooLargeError(
+                f"more than MAX_REGIONS = {MAX_REGIONS} regions in {what} "
+                "(cpspec.core.partition); narrow the domains or raise the constant")
+        answer, cond = locate(point)
+        if not point.satisfies(cond):
+            raise ParameterError(f"internal: the region {cond} derived at {point} does not "
+                                 "contain that point")  # pragma: no cover - a bug guard
+        regions.append(ParameterRegion(cond, answer, dict(point.values)))
+        solver.add(z3.Not(to_z3(cond, zv, ctx)))
+
     while True:
         deadline.check()
         point = _uncovered(params, candidates, regions)
         if point is not None:
-            if len(regions) >= MAX_REGIONS:
-                raise ModelTooLargeError(
-                    f"more than MAX_REGIONS = {MAX_REGIONS} regions in {what} "
-                    "(cpspec.core.partition); narrow the domains or raise the constant")
-            answer, cond = locate(point)
-            if not point.satisfies(cond):
-                raise ParameterError(f"internal: the region {cond} derived at {point} does "
-                                     "not contain that point")  # pragma: no cover - a bug guard
-            regions.append(ParameterRegion(cond, answer, dict(point.values)))
-            solver.add(z3.Not(to_z3(cond, zv, ctx)))
+            add_region(point)
             continue
         if deadline.remaining() is not None:
             solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
@@ -430,17 +434,7 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
             raise BudgetError(f"Z3 could not decide whether {len(regions)} regions cover "
                               f"{what} ({solver.reason_unknown()}); pass a larger timeout "
                               "or bind a parameter")
-        if len(regions) >= MAX_REGIONS:
-            raise ModelTooLargeError(
-                f"more than MAX_REGIONS = {MAX_REGIONS} regions in {what} "
-                "(cpspec.core.partition); narrow the domains or raise the constant")
-        point = _point(params, inner or solver.model(), zv, solver, ctx)
-        answer, cond = locate(point)
-        if not point.satisfies(cond):
-            raise ParameterError(f"internal: the region {cond} derived at {point} does not "
-                                 "contain that point")  # pragma: no cover - a bug guard
-        regions.append(ParameterRegion(cond, answer, dict(point.values)))
-        solver.add(z3.Not(to_z3(cond, zv, ctx)))
+        add_region(_point(params, inner or solver.model(), zv, solver, ctx))
     return regions
 
 

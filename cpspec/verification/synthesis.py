@@ -1,6 +1,8 @@
-"""Parameter synthesis: the exact region of a parameter where a property holds.
+"""Parameter synthesis: the exact regions of parameters where a property holds.
 
-``synthesize(agent, no_incentive(node), over=gamma)`` splits the parameter's domain at the
+Over several parameters (or any property), :func:`_synthesize_regions` partitions the
+parameters' box exactly; its docstring says how each property is decided. Over the
+discount alone, ``synthesize(agent, no_incentive(node), over=gamma)`` splits the parameter's domain at the
 exact thresholds of the agent's nominal plan, then asks Z3 on each piece whether *some*
 value of the parameter there admits a violation (the discount is a Z3 variable, so the
 problem is nonlinear real arithmetic, which Z3 decides). An ``unsat`` piece holds
@@ -177,12 +179,17 @@ def _vertex(table: dict) -> dict:
 
 def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None = None,
                timeout: float | None = 60.0, max_rounds: int = 20) -> Synthesis:
-    """The exact region of the parameter ``over`` where ``prop`` holds for ``agent``.
+    """The exact regions of the parameters ``over`` where ``prop`` holds for ``agent``,
+    where it fails and where it is unknown.
 
-    Supported: ``no_incentive(node)`` with the discount ``gamma`` as the parameter (the
-    environment's ``gamma`` must be that symbol; probabilities and rewards numbers).
-    ``timeout`` is a budget in seconds for the whole call: what is not decided when it
-    runs out is in ``.unknown``, never in ``.holds``.
+    ``over`` is one symbol or a list of them: every parameter of the environment
+    (probabilities, rewards, the discount). ``no_incentive(node)`` over the discount
+    alone gives a :class:`Synthesis` (exact sets of the discount); anything else a
+    :class:`RegionSynthesis` (exact conditions, a counterexample per failing region; see
+    :func:`_synthesize_regions` for how each property is decided). ``domain`` gives the
+    parameters' ranges (``{b: sympy.Interval(0, 1), ...}``; a parameter no probability
+    or discount bounds needs one). ``timeout`` is a budget in seconds for the whole call:
+    what is not decided when it runs out is unknown, never holds.
 
     Examples
     --------
@@ -193,6 +200,12 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     ...                     stop_pressed=lambda s: s.button == "pressed")
     >>> print(cp.synthesize(sif, cp.no_incentive("button"), over=g))
     no_incentive(button) holds for 0 <= gamma <= 1/2; fails for 1/2 < gamma < 1
+    >>> b = sympy.Symbol("b")
+    >>> fp = cp.agents.FP(stop_button(gamma=g, press=b))
+    >>> print(cp.synthesize(fp, cp.obeys_stop_button(2, lambda s: s.button == "pressed",
+    ...                                             "null"), over=[g, b]))
+    obeys_stop_button(2) holds where b <= 0
+    obeys_stop_button(2) fails where b > 0
     """
     timeout = check_timeout(timeout)
     xs = list(over) if isinstance(over, (list, tuple)) else [over]
