@@ -17,6 +17,7 @@ from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
+from .decisions.correction import corrected
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
                                            value_of_control, value_of_information)
@@ -42,7 +43,7 @@ __all__ = [
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
-    "ParametricSolution", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
+    "ParametricSolution", "corrected", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
