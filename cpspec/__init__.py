@@ -26,6 +26,7 @@ from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
 from .verification.classes import WorldClass
+from .verification.equivalence import equivalent
 from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
 from .verification.synthesis import Synthesis, synthesize
@@ -47,7 +48,7 @@ __all__ = [
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
-    "verify", "WorldClass", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "verify", "WorldClass", "equivalent", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",

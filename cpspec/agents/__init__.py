@@ -1,5 +1,5 @@
 """The paper's agents as specifications (``paper``: ``FP``, ``FPX``, ``STH``, ``SI``,
-``SIF``, ``ITF``, ``ITC``, on the common base ``Agent`` in ``base``) and their learning functions
+``SIF``, ``ITF``, ``ITC``, ``UPD``, on the common base ``Agent`` in ``base``) and their learning functions
 (``learners``, also available as ``cp.learners``).
 
 >>> import cpspec as cp
@@ -8,6 +8,6 @@
 """
 
 from .base import Agent
-from .paper import FP, FPX, ITC, ITF, SI, SIF, STH
+from .paper import FP, FPX, ITC, ITF, SI, SIF, STH, UPD
 
-__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+__all__ = ["Agent", "FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "UPD"]

@@ -17,13 +17,13 @@
 
 ``[agent.NAME]``::
 
-    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC"
+    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "UPD"
     env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
                                           | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
-    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC, UPD)
 
 Every key has one type (a key of the wrong type, or one the kind does not use, is an
 error naming the line); transition probabilities, ``start`` probabilities, ``gamma`` and
@@ -419,10 +419,11 @@ _AGENT_KEYS = {
     "SI": {"stop", "null_action", "T_max", "U_max"},
     "SIF": {"stop", "null_action", "T_max", "U_max"},
     "ITF": {"terminal", "rewards"}, "ITC": {"terminal", "rewards"},
+    "UPD": {"terminal", "rewards"},
 }
 _LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 _KINDS = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
-          "ITF": ag.ITF, "ITC": ag.ITC}
+          "ITF": ag.ITF, "ITC": ag.ITC, "UPD": ag.UPD}
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines,
@@ -461,7 +462,7 @@ def _build_agent(name, ad, mdps, params, path, lines, probes):
                          if "epsilon" in ad else sympy.Rational(1, 10))
     if kind in ("SI", "SIF"):
         kw.update(_stop_options(kind, ad, env, penv, words, where))
-    if kind in ("ITF", "ITC"):
+    if kind in ("ITF", "ITC", "UPD"):
         kw.update(_terminal_options(kind, ad, env, penv, words, where))
     try:
         return _KINDS[kind](env, **kw)
