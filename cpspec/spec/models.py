@@ -15,6 +15,12 @@
     start = { button = "armed" }
     reward = "<expr in the variables, a, and VARIABLE_next>"
 
+``[mdp.NAME]`` (a named example world of :mod:`cpspec.examples`)::
+
+    example = "car_factory"     lobby_power = "6/10" (or "none")
+    electric_after_press = "r_e"  correction = "fc"  gamble = "p_w"  horizon = 25
+    gamma = "9/10"
+
 ``[agent.NAME]``::
 
     kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "UPD"
@@ -49,6 +55,7 @@ from typing import Any
 import sympy
 
 from .. import agents as ag
+from ..examples import car_factory
 from ..agents.learners import counting
 from ..decisions.mdp import MDP
 from ..errors import DuplicateNameError, SpecError, SpecFileError
@@ -61,7 +68,11 @@ __all__ = ["MAX_HORIZON", "build_mdp", "build_agents", "read_horizon", "read_ste
            "word_names", "state_words"]
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
-             "transition_prob", "reward", "variables", "dynamics"}
+             "transition_prob", "reward", "variables", "dynamics", "example"}
+
+#: The example worlds a spec file may name, with the keys each one reads.
+_EXAMPLE_KEYS = {"car_factory": {"lobby_power", "electric_after_press", "correction",
+                                 "gamble", "horizon", "gamma"}}
 
 #: The longest finite horizon (in steps) a spec file may ask for, in ``horizon = ...`` or
 #: in a claim such as ``value(agent, T)``: each step is one round of exact backward
@@ -162,6 +173,8 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``; ``probes`` collects the symbolic
     probabilities (see :mod:`cpspec.spec.nodes`)."""
     where = locate(path, lines, f"mdp.{name}", label=f"mdp {name}")
+    if "example" in md:
+        return _build_example(name, md, params, path, lines, where, probes)
     reject_unknown_keys(md, _MDP_KEYS, path, lines, f"mdp {name}")
     if "variables" in md:
         return _build_factored(name, md, params, path, lines, where, probes)
@@ -186,6 +199,45 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     gamma = _gamma(md, params, where, probes)
     mdp = _make_mdp(lambda: MDP(states, actions, transition, reward, start, gamma), where)
     return mdp, read_horizon(md.get("horizon"), params, where)
+
+
+def _build_example(name, md, params, path, lines, where, probes):
+    """``example = "car_factory"`` and its arguments -> ``(MDP, horizon)``."""
+    kind = md["example"]
+    if kind not in _EXAMPLE_KEYS:
+        raise SpecFileError(f"{where}: example must be one of "
+                            f"{', '.join(map(repr, _EXAMPLE_KEYS))}, not {brief(kind)}")
+    reject_unknown_keys(md, _EXAMPLE_KEYS[kind] | {"example"}, path, lines,
+                        f"mdp {name} (example {kind})")
+    penv = dict(params)
+
+    def number(key, what):
+        raw = md[key]
+        if isinstance(raw, str):
+            raw = parse(raw, f"{where}, {key}").evaluate(penv)
+        return read_number(raw, f"{where}, {key}", what)
+    if "lobby_power" not in md:
+        raise SpecFileError(f"{where}: car_factory needs lobby_power = \"<number>\" (or "
+                            "\"none\": no lobbying actions)")
+    kw: dict[str, Any] = {}
+    kw["lobby_power"] = None if md["lobby_power"] == "none" else number(
+        "lobby_power", "the lobbying power")
+    if "electric_after_press" in md:
+        kw["electric_after_press"] = number("electric_after_press", "the reward r_e")
+    if "gamble" in md:
+        kw["gamble"] = read_probability(number("gamble", "p_w"), f"{where}, gamble",
+                                        "the probability p_w of winning", probes)
+    if "correction" in md:
+        c = md["correction"]
+        if c not in ("none", "fc", "fcgc"):
+            raise SpecFileError(f"{where}: correction must be \"none\", \"fc\" or "
+                                f"\"fcgc\", not {brief(c)}")
+        kw["correction"] = None if c == "none" else c
+    horizon = read_steps(md.get("horizon", 25), where, "horizon")
+    kw["horizon"] = horizon
+    if "gamma" in md:
+        kw["gamma"] = _gamma(md, params, where, probes)
+    return _make_mdp(lambda: car_factory(**kw), where), horizon
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,30 @@ def test_bad_car_factory_arguments_are_named():
         car_factory(-1)
     with pytest.raises(cp.ParameterError, match="0.5 is a float"):
         car_factory(0.5)
+
+
+@pytest.mark.parametrize("figure", ["fig2", "fig3", "fig4"])
+def test_every_number_in_the_figure_spec_files_matches_the_brute_force(figure):
+    import tomllib
+    from conftest import REPO
+    data = tomllib.loads((REPO / "specs" / f"car_factory_{figure}.toml").read_text())
+    claims = data["claims"]
+    for name, md in data["mdp"].items():
+        L = None if md["lobby_power"] == "none" else F(md["lobby_power"])
+        value, optimal = simulator(L, r_e=F(md.get("electric_after_press", "1")),
+                                   correction=md.get("correction"), horizon=md["horizon"])
+        assert F(claims[f"U(pi_{name}*)"]) == value
+        assert claims[f"trace(pi_{name}*)"].strip("'") in optimal
+
+
+def test_the_figure_14_spec_file_thresholds_match_the_hand_derivation():
+    import tomllib
+    from conftest import REPO
+    claims = tomllib.loads((REPO / "specs" / "car_factory_fig14.toml").read_text())["claims"]
+    loss = sum(GAMMA ** k for k in range(1, 4))
+    t = (2 + loss) / (4 + loss)
+    assert claims["pi_f0*(2, S(pressed=False, timer=5, step=3))"] == f"p if p_w <= {t} else G"
+    for p_w, c, key in ((F(6, 10), None, "f0_at_6_10"), (F(6, 10), "fcgc", "fcgc_at_6_10"),
+                        (F(7, 10), None, "f0_at_7_10")):
+        _, optimal = simulator(None, correction=c, horizon=10, gamble=p_w)
+        assert set(claims[f"trace(pi_{key}*)"].strip("'").split(" | ")) <= optimal
