@@ -160,7 +160,6 @@ def exploration(gamma: Any = "9/10") -> MDP:
     return MDP(["home", "gold"], ["rest", "go"], transition, reward, "home", gamma)
 
 
-
 #: The actions of the car factory (Holtman 2019), in the tie-breaking order.
 _FACTORY_ACTIONS = ("p", "e", "0", ">", "<")
 
@@ -333,8 +332,7 @@ def car_factory_traces(solution: Solution) -> list:
         raise ParameterError("car_factory_traces: the solution depends on "
                              f"{solution.parameter}; take one region's solution "
                              "(solution.at(value)) first")
-    if not isinstance(solution, Solution) or isinstance(solution.horizon, Basic) \
-            or solution.horizon is None:
+    if not isinstance(solution, Solution) or isinstance(solution.horizon, Basic):
         raise SpecError("car_factory_traces: give cp.solve(car_factory(...), horizon) for "
                         "a finite horizon")
     mdp = solution.mdp

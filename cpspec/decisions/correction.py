@@ -219,8 +219,8 @@ def corrected(mdp: MDP, switch: Any, after: Callable, before: Callable | None = 
     Examples
     --------
     A button is pressed after the first step; before it ``work`` pays 2, after it 1, and
-    ``delay`` (paying 3/2 before the press) puts the press off by one step. The plain maximiser delays, the
-    corrected one works:
+    ``delay`` (paying 3/2 before the press) puts the press off by one step. The plain
+    maximiser delays, the corrected one works:
 
     >>> import cpspec as cp
     >>> states = [(t, p) for t in range(4) for p in (False, True)]

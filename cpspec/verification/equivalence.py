@@ -17,7 +17,7 @@ import itertools
 import math
 import time
 from fractions import Fraction
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import sympy
 
