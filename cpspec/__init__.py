@@ -18,6 +18,7 @@ from .inference.crosscheck import CrossCheck, crosscheck
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
 from .decisions.chunks import ChunkModel, ChunkPlan, EffectiveHorizon, chunks
+from .decisions.correction import corrected
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
                                            value_of_control, value_of_information)
@@ -26,6 +27,7 @@ from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
 from .verification.classes import WorldClass
+from .verification.equivalence import equivalent
 from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
 from .verification.synthesis import RegionSynthesis, Synthesis, synthesize
@@ -45,12 +47,13 @@ __all__ = [
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
-    "ParametricSolution", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
+    "ParametricSolution", "corrected", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
-    "verify", "WorldClass", "synthesize", "Synthesis", "RegionSynthesis", "RegionSolution",
-    "ParameterRegion", "region_picture", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "verify", "WorldClass", "equivalent", "synthesize", "Synthesis", "RegionSynthesis",
+    "RegionSolution", "ParameterRegion", "region_picture", "Verdict", "Counterexample",
+    "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",

@@ -19,6 +19,11 @@ ITF     input terminal, factual: the planning reward at step ``t`` is read from 
         terminal content of the predicted state ``S'_t``
 ITC     input terminal, counterfactual: every planning step uses the terminal content of
         the current state ``s``
+UPD     the safety layer agent ``pi*_upd`` (Holtman 2020, arXiv 2007.05411): as ITF, the
+        reward is read from the predicted terminal content, and a step on which the
+        content changes from ``c`` to ``c2`` earns the correction
+        ``gamma * (V_c(s') - V_c2(s'))`` (optimal values of the planning world with the
+        reward held at ``c`` or ``c2``), which keeps the agent indifferent to the update
 ======  ==================================================================================
 
 Choices where the paper leaves room (documented here, relied on by the tests):
@@ -47,11 +52,11 @@ from ..core.regions import Sign
 from ..decisions.chunks import ChunkModel, EffectiveHorizon
 from ..decisions.chunks import chunks as make_chunks
 from ..decisions.mdp import MDP
-from ..decisions.solving import solve
+from ..decisions.solving import ParametricSolution, solve
 from ..errors import DistributionError, FunctionError, ParameterError, SpecError
 from .base import Agent
 
-__all__ = ["FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+__all__ = ["FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "UPD"]
 
 
 class FP(Agent):
@@ -333,3 +338,64 @@ class ITC(_Terminal):
         learned, _ = super().planning_parts(o, s)
         now = self._content(s)
         return learned, (lambda x, a, x2: self._reward(now, x, a, x2))
+
+
+class UPD(_Terminal):
+    """The safety layer agent ``pi*_upd`` (Holtman, "AGI Agent Safety by Iteratively
+    Improving the Utility Function", 2020): the reward can be updated through an input
+    terminal, and the correction term of utility preservation keeps the agent
+    indifferent to the update.
+
+    Its planning world is ITF's (the reward at each step is read from the terminal
+    content of the predicted state), except that a transition on which the content
+    changes from ``c`` to ``c2`` also earns ``gamma * (V_c(s2) - V_c2(s2))``, where
+    ``V_x`` is the optimal value of the planning world with the reward held at ``x``
+    throughout. The horizon is infinite (discounted, ``gamma < 1``): with a finite one
+    the correction would depend on the steps to go.
+
+    >>> import cpspec as cp
+    >>> from cpspec.examples import input_terminal
+    >>> env, rewards = input_terminal()
+    >>> cp.agents.UPD(env, terminal="terminal", rewards=rewards).act((), env.states[0])
+    'work'
+    """
+
+    kind = "UPD"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = (), terminal: Any = None, rewards: Mapping | None = None):
+        if horizon is not None:
+            raise SpecError("UPD: the correction is defined here for an infinite planning "
+                            "horizon (discounted); leave horizon out (a finite one would make "
+                            "it depend on the steps to go)")
+        super().__init__(env, learner, horizon, o0, terminal, rewards)
+
+    def held_values(self, o) -> dict:
+        """``{content: {state: V_content(state)}}``: the optimal values of the planning
+        world for record ``o`` with the reward held at each terminal content."""
+        learned = self.learned(tuple(o))
+        env = self.env
+        out = {}
+        for c in self.rewards:
+            held = MDP(env.states, env.actions, learned,
+                       lambda x, a, x2, _c=c: self._reward(_c, x, a, x2), env.states[0],
+                       env.gamma)
+            sol = solve(held, sympy.oo, timeout=None)
+            if isinstance(sol, ParametricSolution):
+                raise ParameterError(f"UPD: the correction depends on {sol.parameter}; "
+                                     "build the agent over env.bind(...) with numbers")
+            out[c] = sol.values
+        return out
+
+    def planning_parts(self, o, s):
+        learned, _ = super().planning_parts(o, s)
+        V = self.held_values(o)
+        g = self.env.gamma
+
+        def reward(x, a, x2):
+            c, c2 = self._content(x), self._content(x2)
+            r = self._reward(c, x, a, x2)
+            if c2 != c:
+                r = r + g * (to_exact(V[c][x2]) - to_exact(V[c2][x2]))
+            return r
+        return learned, reward

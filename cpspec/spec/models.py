@@ -15,15 +15,21 @@
     start = { button = "armed" }
     reward = "<expr in the variables, a, and VARIABLE_next>"
 
+``[mdp.NAME]`` (a named example world of :mod:`cpspec.examples`)::
+
+    example = "car_factory"     lobby_power = "6/10" (or "none")
+    electric_after_press = "r_e"  correction = "fc"  gamble = "p_w"  horizon = 25
+    gamma = "9/10"
+
 ``[agent.NAME]``::
 
-    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "FO" | "CFO"
+    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "UPD" | "FO" | "CFO"
     env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
                                           | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
-    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC, UPD)
     chunks.<name> = "<expr of the state: an action or end>"   primitive_chunks = true
                                 (STH planning with chunks: cpspec.decisions.chunks)
     reader = "<variable>"       unread = "<its value when nobody reads>"  (FO, CFO)
@@ -52,6 +58,7 @@ from typing import Any
 import sympy
 
 from .. import agents as ag
+from ..examples import car_factory
 from ..agents.learners import counting
 from ..decisions.chunks import END
 from ..decisions.chunks import chunks as make_chunks
@@ -66,7 +73,11 @@ __all__ = ["MAX_HORIZON", "build_mdp", "build_agents", "read_horizon", "read_ste
            "word_names", "state_words"]
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
-             "transition_prob", "reward", "variables", "dynamics"}
+             "transition_prob", "reward", "variables", "dynamics", "example"}
+
+#: The example worlds a spec file may name, with the keys each one reads.
+_EXAMPLE_KEYS = {"car_factory": {"lobby_power", "electric_after_press", "correction",
+                                 "gamble", "horizon", "gamma"}}
 
 #: The longest finite horizon (in steps) a spec file may ask for, in ``horizon = ...`` or
 #: in a claim such as ``value(agent, T)``: each step is one round of exact backward
@@ -167,6 +178,8 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``; ``probes`` collects the symbolic
     probabilities (see :mod:`cpspec.spec.nodes`)."""
     where = locate(path, lines, f"mdp.{name}", label=f"mdp {name}")
+    if "example" in md:
+        return _build_example(name, md, params, path, lines, where, probes)
     reject_unknown_keys(md, _MDP_KEYS, path, lines, f"mdp {name}")
     if "variables" in md:
         return _build_factored(name, md, params, path, lines, where, probes)
@@ -191,6 +204,45 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     gamma = _gamma(md, params, where, probes)
     mdp = _make_mdp(lambda: MDP(states, actions, transition, reward, start, gamma), where)
     return mdp, read_horizon(md.get("horizon"), params, where)
+
+
+def _build_example(name, md, params, path, lines, where, probes):
+    """``example = "car_factory"`` and its arguments -> ``(MDP, horizon)``."""
+    kind = md["example"]
+    if kind not in _EXAMPLE_KEYS:
+        raise SpecFileError(f"{where}: example must be one of "
+                            f"{', '.join(map(repr, _EXAMPLE_KEYS))}, not {brief(kind)}")
+    reject_unknown_keys(md, _EXAMPLE_KEYS[kind] | {"example"}, path, lines,
+                        f"mdp {name} (example {kind})")
+    penv = dict(params)
+
+    def number(key, what):
+        raw = md[key]
+        if isinstance(raw, str):
+            raw = parse(raw, f"{where}, {key}").evaluate(penv)
+        return read_number(raw, f"{where}, {key}", what)
+    if "lobby_power" not in md:
+        raise SpecFileError(f"{where}: car_factory needs lobby_power = \"<number>\" (or "
+                            "\"none\": no lobbying actions)")
+    kw: dict[str, Any] = {}
+    kw["lobby_power"] = None if md["lobby_power"] == "none" else number(
+        "lobby_power", "the lobbying power")
+    if "electric_after_press" in md:
+        kw["electric_after_press"] = number("electric_after_press", "the reward r_e")
+    if "gamble" in md:
+        kw["gamble"] = read_probability(number("gamble", "p_w"), f"{where}, gamble",
+                                        "the probability p_w of winning", probes)
+    if "correction" in md:
+        c = md["correction"]
+        if c not in ("none", "fc", "fcgc"):
+            raise SpecFileError(f"{where}: correction must be \"none\", \"fc\" or "
+                                f"\"fcgc\", not {brief(c)}")
+        kw["correction"] = None if c == "none" else c
+    horizon = read_steps(md.get("horizon", 25), where, "horizon")
+    kw["horizon"] = horizon
+    if "gamma" in md:
+        kw["gamma"] = _gamma(md, params, where, probes)
+    return _make_mdp(lambda: car_factory(**kw), where), horizon
 
 
 @dataclass(frozen=True)
@@ -425,10 +477,11 @@ _AGENT_KEYS = {
     "SI": {"stop", "null_action", "T_max", "U_max"},
     "SIF": {"stop", "null_action", "T_max", "U_max"},
     "ITF": {"terminal", "rewards"}, "ITC": {"terminal", "rewards"},
+    "UPD": {"terminal", "rewards"},
 }
 _LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 _KINDS = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
-          "ITF": ag.ITF, "ITC": ag.ITC, "FO": ag.FO, "CFO": ag.CFO}
+          "ITF": ag.ITF, "ITC": ag.ITC, "UPD": ag.UPD, "FO": ag.FO, "CFO": ag.CFO}
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines,
@@ -467,7 +520,7 @@ def _build_agent(name, ad, mdps, params, path, lines, probes):
                          if "epsilon" in ad else sympy.Rational(1, 10))
     if kind in ("SI", "SIF"):
         kw.update(_stop_options(kind, ad, env, penv, words, where))
-    if kind in ("ITF", "ITC"):
+    if kind in ("ITF", "ITC", "UPD"):
         kw.update(_terminal_options(kind, ad, env, penv, words, where))
     if kind in ("FO", "CFO"):
         kw.update(_reader_options(kind, ad, env, where))

@@ -3,7 +3,8 @@
 In a query ``X_w`` is node ``X`` of world ``w``; ``P(event, given=event)`` and
 ``E(expr, given=event)`` are exact. The claim functions about models are ``pi*(s)``,
 ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``, ``threshold(pi*)``, ``thresholds(pi*)`` for MDPs
-(``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with
+(``pi_NAME*`` with several MDPs), ``trace(pi*)`` for a car factory (its world lines in
+the paper's notation, joined by `` | ``); ``U(w)`` and ``pi*(D_w, info...)`` for a world with
 decision nodes; and ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)``,
 ``plan_threshold(agent, state)``, ``switch(agent, state)`` for agents, and for an STH
 agent with chunks ``chunk(agent, state)`` (the chunk it plans first) and
@@ -31,6 +32,7 @@ from ..core.diagram import Diagram
 from ..core.expressions import RV, Expr
 from ..core.functions import as_sympy
 from ..decisions.mdp import State
+from ..examples import car_factory_traces
 from ..errors import SpecFileError
 from ..inference.exact import E, P
 from .base import Spec, evaluate_text, normal_name
@@ -225,6 +227,17 @@ def _thresholds(sols: Solutions, ref):
     return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
 
 
+def _trace(sols: Solutions, ref):
+    if not isinstance(ref, PolicyRef):
+        raise SpecFileError("trace(pi*): pi* of a car factory ([mdp.NAME] with example = "
+                            "\"car_factory\")")
+    sol = sols.of_policy(ref)
+    if not (sol.mdp.variables or ()) or "timer" not in sol.mdp.variables:
+        raise SpecFileError("trace(pi*) writes a car factory's world lines; this MDP is not "
+                            "one (example = \"car_factory\")")
+    return " | ".join(car_factory_traces(sol))
+
+
 def _threshold(sols: Solutions, ref):
     ts = _thresholds(sols, ref)
     if len(ts) != 1:
@@ -237,6 +250,7 @@ def query_functions(spec: Spec, sols: Solutions) -> dict:
     """The claim functions (see the module docstring), solving through ``sols``."""
     funcs = {"U": partial(_U, sols), "V": partial(_V, sols),
              "thresholds": partial(_thresholds, sols), "threshold": partial(_threshold, sols),
+             "trace": partial(_trace, sols),
              "act": _act, "value": _value, "plan_threshold": _plan_threshold,
              "switch": _switch, "chunk": _chunk, "reach": _reach,
              "S": lambda **kw: State(**kw)}
