@@ -26,6 +26,7 @@ __all__ = [
     "ClosedFormError",
     "DuplicateNameError",
     "InternalError",
+    "ExecutorError",
 ]
 
 
@@ -111,3 +112,9 @@ class InternalError(SpecError):
 class ClosedFormError(SpecError):
     """No closed form (or no proof of one) could be derived, for example for a symbolic
     horizon; nothing was guessed. The message says why and suggests concrete values."""
+
+
+class ExecutorError(SpecError):
+    """Work could not be sent to or run on an executor: a part of the model that cannot
+    be pickled for worker processes (named, with the fix), a Dask scheduler that does not
+    answer, a worker lost while computing a value that has no *unknown*."""
