@@ -33,7 +33,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from .budget import Deadline, check_timeout
+from .budget import Deadline, Expired, check_timeout, time_limit
 from .errors import ExecutorError, SpecError
 
 try:  # optional (it comes with cpspec[distributed]): pickles lambdas and closures
@@ -51,9 +51,10 @@ CONNECT_TIMEOUT = 10.0
 @dataclass(frozen=True, slots=True)
 class Lost:
     """A piece of work that did not come back: its worker was lost, the executor broke,
-    or the call's budget ran out first. ``reason`` says which."""
+    or (``timed_out``) the call's budget ran out first. ``reason`` says which."""
 
     reason: str
+    timed_out: bool = False
 
 
 def _parts(obj: Any) -> list[tuple[str, Any]]:
@@ -83,8 +84,10 @@ def _dumps(obj: Any) -> bytes:
     return buf.getvalue()
 
 
-def _culprit(obj: Any, path: str, depth: int = 0) -> tuple[str, BaseException] | None:
-    """The innermost named part of ``obj`` that cannot be pickled, with the error."""
+def _culprit(obj: Any, path: tuple = (), depth: int = 0
+             ) -> tuple[tuple, BaseException] | None:
+    """The innermost named part of ``obj`` that cannot be pickled (its path of part
+    names), with the error."""
     try:
         _dumps(obj)
         return None
@@ -92,10 +95,20 @@ def _culprit(obj: Any, path: str, depth: int = 0) -> tuple[str, BaseException] |
         error = exc
     if depth < 6:
         for name, part in _parts(obj):
-            found = _culprit(part, f"{path}, {name}" if path else name, depth + 1)
+            found = _culprit(part, path + (name,), depth + 1)
             if found:
                 return found
     return path, error
+
+
+def _where(path: tuple, what: str) -> str:
+    """A culprit's path for a user: the structural function of a node when one is on the
+    path, else the attributes that lead to it (container positions left out)."""
+    nodes = [p for p in path if p.startswith("node ")]
+    if nodes:
+        return f"the structural function of {nodes[-1]}"
+    named = [p for p in path if not p.startswith("item ")]
+    return f"{'.'.join(named)} of {what}" if named else what
 
 
 def ship(obj: Any, what: str) -> bytes:
@@ -110,17 +123,17 @@ def ship(obj: Any, what: str) -> bytes:
     try:
         return _dumps(obj)
     except Exception:
-        found = _culprit(obj, "")
-    where, error = found if found else ("", None)
-    where = f"{where} in {what}" if where else what
+        found = _culprit(obj)
+    path, error = found if found else ((), None)
     how = ("" if _pickler is not pickle else
            "; or install cloudpickle (pip install 'cpspec[distributed]'), which sends "
            "lambdas and closures")
     raise ExecutorError(
-        f"{where} cannot be sent to worker processes ({type(error).__name__}: "
-        f"{str(error)[:200]}); define the function at module level in an importable module "
-        f"(def f(G, R): ...) or state the model in a spec file{how}, or use executor=None "
-        "or a ThreadPoolExecutor (nothing is sent)") from None
+        f"{_where(path, what)} cannot be sent to worker processes "
+        f"({type(error).__name__}: {str(error)[:200]}); define the function at module "
+        "level in an importable module (def f(G, R): ...) or state the model in a spec "
+        f"file{how}, or use executor=None or a ThreadPoolExecutor (nothing is sent)"
+    ) from None
 
 
 def _run_shipped(shipped: bytes, item: Any) -> tuple[str, Any]:
@@ -199,10 +212,12 @@ def run_ordered(executor: cf.Executor | None, fn: Callable[[Any, Any], Any],
     total = len(items)
     if executor is None:
         for k, item in enumerate(items):
-            if deadline.expired():
-                yield Lost("the call's time budget ran out before this piece started")
+            try:
+                with time_limit(deadline):
+                    kind, value = _run_here(fn, shared, item)
+            except Expired:
+                yield Lost("the call's time budget ran out", timed_out=True)
                 continue
-            kind, value = _run_here(fn, shared, item)
             if kind == "error":
                 raise value
             if on_progress:
@@ -233,7 +248,8 @@ def _in_order(futures: list, deadline: Deadline, on_progress) -> Iterator[Any]:
                         f.cancel()
                     for f in futures[k:]:
                         yield (_outcome(f) if f.done() and not f.cancelled() else
-                               Lost("the call's time budget ran out before it came back"))
+                               Lost("the call's time budget ran out before it came back",
+                                    timed_out=True))
                     return
                 done, _ = cf.wait(pending, timeout=left, return_when=cf.FIRST_COMPLETED)
                 for f in done:
