@@ -45,7 +45,7 @@ __all__ = ["Lost", "run_ordered", "ship", "connect", "local_processes",
            "CONNECT_TIMEOUT"]
 
 #: Seconds :func:`connect` waits for a Dask scheduler to answer before giving up.
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +306,9 @@ def connect(address: str, timeout: float | None = None):
         raise ExecutorError(f"scheduler address {address!r}: give tcp://host:port")
     try:
         return Client(address, timeout=f"{seconds}s")
+    except ValueError as exc:  # not an address at all
+        raise ExecutorError(f"{address!r} is not a scheduler address ({exc}); give "
+                            "tcp://host:port, e.g. tcp://127.0.0.1:8786") from None
     except Exception as exc:
         text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise ExecutorError(

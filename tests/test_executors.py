@@ -280,3 +280,33 @@ def test_sweep_budget_is_for_the_whole_call():
     with pytest.raises(cp.BudgetError, match="of 3 points done"):
         cp.sweep(w, {"p": ["1/2", "1/3", "1/4"]}, lambda m: sleeper(None, 0.4) and 0,
                  timeout=0.6)
+
+
+# ---- cpspec check -j N -------------------------------------------------------------------
+
+def test_cli_check_on_local_processes_prints_the_serial_report(capsys):
+    import re
+    from conftest import REPO
+    from cpspec.cli import main
+    files = [str(REPO / "specs" / "dice.toml"), str(REPO / "specs" / "broken" / "fp_myopic.toml"),
+             str(REPO / "specs" / "broken" / "dice_bad_rolls.toml")]
+    serial_status = main(["check", *files])
+    serial = capsys.readouterr().out
+    assert main(["check", *files, "-j", "2"]) == serial_status == 1
+    out = capsys.readouterr()
+    assert re.sub(r"[0-9.]+ s\)", "", out.out) == re.sub(r"[0-9.]+ s\)", "", serial)
+    assert "checking: 3/3 jobs" in out.err  # claims, a property, observations
+    assert main(["check", *files, "-j", "0"]) == 2
+    assert "-j 0: give a positive number of worker processes" in capsys.readouterr().err
+
+
+def test_a_malformed_file_is_reported_in_its_place_on_workers(tmp_path, capsys):
+    from cpspec.cli import main
+    good = tmp_path / "a.toml"
+    good.write_text('[world.w.node.X]\nfn = "2"\n[claims]\n"E(X_w)" = "2"\n')
+    bad = tmp_path / "b.toml"
+    bad.write_text('[world.w.node.X]\nfn = "2 +"\n')
+    assert main(["check", str(tmp_path), "-j", "1"]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("a.toml") and out[1] == "  PASS  E(X_w) = 2"
+    assert out[2].endswith("b.toml") and out[3].startswith("  ERROR ") and "cannot parse" in out[3]
