@@ -310,3 +310,18 @@ def test_a_malformed_file_is_reported_in_its_place_on_workers(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("a.toml") and out[1] == "  PASS  E(X_w) = 2"
     assert out[2].endswith("b.toml") and out[3].startswith("  ERROR ") and "cannot parse" in out[3]
+
+
+# ---- synthesize ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["threads", "processes"])
+def test_synthesis_samples_are_verified_on_an_executor_with_the_serial_result(kind, processes):
+    from cpspec.examples import stop_button
+    g = sympy.Symbol("gamma")
+    sif = cp.agents.SIF(stop_button(gamma=g), null_action="null",
+                        stop_pressed=lambda s: s.button == "pressed")
+    serial = cp.synthesize(sif, cp.no_incentive("button"), over=g)
+    ex = ThreadPoolExecutor(2) if kind == "threads" else processes
+    got = cp.synthesize(sif, cp.no_incentive("button"), over=g, executor=ex)
+    assert got == serial
+    assert [s for _, s in got.samples] == ["holds", "fails"]  # 0 <= g <= 1/2; 1/2 < g < 1
