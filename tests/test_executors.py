@@ -325,3 +325,21 @@ def test_synthesis_samples_are_verified_on_an_executor_with_the_serial_result(ki
     got = cp.synthesize(sif, cp.no_incentive("button"), over=g, executor=ex)
     assert got == serial
     assert [s for _, s in got.samples] == ["holds", "fails"]  # 0 <= g <= 1/2; 1/2 < g < 1
+
+
+def test_a_job_reads_the_files_it_uses_wherever_the_worker_runs(monkeypatch, tmp_path):
+    from conftest import REPO
+    from cpspec.spec import loader
+    from cpspec.spec.jobs import plan_jobs, run_job
+    monkeypatch.chdir(REPO)
+    rel = "specs/dice_observations.toml"  # uses = "dice.toml", next to it
+    jobs = plan_jobs(rel, (REPO / rel).read_text(), loader.load(rel))
+    monkeypatch.chdir(tmp_path)  # a worker with another current folder
+    lines = [line for job in jobs for line in run_job(None, job)]
+    assert lines and all(line.passed for line in lines), [ln.text for ln in lines]
+
+
+def test_a_scheduler_address_that_is_no_address_is_named():
+    pytest.importorskip("distributed")
+    with pytest.raises(cp.ExecutorError, match="'nonsense' is not a scheduler address"):
+        executors.connect("nonsense", timeout=1)

@@ -4,7 +4,9 @@ A spec file's checks are cut into jobs: its claims (one job), each ``[[property]
 job each) and its observation files (one job). A :class:`Job` is data only: the file's
 path and text, which part to check and the file policy, never a model, so any worker can
 take it; the worker reads the text again (spec files are data, read by the whitelisting
-interpreter) and builds its own models and its own Z3 contexts. :func:`run_jobs` runs the
+interpreter) and builds its own models and its own Z3 contexts. Paths are absolute, so
+that workers with another current folder (or on other machines with a shared file
+system) read the files named by ``uses`` and ``[[observations]]`` from the same place. :func:`run_jobs` runs the
 jobs on any executor (:mod:`cpspec.executors`) and gives their results in submission
 order. A job whose worker is lost, or that is still out when the budget runs out, is
 reported as such: a property's verdict is then *unknown*, never *holds*.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import SpecError
@@ -67,8 +70,11 @@ def plan_jobs(path: str, text: str, spec: Spec, *, root=None,
     >>> [j.part for j in plan_jobs("w.toml", text, load("w.toml", text=text))]
     ['claims']
     """
-    root = None if root is None else tuple(str(r) for r in root)
-    common = dict(path=str(path), text=text, root=root, allow_outside=allow_outside)
+    root = None if root is None else tuple(str(Path(r).resolve()) for r in root)
+    # absolute: a worker's current folder is its own (files named by uses and
+    # [[observations]] are read there, so a cluster needs them at the same paths)
+    common = dict(path=str(Path(path).resolve()), text=text, root=root,
+                  allow_outside=allow_outside)
     jobs = [Job(part="claims", **common)] if spec.claims else []
     jobs += [Job(part="property", index=k, label=f"{e.prop} of {e.agent_name}" + (
                  f" over {e.over.name}" if e.over is not None else ""),
