@@ -343,3 +343,18 @@ def test_a_scheduler_address_that_is_no_address_is_named():
     pytest.importorskip("distributed")
     with pytest.raises(cp.ExecutorError, match="'nonsense' is not a scheduler address"):
         executors.connect("nonsense", timeout=1)
+
+
+def test_a_lost_property_job_is_unknown_and_fails_where_holds_was_expected(monkeypatch):
+    from conftest import REPO
+    from cpspec.spec import jobs as jobs_module, loader
+    path = REPO / "proofs" / "si_no_incentive.toml"
+    jobs = [j for j in jobs_module.plan_jobs(str(path), path.read_text(), loader.load(path))
+            if j.part == "property"]
+    assert jobs and all(j.expect == "holds" for j in jobs)
+    lost = Lost("the worker running it was lost (KilledWorker: ...)")
+    monkeypatch.setattr(jobs_module, "run_ordered", lambda *a, **k: iter([lost] * len(jobs)))
+    for job, (line,) in jobs_module.run_jobs(jobs, ThreadPoolExecutor(1)):
+        assert line.status == "unknown" and not line.passed
+        assert line.text.startswith(f"FAIL  {job.label}: unknown") and "was lost" in line.text
+        assert "expected holds" in line.text
