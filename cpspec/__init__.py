@@ -15,6 +15,7 @@ from .core.counterfactual import replace
 from .inference.exact import E, P, distribution, marginal
 from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
+from .inference.sweep import Sweep, sweep
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
 from .decisions.chunks import ChunkModel, ChunkPlan, EffectiveHorizon, chunks
@@ -58,6 +59,7 @@ __all__ = [
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
     "chunks", "ChunkModel", "ChunkPlan", "EffectiveHorizon",
+    "sweep", "Sweep",
 ] + list(_errors_all)
 
 

@@ -7,6 +7,10 @@
                              whatever happens to another. Exit status: 0 when all pass, 1
                              when one fails, 2 when a spec file is malformed, 3 when cpspec
                              itself failed on one (an internal error: please report it).
+                             ``-j N`` checks on N local processes, ``--scheduler
+                             tcp://HOST:PORT`` on a Dask cluster: the same report in the
+                             same order, progress on stderr; a lost worker makes its
+                             property unknown, never holds.
 ``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
 ``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
                              entries): print each with its verdict and solver time; exit 1
@@ -34,11 +38,14 @@ import numpy as np
 import sympy
 
 from .errors import SpecError
+from .executors import connect, local_processes
 from .explanations import explain, explain_action
 from .export.drawing import agent_scene, beside, scene, to_png, to_svg
 from .inference.sampling import simulate
 from .spec import loader
 from .spec.base import internal_error, normal_name, read_number, show
+from .spec.files import read_text_file
+from .spec.jobs import plan_jobs, run_jobs
 from .spec.properties import check_properties
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
@@ -68,6 +75,8 @@ def _internal(exc: BaseException) -> str:
 
 
 def _check(args) -> int:
+    if args.jobs is not None or args.scheduler:
+        return _check_on_workers(args)
     status = 0
     total = failed = 0
     for target in args.paths:
@@ -105,6 +114,81 @@ def _check(args) -> int:
                 elif not r.passed:
                     failed += 1
                     status = max(status, 1)
+    print(f"{total} checks: {total - failed} pass, {failed} fail")
+    return status
+
+
+def _executor(args):
+    """The executor of ``-j N`` (local processes) or ``--scheduler ADDRESS`` (a running
+    Dask scheduler), and what to close when done."""
+    if args.scheduler:
+        client = connect(args.scheduler)
+        return client.get_executor(), client
+    pool = local_processes(args.jobs)
+    return pool, pool
+
+
+def _progress(done: int, total: int) -> None:
+    """``done/total`` jobs on stderr: one updated line on a terminal, else about twenty
+    lines in all (logs stay short)."""
+    if sys.stderr.isatty():
+        print(f"\rchecking: {done}/{total} jobs", end="\n" if done == total else "",
+              file=sys.stderr, flush=True)
+    elif done == total or done % max(1, total // 20) == 0:
+        print(f"checking: {done}/{total} jobs", file=sys.stderr, flush=True)
+
+
+def _check_on_workers(args) -> int:
+    """``cpspec check`` with its jobs on workers: the same report as the serial check, in
+    the same order; each file is read here first (malformed files are reported here)."""
+    try:  # first, so that a scheduler that does not answer is reported at once
+        executor, closing = _executor(args)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    status = 0
+    total = failed = 0
+    plan = []  # (header lines, jobs) per file
+    for target in args.paths:
+        files = _files(target)
+        if not files:
+            print(f"{target}: no *.toml spec files here", file=sys.stderr)
+            status = max(status, 2)
+        for path in files:
+            head = [str(path)]
+            try:
+                text = read_text_file(str(path), "a spec file")
+                spec = _load(path, args)
+                jobs = plan_jobs(str(path), text, spec, allow_outside=args.allow_outside,
+                                 root=[loader.spec_root(path),
+                                       loader.project_dir(Path.cwd())])
+            except SpecError as exc:
+                plan.append((head + [f"  ERROR {exc}"], []))
+                status = max(status, 2)
+                continue
+            except Exception as exc:
+                plan.append((head + [f"  INTERNAL ERROR {_internal(exc)}"], []))
+                status = max(status, INTERNAL)
+                continue
+            head += [f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
+                     "probability and discount lies in [0, 1]; [domains] can state it"
+                     for x, where in spec.validity.items()]
+            plan.append((head, jobs))
+    with closing:
+        results = run_jobs([j for _, jobs in plan for j in jobs], executor,
+                           on_progress=_progress)
+        for head, jobs in plan:
+            print("\n".join(head))
+            for _ in jobs:
+                for line in next(results)[1]:
+                    total += 1
+                    print(f"  {line.text}")
+                    if line.internal:
+                        failed += 1
+                        status = max(status, INTERNAL)
+                    elif not line.passed:
+                        failed += 1
+                        status = max(status, 1)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
     return status
 
@@ -314,6 +398,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="read uses and observation files outside the spec's project")
     c = sub.add_parser("check", help="check the claims of spec files", parents=[files])
     c.add_argument("paths", nargs="+")
+    c.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="check on N local worker processes (claims, each property and "
+                        "observations as separate jobs; progress on stderr)")
+    c.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="check on a running Dask scheduler's workers (pip install "
+                        "'cpspec[distributed]')")
     c.set_defaults(run=_check)
     d = sub.add_parser("derive", help="derive the exact value of a query", parents=[files])
     d.add_argument("file")

@@ -119,6 +119,11 @@ class Agent:
         twin._plans = {}
         return twin
 
+    def __getstate__(self) -> dict:
+        # pickled (sent to a worker) as its definition; the solved plans are derived,
+        # made again where they are needed, and may be growing while this runs
+        return {**self.__dict__, "_plans": {}}
+
     def _repr_svg_(self) -> str | None:
         """The learning world and the planning world side by side, for notebooks."""
         return svg(self)

@@ -162,6 +162,11 @@ class Diagram:
     def __setattr__(self, key, value):
         raise AttributeError("a Diagram is immutable; use replace() to build a new one")
 
+    def __reduce__(self):
+        # pickled (to send it to a worker process) as what defines it; the memo of
+        # derived tables is rebuilt where it is needed
+        return (Diagram, (self.name, tuple(self._nodes.values()), self._bindings))
+
     # ---- access ---------------------------------------------------------------------
     def __getattr__(self, item: str) -> RV:
         try:

@@ -95,6 +95,9 @@ class State(Mapping):
     def __setattr__(self, k, v):
         raise AttributeError("a State is immutable")
 
+    def __reduce__(self):  # pickled (for a worker process) as its values
+        return (_unpickled_state, (self._items,))
+
     def __iter__(self):
         return (k for k, _ in self._items)
 
@@ -112,6 +115,11 @@ class State(Mapping):
 
     def __repr__(self):
         return "State(" + ", ".join(f"{k}={v!r}" for k, v in self._items) + ")"
+
+
+def _unpickled_state(items: tuple) -> State:
+    """A :class:`State` again from its ``(name, value)`` pairs (unpickling)."""
+    return State(**dict(items))
 
 
 def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None" = None,

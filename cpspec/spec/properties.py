@@ -24,7 +24,7 @@ from .base import Spec, brief, evaluate_text, internal_error, locate, read_ref
 from .models import state_words
 
 __all__ = ["PropertyEntry", "PropertyResult", "MAX_TIMEOUT", "build_properties",
-           "check_properties"]
+           "check_properties", "check_property"]
 
 
 @dataclass(frozen=True)
@@ -194,16 +194,17 @@ def check_properties(spec: Spec) -> list:
     >>> [r.passed for r in check_properties(spec)]
     [True]
     """
-    results = []
-    for ent in spec.properties:
-        try:
-            v = procedures.verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout,
-                                  over=ent.over)
-        except SpecError as exc:
-            results.append(PropertyResult(ent, None, str(exc)))
-            continue
-        except Exception as exc:  # one property's failure never hides the others
-            results.append(PropertyResult(ent, None, internal_error(exc), internal=True))
-            continue
-        results.append(PropertyResult(ent, v))
-    return results
+    return [check_property(spec, ent) for ent in spec.properties]
+
+
+def check_property(spec: Spec, ent: PropertyEntry) -> PropertyResult:
+    """Verify one ``[[property]]`` of ``spec``; an error is its result (a cpspec error, or
+    an internal one marked as such)."""
+    try:
+        v = procedures.verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout,
+                              over=ent.over)
+    except SpecError as exc:
+        return PropertyResult(ent, None, str(exc))
+    except Exception as exc:  # one property's failure never hides the others
+        return PropertyResult(ent, None, internal_error(exc), internal=True)
+    return PropertyResult(ent, v)
