@@ -15,7 +15,6 @@ regions where the choice flips are listed.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -24,6 +23,7 @@ import sympy
 from .errors import ConditioningError, SpecError
 from .inference.exact import check_query, numeric_value, world_of, split_evidence, joint_rows
 from .core.expressions import Expr
+from .core.display import latex_text, latex_value
 from .core.functions import as_sympy, number_to_sympy
 from .agents.base import Agent
 from .decisions.solving import ParametricSolution, Solution, solve
@@ -112,18 +112,23 @@ class Explanation:
                 f"{body}</table>")
 
     def _repr_latex_(self) -> str:
+        r"""The query, its exact total and the scenarios as one display-math ``array``
+        (every number in math mode, every name and value in ``\text``), which LaTeX and
+        MathJax both read."""
         names = list(self.rows[0].assignment) if self.rows else []
         cols = "l" * len(names) + "rr"
-        rows = [" & ".join(_latex_value(v) for v in r.assignment.values())
-                + f" & {sympy.latex(r.probability)} & {sympy.latex(r.contribution)} \\\\"
+        rows = [" & ".join(latex_value(v) for v in r.assignment.values())
+                + f" & {latex_value(r.probability)} & {latex_value(r.contribution)}"
                 for r in self.rows]
         if self.folded:
-            rows.append(f"\\multicolumn{{{len(names)}}}{{l}}{{{self.folded} more}} & "
-                        f"{sympy.latex(self.remainder_probability)} & "
-                        f"{sympy.latex(self.remainder)} \\\\")
-        head = " & ".join(names + ["probability", "contribution"]) + " \\\\ \\hline"
-        return (f"$${sympy.latex(number_to_sympy(self.total))}$$"
-                f"\\begin{{tabular}}{{{cols}}}{head}" + "".join(rows) + "\\end{tabular}")
+            rows.append(" & ".join([latex_text(f"{self.folded} more")]
+                                   + [r"\,"] * (len(names) - 1)
+                                   + [latex_value(self.remainder_probability),
+                                      latex_value(self.remainder)]))
+        head = " & ".join(latex_text(n) for n in names + ["probability", "contribution"])
+        body = r" \\ ".join([head + r" \\ \hline " + (rows[0] if rows else "")] + rows[1:])
+        return (f"$$ {latex_text(self.query)} = {latex_value(number_to_sympy(self.total))}"
+                r" \qquad \begin{array}{" + cols + "} " + body + r" \end{array} $$")
 
 
 def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
@@ -208,12 +213,6 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
                        tuple(shown), remainder, rest_p, len(rest), groups)
 
 
-def _latex_value(v) -> str:
-    if isinstance(v, (sympy.Basic, int)):
-        return sympy.latex(v)
-    return "\\text{" + re.sub(r"([#$%&_{}])", r"\\\1", str(v)) + "}"
-
-
 def _magnitude_value(c):
     c = number_to_sympy(c)
     if c.free_symbols:
@@ -265,6 +264,16 @@ class ActionExplanation:
                              f" (probability {b.p_action} here, {b.p_chosen} under "
                              f"{self.chosen!r})")
         return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        """Each action's exact expected utility and margin as a display-math ``array``."""
+        rows = [f"{latex_text(('* ' if a == self.chosen else '') + str(a))} & "
+                f"{latex_value(u)} & {latex_value(self.margins[a])}"
+                for a, u in self.utilities.items()]
+        head = " & ".join(latex_text(h) for h in ("action", "E(U)", "margin"))
+        return (f"$$ {latex_text(f'in state {self.state!r}')} \\qquad "
+                r"\begin{array}{lrr} " + head + r" \\ \hline " + r" \\ ".join(rows)
+                + r" \end{array} $$")
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{'<b>' if a == self.chosen else ''}{html.escape(str(a))}"
