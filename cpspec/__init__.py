@@ -29,8 +29,9 @@ from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
 from .verification.synthesis import Synthesis, synthesize
 from .explanations import ActionExplanation, Explanation, explain, explain_action
+from .explanations import DecisionsExplanation, explain_decisions
 from .export.prism import prism_property, to_prism
-from .export.drawing import draw
+from .export.drawing import Drawing, draw
 from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood
 from .spec.observations import read_observations
 from .agents import learners
@@ -46,6 +47,7 @@ __all__ = [
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
+    "explain_decisions", "DecisionsExplanation", "Drawing",
     "verify", "WorldClass", "synthesize", "Synthesis", "Verdict", "Counterexample", "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",

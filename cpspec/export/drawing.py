@@ -51,9 +51,9 @@ from .notation import (Mark, Sketch, diagram_sketch, differences, learning_sketc
 
 __all__ = ["Scene", "Drawing", "scene", "sketch_scene", "summary_sketch", "draw", "to_svg",
            "to_png", "beside", "above", "agent_scene", "agents_scene", "trace_scene",
-           "continuation_scene", "dynamics_scene", "structure_scene", "observation_scene",
-           "counterexample_scene", "is_agent", "DRAWABLE_KINDS", "MAX_NOTE_LINES",
-           "MAX_DRAW_NODES"]
+           "continuation_scene", "dynamics_scene", "decision_scene", "structure_scene",
+           "observation_scene", "counterexample_scene", "is_agent", "DRAWABLE_KINDS",
+           "MAX_NOTE_LINES", "MAX_DRAW_NODES"]
 
 R = 24            # node radius
 DX, DY = 110, 95  # grid spacing
@@ -636,6 +636,17 @@ def observation_scene(diagram: Diagram, counterexample) -> Scene:
     return _with_lines(sc, MARGIN, sc.height + 4, [(str(counterexample.text), RED)])
 
 
+def decision_scene(diagram: Diagram, counterexample) -> Scene:
+    """A ``no_incentive(X)`` counterexample of an influence diagram: the diagram with the
+    decision's information, the decision (its action chosen for its effect on ``X``) and
+    ``X`` in red, and what it would choose were ``X`` not to respond."""
+    d = counterexample.data
+    values = {**d["information"], d["decision"]: d["nominal"]}
+    sc = scene(diagram, values, {d["decision"], d["node"]},
+               title=f"{diagram.name}  (counterexample: control incentive on {d['node']})")
+    return _with_lines(sc, MARGIN, sc.height + 4, [(str(counterexample.text), RED)])
+
+
 #: The counterexample kinds :func:`counterexample_scene` draws on an agent.
 DRAWABLE_KINDS = ("trace", "continuation", "dynamics", "structure")
 
@@ -658,9 +669,11 @@ def counterexample_scene(obj, counterexample) -> Scene:
     if not is_agent(obj):
         if kind == "observation" and isinstance(obj, Diagram):
             return observation_scene(obj, cex)
+        if kind == "decision" and isinstance(obj, Diagram):
+            return decision_scene(obj, cex)
         raise SpecError(f"a {kind!r} counterexample is drawn on its agent "
-                        "(cp.draw(agent, counterexample=...)); only an observation "
-                        "counterexample is drawn on a diagram")
+                        "(cp.draw(agent, counterexample=...)); only observation and "
+                        "decision counterexamples are drawn on a diagram")
     scenes = {"trace": trace_scene, "continuation": continuation_scene,
               "dynamics": dynamics_scene, "structure": structure_scene}
     if kind not in scenes:
