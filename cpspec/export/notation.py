@@ -37,7 +37,7 @@ from ..core.regions import Choice
 from ..errors import SpecError
 
 __all__ = ["Mark", "Sketch", "diagram_sketch", "learning_sketch", "planning_sketch",
-           "differences", "runs", "GREEK", "PLANNING_STEPS"]
+           "differences", "runs", "GREEK", "PLANNING_STEPS", "MAX_TABULATED"]
 
 #: Words written as Greek letters.
 GREEK = {"sum": "Σ", "pi": "π", "gamma": "γ", "epsilon": "ε", "mu": "μ", "theta": "θ", "sigma": "σ",
@@ -156,6 +156,24 @@ def _constant(d: Diagram, name: str):
     return dom[0] if len(dom) == 1 else None
 
 
+#: Largest diagram whose random nodes are tabulated to see whether every row is a
+#: point mass (then the node is drawn as deterministic, as it truly is).
+MAX_TABULATED = 60
+
+
+def _point_masses(d: Diagram, name: str) -> bool:
+    """Whether every row of a random node's table puts all its probability on one value
+    (a ``dist`` that is deterministic in this world)."""
+    if len(d) > MAX_TABULATED:
+        return False
+    try:
+        rows = d.table(name).rows
+    except SpecError:
+        return False
+    return rows is not None and all(sum(1 for p in row.values() if p != 0) <= 1
+                                    for row in rows)
+
+
 def diagram_sketch(d: Diagram, values: dict | None = None, title: str | None = None
                    ) -> Sketch:
     """The sketch of a diagram: every node with its structural function's annotation.
@@ -188,7 +206,7 @@ def diagram_sketch(d: Diagram, values: dict | None = None, title: str | None = N
                 c = _constant(d, n) if node.kind == "chance" else None
                 if c is not None:
                     label = _short(c)
-            if f.random and not label.startswith("["):
+            if f.random and not label.startswith("[") and not _point_masses(d, n):
                 label = f"[{label}]"
         value = _short(values[n]) if n in values else None
         marks.append(Mark(n, node.kind, tuple(node.parents), label, value, cut))
