@@ -1,26 +1,28 @@
 """The ``cpspec`` command line.
 
-``cpspec check FILE|DIR``    evaluate every claim of a spec file (or of every ``*.toml``
-                             directly inside a directory; sub-directories such as
-                             ``specs/broken/`` are checked only when named). Every file,
-                             claim, property and observation file is reported on its own,
-                             whatever happens to another. Exit status: 0 when all pass, 1
-                             when one fails, 2 when a spec file is malformed, 3 when cpspec
-                             itself failed on one (an internal error: please report it).
-``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
-``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
-                             entries): print each with its verdict and solver time; exit 1
-                             unless every one holds.
-``cpspec explain FILE QUERY`` where an exact value or a chosen action comes from:
-                             ``"E(S_f)"``, ``"P(S_f == 12)"`` scenario by scenario,
-                             ``"act(agent, state)"`` action by action.
-``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--world NAME``, ``--agent NAME``;
-                             several agents comma-separated, compared) in the paper's
-                             notation; ``--counterexample PROPERTY`` draws the
-                             counterexample of a failing property; ``--summary`` folds
-                             time series.
-``cpspec simulate FILE NAME`` seeded samples of a world's nodes, as means; of an agent
-                             (``--steps T``), its traces and its mean discounted reward.
+``cpspec check FILE|DIR``
+    evaluate every claim of a spec file (or of every ``*.toml`` directly inside a
+    directory; sub-directories such as ``specs/broken/`` are checked only when named).
+    Every file, claim, property and observation file is reported on its own, whatever
+    happens to another. Exit status: 0 when all pass, 1 when one fails, 2 when a spec
+    file is malformed, 3 when cpspec itself failed on one (an internal error: please
+    report it).
+``cpspec derive FILE EXPR``
+    print the exact value of a query (``--latex`` for LaTeX).
+``cpspec prove FILE|DIR``
+    machine-check the theorems in proof files (``[[property]]`` entries): print each
+    with its verdict and solver time; exit 1 unless every one holds.
+``cpspec explain FILE QUERY``
+    where an exact value or a chosen action comes from: ``"E(S_f)"``, ``"P(S_f == 12)"``
+    scenario by scenario, ``"act(agent, state)"`` action by action, ``"U(w)"`` decision
+    by decision (an influence diagram).
+``cpspec draw FILE -o out.svg|out.png``
+    the worlds (or ``--world NAME``, ``--agent NAME``; several agents comma-separated,
+    compared) in the paper's notation; ``--counterexample PROPERTY`` draws the
+    counterexample of a failing property; ``--summary`` folds time series.
+``cpspec simulate FILE NAME``
+    seeded samples of a world's nodes, as means; of an agent (``--steps T``), its traces
+    and its mean discounted reward.
 
 ``--param NAME=VALUE`` binds a symbolic parameter for ``derive``, ``explain``, ``draw``
 and ``simulate``. Advice in messages is phrased for the command line (``--param``, not

@@ -124,6 +124,11 @@ class Drawing(str):
     def _repr_svg_(self) -> str:
         return str(self)
 
+    def __repr__(self) -> str:  # the plain-text fallback: what it is, not 40 kB of SVG
+        title = next((it[3] for it in self.scene.items if it[0] == "text"), "")
+        return (f"<Drawing {title!r}, {self.scene.width:.0f} x {self.scene.height:.0f}: "
+                ".save('out.svg' or 'out.png')>")
+
     def save(self, path: str | Path, scale: float = 2.0) -> Path:
         """Write the picture to ``path``: SVG text for ``.svg``, a PNG image (rendered
         with Pillow at ``scale``) for ``.png``."""
