@@ -116,3 +116,10 @@ def test_spec_files_take_random_replacements_and_bare_state_words(tmp_path, caps
     assert 'stroke="#8e44ad"' in svg.read_text()            # the surgery shows
     code, out, err = run(capsys, "derive", SPECS / "si.toml", "act(sif, S(button=armed))")
     assert (code, out) == (0, "disable\n")
+
+
+def test_a_replacement_that_is_neither_expression_nor_table_is_named(tmp_path, capsys):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[world.f.node.G]\nfn = "1"\n[world.c]\nfrom = "f"\nreplace.G = 3\n')
+    code, out, err = run(capsys, "derive", spec, "E(G_c)")
+    assert code == 2 and "line 5: replace.G must be an expression in quotes" in err

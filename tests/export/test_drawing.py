@@ -306,3 +306,17 @@ def test_an_influence_diagram_draws_with_its_solution():
     assert ">b<" in draw(one, values=cp.solve(one))              # one action: in the node
     with pytest.raises(cp.SpecError, match="solution of this influence diagram"):
         cp.draw(w, values=3)
+
+
+def test_a_dist_that_is_a_point_mass_everywhere_is_drawn_deterministic():
+    from cpspec.examples import delayed_reward
+    from cpspec.export.notation import diagram_sketch
+    m = delayed_reward()
+    d = cp.unroll(m, cp.solve(m, 2), 2)          # deterministic policy and transitions
+    marks = _marks(diagram_sketch(d))
+    assert marks["A_0"].label == "pi" and marks["S_1"].label == "S"
+    fpx = cp.agents.FPX(m, epsilon="1/10")
+    lw = _marks(diagram_sketch(fpx.learning_world(1)))
+    assert lw["A_0"].label == "[pi]"               # exploring: truly random
+    sb = _marks(diagram_sketch(cp.influence_diagram(stop_button(), 1)))
+    assert sb["button_1"].label.startswith("[")    # the button is pressed at random
