@@ -184,11 +184,25 @@ def _params(args) -> dict:
     return dict(_param(p) for p in args.param)
 
 
+def _agent_overrides(params: dict) -> dict:
+    """Query functions on agents with the ``--param`` values bound before planning (so
+    two parameters never have to be solved jointly)."""
+    if not params:
+        return {}
+    return {"act": lambda agent, state, t=0: _act(_bind_agent(agent, params), state, t),
+            "value": lambda agent, T: _bind_agent(agent, params).value(int(T))}
+
+
+def _act(agent, state, t=0):
+    return agent.act(agent.o0, state, int(t))
+
+
 def _derive(args) -> int:
     try:
         params = _params(args)
         value = _bound(loader.derive(_load(args.file, args), args.expr,
-                                     where="command line"), params)
+                                     where="command line",
+                                     overrides=_agent_overrides(params)), params)
     except SpecError as exc:
         print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
         return 2

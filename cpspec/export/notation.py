@@ -391,6 +391,10 @@ def planning_sketch(agent, steps: int | None = None) -> Sketch:
         caption.append("R_t reads I_0, the terminal content now (counterfactual)" if fixed
                        else "R_t reads I_t, the terminal content predicted at step t")
     plan = _planned(agent, s0)
+    free = sorted(x.name for x in agent.env.free_symbols())
+    if plan is None and len(free) > 1:
+        caption.append(f"pi*_p({_short(s0, 30)}) depends on {', '.join(free)} together: "
+                       "bind all but one to see it")
     if plan is not None:
         caption.append(f"pi*_p({_short(s0, 30)}) = {_choice(plan)}")
         if not isinstance(plan, Choice):

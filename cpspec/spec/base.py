@@ -482,8 +482,8 @@ CLI_ADVICE = (
      'give the check obeys_stop_button(K, stop = "<condition>", null_action = '
      '"<action>"), or use an agent with stop and null_action'),
     (re.compile(r"cp\.draw\(\.\.\., summary=True\); cpspec draw --summary"), "--summary"),
-    (re.compile(r"use cp\.synthesize to derive"), "state it as a [[property]] with a "
-                                                   "parameter region to derive"),
+    (re.compile(r"use cp\.synthesize to derive"), "use cp.synthesize (Python) to derive"),
+    (re.compile(r" or give symbols assumptions \(positive=True\)"), ""),
 )
 
 
