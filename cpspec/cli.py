@@ -54,6 +54,7 @@ from .verification.properties import no_incentive
 from .inference.sampling import simulate
 from .spec import loader
 from .spec.base import internal_error, normal_name, phrase_for, read_number, show
+from .spec.models import read_steps
 from .spec.properties import build_properties, check_properties
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
@@ -167,11 +168,10 @@ def _bound(value, params: dict):
     if not params:
         return value
     if isinstance(value, Choice):
-        (name, v), = params.items() if len(params) == 1 else (None, None)
-        if name is None or name != str(value.x):
+        if str(value.x) not in params:
             raise SpecError(f"the value is a choice over {value.x}; give --param "
                             f"{value.x}=VALUE")
-        return value.at(v)
+        return value.at(params[str(value.x)])
     if isinstance(value, tuple):
         return tuple(_bound(v, params) for v in value)
     if isinstance(value, sympy.Basic):
@@ -184,23 +184,35 @@ def _params(args) -> dict:
     return dict(_param(p) for p in args.param)
 
 
+def _loaded(args, params: dict):
+    """The spec file, with every ``--param`` checked to name one of its parameters."""
+    spec = _load(args.file, args)
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        raise SpecError(f"--param {unknown[0]}: {args.file} has no parameter "
+                        f"{unknown[0]!r}; its parameters are "
+                        f"{', '.join(spec.params) or 'none'}")
+    return spec
+
+
 def _agent_overrides(params: dict) -> dict:
     """Query functions on agents with the ``--param`` values bound before planning (so
     two parameters never have to be solved jointly)."""
     if not params:
         return {}
     return {"act": lambda agent, state, t=0: _act(_bind_agent(agent, params), state, t),
-            "value": lambda agent, T: _bind_agent(agent, params).value(int(T))}
+            "value": lambda agent, T: _bind_agent(agent, params).value(
+                read_steps(T, "value(agent, T)", "T"))}
 
 
 def _act(agent, state, t=0):
-    return agent.act(agent.o0, state, int(t))
+    return agent.act(agent.o0, state, read_steps(t, "act(agent, state, t)", "t"))
 
 
 def _derive(args) -> int:
     try:
         params = _params(args)
-        value = _bound(loader.derive(_load(args.file, args), args.expr,
+        value = _bound(loader.derive(_loaded(args, params), args.expr,
                                      where="command line",
                                      overrides=_agent_overrides(params)), params)
     except SpecError as exc:
@@ -237,7 +249,7 @@ def _explain(args) -> int:
             "U": lambda ref: _explain_U(ref.bind(**params) if params and
                                         isinstance(ref, Diagram) else ref),
         }
-        out = loader.derive(_load(args.file, args), args.query, where="command line",
+        out = loader.derive(_loaded(args, params), args.query, where="command line",
                             overrides=overrides)
     except SpecError as exc:
         print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
@@ -301,7 +313,7 @@ def _counterexample_verdict(spec, args, agents, world):
 def _draw(args) -> int:
     try:
         params = _params(args)
-        spec = _load(args.file, args)
+        spec = _loaded(args, params)
         agents = [_bind_agent(_named(spec.agents, n.strip(), "agent", args.file), params)
                   for n in args.agent.split(",")] if args.agent else []
         world = _named(spec.worlds, args.world, "world", args.file) if args.world else None
@@ -380,7 +392,7 @@ def _state_text(s) -> str:
 def _simulate(args) -> int:
     try:
         params = _params(args)
-        spec = _load(args.file, args)
+        spec = _loaded(args, params)
         if args.name in spec.agents and args.name not in spec.worlds:
             return _simulate_agent(args, spec, params)
         if args.name not in spec.worlds:

@@ -253,6 +253,10 @@ class ActionExplanation:
     regions: Any = None   # parametric: the Choice of the action over the parameter
     decision: str | None = None   # an influence diagram's decision (state: its information)
 
+    def __repr__(self) -> str:
+        return (f"ActionExplanation(state={self.state!r}, chosen={self.chosen!r}, "
+                f"utilities={self.utilities})")
+
     def records(self) -> list[dict]:
         return [{"action": a, "utility": self.utilities[a], "margin": self.margins[a],
                  "chosen": a == self.chosen} for a in self.utilities]

@@ -58,7 +58,6 @@ def test_simulate_an_agent_prints_its_traces(capsys):
                          "--traces", 2, "--seed", 1)
     assert code == 0 and out.count("run ") == 2 and "... 48 more runs" in out
     assert out.startswith("run 1: armed -work-> ")
-    import cpspec as cp
     from cpspec.spec import loader
     si = loader.load(SPECS / "si.toml").agents["si"]
     first = si.traces(3, 50, seed=1)[0]
@@ -123,3 +122,12 @@ def test_a_replacement_that_is_neither_expression_nor_table_is_named(tmp_path, c
     spec.write_text('[world.f.node.G]\nfn = "1"\n[world.c]\nfrom = "f"\nreplace.G = 3\n')
     code, out, err = run(capsys, "derive", spec, "E(G_c)")
     assert code == 2 and "line 5: replace.G must be an expression in quotes" in err
+
+
+def test_a_param_the_file_does_not_have_is_named(capsys):
+    for cmd in (["derive", SPECS / "fp.toml", "act(fp_g, start)"],
+                ["simulate", SPECS / "si.toml", "si_g", "-n", 2],
+                ["draw", SPECS / "si.toml", "--agent", "si_g", "-o", "x.svg"],
+                ["explain", SPECS / "fp.toml", "act(fp_g, start)"]):
+        code, out, err = run(capsys, *cmd, "--param", "zz=1")
+        assert code == 2 and "has no parameter 'zz'; its parameters are gamma" in err

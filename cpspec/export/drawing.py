@@ -42,12 +42,11 @@ from typing import Any
 
 from ..core.diagram import Diagram
 from ..core.display import register_svg
-from ..core.regions import Choice
 from ..decisions.influence import IDSolution, ParametricIDSolution
 from ..decisions.mdp import influence_diagram
 from ..errors import ModelTooLargeError, SpecError
 from .notation import (Mark, Sketch, diagram_sketch, differences, learning_sketch,
-                       planning_sketch, runs)
+                       planning_sketch, runs, short)
 
 __all__ = ["Scene", "Drawing", "scene", "sketch_scene", "summary_sketch", "draw", "to_svg",
            "to_png", "beside", "above", "agent_scene", "agents_scene", "trace_scene",
@@ -335,8 +334,8 @@ def sketch_scene(sk: Sketch, highlight: set | None = None, marked: set | None = 
                            "color": color, "rich": True}))
     if sk.cut:
         cx = right + 22
-        items.append(("line", cx, TOP, cx, bottom + 6, {"color": ORANGE if "cut" in
-                                                        {x for x in marked} else "#555"}))
+        items.append(("line", cx, TOP, cx, bottom + 6,
+                      {"color": ORANGE if "cut" in marked else "#555"}))
         items.append(("text", cx + 6, TOP + 10, sk.cut, {"size": 11, "color": "#555",
                                                           "rich": True}))
         width = max(width, cx + 10 + _text_width(sk.cut, 11) + MARGIN)
@@ -397,10 +396,6 @@ def above(*scenes: Scene, gap: float = 20) -> Scene:
     return Scene(width, y - gap, tuple(items))
 
 
-def _agent_sketches(agent, T: int) -> tuple[Sketch, Sketch]:
-    return learning_sketch(agent, T), planning_sketch(agent)
-
-
 def agent_scene(agent, T: int = 2, planning_horizon: int | None = None) -> Scene:
     """An agent's learning world (``T`` steps) and its planning world, side by side, read
     off the agent definition (``planning_horizon`` steps of the planning world when it is
@@ -413,7 +408,7 @@ def agents_scene(*agents, T: int = 2) -> Scene:
     """Agents one above the other, each as its learning and planning world, with what
     distinguishes each from the others outlined in orange (nodes, annotations, arcs and
     caption lines)."""
-    sketches = [_agent_sketches(a, T) for a in agents]
+    sketches = [(learning_sketch(a, T), planning_sketch(a)) for a in agents]
     rows = []
     for i, (lw, pw) in enumerate(sketches):
         marks_l, marks_p, lines = set(), set(), set()
@@ -447,16 +442,9 @@ def _diagrams_scene(*diagrams, summary: bool = False) -> Scene:
 
 
 def _with_values(sk: Sketch, values: dict) -> Sketch:
-    marks = tuple(_dc_replace(m, value=_short(values[m.name])) if m.name in values else m
+    marks = tuple(_dc_replace(m, value=short(values[m.name])) if m.name in values else m
                   for m in sk.marks)
     return _dc_replace(sk, marks=marks)
-
-
-def _short(v) -> str:
-    if hasattr(v, "items") and not isinstance(v, dict):
-        v = ",".join(str(x) for x in dict(v).values())
-    s = str(v)
-    return s if len(s) <= 14 else s[:13] + "…"
 
 
 def _solution_values(d: Diagram, sol) -> tuple[dict, list]:

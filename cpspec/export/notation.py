@@ -37,10 +37,11 @@ from ..core.regions import Choice
 from ..errors import SpecError
 
 __all__ = ["Mark", "Sketch", "diagram_sketch", "learning_sketch", "planning_sketch",
-           "differences", "runs", "GREEK", "PLANNING_STEPS", "MAX_TABULATED"]
+           "differences", "runs", "short", "GREEK", "PLANNING_STEPS", "MAX_TABULATED"]
 
 #: Words written as Greek letters.
-GREEK = {"sum": "Σ", "pi": "π", "gamma": "γ", "epsilon": "ε", "mu": "μ", "theta": "θ", "sigma": "σ",
+GREEK = {"sum": "Σ", "pi": "π", "gamma": "γ", "epsilon": "ε", "mu": "μ", "theta": "θ",
+         "sigma": "σ",
          "alpha": "α", "beta": "β", "delta": "δ", "lambda": "λ", "rho": "ρ", "tau": "τ"}
 
 #: Steps of a planning world drawn when its horizon is infinite, symbolic or long.
@@ -132,7 +133,13 @@ def runs(text: str) -> list[tuple[str, str]]:
     return merged
 
 
-def _short(v: Any, width: int = 14) -> str:
+def short(v: Any, width: int = 14) -> str:
+    """A value as the short text written in a node: a factored state as its values
+    joined by commas, anything longer than ``width`` cut with an ellipsis.
+
+    >>> short("a rather long state name")
+    'a rather long…'
+    """
     if hasattr(v, "items") and not isinstance(v, dict):  # a factored state
         v = ",".join(str(x) for x in dict(v).values())
     s = str(v)
@@ -205,10 +212,10 @@ def diagram_sketch(d: Diagram, values: dict | None = None, title: str | None = N
             if f.label is None or cut:
                 c = _constant(d, n) if node.kind == "chance" else None
                 if c is not None:
-                    label = _short(c)
+                    label = short(c)
             if f.random and not label.startswith("[") and not _point_masses(d, n):
                 label = f"[{label}]"
-        value = _short(values[n]) if n in values else None
+        value = short(values[n]) if n in values else None
         marks.append(Mark(n, node.kind, tuple(node.parents), label, value, cut))
     caption = ()
     if d.surgery:
@@ -246,7 +253,7 @@ def _explores(agent) -> bool:
 def _start(agent) -> tuple[str, Any]:
     starts = list(agent.env.mu0)
     if len(starts) == 1:
-        return _short(starts[0]), starts[0]
+        return short(starts[0]), starts[0]
     return "[mu_0]", starts[0]
 
 
@@ -341,7 +348,6 @@ def planning_sketch(agent, steps: int | None = None) -> Sketch:
     >>> sk.mark("S_1").label
     'L(O_t)'
     """
-    env = agent.env
     H = agent.horizon
     finite = isinstance(H, int)
     n = steps or (min(H, PLANNING_STEPS) if finite else PLANNING_STEPS)
@@ -393,12 +399,12 @@ def planning_sketch(agent, steps: int | None = None) -> Sketch:
     plan = _planned(agent, s0)
     free = sorted(x.name for x in agent.env.free_symbols())
     if plan is None and len(free) > 1:
-        caption.append(f"pi*_p({_short(s0, 30)}) depends on {', '.join(free)} together: "
+        caption.append(f"pi*_p({short(s0, 30)}) depends on {', '.join(free)} together: "
                        "bind all but one to see it")
     if plan is not None:
-        caption.append(f"pi*_p({_short(s0, 30)}) = {_choice(plan)}")
+        caption.append(f"pi*_p({short(s0, 30)}) = {_choice(plan)}")
         if not isinstance(plan, Choice):
-            marks = [_dc_replace(m, value=_short(plan)) if m.name == "A_0" else m
+            marks = [_dc_replace(m, value=short(plan)) if m.name == "A_0" else m
                      for m in marks]
     cut = more = None
     if finite:

@@ -1,6 +1,5 @@
 import html
 import re
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -214,7 +213,6 @@ def test_surgery_is_visible_however_the_counterfactual_is_built(tmp_path):
         assert (m.label, m.surgery) == ("6", True)
         assert 'stroke="#8e44ad"' in cp.draw(c) and "surgery: R replaced" in cp.draw(c)
     assert 'stroke="#8e44ad"' not in cp.draw(f)
-    spec = cp.spec.loader.load(SPECS / "dice.toml") if hasattr(cp, "spec") else None
     from cpspec.spec import loader
     c = loader.load(SPECS / "dice.toml").worlds["c"]
     assert c.surgery == {"R"} and ">6<" in draw(c)
