@@ -282,10 +282,8 @@ class Agent:
     def simulate(self, T: int, n: int, seed: int, params: Mapping | None = None):
         """Run the agent ``n`` times for ``T`` steps (seeded); return the per-run
         discounted rewards as a NumPy array. No tabulation: long runs are cheap."""
-        out = np.zeros(int(n) if isinstance(n, Integral) and not isinstance(n, bool) else 0)
-        for i, run in enumerate(self._runs(T, n, seed, params, "simulate", keep=False)):
-            out[i] = run["total"]
-        return out
+        return np.array([run["total"] for run in self._runs(T, n, seed, params, "simulate",
+                                                             keep=False)], dtype=float)
 
     def traces(self, T: int, n: int, seed: int) -> list[dict]:
         """The same seeded runs as :meth:`simulate`, with their traces: per run the
