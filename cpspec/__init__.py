@@ -35,8 +35,9 @@ from .verification.synthesis import RegionSynthesis, Synthesis, synthesize
 from .core.partition import ParameterRegion, RegionSolution
 from .export.regions import region_picture
 from .explanations import ActionExplanation, Explanation, explain, explain_action
+from .explanations import DecisionsExplanation, explain_decisions
 from .export.prism import prism_property, to_prism
-from .export.drawing import draw
+from .export.drawing import Drawing, draw
 from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood
 from .spec.observations import read_observations
 from .agents import learners
@@ -52,6 +53,7 @@ __all__ = [
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
+    "explain_decisions", "DecisionsExplanation", "Drawing",
     "verify", "WorldClass", "equivalent", "synthesize", "Synthesis", "RegionSynthesis",
     "RegionSolution", "ParameterRegion", "region_picture", "Verdict", "Counterexample",
     "policy_unmodified", "myopic",

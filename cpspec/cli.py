@@ -1,26 +1,34 @@
 """The ``cpspec`` command line.
 
-``cpspec check FILE|DIR``    evaluate every claim of a spec file (or of every ``*.toml``
-                             directly inside a directory; sub-directories such as
-                             ``specs/broken/`` are checked only when named). Every file,
-                             claim, property and observation file is reported on its own,
-                             whatever happens to another. Exit status: 0 when all pass, 1
-                             when one fails, 2 when a spec file is malformed, 3 when cpspec
-                             itself failed on one (an internal error: please report it).
-                             ``-j N`` checks on N local processes, ``--scheduler
-                             tcp://HOST:PORT`` on a Dask cluster: the same report in the
-                             same order, progress on stderr; a lost worker makes its
-                             property unknown, never holds.
-``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
-``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
-                             entries): print each with its verdict and solver time; exit 1
-                             unless every one holds.
-``cpspec explain FILE QUERY`` where an exact value or a chosen action comes from:
-                             ``"E(S_f)"``, ``"P(S_f == 12)"`` scenario by scenario,
-                             ``"act(agent, state)"`` action by action.
-``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--agent NAME``) in the paper's
-                             notation.
-``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
+``cpspec check FILE|DIR``
+    evaluate every claim of a spec file (or of every ``*.toml`` directly inside a
+    directory; sub-directories such as ``specs/broken/`` are checked only when named).
+    Every file, claim, property and observation file is reported on its own, whatever
+    happens to another. Exit status: 0 when all pass, 1 when one fails, 2 when a spec
+    file is malformed, 3 when cpspec itself failed on one (an internal error: please
+    report it). ``-j N`` checks on N local processes, ``--scheduler tcp://HOST:PORT`` on
+    a Dask cluster: the same report in the same order, progress on stderr; a lost worker
+    makes its property unknown, never holds.
+``cpspec derive FILE EXPR``
+    print the exact value of a query (``--latex`` for LaTeX).
+``cpspec prove FILE|DIR``
+    machine-check the theorems in proof files (``[[property]]`` entries): print each
+    with its verdict and solver time; exit 1 unless every one holds.
+``cpspec explain FILE QUERY``
+    where an exact value or a chosen action comes from: ``"E(S_f)"``, ``"P(S_f == 12)"``
+    scenario by scenario, ``"act(agent, state)"`` action by action, ``"U(w)"`` decision
+    by decision (an influence diagram).
+``cpspec draw FILE -o out.svg|out.png``
+    the worlds (or ``--world NAME``, ``--agent NAME``; several agents comma-separated,
+    compared) in the paper's notation; ``--counterexample PROPERTY`` draws the
+    counterexample of a failing property; ``--summary`` folds time series.
+``cpspec simulate FILE NAME``
+    seeded samples of a world's nodes, as means; of an agent (``--steps T``), its traces
+    and its mean discounted reward.
+
+``--param NAME=VALUE`` binds a symbolic parameter for ``derive``, ``explain``, ``draw``
+and ``simulate``. Advice in messages is phrased for the command line (``--param``, not
+``diagram.bind``).
 
 Files named by ``uses`` and ``[[observations]]`` must lie in the spec's project (the
 nearest folder above it with ``.git`` or ``pyproject.toml``, else its own folder) or in
@@ -30,6 +38,7 @@ the project of the current folder; ``--allow-outside`` lifts this.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -37,16 +46,21 @@ from pathlib import Path
 import numpy as np
 import sympy
 
+from .core.diagram import Diagram
+from .core.regions import Choice
 from .errors import SpecError
 from .executors import connect, local_processes
-from .explanations import explain, explain_action
-from .export.drawing import agent_scene, beside, scene, to_png, to_svg
+from .explanations import explain, explain_action, explain_decisions
+from .export.drawing import draw
+from .verification.procedures import verify
+from .verification.properties import no_incentive
 from .inference.sampling import simulate
 from .spec import loader
-from .spec.base import internal_error, normal_name, read_number, show
+from .spec.base import internal_error, normal_name, phrase_for, read_number, show
 from .spec.files import read_text_file
 from .spec.jobs import plan_jobs, run_jobs
-from .spec.properties import check_properties
+from .spec.models import read_steps
+from .spec.properties import build_properties, check_properties
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
 
@@ -90,7 +104,7 @@ def _check(args) -> int:
                 spec = _load(path, args)
                 results = loader.check(spec)
             except SpecError as exc:
-                print(f"  ERROR {exc}")
+                print(f"  ERROR {phrase_for(str(exc))}")
                 status = max(status, 2)
                 continue
             except Exception as exc:  # one file's failure never hides the others
@@ -107,7 +121,7 @@ def _check(args) -> int:
                 except Exception as exc:
                     line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
                     r = None
-                print(f"  {line}")
+                print(f"  {phrase_for(line)}")
                 if r is None or getattr(r, "internal", False):
                     failed += 1
                     status = max(status, INTERNAL)
@@ -231,11 +245,60 @@ def _prove(args) -> int:
     return status
 
 
+def _bound(value, params: dict):
+    """A derived value with ``--param`` values put in (exactly)."""
+    if not params:
+        return value
+    if isinstance(value, Choice):
+        if str(value.x) not in params:
+            raise SpecError(f"the value is a choice over {value.x}; give --param "
+                            f"{value.x}=VALUE")
+        return value.at(params[str(value.x)])
+    if isinstance(value, tuple):
+        return tuple(_bound(v, params) for v in value)
+    if isinstance(value, sympy.Basic):
+        subs = {s: params[s.name] for s in value.free_symbols if s.name in params}
+        return sympy.simplify(value.subs(subs)) if subs else value
+    return value
+
+
+def _params(args) -> dict:
+    return dict(_param(p) for p in args.param)
+
+
+def _loaded(args, params: dict):
+    """The spec file, with every ``--param`` checked to name one of its parameters."""
+    spec = _load(args.file, args)
+    unknown = sorted(set(params) - set(spec.params))
+    if unknown:
+        raise SpecError(f"--param {unknown[0]}: {args.file} has no parameter "
+                        f"{unknown[0]!r}; its parameters are "
+                        f"{', '.join(spec.params) or 'none'}")
+    return spec
+
+
+def _agent_overrides(params: dict) -> dict:
+    """Query functions on agents with the ``--param`` values bound before planning (so
+    two parameters never have to be solved jointly)."""
+    if not params:
+        return {}
+    return {"act": lambda agent, state, t=0: _act(_bind_agent(agent, params), state, t),
+            "value": lambda agent, T: _bind_agent(agent, params).value(
+                read_steps(T, "value(agent, T)", "T"))}
+
+
+def _act(agent, state, t=0):
+    return agent.act(agent.o0, state, read_steps(t, "act(agent, state, t)", "t"))
+
+
 def _derive(args) -> int:
     try:
-        value = loader.derive(_load(args.file, args), args.expr, where="command line")
+        params = _params(args)
+        value = _bound(loader.derive(_loaded(args, params), args.expr,
+                                     where="command line",
+                                     overrides=_agent_overrides(params)), params)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
         return 2
     if args.latex:
         try:
@@ -249,22 +312,33 @@ def _derive(args) -> int:
     return 0
 
 
+def _explain_U(ref):
+    if isinstance(ref, Diagram):
+        return explain_decisions(ref)
+    raise SpecError("explain U(w) takes a world with decision nodes; for an MDP's policy "
+                    "explain act(agent, state)")
+
+
 def _explain(args) -> int:
     by = [b for b in (args.by or "").split(",") if b]
-    overrides = {
-        "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
-        "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
-        "act": lambda agent, state, t=0: explain_action(agent, state, t),
-    }
     try:
-        out = loader.derive(_load(args.file, args), args.query, where="command line",
-                     overrides=overrides)
+        params = _params(args)
+        overrides = {
+            "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
+            "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
+            "act": lambda agent, state, t=0: explain_action(_bind_agent(agent, params),
+                                                            state, t),
+            "U": lambda ref: _explain_U(ref.bind(**params) if params and
+                                        isinstance(ref, Diagram) else ref),
+        }
+        out = loader.derive(_loaded(args, params), args.query, where="command line",
+                            overrides=overrides)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
         return 2
     if not hasattr(out, "_repr_html_"):
-        print("error: explain takes one P(...), E(...) or act(agent, state) query, not an "
-              "arithmetic combination", file=sys.stderr)
+        print("error: explain takes one P(...), E(...), act(agent, state) or U(world) "
+              "query, not an arithmetic combination", file=sys.stderr)
         return 2
     if args.latex and hasattr(out, "_repr_latex_"):
         print(out._repr_latex_())
@@ -275,35 +349,79 @@ def _explain(args) -> int:
     return 0
 
 
+def _named(table: dict, name: str, what: str, file) -> object:
+    if name not in table:
+        raise SpecError(f"{file}: no {what} {name!r}; {what}s: "
+                        f"{', '.join(table) or 'none'}")
+    return table[name]
+
+
+def _bind_agent(agent, params: dict):
+    """The agent over its environment with the ``--param`` values bound."""
+    free = {s.name for s in agent.env.free_symbols()}
+    use = {k: v for k, v in params.items() if k in free}
+    return agent.with_env(agent.env.bind(**use)) if use else agent
+
+
+_NO_INCENTIVE = re.compile(r"^\s*no_incentive\(\s*['\"]?(\w+)['\"]?\s*\)\s*$")
+
+
+def _counterexample_verdict(spec, args, agents, world):
+    """Verify the ``--counterexample`` property; its verdict (failing, to be drawn)."""
+    text = args.counterexample
+    if agents:
+        if len(agents) != 1:
+            raise SpecError("--counterexample draws on one agent: give one --agent NAME")
+        name = args.agent
+        entry, = build_properties([{"agent": name, "check": text}], spec.agents, spec.mdps,
+                                  spec.params, "--counterexample", (), spec.classes)
+        verdict = verify(agents[0], entry.prop, timeout=args.timeout)
+    elif world is not None:
+        m = _NO_INCENTIVE.match(text)
+        if not m:
+            raise SpecError(f"--counterexample {text!r}: on a world (an influence diagram) "
+                            "the property is no_incentive(NODE); other properties are "
+                            "about agents: give --agent NAME")
+        verdict = verify(world, no_incentive(m.group(1)), timeout=args.timeout)
+    else:
+        raise SpecError("--counterexample needs --agent NAME (or --world NAME for an "
+                        "influence diagram)")
+    if verdict.status != "fails":
+        raise SpecError(f"{verdict.property} {verdict.status} for {verdict.agent}: no "
+                        f"counterexample to draw ({verdict.reason or verdict.method})")
+    return verdict
+
+
 def _draw(args) -> int:
     try:
-        spec = _load(args.file, args)
-        if args.agent:
-            if args.agent not in spec.agents:
-                raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
-                                f"{', '.join(spec.agents) or 'none'}")
-            sc = agent_scene(spec.agents[args.agent], T=args.steps)
-        elif args.world:
-            if args.world not in spec.worlds:
-                raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
-                                f"{', '.join(spec.worlds) or 'none'}")
-            sc = scene(spec.worlds[args.world])
+        params = _params(args)
+        spec = _loaded(args, params)
+        agents = [_bind_agent(_named(spec.agents, n.strip(), "agent", args.file), params)
+                  for n in args.agent.split(",")] if args.agent else []
+        world = _named(spec.worlds, args.world, "world", args.file) if args.world else None
+        if world is not None and params:
+            world = world.bind(**{k: v for k, v in params.items()
+                                  if k in {x.name for x in world.free_symbols()}})
+        if args.counterexample:
+            target = agents[0] if agents else world
+            pic = draw(target, counterexample=_counterexample_verdict(spec, args, agents,
+                                                                      world))
+        elif agents:
+            pic = draw(*agents, steps=args.steps)
+        elif world is not None:
+            pic = draw(world, summary=args.summary)
         elif spec.worlds:
-            sc = beside(*(scene(d) for d in spec.worlds.values()))
+            pic = draw(*spec.worlds.values(), summary=args.summary)
         elif spec.agents:
-            sc = agent_scene(next(iter(spec.agents.values())), T=args.steps)
+            pic = draw(next(iter(spec.agents.values())), steps=args.steps)
         else:
             raise SpecError(f"{args.file} has no world or agent to draw")
+        out = Path(args.output)
+        if out.suffix.lower() not in (".svg", ".png"):
+            raise SpecError(f"{out}: the output must end in .svg or .png")
+        pic.save(out)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.output)
-    if out.suffix.lower() == ".png":
-        to_png(sc, out)
-    elif out.suffix.lower() == ".svg":
-        out.write_text(to_svg(sc), encoding="utf-8")
-    else:
-        print(f"error: {out}: the output must end in .svg or .png", file=sys.stderr)
+        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
         return 2
     print(out)
     return 0
@@ -329,14 +447,41 @@ def _param(text: str) -> tuple[str, object]:
                   else v)
 
 
+def _simulate_agent(args, spec, params) -> int:
+    agent = _bind_agent(spec.agents[args.name], params)
+    runs = agent.traces(args.steps, args.n, args.seed)
+    for k, run in enumerate(runs[:args.traces]):
+        steps = "".join(f" -{a}-> {_state_text(s2)} (R {r})"
+                        for a, s2, r in zip(run["actions"], run["states"][1:],
+                                            run["rewards"]))
+        print(f"run {k + 1}: {_state_text(run['states'][0])}{steps}; discounted "
+              f"{run['total']:.6g}")
+    if len(runs) > args.traces:
+        print(f"... {len(runs) - args.traces} more runs")
+    totals = np.array([r["total"] for r in runs])
+    print(f"{args.name}: mean discounted reward over {len(runs)} runs of {args.steps} steps: "
+          f"{totals.mean():.6g} (simulated; cpspec derive FILE \"value({args.name}, "
+          f"{args.steps})\" gives it exactly)")
+    return 0
+
+
+def _state_text(s) -> str:
+    if hasattr(s, "items") and not isinstance(s, dict):
+        return ",".join(str(v) for v in dict(s).values())
+    return str(s)
+
+
 def _simulate(args) -> int:
     try:
-        params = dict(_param(p) for p in args.param)
-        spec = _load(args.file, args)
-        if args.world not in spec.worlds:
-            raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
-                            f"{', '.join(spec.worlds)}")
-        d = spec.worlds[args.world]
+        params = _params(args)
+        spec = _loaded(args, params)
+        if args.name in spec.agents and args.name not in spec.worlds:
+            return _simulate_agent(args, spec, params)
+        if args.name not in spec.worlds:
+            raise SpecError(f"{args.file}: no world or agent {args.name!r}; worlds: "
+                            f"{', '.join(spec.worlds) or 'none'}; agents: "
+                            f"{', '.join(spec.agents) or 'none'}")
+        d = spec.worlds[args.name]
         cells = args.n * len(d.order)
         if args.n <= 0:
             raise SpecError(f"-n {args.n}: the number of samples must be positive")
@@ -346,7 +491,7 @@ def _simulate(args) -> int:
                             f"{args.max_values:,}; lower -n or raise --max-values")
         samples = simulate(d, args.n, args.seed, params=params)
     except SpecError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
         return 2
     for name, vals in samples.items():
         try:
@@ -354,7 +499,7 @@ def _simulate(args) -> int:
         except (TypeError, ValueError, OverflowError):
             uniq, counts = np.unique(vals.astype(str), return_counts=True)
             shown = ", ".join(f"{u}: {c / len(vals):.4g}" for u, c in zip(uniq, counts))
-        print(f"{name}_{args.world}: {shown}")
+        print(f"{name}_{args.name}: {shown}")
     return 0
 
 
@@ -405,21 +550,31 @@ def _parser() -> argparse.ArgumentParser:
                    help="check on a running Dask scheduler's workers (pip install "
                         "'cpspec[distributed]')")
     c.set_defaults(run=_check)
-    d = sub.add_parser("derive", help="derive the exact value of a query", parents=[files])
+    params = argparse.ArgumentParser(add_help=False)
+    params.add_argument("--param", action="append", default=[],
+                        help="NAME=VALUE: bind a symbolic parameter, e.g. gamma=9/10")
+    d = sub.add_parser("derive", help="derive the exact value of a query",
+                       parents=[files, params])
     d.add_argument("file")
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
     d.set_defaults(run=_derive)
-    dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file",
-                        parents=[files])
+    dr = sub.add_parser("draw", help="draw the worlds or agents of a spec file",
+                        parents=[files, params])
     dr.add_argument("file")
     dr.add_argument("-o", "--output", required=True, help="out.svg or out.png")
     dr.add_argument("--world")
-    dr.add_argument("--agent")
+    dr.add_argument("--agent", help="an agent, or several (a,b) to compare")
     dr.add_argument("--steps", type=int, default=2, help="learning-world steps for agents")
+    dr.add_argument("--counterexample", metavar="PROPERTY",
+                    help='draw the counterexample of a failing property, e.g. "myopic(1)"')
+    dr.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds to verify --counterexample (default 60)")
+    dr.add_argument("--summary", action="store_true",
+                    help="fold each time series into one node (large models)")
     dr.set_defaults(run=_draw)
     x = sub.add_parser("explain", help="explain a query scenario by scenario",
-                       parents=[files])
+                       parents=[files, params])
     x.add_argument("file")
     x.add_argument("query")
     x.add_argument("--rows", type=int, default=10, help="scenarios listed (rest summed)")
@@ -431,12 +586,14 @@ def _parser() -> argparse.ArgumentParser:
                         parents=[files])
     pr.add_argument("paths", nargs="+")
     pr.set_defaults(run=_prove)
-    s = sub.add_parser("simulate", help="simulate a world of a spec file", parents=[files])
+    s = sub.add_parser("simulate", help="simulate a world or an agent of a spec file",
+                       parents=[files, params])
     s.add_argument("file")
-    s.add_argument("world")
-    s.add_argument("-n", type=int, default=10_000)
+    s.add_argument("name", help="a world (its nodes' means) or an agent (its traces)")
+    s.add_argument("-n", type=int, default=10_000, help="samples (worlds) or runs (agents)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--param", action="append", default=[], help="NAME=VALUE, e.g. p=1/3")
+    s.add_argument("--steps", type=int, default=10, help="steps of each agent run")
+    s.add_argument("--traces", type=int, default=5, help="agent runs printed in full")
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)

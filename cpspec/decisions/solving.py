@@ -47,8 +47,9 @@ from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..core.diagram import Diagram
 from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
-from ..core.functions import as_sympy, to_exact
+from ..core.functions import as_sympy
 from .mdp import MDP, action_distribution, policy_function, check_horizon
+from ..core.display import html_table
 from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
                             merge_adjacent,
                             valid_domain)
@@ -58,7 +59,7 @@ from ..core.partition import (ParameterRegion, RegionSolution, check_rational, m
 from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
-           "evaluate_policy", "run_within"]
+           "evaluate_policy", "run_within", "MAX_SHOWN", "show_state"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------
@@ -107,6 +108,17 @@ class ExactModel:
 
 
 # ---- results --------------------------------------------------------------------------
+
+#: Most states a rich display lists (notebooks); the text forms are not cut.
+MAX_SHOWN = 50
+
+
+def show_state(s) -> str:
+    """A state as a short text: a factored state as ``button=armed``."""
+    if hasattr(s, "items") and not isinstance(s, dict):
+        return ", ".join(f"{k}={v}" for k, v in dict(s).items())
+    return str(s)
+
 
 @dataclass(frozen=True, eq=False)
 class Solution:
@@ -220,7 +232,32 @@ class Solution:
         self._lookup(V, s)
         return {a: self._K.to_sympy(self._model.q(s, a, V)) for a in self.mdp.actions}
 
-    def _repr_latex_(self):
+    def __repr__(self) -> str:
+        h = "oo" if self.horizon is sympy.oo else self.horizon
+        return (f"Solution(horizon={h}, value={self.value}, "
+                f"{len(self.mdp.states)} states, {len(self.mdp.actions)} actions)")
+
+    def _rule_rows(self) -> tuple[list, list]:
+        """The policy as a table: one column per decision time (up to 6 shown)."""
+        states = list(self.mdp.states)[:MAX_SHOWN]
+        if self.stationary or self.tail is not None:
+            times = [None]
+        else:
+            times = list(range(min(self.horizon, 6)))
+        head = ["state"] + (["pi*(s)"] if times == [None] else [f"pi*({t}, s)" for t in times])
+        head.append("V(s)")
+        values = self.values
+        rows = [[show_state(s)] + [self.policy(s) if t is None else self.policy(t, s)
+                                   for t in times] + [values[s]] for s in states]
+        return head, rows
+
+    def _repr_html_(self) -> str:
+        """The value, and the optimal policy and values per state, as a table."""
+        head, rows = self._rule_rows()
+        h = "infinite" if self.horizon is sympy.oo else self.horizon
+        return html_table(head, rows, f"U(pi*) = {self.value}  (horizon {h})")
+
+    def _repr_latex_(self) -> str:
         return f"$U(\\pi^*) = {sympy.latex(self.value)}$"
 
 
@@ -296,6 +333,22 @@ class ParametricSolution:
     def values(self) -> dict:
         states = self.pieces[0][1].mdp.states
         return {s: self.piecewise(lambda sol, s=s: sol.values[s]) for s in states}
+
+    def __repr__(self) -> str:
+        return (f"ParametricSolution({self.parameter}: the policy changes at "
+                f"{self.thresholds()})")
+
+    def _repr_html_(self) -> str:
+        """The optimal value, and each state's first action over the parameter."""
+        first = self.pieces[0][1]
+        states = list(first.mdp.states)[:MAX_SHOWN]
+        rows = [[show_state(s), self.policy(s) if first.stationary else self.policy(0, s)]
+                for s in states]
+        return html_table(["state", "pi* (first step)"], rows,
+                          f"U(pi*) = {self.value}; thresholds {self.thresholds()}")
+
+    def _repr_latex_(self) -> str:
+        return f"$U(\\pi^*) = {sympy.latex(self.value)}$"
 
     def thresholds(self) -> list:
         """The exact parameter values where the optimal policy changes."""

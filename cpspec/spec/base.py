@@ -35,7 +35,7 @@ from .safeexpr import MAX_DIGITS, parse
 __all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
            "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
-           "show", "internal_error"]
+           "show", "internal_error", "phrase_for", "CLI_ADVICE"]
 
 
 # ---- records ---------------------------------------------------------------------
@@ -464,3 +464,45 @@ def internal_error(exc: BaseException) -> str:
     text = text if len(text) <= 300 else text[:300] + " ..."
     return (f"{type(exc).__name__}: {text} (an error inside cpspec, not in the spec file; "
             "please report it with the spec file)")
+
+
+#: Advice the library writes for Python callers, and how the command line says it:
+#: ``(pattern, replacement)`` pairs applied in order by :func:`phrase_for`.
+CLI_ADVICE = (
+    (re.compile(r"build the agent over env\.bind\(name=value\)"),
+     "give --param NAME=VALUE"),
+    (re.compile(r"pass params=\{\.\.\.\} or use diagram\.bind\(name=value\)"),
+     "give --param NAME=VALUE"),
+    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((\w+)=\.\.\.\)"), r"--param \1=VALUE"),
+    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((?:name=value|\.\.\.)\)"),
+     "--param NAME=VALUE"),
+    (re.compile(r"bind the (?:model's )?parameters"), "bind the parameters (--param "
+                                                       "NAME=VALUE)"),
+    (re.compile(r"pass stop_pressed=\.\.\. and null_action=\.\.\."),
+     'give the check obeys_stop_button(K, stop = "<condition>", null_action = '
+     '"<action>"), or use an agent with stop and null_action'),
+    (re.compile(r"cp\.draw\(\.\.\., summary=True\); cpspec draw --summary"), "--summary"),
+    (re.compile(r"use cp\.synthesize to derive"), "use cp.synthesize (Python) to derive"),
+    (re.compile(r" or give symbols assumptions \(positive=True\)"), ""),
+)
+
+
+def phrase_for(message: str, interface: str = "cli") -> str:
+    """``message`` with the advice phrased for ``interface``: ``"cli"`` (the ``cpspec``
+    command: ``--param`` for ``diagram.bind(...)``, the spec file's ``stop =`` for
+    ``stop_pressed=``) or ``"python"`` (unchanged).
+
+    Examples
+    --------
+    >>> phrase_for("simulation needs numbers: build the agent over env.bind(name=value)")
+    'simulation needs numbers: give --param NAME=VALUE'
+    >>> phrase_for("bind them (diagram.bind(p=...))")
+    'bind them (--param p=VALUE)'
+    """
+    if interface == "python":
+        return message
+    if interface != "cli":
+        raise SpecError(f"phrase_for: interface {interface!r} is 'cli' or 'python'")
+    for pattern, replacement in CLI_ADVICE:
+        message = pattern.sub(replacement, message)
+    return message

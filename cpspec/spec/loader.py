@@ -14,6 +14,8 @@ A spec file is data. Its expressions go through :mod:`cpspec.spec.safeexpr`, nev
     [world.c]                           #     with values
     from = "f"                          #   fn = "<expr of parents>"   (deterministic)
     replace.R = "6"                     #   kind = "decision" with values and parents
+    # or a random replacement, any node table:
+    # replace.R = {values = [5, 6], dist = "uniform"}
                                         #   kind = "utility" with fn
     [claims]                            # optional on any node: parents, values, label
     "P(S_f == 12)" = "1/36"
@@ -475,7 +477,8 @@ def _make_world(name, wd, worlds, params, path, lines, probes: Probes) -> Diagra
 
 
 def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, where):
-    """A world ``from`` another: its own nodes, and ``replace.X = "expression"``."""
+    """A world ``from`` another: its own nodes, and ``replace.X = "expression"`` (a
+    deterministic replacement) or ``replace.X = {...}`` (any node table: a random one)."""
     node_names = set(base.order) | set(nodes_data)
     new: dict[str, StructuralFunction] = {}
     for n, nd in nodes_data.items():
@@ -483,7 +486,7 @@ def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, wher
     repl = wd.get("replace", {})
     if not isinstance(repl, dict):
         raise SpecFileError(f"{locate(path, lines, 'replace')}: replace must be a table "
-                            'of node = "expression"')
+                            'of node = "expression" or node = {node table}')
     for n, text in normal_names(repl, f"replaced node of world {name}", path, lines).items():
         if n not in base:
             raise SpecFileError(f"{locate(path, lines, 'replace', n)}: world {base.name!r} "
@@ -491,7 +494,16 @@ def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, wher
         if n in new:
             raise DuplicateNameError(f"{locate(path, lines, 'replace', n)}: node {n!r} of "
                                      f"world {name} is both replaced and defined; give one")
-        new[n] = compile_node(name, n, {"fn": text}, node_names, params, path, lines,
+        if isinstance(text, dict):  # a node table: a random replacement, say
+            table = text
+        elif isinstance(text, str):
+            table = {"fn": text}
+        else:
+            raise SpecFileError(
+                f"{locate(path, lines, 'replace', n)}: replace.{n} must be an expression in "
+                f'quotes (replace.{n} = "6") or a node table (replace.{n} = {{values = '
+                f'[5, 6], dist = "uniform"}}), not {type(text).__name__}')
+        new[n] = compile_node(name, n, table, node_names, params, path, lines,
                               where=locate(path, lines, "replace", n,
                                            label=f"replace.{n} of world {name}"),
                               probes=probes)

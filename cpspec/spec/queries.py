@@ -132,6 +132,10 @@ def _model_names(mdps: Mapping, agents: Mapping) -> dict:
             for st in mdp.states:  # bare state names, where they are free identifiers
                 if isinstance(st, str) and st.isidentifier():
                     env.setdefault(normal_name(st), st)  # as the query's parser reads it
+        else:  # bare values of state variables: S(reg=honest), unless the name is taken
+            for v in {st[k] for st in mdp.states for k in mdp.variables}:
+                if isinstance(v, str) and v.isidentifier() and v not in mdp.variables:
+                    env.setdefault(normal_name(v), v)
         for a in mdp.actions:
             if isinstance(a, str) and a.isidentifier():
                 env.setdefault(normal_name(a), a)

@@ -32,6 +32,7 @@ from ..executors import Lost, run_ordered
 from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
+from ..core.display import html_table, latex_text
 from ..core.regions import Choice, rational_between, show_set
 from ..core.partition import (ParameterRegion, parameter_box, show_condition, strictly,
                               tidy, to_z3)
@@ -65,6 +66,29 @@ class Synthesis:
         if self.unknown is not sympy.S.EmptySet:
             parts.append(f"unknown for {show_set(self.unknown, x)}")
         return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Synthesis({self})"
+
+    def _parts(self) -> list:
+        return [(name, s) for name, s in (("holds", self.holds), ("fails", self.fails),
+                                          ("unknown", self.unknown))
+                if s is not sympy.S.EmptySet]
+
+    def _repr_html_(self) -> str:
+        """Where the property holds, fails and is unknown, as a table."""
+        x = self.parameter
+        return html_table(["verdict", f"where {x}"],
+                          [[name, show_set(s, x)] for name, s in self._parts()],
+                          f"{self.property} over {x}")
+
+    def _repr_latex_(self) -> str:
+        r"""The regions as LaTeX cases (math mode throughout): ``holds & \gamma \in ...``."""
+        x = sympy.latex(self.parameter)
+        cases = r" \\ ".join(f"{latex_text(name)} & {x} \\in {sympy.latex(s)}"
+                             for name, s in self._parts())
+        return (r"$" + latex_text(self.property) + r": \begin{cases} " + cases
+                + r" \end{cases}$")
 
 
 @dataclass(frozen=True)
