@@ -554,16 +554,28 @@ def _row_text(row) -> str:
     return ", ".join(f"{v!r}: {p}" for v, p in row.items())
 
 
+def _planning_scene(agent, s, steps: int, values: dict, highlight: set, title: str) -> Scene:
+    """The planning world ``p(o_0, s)`` for ``steps`` steps, its transitions annotated
+    ``L(O_t)`` as the paper writes them (bracketed when the learned rows are random)."""
+    mdp = agent.planning_mdp(agent.o0, s)
+    sk = diagram_sketch(influence_diagram(mdp, steps, name="p"), values, title)
+    learned = "[L(O_t)]" if any(len(row) > 1 for row in mdp.P.values()) else "L(O_t)"
+    marks = tuple(_dc_replace(m, label=learned)
+                  if m.name.startswith("S_") and m.name != "S_0" else m for m in sk.marks)
+    sk = _dc_replace(sk, marks=marks)
+    _check_size(sk, "the planning world")
+    return sketch_scene(sk, highlight)
+
+
 def continuation_scene(agent, counterexample) -> Scene:
     """A ``myopic(N)`` counterexample: the planning world from the state, cut at step
     ``N``, with the nonzero continuation values written beside ``S_N`` and the flipped
     first action in red."""
     d = counterexample.data
     s, N = d["state"], d["step"]
-    pw = influence_diagram(agent.planning_mdp(agent.o0, s), max(N, 1), name="p")
-    values = {"S_0": s, "A_0": d["flipped"]}
-    sc = scene(pw, values, {"A_0", f"S_{max(N, 1)}"},
-               title=f"p  (counterexample: continuation values at step {N})")
+    sc = _planning_scene(agent, s, max(N, 1), {"S_0": s, "A_0": d["flipped"]},
+                         {"A_0", f"S_{max(N, 1)}"},
+                         f"p  (counterexample: continuation values at step {N})")
     x, y = _node_point(sc, f"S_{max(N, 1)}")
     shown = [(f"{_show(x2)}: {v}", BLUE) for x2, v in d["continuation_values"].items() if v]
     lines = [f"V_{N} (nonzero; all others 0):"] + _notes(shown) if shown else \
@@ -583,10 +595,9 @@ def dynamics_scene(agent, counterexample) -> Scene:
     s, node = d["state"], d["node"]
     H = agent.horizon if isinstance(agent.horizon, int) else 2
     h = min(H, 2)
-    pw = influence_diagram(agent.planning_mdp(agent.o0, s), h, name="p")
     hl = {"A_0"} | {f"S_{t}" for t in range(1, h + 1)}
-    sc = scene(pw, {"S_0": s, "A_0": d["flipped"]}, hl,
-               title=f"p  (counterexample: dynamics of {node})")
+    sc = _planning_scene(agent, s, h, {"S_0": s, "A_0": d["flipped"]}, hl,
+                         f"p  (counterexample: dynamics of {node})")
     parents = d.get("parents", ())
     learned = d.get("learned", {})
     changed = d.get("changed", d["dynamics"])

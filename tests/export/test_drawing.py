@@ -116,6 +116,16 @@ def test_a_continuation_counterexample_draws_the_world_cut_at_step_n():
     assert "V_1 = 0 in every state" in draw(fp, counterexample=cex)
 
 
+def test_counterexample_planning_worlds_are_annotated_with_the_learned_model():
+    from cpspec.examples import delayed_reward
+    fp = cp.agents.FP(delayed_reward(delay=2))
+    svg = draw(fp, counterexample=cp.verify(fp, cp.myopic(2)))
+    assert "L(O" in svg and "[S]" not in svg and "[L(O" not in svg  # deterministic rows
+    sif = cp.agents.SIF(stop_button(), **STOP)
+    svg = draw(sif, counterexample=cp.verify(sif, cp.no_incentive("button")))
+    assert "[L(O" in svg and ">[S]<" not in svg                       # random rows
+
+
 def test_structure_counterexamples_outline_the_named_node():
     class SelfModelling(cp.agents.FP):
         uses_self_model = True
