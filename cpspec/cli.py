@@ -122,14 +122,16 @@ def _check(args) -> int:
                     line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
                     r = None
                 print(f"  {phrase_for(line)}")
-                if r is None or getattr(r, "internal", False):
-                    failed += 1
-                    status = max(status, INTERNAL)
-                elif not r.passed:
-                    failed += 1
-                    status = max(status, 1)
+                code = _exit_code(r is None or getattr(r, "internal", False),
+                                  r is not None and r.passed)
+                failed, status = failed + (code > 0), max(status, code)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
     return status
+
+
+def _exit_code(internal: bool, passed: bool) -> int:
+    """One checked result's exit status: 0 passed, 1 failed, INTERNAL cpspec failed."""
+    return INTERNAL if internal else (0 if passed else 1)
 
 
 def _executor(args):
@@ -197,12 +199,8 @@ def _check_on_workers(args) -> int:
                 for line in next(results)[1]:
                     total += 1
                     print(f"  {line.text}")
-                    if line.internal:
-                        failed += 1
-                        status = max(status, INTERNAL)
-                    elif not line.passed:
-                        failed += 1
-                        status = max(status, 1)
+                    code = _exit_code(line.internal, line.passed)
+                    failed, status = failed + (code > 0), max(status, code)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
     return status
 
