@@ -41,8 +41,9 @@ exact real numbers. Finite horizons, and the ``T`` and ``t`` of claims, are at m
 :data:`MAX_HORIZON` steps.
 
 Claim functions (:mod:`cpspec.spec.queries`): ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``,
-``threshold(pi*)``, ``thresholds(pi*)`` for MDPs (``pi_NAME*`` with several MDPs);
-``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
+``threshold(pi*)``, ``thresholds(pi*)``, ``plan_thresholds(pi*, low, high)`` (exact
+line search over the MDP's one parameter), ``trace(pi*)``, ``trace(pi*, value)`` for MDPs
+(``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
 ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)`` (exact expected
 discounted learning-world reward), ``plan_threshold(agent, state)`` (where the planned
 action changes with the one parameter), ``switch(agent, state)`` (an STH agent's planned
