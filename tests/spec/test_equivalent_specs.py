@@ -19,6 +19,7 @@ def test_the_example_file_passes_with_the_verdicts_it_states():
     verdicts = {str(r).split(":")[0].split(None, 1)[1]: r.verdict.status
                 for r in results if getattr(r, "verdict", None) is not None}
     assert verdicts == {"equivalent(itc, upd) over terminal_worlds": "holds",
+                        "equivalent(itc3, upd3) over terminal_worlds": "holds",
                         "equivalent(itc, itf) over terminal_worlds": "fails",
                         "equivalent(upd, itf) over [terminal]": "fails"}
 
