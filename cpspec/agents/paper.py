@@ -141,10 +141,12 @@ class STH(Agent):
         return self._plans[key]
 
     def planning_world(self, o: tuple, s: Any, horizon: int | None = None):
-        if self.chunks is not None:  # its planning world is not the N-step diagram
-            raise SpecError("the planning world of STH with chunks is a chunk (semi-MDP) "
-                            "model, not drawn as a diagram; read it from "
-                            "agent.plan(o, s) (q, policy, effective_horizon)")
+        """The planning world as a diagram; with chunks the approximate ``N``-step
+        chunk planning world (:meth:`~cpspec.decisions.chunks.ChunkModel.planning_world`:
+        one slot per chunk with ``X``, ``T`` and ``U_C`` over the chunk's last nodes)."""
+        if self.chunks is not None:
+            mdp = self.planning_mdp(o, s)  # checks the record and the state
+            return self.chunks.over(mdp).planning_world(s, self.horizon, name="p")
         return super().planning_world(o, s, horizon)
 
     def planned_chunk(self, o: tuple, s: Any):

@@ -75,6 +75,8 @@ def _layout(d: Diagram) -> dict[str, tuple[float, float]]:
         m = _SERIES.match(n)
         if m:
             series.setdefault(m.group(1), {})[int(m.group(2))] = n
+    if {"S", "C", "T", "tau", "U"} <= set(series) and len(series) == 5:
+        return _chunk_layout(series)
     timed = {n for s in series.values() for n in s.values()}
     if timed and len(timed) >= len(d.order) // 2 and any(len(s) > 1 for s in series.values()):
         top = max(max(s) for s in series.values())
@@ -99,6 +101,25 @@ def _layout(d: Diagram) -> dict[str, tuple[float, float]]:
         k = depth[n]
         pos[n] = (k, rows.get(k, 0))
         rows[k] = rows.get(k, 0) + 1
+    return pos
+
+
+#: Where the nodes of chunk slot ``k`` sit (grid units, ``x`` from the slot's start
+#: ``2 k``): the states in a row with the end state ``S_{k+1}`` two columns on, the
+#: duration above them, the chunk decision and its utility below, the elapsed step
+#: ``tau`` along the bottom; placed so that no arrow runs through a node.
+_CHUNK_SLOT = {"T": (1.2, 0), "S": (0, 1), "C": (1.0, 2), "U": (1.0, 3.2), "tau": (0, 4)}
+
+
+def _chunk_layout(series: dict) -> dict:
+    """The approximate chunk planning world (:meth:`ChunkModel.planning_world
+    <cpspec.decisions.chunks.ChunkModel.planning_world>`): one slot of two columns per
+    chunk, so that no arrow runs through a node."""
+    pos = {}
+    for name, nodes in series.items():
+        dx, y = _CHUNK_SLOT[name]
+        for k, n in nodes.items():
+            pos[n] = (2 * k + dx, y)
     return pos
 
 
@@ -177,8 +198,10 @@ def agent_scene(agent, T: int = 2, planning_horizon: int = 2) -> Scene:
     s0 = next(iter(agent.env.mu0))
     lw = agent.learning_world(T)
     pw = agent.planning_world(agent.o0, s0, horizon=planning_horizon)
-    return beside(scene(lw, title=f"l  ({agent.kind}: learning world)"),
-                  scene(pw, title=f"p  (planning world from {_short(s0)})"))
+    title = f"p  (planning world from {_short(s0)})"
+    if getattr(agent, "chunks", None) is not None:
+        title = f"p  (chunk planning world from {_short(s0)}, N = {agent.horizon})"
+    return beside(scene(lw, title=f"l  ({agent.kind}: learning world)"), scene(pw, title=title))
 
 
 def trace_scene(agent, counterexample) -> Scene:
