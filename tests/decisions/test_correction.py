@@ -243,3 +243,14 @@ def test_the_figure_14_spec_file_thresholds_match_the_hand_derivation():
                         (F(7, 10), None, "f0_at_7_10")):
         _, optimal = simulator(None, correction=c, horizon=10, gamble=p_w)
         assert set(claims[f"trace(pi_{key}*)"].strip("'").split(" | ")) <= optimal
+
+
+def test_the_car_factory_unrolls_under_its_optimal_plan():
+    # the car factory's states have named variables but no factored dynamics: cp.unroll
+    # keeps one state node per step, and the unrolled world is worth the solution
+    m = car_factory("1/2")
+    sol = cp.solve(m, 25)
+    d = cp.unroll(m, sol, 25)
+    assert cp.E(sum((sympy.Rational(9, 10) ** t * d[f"R_{t}"] for t in range(25)),
+                    sympy.Integer(0))) == sol.value
+    assert cp.P(d.A_11 == "p") == 1 and cp.P(d.S_12 == cp.State(pressed=True, timer=None)) == 1
