@@ -84,20 +84,19 @@ class PropertyResult:
 
     def __str__(self) -> str:
         ent = self.entry
+        over = f" over {ent.over.name}" if ent.over is not None else ""
+        if isinstance(ent.prop, Equivalence):
+            if ent.prop.worlds:
+                over = f" over [{', '.join(ent.prop.worlds)}]"
+            what = ent.prop.describe(ent.agent_name) + over
+        else:
+            what = f"{ent.prop} of {ent.agent_name}{over}"
         if self.error:
             head = "INTERNAL ERROR" if self.internal else "ERROR"
-            what = ent.prop.describe(ent.agent_name) if isinstance(ent.prop, Equivalence) \
-                else f"{ent.prop} of {ent.agent_name}"
             return f"{head} {what}: {self.error}"
         v = self.verdict
         mark = "PASS " if self.passed else "FAIL "
-        ent = self.entry
-        over = f" over {ent.over.name}" if ent.over is not None else ""
-        if isinstance(ent.prop, Equivalence) and ent.prop.worlds:
-            over = f" over [{', '.join(ent.prop.worlds)}]"
-        what = ent.prop.describe(ent.agent_name) if isinstance(ent.prop, Equivalence) \
-            else f"{ent.prop} of {ent.agent_name}"
-        head = f"{mark} {what}{over}: {v.status} ({v.method}, {v.seconds:.3f} s)"
+        head = f"{mark} {what}: {v.status} ({v.method}, {v.seconds:.3f} s)"
         if not self.passed:
             head += f", expected {self.entry.expect}"
         if v.status == "fails" and v.counterexample is not None:
