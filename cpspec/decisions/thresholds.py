@@ -125,6 +125,11 @@ class PlanThresholds:
         return "\n".join(lines)
 
 
+#: What to do instead, for Python and for spec files.
+_INSTEAD = ("solve with the parameter symbolic instead (cp.solve(mdp, horizon) in Python; "
+            "thresholds(pi*) or pi*(t, s) in a spec file)")
+
+
 def _degree(e: Any, x: sympy.Symbol, what: str) -> int:
     e = as_sympy(e)
     if x not in getattr(e, "free_symbols", ()):
@@ -133,8 +138,7 @@ def _degree(e: Any, x: sympy.Symbol, what: str) -> int:
         return sympy.Poly(e, x).degree()
     except sympy.PolynomialError:
         raise ParameterError(f"plan_thresholds: {what} = {e} is not a polynomial in {x}, so "
-                             "a plan's value is not linear in it; use cp.solve(mdp, horizon) "
-                             "with the parameter symbolic") from None
+                             f"a plan's value is not linear in it; {_INSTEAD}") from None
 
 
 def _check_linear(mdp: MDP, horizon: int, x: sympy.Symbol) -> None:
@@ -142,7 +146,7 @@ def _check_linear(mdp: MDP, horizon: int, x: sympy.Symbol) -> None:
     degree, by backward induction over the steps to go."""
     if x in getattr(as_sympy(mdp.gamma), "free_symbols", set()):
         raise ParameterError(f"plan_thresholds: the discount depends on {x}, so a plan's "
-                             "value is a polynomial of higher degree in it; use cp.solve")
+                             f"value is a polynomial of higher degree in it; {_INSTEAD}")
     dP = {(s, a, s2): _degree(p, x, f"P({s2!r} | {s!r}, {a!r})")
           for (s, a), row in mdp.P.items() for s2, p in row.items()}
     dR = {k: _degree(r, x, f"R{k!r}") for k, r in mdp.R.items()}
@@ -158,7 +162,7 @@ def _check_linear(mdp: MDP, horizon: int, x: sympy.Symbol) -> None:
             f"plan_thresholds: a plan's value can be a polynomial of degree {worst} in {x} "
             f"(it enters the rewards or probabilities more than once along a world line), "
             "so the optimal value is not piecewise linear in it and the line search does "
-            "not apply; use cp.solve(mdp, horizon) with the parameter symbolic")
+            f"not apply; {_INSTEAD}")
 
 
 def _interval(interval: Any, x: sympy.Symbol) -> tuple:
