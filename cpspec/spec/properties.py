@@ -53,6 +53,7 @@ class Equivalence:
     rewards: tuple = (0, 1)
 
     def describe(self, agent: str) -> str:
+        """How a result names the check: ``equivalent(a, b)``."""
         return f"equivalent({agent}, {self.other})"
 
 
