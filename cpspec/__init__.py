@@ -20,6 +20,7 @@ from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
 from .decisions.chunks import ChunkModel, ChunkPlan, EffectiveHorizon, chunks
 from .decisions.correction import corrected
+from .decisions.thresholds import PlanPiece, PlanThresholds, plan_thresholds
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
                                            value_of_control, value_of_information)
@@ -62,6 +63,7 @@ __all__ = [
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
     "chunks", "ChunkModel", "ChunkPlan", "EffectiveHorizon",
     "sweep", "Sweep",
+    "plan_thresholds", "PlanThresholds", "PlanPiece",
 ] + list(_errors_all)
 
 

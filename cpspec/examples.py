@@ -344,6 +344,12 @@ def car_factory(lobby_power: Any, electric_after_press: Any = 1, correction: Any
     m = MDP(states, actions, transition, reward, start, gamma, names)
     if correction is None:
         return m
+    if not any(s.pressed and s.step <= horizon for s in states):
+        raise SpecError(f"car_factory: with horizon = {horizon} the stop button is never "
+                        f"pressed (the timer starts at {_TIMER_START} and drops by 1 a step"
+                        f"{'' if lobby_power is None else ', or by 1 + L lobbying with <'}), so "
+                        f"correction = {correction!r} has nothing to correct; give a longer "
+                        "horizon (or more lobbying power), or no correction")
     penalty = 10 if correction == "fcgc" else None
     return corrected(m, "pressed", after=R_S, before=R_N, horizon=horizon, penalty=penalty)
 

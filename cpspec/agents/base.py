@@ -140,6 +140,11 @@ class Agent:
     #: True when the planning world's reward depends on the current state (ITC)
     planning_depends_on_state = False
 
+    #: True when the planning world's states carry the planning step, ``(t, x)``
+    #: starting at ``(0, s)`` (UPD with a finite horizon: its correction depends on the
+    #: steps to go)
+    stamped_planning = False
+
     #: The chunk model the agent plans with (:mod:`cpspec.decisions.chunks`; STH), or
     #: None for step-by-step planning
     chunks = None

@@ -638,13 +638,13 @@ def _positional(f: StructuralFunction, name: str) -> Callable:
 
 
 def _state_of(mdp: MDP, args: tuple):
-    if mdp.variables is None:
+    if mdp.factors is None:  # one state node (also for named variables without dynamics)
         return args[0]
     return State(**dict(zip(mdp.variables, args)))
 
 
 def _reward_node(mdp: MDP, t: int, parents: list[str]) -> StructuralFunction:
-    n = 1 if mdp.variables is None else len(mdp.variables)
+    n = 1 if mdp.factors is None else len(mdp.variables)
 
     def r(*args):
         s, a, s2 = _state_of(mdp, args[:n]), args[n], _state_of(mdp, args[n + 1:])

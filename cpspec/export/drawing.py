@@ -144,6 +144,25 @@ class Drawing(str):
 _SERIES = re.compile(r"^(.*)_(\d+)$")
 
 
+#: Where the nodes of chunk slot ``k`` sit (grid units, ``x`` from the slot's start
+#: ``2 k``): the states in a row with the end state ``S_{k+1}`` two columns on, the
+#: duration above them, the chunk decision and its utility below, the elapsed step
+#: ``tau`` along the bottom; placed so that no arrow runs through a node.
+_CHUNK_SLOT = {"T": (1.2, 0), "S": (0, 1), "C": (1.0, 2), "U": (1.0, 3.2), "tau": (0, 4)}
+
+
+def _chunk_layout(series: dict) -> dict:
+    """The approximate chunk planning world (:meth:`ChunkModel.planning_world
+    <cpspec.decisions.chunks.ChunkModel.planning_world>`): one slot of two columns per
+    chunk, so that no arrow runs through a node."""
+    pos = {}
+    for name, nodes in series.items():
+        dx, y = _CHUNK_SLOT[name]
+        for k, n in nodes.items():
+            pos[n] = (2 * k + dx, y)
+    return pos
+
+
 def _layout(marks: tuple) -> dict[str, tuple[float, float]]:
     names = [m.name for m in marks]
     parents = {m.name: m.parents for m in marks}
@@ -152,6 +171,8 @@ def _layout(marks: tuple) -> dict[str, tuple[float, float]]:
         m = _SERIES.match(n)
         if m:
             series.setdefault(m.group(1), {})[int(m.group(2))] = n
+    if {"S", "C", "T", "tau", "U"} <= set(series) and len(series) == 5:
+        return _chunk_layout(series)
     timed = {n for s in series.values() for n in s.values()}
     if timed and len(timed) >= len(names) // 2 and any(len(s) > 1 for s in series.values()):
         top = max(max(s) for s in series.values())

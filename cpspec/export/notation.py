@@ -348,8 +348,10 @@ def planning_sketch(agent, steps: int | None = None) -> Sketch:
     >>> sk.mark("S_1").label
     'L(O_t)'
     """
-    if getattr(agent, "chunks", None) is not None:
-        agent.planning_world(agent.o0, agent.env.states[0])  # refuses, with the reason
+    if getattr(agent, "chunks", None) is not None:  # the approximate chunk planning world
+        s0 = _start(agent)[1]
+        return diagram_sketch(agent.planning_world(agent.o0, s0), title=(
+            f"p  (chunk planning world from {short(s0)}, N = {agent.horizon})"))
     H = agent.horizon
     finite = isinstance(H, int)
     n = steps or (min(H, PLANNING_STEPS) if finite else PLANNING_STEPS)

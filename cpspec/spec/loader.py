@@ -68,7 +68,7 @@ from .files import MAX_FILE_BYTES, read_text_file
 from .models import build_agents, build_mdp
 from .nodes import compile_node
 from .observations import ObservationResult, check_observations
-from .properties import build_properties, check_properties
+from .properties import build_equivalences, build_properties, check_properties
 from .queries import Solutions, derive, query_names
 from .ranges import validity_ranges
 from .safeexpr import MAX_DIGITS, parse
@@ -77,7 +77,8 @@ __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive"
            "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES"]
 
 
-_SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "uses",
+_SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "equivalent",
+             "uses",
              "theorem",
              "observations", "domains")
 
@@ -302,6 +303,8 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
     classes = {**_inherited(bases, "classes"), **build_classes(class_data, mdps, path, lines)}
     props = build_properties(data.get("property", []), agents, mdps, params, path, lines,
                              classes)
+    props += build_equivalences(data.get("equivalent", []), agents, mdps, params, path,
+                                lines, classes)
     theorem = data.get("theorem")
     if theorem is not None and not isinstance(theorem, str):
         raise SpecFileError(f"{locate(path, lines, 'theorem')}: theorem must be a string")

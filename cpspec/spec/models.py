@@ -32,6 +32,9 @@
     terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC, UPD)
     chunks.<name> = "<expr of the state: an action or end>"   primitive_chunks = true
                                 (STH planning with chunks: cpspec.decisions.chunks)
+    chunk_tables.<name>.X.<state> = { <end state> = "p" }   (or the chunks as tables,
+    chunk_tables.<name>.T.<state> = { "<steps>" = "p" }     over a flat MDP: the states
+    chunk_tables.<name>.U.<state> = "<utility>"             with rows are where it starts)
     reader = "<variable>"       unread = "<its value when nobody reads>"  (FO, CFO)
 
 Every key has one type (a key of the wrong type, or one the kind does not use, is an
@@ -41,8 +44,9 @@ exact real numbers. Finite horizons, and the ``T`` and ``t`` of claims, are at m
 :data:`MAX_HORIZON` steps.
 
 Claim functions (:mod:`cpspec.spec.queries`): ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``,
-``threshold(pi*)``, ``thresholds(pi*)`` for MDPs (``pi_NAME*`` with several MDPs);
-``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
+``threshold(pi*)``, ``thresholds(pi*)``, ``plan_thresholds(pi*, low, high)`` (exact
+line search over the MDP's one parameter), ``trace(pi*)``, ``trace(pi*, value)`` for MDPs
+(``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
 ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)`` (exact expected
 discounted learning-world reward), ``plan_threshold(agent, state)`` (where the planned
 action changes with the one parameter), ``switch(agent, state)`` (an STH agent's planned
@@ -472,7 +476,7 @@ def _factored_start(start, domains, path, lines, where) -> dict:
 
 _COMMON_AGENT_KEYS = {"kind", "env", "learner", "horizon"}
 _AGENT_KEYS = {
-    "FP": set(), "FPX": {"epsilon"}, "STH": {"chunks", "primitive_chunks"},
+    "FP": set(), "FPX": {"epsilon"}, "STH": {"chunks", "primitive_chunks", "chunk_tables"},
     "FO": {"reader", "unread"}, "CFO": {"reader", "unread"},
     "SI": {"stop", "null_action", "T_max", "U_max"},
     "SIF": {"stop", "null_action", "T_max", "U_max"},
@@ -524,7 +528,12 @@ def _build_agent(name, ad, mdps, params, path, lines, probes):
         kw.update(_terminal_options(kind, ad, env, penv, words, where))
     if kind in ("FO", "CFO"):
         kw.update(_reader_options(kind, ad, env, where))
-    if kind == "STH" and ("chunks" in ad or "primitive_chunks" in ad):
+    if kind == "STH" and "chunk_tables" in ad:
+        if "chunks" in ad or "primitive_chunks" in ad:
+            raise SpecFileError(f"{where}: give the chunks either as policies (chunks.<name>, "
+                                "primitive_chunks) or as chunk_tables, not both")
+        kw["chunks"] = _chunk_tables(ad["chunk_tables"], env, penv, where)
+    elif kind == "STH" and ("chunks" in ad or "primitive_chunks" in ad):
         kw["chunks"] = _chunk_options(ad, env, penv, words, where)
     try:
         return _KINDS[kind](env, **kw)
@@ -623,6 +632,65 @@ def _chunk_options(ad, env, penv, words, where):
         raise
     except SpecError as exc:
         raise SpecFileError(f"{where}: {exc}") from None
+
+
+def _chunk_tables(raw, env, penv, where):
+    """``chunk_tables.<name>.X.<state> = { <state> = "p" }``, ``...T.<state> = { "<steps>"
+    = "p" }`` and ``...U.<state> = "<utility>"`` of an STH agent over a flat MDP (the
+    states where a chunk has rows are where it is available) -> a chunk model."""
+    if env.variables is not None:
+        raise SpecFileError(f"{where}: chunk_tables are keyed by state names, so they need "
+                            "a flat MDP (states = [...]); for a factored one give the chunks "
+                            "as policies (chunks.<name> = \"<expr>\")")
+    if not isinstance(raw, dict) or not raw:
+        raise SpecFileError(f"{where}: chunk_tables must be tables chunk_tables.<name> with "
+                            "X, T and U")
+    states = _by_text(env.states, where, "states")
+    X, T, U = {}, {}, {}
+    for name, tab in raw.items():
+        at = f"{where}, chunk_tables.{name}"
+        if not isinstance(tab, dict) or set(tab) != {"X", "T", "U"} or not all(
+                isinstance(tab[k], dict) for k in "XTU"):
+            raise SpecFileError(f"{at} must have the three tables X, T and U (keyed by the "
+                                "states where the chunk can start)")
+        if not set(tab["X"]) == set(tab["T"]) == set(tab["U"]):
+            raise SpecFileError(f"{at}: X, T and U must have rows for the same states")
+        for key in tab["X"]:
+            if key not in states:
+                raise SpecFileError(f"{at}.X.{key}: {key!r} is not a state; states: "
+                                    f"{list(states)}")
+            s = states[key]
+            X[(s, name)] = _chunk_row(tab["X"][key], f"{at}.X.{key}", penv,
+                                      ("end state", "end states"), lambda k: states.get(k))
+            T[(s, name)] = _chunk_row(tab["T"][key], f"{at}.T.{key}", penv,
+                                      ("number of steps", "durations"),
+                                      lambda k: int(k) if k.isdigit() else None)
+            U[(s, name)] = read_number(parse(tab["U"][key], f"{at}.U.{key}").evaluate(penv)
+                                       if isinstance(tab["U"][key], str) else tab["U"][key],
+                                       f"{at}.U.{key}", "a chunk's utility")
+    try:
+        return make_chunks(env, X=X, T=T, U=U)
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+
+
+def _chunk_row(row, at, penv, words, key_of) -> dict:
+    """One row of X or T: ``{ <key> = "<probability>" }`` adding up to 1."""
+    what, plural = words
+    if not isinstance(row, dict) or not row:
+        raise SpecFileError(f'{at} must be a table {{ <{what}> = "<probability>" }}')
+    out = {}
+    for k, p in row.items():
+        v = key_of(k)
+        if v is None:
+            raise SpecFileError(f"{at}: {k!r} is not a valid {what}")
+        out[v] = read_probability(parse(p, at).evaluate(penv) if isinstance(p, str) else p,
+                                  at, f"the probability of {what} {k}")
+    total = sum(out.values())
+    if total != 1:
+        raise SpecFileError(f"{at}: the probabilities add up to {total}, not 1; a row of "
+                            f"{at.rsplit('.', 2)[-2]} is a distribution over the {plural}")
+    return out
 
 
 def state_words(env) -> dict:

@@ -106,8 +106,8 @@ def test_bad_classes_and_arguments_are_named():
         cp.equivalent(itc, env, [env])
     with pytest.raises(cp.SpecError, match="worlds must be a cp.WorldClass"):
         cp.equivalent(itc, upd, env)
-    with pytest.raises(cp.SpecError, match="infinite planning horizon"):
-        cp.agents.UPD(env, horizon=3, terminal="terminal", rewards=rewards)
+    with pytest.raises(cp.SpecError, match="not the symbol N.*steps to go"):
+        cp.agents.UPD(env, horizon=sympy.Symbol("N"), terminal="terminal", rewards=rewards)
 
 
 def test_a_timeout_is_unknown_never_holds():
@@ -117,3 +117,88 @@ def test_a_timeout_is_unknown_never_holds():
     itc, upd, _ = agents(env, rewards)
     v = cp.equivalent(itc, upd, worlds, timeout=0.01)
     assert v.status == "unknown" and "time ran out" in v.reason
+
+
+# ---- UPD with a finite planning horizon: the correction per step to go ---------------
+
+def _brute_upd_q(env, rewards, s, H):
+    """UPD's first-step Q-values with H planning steps, by enumerating every action
+    sequence in a deterministic world: held values by enumeration too, and the
+    correction gamma * (V_c(s2, m) - V_c2(s2, m)) with m = H - t - 1 steps left."""
+    g = env.gamma
+
+    def step(x, a):
+        (x2, p), = env.P[(x, a)].items()
+        return x2
+
+    def held(c, x, m):  # best total of m steps with the reward held at c
+        if m == 0:
+            return F(0)
+        return max(F(rewards[c](x, a, step(x, a))) + g * held(c, step(x, a), m - 1)
+                   for a in env.actions)
+
+    def best(x, t):
+        if t == H:
+            return F(0)
+        return max(q(x, t, a) for a in env.actions)
+
+    def q(x, t, a):
+        x2 = step(x, a)
+        c, c2 = x.terminal, x2.terminal
+        r = F(rewards[c](x, a, x2))
+        if c2 != c:
+            m = H - t - 1
+            r += g * (held(c, x2, m) - held(c2, x2, m))
+        return r + g * best(x2, t + 1)
+    return {a: q(s, 0, a) for a in env.actions}
+
+
+@pytest.mark.parametrize("H", [1, 2, 3, 4])
+def test_finite_horizon_upd_against_enumeration_of_every_plan(H):
+    env, rewards = terminal_template()
+    worlds = cp.WorldClass(env, free={"terminal": ["terminal", "A"]}, gamma="9/10")
+    for member in list(equivalence.deterministic_members(worlds))[::37]:
+        m = member.mdp
+        upd = cp.agents.UPD(m, horizon=H, terminal="terminal", rewards=rewards)
+        for s in m.states:
+            want = _brute_upd_q(m, rewards, s, H)
+            got = cp.solve(upd.planning_mdp((), s), H).q((0, s))
+            assert got == want
+            best = max(want.values())
+            assert upd.act((), s) == next(a for a in m.actions if want[a] == best)
+
+
+def test_finite_horizon_upd_by_hand():
+    env, rewards = input_terminal()           # work: hard 1, easy 2; change: 0
+    hard = env.states[0]
+    upd = cp.agents.UPD(env, horizon=2, terminal="terminal", rewards=rewards)
+    # change now: 0, then the correction 9/10 * (V_hard - V_easy) with one step to go
+    # (1 - 2), then one easy step worth 9/10 * 2: 9/10; work twice: 1 + 9/10
+    assert cp.solve(upd.planning_mdp((), hard), 2).q((0, hard)) == {
+        "work": F(19, 10), "change": F(9, 10)}
+    assert upd.held_values((), to_go=1)["easy"][hard] == 2
+    assert upd.held_values((), to_go=2)["hard"][hard] == F(19, 10)
+    assert upd.held_values((), to_go=0)["easy"][hard] == 0
+    with pytest.raises(cp.SpecError, match="to_go = 3 must be a number of steps from 0 to"):
+        upd.held_values((), to_go=3)
+
+
+@pytest.mark.parametrize("H", [1, 2, 3, 5])
+def test_finite_horizon_itc_behaves_like_upd(H):
+    env, rewards = terminal_template()
+    worlds = cp.WorldClass(env, free={"terminal": ["terminal", "A"]}, gamma="9/10")
+    kw = dict(terminal="terminal", rewards=rewards, horizon=H)
+    itc, upd = cp.agents.ITC(env, **kw), cp.agents.UPD(env, **kw)
+    assert cp.equivalent(itc, upd, worlds, timeout=None).status == "holds"
+    if H >= 3:  # long enough for the easy reward to pay for the change
+        itf = cp.agents.ITF(env, **kw)
+        assert cp.equivalent(upd, itf, worlds, timeout=None).status == "fails"
+
+
+def test_finite_horizon_upd_planning_properties_are_unknown_with_the_reason():
+    env, rewards = input_terminal()
+    upd = cp.agents.UPD(env, horizon=3, terminal="terminal", rewards=rewards)
+    for prop in (cp.no_incentive("terminal"), cp.myopic(2)):
+        v = cp.verify(upd, prop)
+        assert v.status == "unknown" and "stamped with the planning step" in v.reason
+    assert cp.verify(upd, cp.always(lambda s, a: a == "work", 3)).status == "holds"
