@@ -29,14 +29,17 @@ and the earlier node named.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
 from math import gcd, lcm
+from operator import mul
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import sympy
-from gmpy2 import mpz
+from gmpy2 import gcd as gmpy_gcd, mpz
 from sympy.matrices.exceptions import MatrixError
 from sympy.polys.constructor import construct_domain
 from sympy.polys.polyerrors import PolynomialError
@@ -314,10 +317,15 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     """Backward induction over rationals with integer arithmetic (``V_end``: rational
     values after the last step, default 0).
 
-    Values are kept as integer numerators over one common denominator per step, so each
-    Q-value costs integer multiply-adds and no gcd; the common factor is removed once per
-    step (|S| gcds). Exact values grow by a few digits per step (the discount and the
-    probabilities' denominators compound), which no exact method avoids.
+    Values are kept as integer numerators ``W`` over one common denominator ``D`` per
+    step. With probabilities and rewards scaled to integers by their common denominator
+    ``L``, ``Q(s, a) * (L * L * gd * D) = gd * D * c(s, a) + gn * L * (P W)(s, a)``, where
+    ``c(s, a) = sum P R`` is fixed: one small-times-large dot product per state-action
+    pair, no gcd; the common factor is removed once per step (|S| gcds). On dense
+    transition tables the products run as one NumPy object matrix-vector product. The
+    exact values grow by a few digits per step (the discount and the probabilities'
+    denominators compound), which no exact method avoids; they become rationals only
+    when read (:class:`_Steps`).
     """
     mdp = model.mdp
     def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type here
@@ -329,41 +337,115 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
     L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
     gn, gd = num(model.gamma), den(model.gamma)
-    rows = {k: [(s2, num(p) * (L // den(p)), num(r) * (L // den(r))) for s2, p, r in v]
-            for k, v in model.rows.items()}
+    index = {s: i for i, s in enumerate(mdp.states)}
+    pairs = [(s, a) for s in mdp.states for a in mdp.actions]
+    succ, probs, consts = [], [], []
+    for k in pairs:
+        row = model.rows[k]
+        succ.append([index[s2] for s2, _, _ in row])
+        probs.append([num(p) * (L // den(p)) for _, p, _ in row])
+        consts.append(sum((q * num(r) * (L // den(r)) for q, (_, _, r) in
+                           zip(probs[-1], row)), mpz(0)))
+    n = len(mdp.states)
+    dense = None
+    if sum(map(len, succ)) * 2 > len(pairs) * n:  # mostly non-zero: a matrix product
+        dense = np.zeros((len(pairs), n), dtype=object)
+        dense[...] = mpz(0)
+        for i, (js, ps) in enumerate(zip(succ, probs)):
+            for j, q in zip(js, ps):
+                dense[i, j] = q
     if V_end is None:
-        W = {s: mpz(0) for s in mdp.states}   # V = W / D
+        W = [mpz(0)] * n   # V = W / D
         D = mpz(1)
-        Vs = [{s: QQ.zero for s in mdp.states}]
     else:
-        end = {s: _conv(QQ, V_end[s]) for s in mdp.states}
-        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end.values())))
-        W = {s: num(v) * (D // den(v)) for s, v in end.items()}
-        Vs = [end]
+        end = [_conv(QQ, V_end[s]) for s in mdp.states]
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end)))
+        W = [num(v) * (D // den(v)) for v in end]
+    steps = [(W, D)]
     rules = []
+    m = len(mdp.actions)
+    # floats decide the argmax where the best action leads by more than their error
+    # bound; the rest is compared exactly (ties always: the first declared action wins)
+    pf = np.zeros((len(pairs), n))
+    for i, (js, ps) in enumerate(zip(succ, probs)):
+        for j, q in zip(js, ps):
+            pf[i, j] = q / L
+    cf = np.array([c / (L * L) for c in consts], dtype=float)  # mpfr: inf past floats
+    cmax = float(np.abs(cf).max(initial=0))
+    gf = float(gn / gd)  # mpz / mpz is an mpfr: no overflow for long gammas
+    eps = 4 * (n + 16) * 2.0**-52
     for _ in range(T):
         deadline.check()
-        # Q * (L * L * gd * D) = sum P * (R * gd * D + gn * L * W)
         rD, gL = gd * D, gn * L
-        newW, rule = {}, {}
-        for s in mdp.states:
+        # W / D to within 2**-58 absolute: both shifted to ~60 significant bits of D
+        k = max(D.bit_length() - 60, 0)
+        Df = float(D >> k)
+        try:
+            vl = [float(w >> k) / Df for w in W]
+        except OverflowError:  # a value beyond floats
+            vl = [np.inf]
+        with np.errstate(all="ignore"):
+            qf = (cf + gf * (pf @ np.array(vl))).reshape(n, m) if len(vl) == n else None
+            tol = eps * (cmax + abs(gf) * max(map(abs, vl), default=0)) + 2.0**-50
+        if qf is not None and np.isfinite(tol) and np.isfinite(qf).all():
+            near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
+            candidates = [[k for k in range(m) if row[k]] for row in near]
+        else:  # numbers beyond floats: every action is compared exactly
+            candidates = [range(m)] * n
+        need = [i * m + k for i, ks in enumerate(candidates) for k in ks]
+        if dense is not None:
+            vec = np.empty(n, dtype=object)
+            vec[:] = W
+            dots = dict(zip(need, dense[need].dot(vec)))
+        else:
+            dots = {k: sum(map(mul, probs[k], [W[j] for j in succ[k]]), mpz(0))
+                    for k in need}
+        newW, rule = [], {}
+        for i, s in enumerate(mdp.states):
             best, bq = None, None
-            for a in mdp.actions:
-                qa = sum((p * (r * rD + gL * W[s2]) for s2, p, r in rows[(s, a)]), mpz(0))
-                if best is None or qa > bq:
-                    best, bq = a, qa
-            newW[s], rule[s] = bq, best
+            for k in candidates[i]:
+                qk = rD * consts[i * m + k] + gL * dots[i * m + k]
+                if best is None or qk > bq:  # ties: the first action in declared order
+                    best, bq = k, qk
+            newW.append(bq)
+            rule[s] = mdp.actions[best]
         D = L * L * gd * D
-        g = gcd(D, *newW.values())
+        g = D
+        for w in newW:
+            g = gmpy_gcd(g, w)
+            if g == 1:
+                break
         if g > 1:
             D //= g
-            newW = {s: w // g for s, w in newW.items()}
+            newW = [w // g for w in newW]
         W = newW
-        Vs.append({s: QQ(int(w), int(D)) for s, w in W.items()})
+        steps.append((W, D))
         rules.append(rule)
     rules.reverse()
-    Vs.reverse()
-    return tuple(rules), tuple(Vs)
+    steps.reverse()
+    return tuple(rules), _Steps(mdp.states, steps)
+
+
+class _Steps(Sequence):
+    """The values of backward induction per step, kept as integers over a common
+    denominator and turned into a dict state -> rational only when one step is read
+    (building |S| rationals per step was most of a long horizon's time)."""
+
+    def __init__(self, states, steps):
+        self._states, self._steps, self._read = states, steps, {}
+
+    def __len__(self):
+        return len(self._steps)
+
+    def __getitem__(self, t):
+        if isinstance(t, slice):
+            return [self[i] for i in range(*t.indices(len(self)))]
+        t = range(len(self))[t]
+        if t not in self._read:
+            W, D = self._steps[t]
+            D = int(D)
+            self._read[t] = {s: QQ(int(w), D) for s, w in zip(self._states, W)}
+        return self._read[t]
 
 
 # ---- infinite horizon ------------------------------------------------------------------
