@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
-from math import gcd, lcm
+from math import lcm
 from operator import mul
 from typing import Any, Callable, Mapping
 
@@ -312,115 +312,149 @@ def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end:
     return tuple(rules), tuple(Vs)
 
 
-def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
-                      V_end: Mapping | None = None):
-    """Backward induction over rationals with integer arithmetic (``V_end``: rational
-    values after the last step, default 0).
+class _IntegerMDP:
+    """An MDP over QQ scaled to integers, for backward induction and policy iteration.
 
-    Values are kept as integer numerators ``W`` over one common denominator ``D`` per
-    step. With probabilities and rewards scaled to integers by their common denominator
-    ``L``, ``Q(s, a) * (L * L * gd * D) = gd * D * c(s, a) + gn * L * (P W)(s, a)``, where
+    With probabilities and rewards scaled to integers by their common denominator ``L``
+    and values ``V = W / D`` (integers over one common denominator),
+    ``Q(s, a) * (L * L * gd * D) = gd * D * c(s, a) + gn * L * (P W)(s, a)``, where
     ``c(s, a) = sum P R`` is fixed: one small-times-large dot product per state-action
-    pair, no gcd; the common factor is removed once per step (|S| gcds). On dense
-    transition tables the products run as one NumPy object matrix-vector product. The
-    exact values grow by a few digits per step (the discount and the probabilities'
-    denominators compound), which no exact method avoids; they become rationals only
-    when read (:class:`_Steps`).
+    pair and no gcd (on dense transition tables, one NumPy object matrix-vector
+    product). Floats decide an argmax where the best action leads by more than their
+    error bound (:meth:`candidates`); the rest is compared exactly, and an exact tie
+    always goes to the first action in the declared order.
     """
-    mdp = model.mdp
-    def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type here
-        return mpz(int(QQ.numer(x)))
 
-    def den(x):
-        return mpz(int(QQ.denom(x)))
+    def __init__(self, model: ExactModel):
+        mdp = model.mdp
 
-    dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
-    L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
-    gn, gd = num(model.gamma), den(model.gamma)
-    index = {s: i for i, s in enumerate(mdp.states)}
-    pairs = [(s, a) for s in mdp.states for a in mdp.actions]
-    succ, probs, consts = [], [], []
-    for k in pairs:
-        row = model.rows[k]
-        succ.append([index[s2] for s2, _, _ in row])
-        probs.append([num(p) * (L // den(p)) for _, p, _ in row])
-        consts.append(sum((q * num(r) * (L // den(r)) for q, (_, _, r) in
-                           zip(probs[-1], row)), mpz(0)))
-    n = len(mdp.states)
-    dense = None
-    if sum(map(len, succ)) * 2 > len(pairs) * n:  # mostly non-zero: a matrix product
-        dense = np.zeros((len(pairs), n), dtype=object)
-        dense[...] = mpz(0)
+        def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type
+            return mpz(int(QQ.numer(x)))
+
+        def den(x):
+            return mpz(int(QQ.denom(x)))
+
+        self.num, self.den = num, den
+        dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
+        L = self.L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
+        self.gn, self.gd = num(model.gamma), den(model.gamma)
+        index = {s: i for i, s in enumerate(mdp.states)}
+        self.n, self.m = n, m = len(mdp.states), len(mdp.actions)
+        self.succ, self.probs, self.consts = succ, probs, consts = [], [], []
+        for s in mdp.states:
+            for a in mdp.actions:
+                row = model.rows[(s, a)]
+                succ.append([index[s2] for s2, _, _ in row])
+                probs.append([num(p) * (L // den(p)) for _, p, _ in row])
+                consts.append(sum((q * num(r) * (L // den(r)) for q, (_, _, r) in
+                                   zip(probs[-1], row)), mpz(0)))
+        self.dense = None
+        if sum(map(len, succ)) * 2 > n * m * n:  # mostly non-zero: a matrix product
+            self.dense = np.zeros((n * m, n), dtype=object)
+            self.dense[...] = mpz(0)
+            for i, (js, ps) in enumerate(zip(succ, probs)):
+                for j, q in zip(js, ps):
+                    self.dense[i, j] = q
+        self.pf = np.zeros((n * m, n))
         for i, (js, ps) in enumerate(zip(succ, probs)):
             for j, q in zip(js, ps):
-                dense[i, j] = q
-    if V_end is None:
-        W = [mpz(0)] * n   # V = W / D
-        D = mpz(1)
-    else:
-        end = [_conv(QQ, V_end[s]) for s in mdp.states]
-        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end)))
-        W = [num(v) * (D // den(v)) for v in end]
-    steps = [(W, D)]
-    rules = []
-    m = len(mdp.actions)
-    # floats decide the argmax where the best action leads by more than their error
-    # bound; the rest is compared exactly (ties always: the first declared action wins)
-    pf = np.zeros((len(pairs), n))
-    for i, (js, ps) in enumerate(zip(succ, probs)):
-        for j, q in zip(js, ps):
-            pf[i, j] = q / L
-    cf = np.array([c / (L * L) for c in consts], dtype=float)  # mpfr: inf past floats
-    cmax = float(np.abs(cf).max(initial=0))
-    gf = float(gn / gd)  # mpz / mpz is an mpfr: no overflow for long gammas
-    eps = 4 * (n + 16) * 2.0**-52
-    for _ in range(T):
-        deadline.check()
-        rD, gL = gd * D, gn * L
-        # W / D to within 2**-58 absolute: both shifted to ~60 significant bits of D
-        k = max(D.bit_length() - 60, 0)
+                self.pf[i, j] = q / L  # mpz / mpz is an mpfr: no overflow
+        self.cf = np.array([c / (L * L) for c in consts], dtype=float)  # inf past floats
+        self.cmax = float(np.abs(self.cf).max(initial=0))
+        self.gf = float(self.gn / self.gd)
+        self.eps = 4 * (n + 16) * 2.0**-52
+
+    def candidates(self, W, D) -> list:
+        """Per state, the actions whose Q-value may be the largest: those within twice
+        the float error bound of the float maximum (all of them past float range)."""
+        n, m = self.n, self.m
+        k = max(D.bit_length() - 60, 0)  # W / D to within 2**-58: ~60 bits of D
         Df = float(D >> k)
         try:
             vl = [float(w >> k) / Df for w in W]
         except OverflowError:  # a value beyond floats
-            vl = [np.inf]
+            return [range(m)] * n
         with np.errstate(all="ignore"):
-            qf = (cf + gf * (pf @ np.array(vl))).reshape(n, m) if len(vl) == n else None
-            tol = eps * (cmax + abs(gf) * max(map(abs, vl), default=0)) + 2.0**-50
-        if qf is not None and np.isfinite(tol) and np.isfinite(qf).all():
-            near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
-            candidates = [[k for k in range(m) if row[k]] for row in near]
-        else:  # numbers beyond floats: every action is compared exactly
-            candidates = [range(m)] * n
-        need = [i * m + k for i, ks in enumerate(candidates) for k in ks]
-        if dense is not None:
-            vec = np.empty(n, dtype=object)
+            qf = (self.cf + self.gf * (self.pf @ np.array(vl))).reshape(n, m)
+            tol = self.eps * (self.cmax + abs(self.gf) * max(map(abs, vl), default=0)) \
+                + 2.0**-50
+        if not (np.isfinite(tol) and np.isfinite(qf).all()):
+            return [range(m)] * n
+        near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
+        return [[k for k in range(m) if row[k]] for row in near]
+
+    def q(self, W, D, need) -> dict:
+        """The exact ``Q * L * L * gd * D`` of the pairs ``need`` (``state * m + action``
+        indices)."""
+        if self.dense is not None:
+            vec = np.empty(self.n, dtype=object)
             vec[:] = W
-            dots = dict(zip(need, dense[need].dot(vec)))
+            dots = self.dense[list(need)].dot(vec) if need else []
         else:
-            dots = {k: sum(map(mul, probs[k], [W[j] for j in succ[k]]), mpz(0))
-                    for k in need}
-        newW, rule = [], {}
-        for i, s in enumerate(mdp.states):
-            best, bq = None, None
-            for k in candidates[i]:
-                qk = rD * consts[i * m + k] + gL * dots[i * m + k]
-                if best is None or qk > bq:  # ties: the first action in declared order
+            dots = [sum(map(mul, self.probs[k], [W[j] for j in self.succ[k]]), mpz(0))
+                    for k in need]
+        rD, gL = self.gd * D, self.gn * self.L
+        return {k: rD * self.consts[k] + gL * x for k, x in zip(need, dots)}
+
+    def best(self, W, D, keep=None):
+        """The exact greedy actions and their scaled Q-values: per state the first
+        action attaining the largest Q-value, or ``keep[state]`` unless an action is
+        strictly better (policy iteration switches only on strict improvement)."""
+        m = self.m
+        cands = self.candidates(W, D)
+        if keep is not None:
+            cands = [sorted(set(c) | {keep[i]}) for i, c in enumerate(cands)]
+        qs = self.q(W, D, [i * m + k for i, c in enumerate(cands) for k in c])
+        acts, vals = [], []
+        for i, c in enumerate(cands):
+            best = keep[i] if keep is not None else None
+            bq = qs[i * m + best] if best is not None else None
+            for k in c:
+                qk = qs[i * m + k]
+                if best is None or qk > bq:
                     best, bq = k, qk
-            newW.append(bq)
-            rule[s] = mdp.actions[best]
-        D = L * L * gd * D
-        g = D
-        for w in newW:
-            g = gmpy_gcd(g, w)
-            if g == 1:
-                break
-        if g > 1:
-            D //= g
-            newW = [w // g for w in newW]
-        W = newW
+            acts.append(best)
+            vals.append(bq)
+        return acts, vals
+
+    def scale(self, D):
+        """The denominator of the Q-values :meth:`q` gives for values over ``D``."""
+        return self.L * self.L * self.gd * D
+
+
+def _lowest_terms(W: list, D):
+    g = D
+    for w in W:
+        g = gmpy_gcd(g, w)
+        if g == 1:
+            return W, D
+    return [w // g for w in W], D // g
+
+
+def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
+                      V_end: Mapping | None = None):
+    """Backward induction over rationals with integer arithmetic (``V_end``: rational
+    values after the last step, default 0), on :class:`_IntegerMDP`. The common factor
+    of a step's values is removed once per step. The exact values grow by a few digits
+    per step (the discount and the probabilities' denominators compound), which no
+    exact method avoids; they become rationals only when read (:class:`_Steps`).
+    """
+    mdp = model.mdp
+    im = _IntegerMDP(model)
+    if V_end is None:
+        W, D = [mpz(0)] * im.n, mpz(1)
+    else:
+        end = [_conv(QQ, V_end[s]) for s in mdp.states]
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end)))
+        W = [im.num(v) * (D // im.den(v)) for v in end]
+    steps = [(W, D)]
+    rules = []
+    for _ in range(T):
+        deadline.check()
+        acts, W = im.best(W, D)
+        W, D = _lowest_terms(W, im.scale(D))
         steps.append((W, D))
-        rules.append(rule)
+        rules.append({s: mdp.actions[k] for s, k in zip(mdp.states, acts)})
     rules.reverse()
     steps.reverse()
     return tuple(rules), _Steps(mdp.states, steps)
@@ -474,8 +508,48 @@ def _evaluate_stationary(model: ExactModel, rule: Mapping) -> dict:
     return {s: col[idx[s]][0] for s in mdp.states}
 
 
+def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
+    """Policy iteration over QQ on :class:`_IntegerMDP`: each policy is evaluated by one
+    fraction-free solve ``(L L gd I - gn L P_pi) W = gd c_pi`` (values ``W / D``), and
+    improved on exact integer Q-values (floats only skip actions that cannot win)."""
+    mdp = model.mdp
+    im = _IntegerMDP(model)
+    n, m = im.n, im.m
+    A0 = im.L * im.L * im.gd
+    pol = [0] * n
+    for _ in range(10_000):
+        deadline.check()
+        A = [[mpz(0)] * n for _ in range(n)]
+        b = []
+        for i in range(n):
+            k = i * m + pol[i]
+            A[i][i] += A0
+            for j, q in zip(im.succ[k], im.probs[k]):
+                A[i][j] -= im.gn * im.L * q
+            b.append([im.gd * im.consts[k]])
+        try:  # over QQ: with python-flint, SymPy hands this to flint's fmpq_mat
+            x = DomainMatrix([[QQ(int(v)) for v in row] for row in A], (n, n), QQ) \
+                .lu_solve(DomainMatrix([[QQ(int(v[0]))] for v in b], (n, 1), QQ))
+        except (DMNonInvertibleMatrixError, ZeroDivisionError) as exc:  # gamma = 1
+            raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
+                                 "use gamma < 1 or a finite horizon") from None
+        col = [r[0] for r in x.to_list()]
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in col)))
+        W = [im.num(v) * (D // im.den(v)) for v in col]
+        new, _ = im.best(W, D, keep=pol)
+        if new == pol:
+            break
+        pol = new
+    final, _ = im.best(W, D)  # pi*: the first action attaining the optimal Q-value
+    D = int(D)
+    V = {s: QQ(int(w), D) for s, w in zip(mdp.states, W)}
+    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), (V,)
+
+
 def _policy_iteration(model: ExactModel, sign: Sign, deadline: Deadline):
     mdp = model.mdp
+    if model.K is QQ:
+        return _policy_iteration_integer(model, deadline)
     rule = {s: mdp.actions[0] for s in mdp.states}
     for _ in range(10_000):
         deadline.check()

@@ -309,7 +309,7 @@ def _reduce(f):
         return f
     g = math.gcd(int(np.gcd.reduce(arr, axis=None)), den)
     if g > 1:
-        arr = arr // g
+        arr = _array(arr // g)  # a 0-d array divides to a bare integer
         den //= g
     top = int(arr.max())
     if arr.dtype == object and top <= _INT64_BOUND:

@@ -93,6 +93,14 @@ def test_integers_past_int64_stay_exact():
     assert got == {k: sympy.Rational(v / total) for k, v in want.items()}
 
 
+def test_an_event_that_observes_every_variable_it_reads():
+    # both nodes observed: the elimination ends in a table with no axes, whose integers
+    # (2**40 * 3**29) pass int64 and share the factor 2**40 * 3**29 with the denominator
+    d = cp.world("w", A=cp.bernoulli(Fraction(2**40, 3**30)),
+                 B=cp.bernoulli(Fraction(3**29, 2**50)))
+    assert cp.P((d.A == 1) & (d.B == 1)) == sympy.Rational(1, 3 * 2**10)
+
+
 def test_small_denominators_agree_with_brute_force():
     for seed in range(5):
         spec = random_spec(seed, 8, [2, 3, 2, 4, 2, 3, 2, 5], 20)
