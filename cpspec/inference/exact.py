@@ -269,11 +269,13 @@ def _contract_wide(factors, out):
 # with one common denominator per factor, and ``top`` bounds its largest integer. The
 # integers are NumPy int64 while a product-sum provably stays below 2**63 (``top`` of the
 # operands times the number of summed terms), else Python integers in an object array.
-# A denominator is divided out by the gcd of the factor's integers (lazily for int64
-# factors, when a bound would overflow; always for object ones), so that a variable that
-# sums to 1 does not leave its table's denominator in everything that follows.
+# A denominator is divided out by the gcd of the factor's integers (for int64 factors
+# when a bound would overflow; for object ones once their bound passes _REDUCE_BITS), so
+# that a variable that sums to 1 does not leave its table's denominator in everything
+# that follows, and a factor whose integers shrink back below 2**63 returns to int64.
 
 _INT64_BOUND = 2**63 - 1
+_REDUCE_BITS = 160  # below this, integers are cheaper to multiply than to reduce
 
 
 def _rational_factor(diagram: Diagram, name: str):
@@ -303,16 +305,28 @@ def _make_rational_factor(diagram: Diagram, name: str):
 
 def _reduce(f):
     """``f`` with its integers and denominator divided by their gcd; int64 again when
-    the integers fit."""
+    the integers fit. On Python integers the gcd stops at the first entry that makes it
+    1 (the usual case), and ``top`` stays the bound it was (a pass to find the exact
+    maximum would cost as much as the gcd)."""
     vs, arr, den, top = f
     if arr.size == 0:
         return f
-    g = math.gcd(int(np.gcd.reduce(arr, axis=None)), den)
+    if arr.dtype == object:
+        g = den
+        for x in arr.reshape(-1):  # not .flat: it stops at 32 axes
+            if x:
+                g = math.gcd(g, x)
+                if g == 1:
+                    break
+    else:
+        g = math.gcd(int(np.gcd.reduce(arr, axis=None)), den)
     if g > 1:
         arr = _array(arr // g)  # a 0-d array divides to a bare integer
         den //= g
-    top = int(arr.max())
-    if arr.dtype == object and top <= _INT64_BOUND:
+        top //= g
+    if arr.dtype != object:
+        top = int(arr.max())
+    elif top <= _INT64_BOUND:
         arr = arr.astype(np.int64)
     return vs, arr, den, top
 
@@ -335,7 +349,10 @@ def _rational_contract(factors: list, keep, terms: int):
         vs, arr = _contract([(f[0], f[1]) for f in factors], keep)
         return vs, arr, den, bound(factors)
     vs, arr = _contract([(f[0], f[1].astype(object)) for f in factors], keep)
-    return _reduce((vs, arr, den, 0))
+    top = bound(factors)
+    if top.bit_length() < _REDUCE_BITS:  # small integers: a gcd pass costs more than
+        return vs, arr, den, top         # it saves
+    return _reduce((vs, arr, den, top))
 
 
 def _eliminate(factors, order, names, card, rational: bool):
