@@ -29,14 +29,15 @@ from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import EX, QQ
 from sympy.polys.polyerrors import CoercionFailed, DomainError
 
-from ..core.diagram import Diagram
+from ..core.diagram import Diagram, make_node
 from ..errors import ConditioningError, FactorTooLargeError, QueryError
 from ..core.expressions import Const, Expr, Op, RV
-from ..core.functions import as_sympy, number_to_sympy
+from ..core.functions import as_sympy, fn, number_to_sympy
 from ..progress import progress
 
 __all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E",
-           "distribution", "marginal", "elimination_order", "MAX_FACTOR_SIZE"]
+           "distribution", "marginal", "elimination_order", "through_partial_sums",
+           "MAX_FACTOR_SIZE", "MIN_PARTIAL_SUM"]
 
 #: Default bound on the number of entries of any factor built during elimination.
 MAX_FACTOR_SIZE = 2_000_000
@@ -548,6 +549,83 @@ def split_evidence(e: Expr | None) -> tuple[dict, Expr | None]:
     return evidence, out
 
 
+#: A query that reads its variables only through one sum of at least this many distinct
+#: nodes is answered through partial sums (see :func:`through_partial_sums`)
+MIN_PARTIAL_SUM = 4
+
+
+def _sum_of_nodes(e: Expr) -> tuple[list[str], Any] | None:
+    """``(node names, constant)`` if ``e`` is a sum (``+``) of distinct nodes and integer
+    constants (``sum(..., 0)`` starts at 0), else None."""
+    stack, out, offset = [e], [], 0
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Op) and x.op == "+":
+            stack.extend(reversed(x.args))
+        elif isinstance(x, RV):
+            out.append(x.node)
+        elif isinstance(x, Const) and type(x.value) is int:
+            offset += x.value
+        else:
+            return None
+    return (out, offset) if len(set(out)) == len(out) else None
+
+
+def through_partial_sums(diagram: Diagram, expr: Expr) -> tuple[Diagram, Expr] | None:
+    """``expr`` read through partial sums, when all its variables sit in one sum of
+    :data:`MIN_PARTIAL_SUM` or more distinct nodes (``P(X1 + ... + Xn == k)``): the
+    diagram gains deterministic nodes ``S_1 = X1``, ``S_k = S_(k-1) + Xk``, and the
+    expression reads the last one. The joint of the n terms (``2**n`` rows for coins) is
+    never enumerated; the elimination meets tables over ``(S_(k-1), Xk, S_k)`` instead.
+    ``None`` when the rule does not apply. The extended diagram is kept with ``diagram``.
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> w = cp.world("w", [(f"X{i}", cp.bernoulli("1/2")) for i in range(5)])
+    >>> d, e = through_partial_sums(w, sum((w[f"X{i}"] for i in range(5)), 0) == 2)
+    >>> e, d.domain(e.args[0].node)
+    (partial_sum_5_w == 2, (0, 1, 2, 3, 4, 5))
+    """
+    sums = []
+    stack = [expr]
+    while stack:  # the outermost sums of nodes
+        x = stack.pop()
+        found = _sum_of_nodes(x) if isinstance(x, Op) and x.op == "+" else None
+        if found is not None:
+            sums.append((x, *found))
+        elif isinstance(x, Op):
+            stack.extend(x.args)
+    if len(sums) != 1 or len(sums[0][1]) < MIN_PARTIAL_SUM:
+        return None
+    target, nodes, offset = sums[0]
+    if {n for _, n in expr.variables()} != set(nodes):
+        return None
+    extended = diagram.memo(("partial sums", tuple(nodes), offset),
+                            lambda: _add_partial_sums(diagram, nodes, offset))
+    last = RV(extended, extended.order[-1])
+
+    def rebuild(e):
+        if e is target:
+            return last
+        if isinstance(e, Op):
+            return Op(e.op, *(rebuild(a) for a in e.args))
+        return e
+
+    return extended, rebuild(expr)
+
+
+def _add_partial_sums(diagram: Diagram, nodes: list[str], offset: int) -> Diagram:
+    prefix = "partial_sum_"
+    while any(n.startswith(prefix) for n in diagram.order):
+        prefix = "_" + prefix
+    extra = [make_node(f"{prefix}1", fn(lambda x: offset + x, parents=[nodes[0]]))]
+    for k, n in enumerate(nodes[1:], start=2):
+        extra.append(make_node(f"{prefix}{k}", fn(lambda a, b: a + b,
+                                                   parents=[f"{prefix}{k - 1}", n])))
+    return Diagram(diagram.name, list(diagram.nodes.values()) + extra, diagram.bindings)
+
+
 def joint_rows(diagram: Diagram, keys, evidence: dict, cond: Expr | None,
                max_factor: int | None = None):
     """The non-zero rows of the exact joint of ``keys`` (``evidence`` applied by slicing)
@@ -579,6 +657,10 @@ def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: 
         expr, cond = (rest if rest is not None else Const(True)), None
     else:
         evidence, cond = split_evidence(given)
+    if cond is None:
+        rewritten = through_partial_sums(diagram, expr)
+        if rewritten is not None:
+            diagram, expr = rewritten
     keys = sorted({n for _, n in expr.variables()} |
                   ({n for _, n in cond.variables()} if cond is not None else set()))
     rows, K = joint_rows(diagram, keys, evidence, cond, max_factor)

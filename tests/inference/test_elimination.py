@@ -129,3 +129,54 @@ def test_no_refusal_where_an_order_fits():
                  B=cp.dist(lambda A: {A: Fraction(1, 2), (A + 1) % 100: Fraction(1, 2)}),
                  C=cp.dist(lambda B: {B % 2: Fraction(1)}))
     assert cp.P(d.C == 0, max_factor=10_000) == sympy.Rational(1, 2)
+
+
+def test_sums_of_many_nodes_never_enumerate_their_joint():
+    # 24 symbolic coins: the joint has 2**24 rows; the partial sums need 24 small tables
+    p = sympy.Symbol("p")
+    n = 24
+    w = cp.world("coins", [(f"C{i}", cp.bernoulli(p)) for i in range(n)])
+    heads = sum((w[f"C{i}"] for i in range(n)), 0)
+    got = cp.P(heads == n // 2, max_factor=10_000)
+    want = sympy.binomial(n, n // 2) * p**(n // 2) * (1 - p)**(n // 2)
+    assert sympy.expand(got - want) == 0
+    one = cp.distribution(heads, max_factor=10_000)[1]
+    assert sympy.expand(one - n * p * (1 - p)**(n - 1)) == 0
+
+
+def test_sums_of_dependent_nodes_agree_with_brute_force():
+    # the terms share parents: partial sums are functions of the nodes, so the joint is
+    # unchanged; compare with enumeration
+    spec = random_spec(3, 7, [2, 3, 2, 3, 2, 3, 2], 12)
+    d = to_world(spec)
+    total = sum((d[f"X{i}"] for i in range(1, 7)), 0)
+    names = [f"X{i}" for i in range(7)]
+    doms = {n: sorted({v for row in rows.values() for v in row}) for n, _, rows in spec}
+    want: dict = {}
+    for values in itertools.product(*(doms[n] for n in names)):
+        a = dict(zip(names, values))
+        pr = Fraction(1)
+        for n, parents, rows in spec:
+            pr *= rows[tuple(a[q] for q in parents)].get(a[n], 0)
+        k = sum(values[1:])
+        want[k] = want.get(k, 0) + pr
+    got = cp.distribution(total)
+    assert got == {k: sympy.Rational(v) for k, v in want.items() if v}
+    assert cp.P(total >= 5, given=d.X0 == 1) == sympy.Rational(
+        sum(v for k, v in _given(spec, "X0", 1, names, doms).items() if k >= 5))
+
+
+def _given(spec, var, value, names, doms):
+    out: dict = {}
+    norm = Fraction(0)
+    for values in itertools.product(*(doms[n] for n in names)):
+        a = dict(zip(names, values))
+        pr = Fraction(1)
+        for n, parents, rows in spec:
+            pr *= rows[tuple(a[q] for q in parents)].get(a[n], 0)
+        if a[var] != value:
+            continue
+        norm += pr
+        k = sum(values[1:])
+        out[k] = out.get(k, 0) + pr
+    return {k: v / norm for k, v in out.items()}
