@@ -376,8 +376,10 @@ class _IntegerMDP:
             return [range(m)] * n
         with np.errstate(all="ignore"):
             qf = (self.cf + self.gf * (self.pf @ np.array(vl))).reshape(n, m)
+            # rounding in the products and sums (relative), and the 2**-58 of vl
+            # (absolute, scaled by gamma)
             tol = self.eps * (self.cmax + abs(self.gf) * max(map(abs, vl), default=0)) \
-                + 2.0**-50
+                + 2.0**-50 * (1 + abs(self.gf))
         if not (np.isfinite(tol) and np.isfinite(qf).all()):
             return [range(m)] * n
         near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
