@@ -24,6 +24,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+from gmpy2 import gcd, mpz
 import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import EX, QQ
@@ -277,6 +278,8 @@ def _contract_wide(factors, out):
 
 _INT64_BOUND = 2**63 - 1
 _REDUCE_BITS = 160  # below this, integers are cheaper to multiply than to reduce
+_GMP_BITS = 1000  # above this, GMP's multiplication beats Python's
+_TO_MPZ = np.frompyfunc(mpz, 1, 1)
 
 
 def _rational_factor(diagram: Diagram, name: str):
@@ -316,7 +319,7 @@ def _reduce(f):
         g = den
         for x in arr.reshape(-1):  # not .flat: it stops at 32 axes
             if x:
-                g = math.gcd(g, x)
+                g = gcd(g, x)
                 if g == 1:
                     break
     else:
@@ -349,8 +352,10 @@ def _rational_contract(factors: list, keep, terms: int):
     if bound(factors) <= _INT64_BOUND and all(f[1].dtype != object for f in factors):
         vs, arr = _contract([(f[0], f[1]) for f in factors], keep)
         return vs, arr, den, bound(factors)
-    vs, arr = _contract([(f[0], f[1].astype(object)) for f in factors], keep)
     top = bound(factors)
+    wide = top.bit_length() > _GMP_BITS
+    vs, arr = _contract([(f[0], _TO_MPZ(f[1]) if wide else f[1].astype(object))
+                         for f in factors], keep)
     if top.bit_length() < _REDUCE_BITS:  # small integers: a gcd pass costs more than
         return vs, arr, den, top         # it saves
     return _reduce((vs, arr, den, top))
@@ -463,7 +468,8 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
             "split sums), shrink domains, or raise max_factor")
     arr, int_den = _eliminate(factors, order, names, card, rational)
     if rational:  # flat: np.ndenumerate stops at 32 axes, a table may have up to 64
-        arr = np.array([QQ(int(x), int_den) if x else QQ.zero for x in arr.reshape(-1)]
+        den = int(int_den)
+        arr = np.array([QQ(int(x), den) if x else QQ.zero for x in arr.reshape(-1)]
                        + [None], dtype=object)[:-1].reshape(arr.shape)
     elif R is not K:
         kden = K.convert_from(den, R)

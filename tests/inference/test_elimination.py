@@ -180,3 +180,17 @@ def _given(spec, var, value, names, doms):
         k = sum(values[1:])
         out[k] = out.get(k, 0) + pr
     return {k: v / norm for k, v in out.items()}
+
+
+def test_integers_of_thousands_of_bits_stay_exact():
+    # a chain of 40 noisy copies with 40-digit probabilities: P(X_k = 1 | X_0 = 0) is
+    # (1 - (2q - 1)**k) / 2, whose numbers pass 1,000 bits (GMP integers take over)
+    q = Fraction(10**40 - 7, 10**40)
+    k = 40
+    nodes = [("X0", cp.uniform([0, 1]))]
+    for i in range(1, k + 1):
+        nodes.append((f"X{i}", cp.dist(lambda x: {x: q, 1 - x: 1 - q}, parents=[f"X{i - 1}"])))
+    d = cp.world("chain", nodes)
+    want = (1 - (2 * q - 1)**k) / 2
+    assert cp.P(d[f"X{k}"] == 1, given=d.X0 == 0) == sympy.Rational(want)
+    assert cp.P((d[f"X{k}"] == 1) & (d.X0 == 0)) == sympy.Rational(want / 2)
