@@ -560,15 +560,24 @@ def split_evidence(e: Expr | None) -> tuple[dict, Expr | None]:
 MIN_PARTIAL_SUM = 4
 
 
-def _sum_of_nodes(e: Expr) -> tuple[list[str], Any] | None:
-    """``(node names, constant)`` if ``e`` is a sum (``+``) of distinct nodes and integer
-    constants (``sum(..., 0)`` starts at 0), else None."""
-    stack, out, offset = [e], [], 0
+def _sum_terms(e: Op) -> list[Expr]:
+    """The terms of the ``+`` chain ``e`` (an explicit stack: sums of thousands)."""
+    stack, out = [e], []
     while stack:
         x = stack.pop()
         if isinstance(x, Op) and x.op == "+":
             stack.extend(reversed(x.args))
-        elif isinstance(x, RV):
+        else:
+            out.append(x)
+    return out
+
+
+def _sum_of_nodes(terms: list[Expr]) -> tuple[list[str], int] | None:
+    """``(node names, constant)`` if ``terms`` are distinct nodes and integer constants
+    (``sum(..., 0)`` starts at 0), else None."""
+    out, offset = [], 0
+    for x in terms:
+        if isinstance(x, RV):
             out.append(x.node)
         elif isinstance(x, Const) and type(x.value) is int:
             offset += x.value
@@ -577,13 +586,17 @@ def _sum_of_nodes(e: Expr) -> tuple[list[str], Any] | None:
     return (out, offset) if len(set(out)) == len(out) else None
 
 
-def through_partial_sums(diagram: Diagram, expr: Expr) -> tuple[Diagram, Expr] | None:
+def through_partial_sums(diagram: Diagram, expr: Expr, max_factor: int | None = None
+                         ) -> tuple[Diagram, Expr] | None:
     """``expr`` read through partial sums, when all its variables sit in one sum of
     :data:`MIN_PARTIAL_SUM` or more distinct nodes (``P(X1 + ... + Xn == k)``): the
     diagram gains deterministic nodes ``S_1 = X1``, ``S_k = S_(k-1) + Xk``, and the
     expression reads the last one. The joint of the n terms (``2**n`` rows for coins) is
     never enumerated; the elimination meets tables over ``(S_(k-1), Xk, S_k)`` instead.
-    ``None`` when the rule does not apply. The extended diagram is kept with ``diagram``.
+    ``None`` when the rule does not apply, or when a partial sum's table (dense, over
+    ``(S_(k-1), Xk, S_k)``) would pass ``max_factor`` entries (default
+    :data:`MAX_FACTOR_SIZE`): the query then goes the usual way, and is refused there if
+    it is too large. The extended diagram is kept with ``diagram``.
 
     Examples
     --------
@@ -595,17 +608,24 @@ def through_partial_sums(diagram: Diagram, expr: Expr) -> tuple[Diagram, Expr] |
     """
     sums = []
     stack = [expr]
-    while stack:  # the outermost sums of nodes
+    while stack:  # the outermost sums of nodes; each sub-expression is visited once
         x = stack.pop()
-        found = _sum_of_nodes(x) if isinstance(x, Op) and x.op == "+" else None
-        if found is not None:
-            sums.append((x, *found))
+        if isinstance(x, Op) and x.op == "+":
+            terms = _sum_terms(x)
+            found = _sum_of_nodes(terms)
+            if found is not None:
+                sums.append((x, *found))
+            else:
+                stack.extend(t for t in terms if isinstance(t, Op))
         elif isinstance(x, Op):
             stack.extend(x.args)
     if len(sums) != 1 or len(sums[0][1]) < MIN_PARTIAL_SUM:
         return None
     target, nodes, offset = sums[0]
     if {n for _, n in expr.variables()} != set(nodes):
+        return None
+    if not _partial_sums_fit(diagram, nodes, MAX_FACTOR_SIZE if max_factor is None
+                             else max_factor):
         return None
     extended = diagram.memo(("partial sums", tuple(nodes), offset),
                             lambda: _add_partial_sums(diagram, nodes, offset))
@@ -619,6 +639,25 @@ def through_partial_sums(diagram: Diagram, expr: Expr) -> tuple[Diagram, Expr] |
         return e
 
     return extended, rebuild(expr)
+
+
+def _partial_sums_fit(diagram: Diagram, nodes: list[str], limit: int) -> bool:
+    """Whether every partial sum's table stays within ``limit`` entries, estimated from
+    the terms' domains (integer values bound a sum's domain by its range)."""
+    size, lo, hi = 1, 0, 0
+    for n in nodes:
+        dom = diagram.domain(n)
+        ints = all(type(v) is int for v in dom)
+        new = size * len(dom)
+        if ints and lo is not None:
+            lo, hi = lo + min(dom), hi + max(dom)
+            new = min(new, hi - lo + 1)
+        else:
+            lo = hi = None
+        if size * len(dom) * new > limit:
+            return False
+        size = new
+    return True
 
 
 def _add_partial_sums(diagram: Diagram, nodes: list[str], offset: int) -> Diagram:
@@ -664,7 +703,7 @@ def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: 
     else:
         evidence, cond = split_evidence(given)
     if cond is None:
-        rewritten = through_partial_sums(diagram, expr)
+        rewritten = through_partial_sums(diagram, expr, max_factor)
         if rewritten is not None:
             diagram, expr = rewritten
     keys = sorted({n for _, n in expr.variables()} |

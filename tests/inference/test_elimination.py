@@ -7,6 +7,7 @@ import itertools
 import random
 from fractions import Fraction
 
+import pytest
 import sympy
 
 import cpspec as cp
@@ -194,3 +195,14 @@ def test_integers_of_thousands_of_bits_stay_exact():
     want = (1 - (2 * q - 1)**k) / 2
     assert cp.P(d[f"X{k}"] == 1, given=d.X0 == 0) == sympy.Rational(want)
     assert cp.P((d[f"X{k}"] == 1) & (d.X0 == 0)) == sympy.Rational(want / 2)
+
+
+def test_partial_sums_too_large_for_the_limit_are_not_built():
+    # 200 coins under a limit of 10,000 entries: the partial sums' tables (up to
+    # 200 x 2 x 201) do not fit, so the query is refused the usual way, naming the coins
+    w = cp.world("w", [(f"X{i}", cp.uniform([0, 1])) for i in range(200)])
+    with pytest.raises(cp.FactorTooLargeError, match=r"over \(X") as e:
+        cp.P(sum((w[f"X{i}"] for i in range(200)), 0) == 0, max_factor=10_000)
+    assert "partial_sum" not in str(e.value)
+    assert cp.P(sum((w[f"X{i}"] for i in range(20)), 0) == 0, max_factor=10_000) \
+        == sympy.Rational(1, 2**20)
