@@ -512,7 +512,7 @@ def _evaluate_stationary(model: ExactModel, rule: Mapping) -> dict:
 
 def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
     """Policy iteration over QQ on :class:`_IntegerMDP`: each policy is evaluated by one
-    fraction-free solve ``(L L gd I - gn L P_pi) W = gd c_pi`` (values ``W / D``), and
+    exact solve of ``(L L gd I - gn L P_pi) V = gd c_pi`` (integer coefficients), and
     improved on exact integer Q-values (floats only skip actions that cannot win)."""
     mdp = model.mdp
     im = _IntegerMDP(model)
