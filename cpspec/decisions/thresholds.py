@@ -40,7 +40,7 @@ from typing import Any
 
 import sympy
 
-from ..budget import Deadline, check_timeout, time_limit
+from ..budget import Deadline, check_timeout
 from ..core.functions import as_sympy, show, to_exact
 from ..errors import ParameterError, SpecError
 from .mdp import MDP, check_horizon

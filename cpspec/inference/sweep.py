@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from ..budget import check_timeout
 from ..core.expressions import Expr
