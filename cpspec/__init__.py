@@ -13,6 +13,7 @@ from .core.diagram import Diagram, Node, world
 from .core.expressions import Expr, RV, ifelse, maximum, minimum
 from .core.counterfactual import replace
 from .inference.exact import E, P, distribution, marginal
+from .inference.comparisons import where
 from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
 from .inference.sweep import Sweep, sweep
@@ -59,7 +60,7 @@ __all__ = [
     "RegionSolution", "ParameterRegion", "region_picture", "Verdict", "Counterexample",
     "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
-    "P", "E", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
+    "P", "E", "where", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
     "chunks", "ChunkModel", "ChunkPlan", "EffectiveHorizon",
     "sweep", "Sweep",

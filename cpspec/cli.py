@@ -10,7 +10,8 @@
     a Dask cluster: the same report in the same order, progress on stderr; a lost worker
     makes its property unknown, never holds.
 ``cpspec derive FILE EXPR``
-    print the exact value of a query (``--latex`` for LaTeX).
+    print the exact value of a query (``--latex`` for LaTeX); ``--regions`` prints the
+    exact regions of a parametric answer (and ``--png`` draws them).
 ``cpspec prove FILE|DIR``
     machine-check the theorems in proof files (``[[property]]`` entries): print each
     with its verdict and solver time; exit 1 unless every one holds.
@@ -25,10 +26,13 @@
 ``cpspec simulate FILE NAME``
     seeded samples of a world's nodes, as means; of an agent (``--steps T``), its traces
     and its mean discounted reward.
+``cpspec synthesize FILE AGENT PROPERTY --over p,q``
+    the exact regions of the parameters where the property holds, fails and is unknown
+    (``--png out.png`` or ``--svg out.svg`` draws them).
 
-``--param NAME=VALUE`` binds a symbolic parameter for ``derive``, ``explain``, ``draw``
-and ``simulate``. Advice in messages is phrased for the command line (``--param``, not
-``diagram.bind``).
+``--param NAME=VALUE`` (any command, repeatable) binds a parameter of the file to an
+exact value, on top of its ``[bind]`` table. Advice in messages is phrased for the
+command line (``--param``, not ``diagram.bind``).
 
 Files named by ``uses`` and ``[[observations]]`` must lie in the spec's project (the
 nearest folder above it with ``.git`` or ``pyproject.toml``, else its own folder) or in
@@ -47,20 +51,23 @@ import numpy as np
 import sympy
 
 from .core.diagram import Diagram
+from .core.partition import ParameterRegion, show_condition
 from .core.regions import Choice
 from .errors import SpecError
 from .executors import connect, local_processes
 from .explanations import explain, explain_action, explain_decisions
 from .export.drawing import draw
-from .verification.procedures import verify
-from .verification.properties import no_incentive
+from .export.regions import box_ranges, region_picture, save_picture
+from .inference.comparisons import where as regions_where
 from .inference.sampling import simulate
 from .spec import loader
 from .spec.base import internal_error, normal_name, phrase_for, read_number, show
 from .spec.files import read_text_file
 from .spec.jobs import plan_jobs, run_jobs
-from .spec.models import read_steps
-from .spec.properties import build_properties, check_properties
+from .spec.properties import build_properties, check_properties, read_check
+from .verification.procedures import verify
+from .verification.properties import no_incentive
+from .verification.synthesis import synthesize
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
 
@@ -78,10 +85,17 @@ def _files(target: str) -> list[Path]:
 
 
 def _load(path, args):
-    """Load a spec file with the command line's file policy."""
+    """Load a spec file with the command line's file policy and its ``--param``s."""
+    bind = dict(_param(p) for p in args.param) or None
     if args.allow_outside:
-        return loader.load(path, allow_outside=True)
-    return loader.load(path, root=[loader.spec_root(path), loader.project_dir(Path.cwd())])
+        return loader.load(path, allow_outside=True, bind=bind)
+    return loader.load(path, root=[loader.spec_root(path), loader.project_dir(Path.cwd())],
+                       bind=bind)
+
+
+def _say(text) -> str:
+    """A message with its advice phrased for the command line (``--param``)."""
+    return phrase_for(str(text), "cli")
 
 
 def _internal(exc: BaseException) -> str:
@@ -104,7 +118,7 @@ def _check(args) -> int:
                 spec = _load(path, args)
                 results = loader.check(spec)
             except SpecError as exc:
-                print(f"  ERROR {phrase_for(str(exc))}")
+                print(f"  ERROR {_say(exc)}")
                 status = max(status, 2)
                 continue
             except Exception as exc:  # one file's failure never hides the others
@@ -121,7 +135,7 @@ def _check(args) -> int:
                 except Exception as exc:
                     line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
                     r = None
-                print(f"  {phrase_for(line)}")
+                print(f"  {_say(line)}")
                 code = _exit_code(r is None or getattr(r, "internal", False),
                                   r is not None and r.passed)
                 failed, status = failed + (code > 0), max(status, code)
@@ -177,9 +191,10 @@ def _check_on_workers(args) -> int:
                 spec = _load(path, args)
                 jobs = plan_jobs(str(path), text, spec, allow_outside=args.allow_outside,
                                  root=[loader.spec_root(path),
-                                       loader.project_dir(Path.cwd())])
+                                       loader.project_dir(Path.cwd())],
+                                 bind=dict(_param(p) for p in args.param))
             except SpecError as exc:
-                plan.append((head + [f"  ERROR {exc}"], []))
+                plan.append((head + [f"  ERROR {_say(exc)}"], []))
                 status = max(status, 2)
                 continue
             except Exception as exc:
@@ -198,7 +213,7 @@ def _check_on_workers(args) -> int:
             for _ in jobs:
                 for line in next(results)[1]:
                     total += 1
-                    print(f"  {line.text}")
+                    print(f"  {_say(line.text)}")
                     code = _exit_code(line.internal, line.passed)
                     failed, status = failed + (code > 0), max(status, code)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
@@ -216,7 +231,7 @@ def _prove(args) -> int:
             try:
                 spec = _load(path, args)
             except SpecError as exc:
-                print(f"{path}\n  ERROR {exc}")
+                print(f"{path}\n  ERROR {_say(exc)}")
                 status = max(status, 2)
                 continue
             except Exception as exc:
@@ -243,60 +258,14 @@ def _prove(args) -> int:
     return status
 
 
-def _bound(value, params: dict):
-    """A derived value with ``--param`` values put in (exactly)."""
-    if not params:
-        return value
-    if isinstance(value, Choice):
-        if str(value.x) not in params:
-            raise SpecError(f"the value is a choice over {value.x}; give --param "
-                            f"{value.x}=VALUE")
-        return value.at(params[str(value.x)])
-    if isinstance(value, tuple):
-        return tuple(_bound(v, params) for v in value)
-    if isinstance(value, sympy.Basic):
-        subs = {s: params[s.name] for s in value.free_symbols if s.name in params}
-        return sympy.simplify(value.subs(subs)) if subs else value
-    return value
-
-
-def _params(args) -> dict:
-    return dict(_param(p) for p in args.param)
-
-
-def _loaded(args, params: dict):
-    """The spec file, with every ``--param`` checked to name one of its parameters."""
-    spec = _load(args.file, args)
-    unknown = sorted(set(params) - set(spec.params))
-    if unknown:
-        raise SpecError(f"--param {unknown[0]}: {args.file} has no parameter "
-                        f"{unknown[0]!r}; its parameters are "
-                        f"{', '.join(spec.params) or 'none'}")
-    return spec
-
-
-def _agent_overrides(params: dict) -> dict:
-    """Query functions on agents with the ``--param`` values bound before planning (so
-    two parameters never have to be solved jointly)."""
-    if not params:
-        return {}
-    return {"act": lambda agent, state, t=0: _act(_bind_agent(agent, params), state, t),
-            "value": lambda agent, T: _bind_agent(agent, params).value(
-                read_steps(T, "value(agent, T)", "T"))}
-
-
-def _act(agent, state, t=0):
-    return agent.act(agent.o0, state, read_steps(t, "act(agent, state, t)", "t"))
-
-
 def _derive(args) -> int:
     try:
-        params = _params(args)
-        value = _bound(loader.derive(_loaded(args, params), args.expr,
-                                     where="command line",
-                                     overrides=_agent_overrides(params)), params)
+        spec = _load(args.file, args)
+        value = loader.derive(spec, args.expr, where="command line")
+        if args.regions or args.png:
+            return _print_regions(_regions_of(value, spec), args.png, args.expr)
     except SpecError as exc:
-        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     if args.latex:
         try:
@@ -310,6 +279,79 @@ def _derive(args) -> int:
     return 0
 
 
+def _regions_of(value, spec) -> tuple:
+    """``(regions, parameters, box)`` of a parametric answer of a query."""
+    if isinstance(value, list) and value and isinstance(value[0], ParameterRegion):
+        regs = value
+    elif isinstance(value, Choice):
+        regs = [ParameterRegion(s.as_relational(value.parameter), a, {})
+                for s, a in value.pieces]
+    elif isinstance(value, sympy.Piecewise):
+        regs = [ParameterRegion(c, e, {}) for e, c in value.args]
+    elif isinstance(value, sympy.logic.boolalg.Boolean) and value.free_symbols:
+        regs = regions_where(value, domain=spec.domain_for(value.free_symbols), timeout=None)
+    elif hasattr(value, "regions") and callable(value.regions):
+        regs = value.regions()
+    else:
+        raise SpecError(f"--regions: the answer {show(value)} does not depend on a "
+                        "parameter (no regions to list)")
+    params = sorted(set().union(*(r.condition.free_symbols for r in regs)), key=str)
+    doms = {x: spec.domains.get(x, spec.validity.get(x, sympy.Interval(0, 1)))
+            for x in params}
+    box = sympy.And(*[d.as_relational(x) for x, d in doms.items()])
+    return regs, params, box
+
+
+def _print_regions(found: tuple, png, title: str) -> int:
+    regs, params, box = found
+    for r in regs:
+        cond = "everywhere" if r.condition is sympy.true else \
+            f"where {show_condition(r.condition)}"
+        print(f"{show(r.answer)} {cond}")
+    if png:
+        svg = region_picture(regs, params, box_ranges(params, box), title=title)
+        print(save_picture(svg, png))
+    return 0
+
+
+def _synthesize(args) -> int:
+    try:
+        spec = _load(args.file, args)
+        if args.agent not in spec.agents:
+            raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
+                            f"{', '.join(spec.agents) or 'none'}")
+        agent = spec.agents[args.agent]
+        names = [normal_name(x.strip()) for x in args.over.split(",") if x.strip()]
+        bad = [x for x in names if not isinstance(spec.params.get(x), sympy.Symbol)]
+        if bad or not names:
+            raise SpecError(f"--over {args.over}: {bad[0] if bad else 'nothing'} is not a free "
+                            f"parameter of {args.file} (its parameters: "
+                            f"{', '.join(k for k, v in spec.params.items() if isinstance(v, sympy.Symbol)) or 'none'})")
+        over = [spec.params[x] for x in names]
+        prop = read_check(args.property, agent.env, spec.params, "command line")
+        res = synthesize(agent, prop, over=over, domain=spec.domain_for(over),
+                         timeout=args.timeout)
+    except SpecError as exc:
+        print(f"error: {_say(exc)}", file=sys.stderr)
+        return 2
+    print(_say(res))
+    for cond, cex in res.counterexamples:
+        print(f"  where {show_condition(cond)}, a counterexample: "
+              + str(cex).replace("\n", "\n    "))
+    if args.png or args.svg:
+        try:
+            svg = region_picture(res.regions(), list(res.parameters),
+                                 box_ranges(res.parameters, res.box),
+                                 title=f"{prop} of {args.agent}")
+            for out in (args.png, args.svg):
+                if out:
+                    print(save_picture(svg, out))
+        except SpecError as exc:
+            print(f"error: {_say(exc)}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def _explain_U(ref):
     if isinstance(ref, Diagram):
         return explain_decisions(ref)
@@ -320,19 +362,16 @@ def _explain_U(ref):
 def _explain(args) -> int:
     by = [b for b in (args.by or "").split(",") if b]
     try:
-        params = _params(args)
         overrides = {
             "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
             "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
-            "act": lambda agent, state, t=0: explain_action(_bind_agent(agent, params),
-                                                            state, t),
-            "U": lambda ref: _explain_U(ref.bind(**params) if params and
-                                        isinstance(ref, Diagram) else ref),
+            "act": lambda agent, state, t=0: explain_action(agent, state, t),
+            "U": _explain_U,
         }
-        out = loader.derive(_loaded(args, params), args.query, where="command line",
+        out = loader.derive(_load(args.file, args), args.query, where="command line",
                             overrides=overrides)
     except SpecError as exc:
-        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     if not hasattr(out, "_repr_html_"):
         print("error: explain takes one P(...), E(...), act(agent, state) or U(world) "
@@ -352,13 +391,6 @@ def _named(table: dict, name: str, what: str, file) -> object:
         raise SpecError(f"{file}: no {what} {name!r}; {what}s: "
                         f"{', '.join(table) or 'none'}")
     return table[name]
-
-
-def _bind_agent(agent, params: dict):
-    """The agent over its environment with the ``--param`` values bound."""
-    free = {s.name for s in agent.env.free_symbols()}
-    use = {k: v for k, v in params.items() if k in free}
-    return agent.with_env(agent.env.bind(**use)) if use else agent
 
 
 _NO_INCENTIVE = re.compile(r"^\s*no_incentive\(\s*['\"]?(\w+)['\"]?\s*\)\s*$")
@@ -392,14 +424,10 @@ def _counterexample_verdict(spec, args, agents, world):
 
 def _draw(args) -> int:
     try:
-        params = _params(args)
-        spec = _loaded(args, params)
-        agents = [_bind_agent(_named(spec.agents, n.strip(), "agent", args.file), params)
+        spec = _load(args.file, args)   # binds the --param values
+        agents = [_named(spec.agents, n.strip(), "agent", args.file)
                   for n in args.agent.split(",")] if args.agent else []
         world = _named(spec.worlds, args.world, "world", args.file) if args.world else None
-        if world is not None and params:
-            world = world.bind(**{k: v for k, v in params.items()
-                                  if k in {x.name for x in world.free_symbols()}})
         if args.counterexample:
             target = agents[0] if agents else world
             pic = draw(target, counterexample=_counterexample_verdict(spec, args, agents,
@@ -419,7 +447,7 @@ def _draw(args) -> int:
             raise SpecError(f"{out}: the output must end in .svg or .png")
         pic.save(out)
     except SpecError as exc:
-        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     print(out)
     return 0
@@ -445,8 +473,8 @@ def _param(text: str) -> tuple[str, object]:
                   else v)
 
 
-def _simulate_agent(args, spec, params) -> int:
-    agent = _bind_agent(spec.agents[args.name], params)
+def _simulate_agent(args, spec) -> int:
+    agent = spec.agents[args.name]
     runs = agent.traces(args.steps, args.n, args.seed)
     for k, run in enumerate(runs[:args.traces]):
         steps = "".join(f" -{a}-> {_state_text(s2)} (R {r})"
@@ -471,10 +499,9 @@ def _state_text(s) -> str:
 
 def _simulate(args) -> int:
     try:
-        params = _params(args)
-        spec = _loaded(args, params)
+        spec = _load(args.file, args)   # binds the --param values
         if args.name in spec.agents and args.name not in spec.worlds:
-            return _simulate_agent(args, spec, params)
+            return _simulate_agent(args, spec)
         if args.name not in spec.worlds:
             raise SpecError(f"{args.file}: no world or agent {args.name!r}; worlds: "
                             f"{', '.join(spec.worlds) or 'none'}; agents: "
@@ -487,9 +514,9 @@ def _simulate(args) -> int:
             raise SpecError(f"-n {args.n:,} samples of {len(d.order)} nodes are {cells:,} "
                             f"values (at least {8 * cells / 1e9:,.1f} GB), above the limit of "
                             f"{args.max_values:,}; lower -n or raise --max-values")
-        samples = simulate(d, args.n, args.seed, params=params)
+        samples = simulate(d, args.n, args.seed)
     except SpecError as exc:
-        print(f"error: {phrase_for(str(exc))}", file=sys.stderr)
+        print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     for name, vals in samples.items():
         try:
@@ -539,6 +566,8 @@ def _parser() -> argparse.ArgumentParser:
     files = argparse.ArgumentParser(add_help=False)
     files.add_argument("--allow-outside", action="store_true",
                        help="read uses and observation files outside the spec's project")
+    files.add_argument("--param", action="append", default=[],
+                       help="NAME=VALUE: bind a parameter of the file, e.g. p=1/3")
     c = sub.add_parser("check", help="check the claims of spec files", parents=[files])
     c.add_argument("paths", nargs="+")
     c.add_argument("-j", "--jobs", type=int, metavar="N",
@@ -548,17 +577,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="check on a running Dask scheduler's workers (pip install "
                         "'cpspec[distributed]')")
     c.set_defaults(run=_check)
-    params = argparse.ArgumentParser(add_help=False)
-    params.add_argument("--param", action="append", default=[],
-                        help="NAME=VALUE: bind a symbolic parameter, e.g. gamma=9/10")
     d = sub.add_parser("derive", help="derive the exact value of a query",
-                       parents=[files, params])
+                       parents=[files])
     d.add_argument("file")
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
+    d.add_argument("--regions", action="store_true",
+                   help="list the exact regions of a parametric answer")
+    d.add_argument("--png", help="draw the regions to out.png (or .svg)")
     d.set_defaults(run=_derive)
     dr = sub.add_parser("draw", help="draw the worlds or agents of a spec file",
-                        parents=[files, params])
+                        parents=[files])
     dr.add_argument("file")
     dr.add_argument("-o", "--output", required=True, help="out.svg or out.png")
     dr.add_argument("--world")
@@ -572,7 +601,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="fold each time series into one node (large models)")
     dr.set_defaults(run=_draw)
     x = sub.add_parser("explain", help="explain a query scenario by scenario",
-                       parents=[files, params])
+                       parents=[files])
     x.add_argument("file")
     x.add_argument("query")
     x.add_argument("--rows", type=int, default=10, help="scenarios listed (rest summed)")
@@ -585,7 +614,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+")
     pr.set_defaults(run=_prove)
     s = sub.add_parser("simulate", help="simulate a world or an agent of a spec file",
-                       parents=[files, params])
+                       parents=[files])
     s.add_argument("file")
     s.add_argument("name", help="a world (its nodes' means) or an agent (its traces)")
     s.add_argument("-n", type=int, default=10_000, help="samples (worlds) or runs (agents)")
@@ -595,6 +624,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)
+    y = sub.add_parser("synthesize", help="the exact parameter regions of a property",
+                       parents=[files])
+    y.add_argument("file")
+    y.add_argument("agent")
+    y.add_argument("property", help='e.g. "no_incentive(button)"')
+    y.add_argument("--over", required=True, help="the parameters, comma-separated: p,q")
+    y.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds for the whole synthesis (default 60)")
+    y.add_argument("--png", help="draw the regions to out.png")
+    y.add_argument("--svg", help="draw the regions to out.svg")
+    y.set_defaults(run=_synthesize)
     return ap
 
 

@@ -26,6 +26,7 @@ from .core.expressions import Expr
 from .core.display import latex_text, latex_value
 from .core.functions import as_sympy, number_to_sympy
 from .agents.base import Agent
+from .core.partition import ParameterRegion, RegionSolution
 from .decisions.solving import ParametricSolution, Solution, solve
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .core.diagram import Diagram
@@ -250,7 +251,10 @@ class ActionExplanation:
     utilities: dict
     margins: dict
     branches: dict
-    regions: Any = None   # parametric: the Choice of the action over the parameter
+    #: parametric: the Choice of the action over one parameter; over several, the list
+    #: of :class:`~cpspec.core.partition.ParameterRegion` with the chosen action as
+    #: ``.answer`` and each action's margin to it as ``.margin``
+    regions: Any = None
     decision: str | None = None   # an influence diagram's decision (state: its information)
 
     def __repr__(self) -> str:
@@ -268,7 +272,11 @@ class ActionExplanation:
                      f"chooses {self.chosen!r}"]
         else:
             lines = [f"in state {self.state!r} the agent chooses {self.chosen!r}"]
-        if self.regions is not None:
+        if isinstance(self.regions, list):
+            lines[0] += " in the first region; over the parameters:"
+            lines += [f"   {r}; margins {', '.join(f'{a}: {_fmt(m)}' for a, m in r.margin.items())}"
+                      for r in self.regions]
+        elif self.regions is not None:
             lines[0] += f" ({self.regions})"
         for a, u in self.utilities.items():
             mark = "*" if a == self.chosen else " "
@@ -333,7 +341,7 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3,
         return _explain_decision(model, state, decision)
     if isinstance(model, Agent):
         sol = model.plan(o or model.o0, state)
-    elif isinstance(model, (Solution, ParametricSolution)):
+    elif isinstance(model, (Solution, ParametricSolution, RegionSolution)):
         sol = model
     elif isinstance(model, tuple) and len(model) == 2:
         sol = solve(*model)
@@ -350,9 +358,40 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3,
         margins = {a: sol.piecewise(lambda p, a=a: sympy.simplify(
             parts[id(p)][1][a] - parts[id(p)][1][parts[id(p)][0]])) for a in first[1]}
         return ActionExplanation(state, first[0], utilities, margins, first[2], choice)
+    if isinstance(sol, RegionSolution):
+        # per region of the decision rules: the chosen action with each action's margin;
+        # regions that agree on both are merged, utilities are Piecewise over them
+        parts = [(r, _action_parts(r.answer, state, t, top)) for r in sol.pieces]
+        regs = _merge_same_margins([ParameterRegion(r.condition, chosen, r.sample, (),
+                                                    _margins(utilities, chosen))
+                                    for r, (chosen, utilities, _) in parts])
+        first = parts[0][1]
+        utilities = {a: sympy.Piecewise(*[(u[1][a], r.condition) for r, u in parts])
+                     for a in first[1]}
+        margins = {a: sympy.Piecewise(*[(_margins(u[1], u[0])[a], r.condition)
+                                        for r, u in parts]) for a in first[1]}
+        return ActionExplanation(state, first[0], utilities, margins, first[2], regs)
     chosen, utilities, branches = _action_parts(sol, state, t, top)
-    margins = {a: sympy.simplify(u - utilities[chosen]) for a, u in utilities.items()}
-    return ActionExplanation(state, chosen, utilities, margins, branches)
+    return ActionExplanation(state, chosen, utilities, _margins(utilities, chosen), branches)
+
+
+def _margins(utilities: dict, chosen) -> dict:
+    return {a: sympy.simplify(u - utilities[chosen]) for a, u in utilities.items()}
+
+
+def _merge_same_margins(regs: list) -> list:
+    """Regions with the same chosen action and the same margins, merged."""
+    out: list = []
+    for r in regs:
+        for i, o in enumerate(out):
+            if o.answer == r.answer and all(sympy.simplify(o.margin[a] - m) == 0
+                                            for a, m in r.margin.items()):
+                out[i] = ParameterRegion(sympy.Or(o.condition, r.condition), o.answer,
+                                         o.sample, o.samples + (r.sample,), o.margin)
+                break
+        else:
+            out.append(r)
+    return out
 
 
 def _explain_decision(sol, info, decision) -> ActionExplanation:

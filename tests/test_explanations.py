@@ -101,3 +101,23 @@ def test_cli_explain(capsys):
     assert main(["explain", str(SPECS / "si.toml"), "act(sif, S(button='armed'))"]) == 0
     assert "chooses 'disable'" in capsys.readouterr().out
     assert main(["explain", str(SPECS / "dice.toml"), "E(S_c) - E(S_f)"]) == 2
+
+
+def test_explain_action_over_several_parameters_has_regions_with_margins():
+    import itertools
+    import sympy
+    from cpspec.examples import delayed_reward
+    g, r = sympy.symbols("gamma r")
+    env = delayed_reward(gamma=g, late=r)
+    sol = cp.solve(env, 2, domain={r: sympy.Interval(0, 10)})
+    x = cp.explain_action(sol, "start")
+    assert [reg.answer for reg in x.regions] == ["take", "wait"]
+    R = sympy.Rational
+    for gv, rv in itertools.product([R(0), R(1, 4), R(1, 2), R(1)], [R(0), R(2), R(4), R(10)]):
+        at = {g: gv, r: rv}
+        reg, = [reg for reg in x.regions if reg.condition.subs(at) is sympy.true]
+        concrete = cp.explain_action((env.bind(gamma=gv, r=rv), 2), "start")
+        assert reg.answer == concrete.chosen, at
+        assert {a: m.subs(at) for a, m in reg.margin.items()} == concrete.margins, at
+        assert {a: m.subs(at) for a, m in x.margins.items()} == concrete.margins, at
+    assert "margins take: 0, wait: gamma*r - 1" in str(x)

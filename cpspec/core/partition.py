@@ -31,12 +31,13 @@ import z3
 from ..budget import Deadline
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
 from .functions import as_sympy, number_to_sympy, to_exact
-from .regions import valid_domain
+from .regions import sample_of, valid_domain
 
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
-           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy"]
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
+           "tie_rule", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -57,6 +58,9 @@ class ParameterRegion:
     answer: Any
     sample: dict = field(repr=False)
     samples: tuple = field(repr=False, default=())
+    #: how far the answer is from changing, where it means something: a comparison's
+    #: ``lhs - rhs``, or each action's margin to the chosen one
+    margin: Any = field(repr=False, default=None)
 
     def __str__(self) -> str:
         return f"{_show_answer(self.answer)} where {show_condition(self.condition)}"
@@ -74,8 +78,12 @@ def show_condition(cond) -> str:
         return "everywhere"
     if isinstance(cond, sympy.Or):
         return " or ".join(f"({show_condition(a)})" for a in cond.args)
+    if isinstance(cond, sympy.core.relational.Relational) and cond.lhs.is_number and \
+            not cond.rhs.is_number:
+        return str(cond.reversed)   # the parameter on the left: b <= 0, not 0 >= b
     if isinstance(cond, sympy.And):
-        return " and ".join(show_condition(a) for a in cond.args)
+        return " and ".join(f"({show_condition(a)})" if isinstance(a, sympy.Or)
+                            else show_condition(a) for a in cond.args)
     return str(cond)
 
 
@@ -86,7 +94,7 @@ class Point:
     def __init__(self, params: Sequence[sympy.Symbol], values: Mapping, model=None,
                  z3vars: Mapping | None = None):
         self.params = tuple(params)
-        self.values = dict(values)
+        self.values = {k: number_to_sympy(v) for k, v in values.items()}
         self.model, self.z3vars = model, z3vars
 
     @property
@@ -229,6 +237,38 @@ def polynomial_condition(diff, strict: bool):
     return (lhs > rhs) if strict else (lhs >= rhs)
 
 
+def tie_rule(best, actions: Sequence, margin: Callable) -> list:
+    """The conditions under which ``best`` stays the chosen action under the tie rule
+    (ties go to the first action declared): ``margin(a) > 0`` (``margin(a)``: the value
+    of ``best`` minus that of ``a``, a rational function of the parameters) for the
+    actions declared before ``best``, ``>= 0`` for those after it.
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> value = {"a": p, "b": 1 - p, "c": sympy.Rational(1, 2)}
+    >>> tie_rule("b", ["a", "b", "c"], lambda a: value["b"] - value[a])
+    [p < 1/2, p <= 1/2]
+    """
+    order = {a: i for i, a in enumerate(actions)}
+    return [polynomial_condition(margin(a), strict=order[a] < order[best])
+            for a in actions if a != best]
+
+
+def sign_condition(expr, sign: int):
+    """``expr > 0``, ``expr < 0`` or ``expr = 0`` (``sign`` 1, -1, 0) for a rational
+    function of the parameters, as a polynomial relation (its numerator for ``= 0``).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> sign_condition(1 - 2 * p, -1), sign_condition((1 - p) / 2, 0)
+    (p > 1/2, Eq(1 - p, 0))
+    """
+    expr = number_to_sympy(expr)
+    if sign:
+        return polynomial_condition(sign * expr, strict=True)
+    return sympy.Eq(sympy.numer(sympy.together(expr)), 0)
+
+
 def box_condition(params: Sequence[sympy.Symbol], domains: Mapping) -> Any:
     """The condition of a box: each parameter in its set (intervals or unions of them)."""
     parts = []
@@ -281,8 +321,26 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
         cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
             group[0].condition
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
-        merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples))
+        merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
+                                      group[0].margin))
     return merged
+
+
+def interval_regions(x: sympy.Symbol, pieces, solve_exact: Callable, get: Callable
+                     ) -> list[ParameterRegion]:
+    """The regions of a one-parameter solution (``pieces``: ``[(set of x, solution)]``,
+    each solution with ``.rules``), each checked by ``solve_exact(sample)`` at a sample of
+    its set, with ``get(solution)`` as the answer and equal answers merged."""
+    regs = []
+    for s, sol in pieces:
+        sample = sample_of(s)
+        exact = solve_exact(sample)
+        if exact.rules != sol.rules:
+            raise ParameterError(f"internal: the region {s} of {x} has the rules {sol.rules}; "
+                                 f"the exact solve at {x} = {sample} {exact.rules}"
+                                 )  # pragma: no cover - a bug guard
+        regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
+    return merge_regions(regs)
 
 
 def _rational_near(v, digits: int):
@@ -366,6 +424,32 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         regions.append(ParameterRegion(cond, answer, dict(point.values)))
         solver.add(z3.Not(to_z3(cond, zv, ctx)))
     return regions
+
+
+def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Callable,
+                  answer: Callable, deadline: Deadline | None = None) -> "RegionSolution":
+    """A :class:`RegionSolution` of a model over the box: ``locate(point)`` solves the
+    model exactly at a point and returns ``(solution, conditions)``, the symbolic solution
+    of the decisions found there and the conditions (:func:`tie_rule`) under which they
+    stay optimal; each region is their conjunction, simplified within the box.
+    ``solve_at(values)`` is the exact solution at a point and ``answer(solution)`` a
+    region's default answer (its decision rules).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> def locate(pt):
+    ...     best = "a" if pt.sign(2 * p - 1) >= 0 else "b"     # ties to "a"
+    ...     margin = {"a": 2 * p - 1, "b": 1 - 2 * p}[best]
+    ...     return best, tie_rule(best, ["a", "b"], lambda a: margin)
+    >>> sol = solve_regions([p], sympy.And(p >= 0, p <= 1), locate, str, str)
+    >>> [str(r) for r in sol.regions()]
+    ['a where p >= 1/2', 'b where p < 1/2']
+    """
+    def located(point):
+        sol, conds = locate(point)
+        return sol, simplify_condition(params, box, conds)
+    pieces = partition(params, box, located, deadline, what=f"the box {box}")
+    return RegionSolution(params, box, pieces, solve_at, answer)
 
 
 def strictly(cond):
@@ -521,14 +605,36 @@ def parameter_box(params, domain: Mapping | None, probabilities, gamma=None,
                    if hi == 1 else "no probability or discount bounds it")
             raise ParameterError(
                 f"the parameter {x} has no domain: {why}, and the regions need its range; "
-                f"give it, e.g. domain={{{x}: sympy.Interval(0, {hi})}} (in a spec file: "
-                f"a [domains] entry {x} = \"0 <= {x} <= {hi}\")")
+                f"give it, e.g. domain={{{x}: sympy.Interval(0, {hi})}}")
         sets[x] = valid_domain(x, alone, g if g == x else None, infinite)
     joint = []
     for p in dict.fromkeys(probabilities):
         if len(p.free_symbols & set(params)) > 1:
             joint += [polynomial_condition(p, False), polynomial_condition(1 - p, False)]
     return params, sympy.And(box_condition(params, sets), *joint)
+
+
+def equivalent(params, box, a, b, timeout: float = 10.0) -> bool | None:
+    """Whether the conditions ``a`` and ``b`` agree at every point of ``box`` (decided by
+    Z3; None when Z3 cannot decide in ``timeout`` seconds).
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    >>> equivalent([p, q], box, p * q > 0, sympy.And(p > 0, q > 0))
+    True
+    >>> equivalent([p, q], box, p >= q, p > q)
+    False
+    """
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    side: list = []
+    s = z3.Solver(ctx=ctx)
+    s.set("timeout", max(1, int(timeout * 1000)))
+    s.add(to_z3(box, zv, ctx, side), to_z3(a, zv, ctx, side) != to_z3(b, zv, ctx, side))
+    s.add(*side)
+    res = s.check()
+    return True if res == z3.unsat else (False if res == z3.sat else None)
 
 
 def tidy(params, box, cond) -> Any:
@@ -571,4 +677,25 @@ def tidy(params, box, cond) -> Any:
                     (join is sympy.Or and unsat(zk, z3.Not(z3.Or(*zo)))):
                 kids = others
         return join(*kids)
-    return walk(cond)
+    out = walk(cond)
+    if isinstance(out, (sympy.And, sympy.Or)):
+        # often one of its own relations (or the opposite of one) says the same
+        for atom in sorted(out.atoms(sympy.core.relational.Relational), key=sympy.count_ops):
+            for cand in (atom, sympy.Not(atom)):
+                z = to_z3(cand, zv, ctx, side) != to_z3(out, zv, ctx, side)
+                if unsat(z):
+                    return cand.reversed if cand.lhs.is_number else cand
+    if len(out.free_symbols) == 1 and out not in (sympy.true, sympy.false):
+        # one parameter: its set, read back as the fewest relations
+        (x,) = out.free_symbols
+        own = [c for c in (box.args if isinstance(box, sympy.And) else (box,))
+               if c.free_symbols == {x}]
+        try:
+            alt = walk(sympy.And(out, *own).as_set().as_relational(x))
+        except (NotImplementedError, TypeError, ValueError):
+            return out
+        if sympy.count_ops(alt) < sympy.count_ops(out):
+            out = alt
+    # the parameter on the left: b > 0, not 0 < b
+    return out.replace(lambda e: isinstance(e, sympy.core.relational.Relational)
+                       and e.lhs.is_number and not e.rhs.is_number, lambda e: e.reversed)

@@ -155,9 +155,10 @@ def _sign_by_assumptions(expr) -> int:
     if e.is_negative:
         return -1
     raise ParameterError(
-        f"the comparison {e} > 0 depends on the parameters {sorted(map(str, e.free_symbols))} "
-        "jointly; cpspec derives parametric answers over one parameter: bind the others "
-        "(mdp.bind(name=value)) or give symbols assumptions (positive=True)")
+        f"the comparison {e} > 0 depends on the parameters "
+        f"{', '.join(sorted(map(str, e.free_symbols)))} together; give each of them a "
+        "domain (domain={p: sympy.Interval(0, 1), ...}) and cpspec derives the exact regions "
+        "over all of them, or bind all but one (.bind(name=value))")
 
 
 class Sign:

@@ -38,12 +38,11 @@ from ..errors import ParameterError, SpecError
 from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
 from ..core.display import html_table
-from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
+from ..core.regions import (Choice, Region, Sign, over_regions, piecewise,
                             merge_adjacent,
                             valid_domain)
-from ..core.partition import (ParameterRegion, RegionSolution, merge_regions, parameter_box,
-                              parse_point, partition, polynomial_condition,
-                              simplify_condition)
+from ..core.partition import (RegionSolution, interval_regions, parameter_box,
+                              parse_point, solve_regions, tie_rule)
 from ..inference.exact import E
 import numpy as np
 
@@ -167,17 +166,10 @@ class ParametricIDSolution:
         >>> [(r.answer, r.condition) for r in cp.solve(w).regions(lambda s: s.policy("D"))]
         [('b', (0 <= p) & (p < 1/2)), ('a', (1/2 <= p) & (p <= 1))]
         """
-        get = get or (lambda sol: sol.rules)
         x = self.parameter
-        regs = []
-        for s, sol in self.pieces:
-            sample = sample_of(s)
-            exact = solve_diagram(self.model.bind(**{x.name: sample}))
-            if exact.rules != sol.rules:
-                raise SpecError(f"internal: the region {s} of {x} says {sol.rules}, the exact "
-                                f"solve at {x} = {sample} {exact.rules}")  # pragma: no cover
-            regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
-        return merge_regions(regs)
+        return interval_regions(x, self.pieces,
+                                lambda v: solve_diagram(self.model.bind(**{x.name: v})),
+                                get or (lambda sol: sol.rules))
 
     def at(self, value) -> IDSolution:
         """The exact solution where the parameter equals ``value`` (or ``{p: value}``)."""
@@ -282,11 +274,11 @@ def _one_parameter(d, decisions, utilities, domain, probs, syms=()):
 
 def _solve_regions(d: Diagram, decisions, utilities, params, domain, probs) -> RegionSolution:
     """The optimal rules over several parameters: a partition of their box into the
-    regions of each optimal set of rules. At each point asked about, the diagram is solved
-    exactly; the rules found are evaluated once symbolically, and their region is where
-    every rule stays optimal under the tie rule (expected-utility differences ``> 0``
-    against earlier actions, ``>= 0`` against later ones; an information assignment whose
-    probability can vanish keeps the first action there)."""
+    regions of each optimal set of rules (:func:`cpspec.core.partition.solve_regions`).
+    At each point asked about, the diagram is solved exactly; the rules found are
+    evaluated once symbolically, and their region is where every rule stays optimal under
+    the tie rule; an information assignment whose probability can vanish keeps the first
+    action there."""
     params, box = parameter_box(params, domain, probs)
 
     def locate(point):
@@ -299,11 +291,9 @@ def _solve_regions(d: Diagram, decisions, utilities, params, domain, probs) -> R
         conds = []
         for D in decisions:
             actions = d.domain(D)
-            order = {a: i for i, a in enumerate(actions)}
             for key, eu in sol.eu[D].items():
                 best = rules[D][key]
-                optimal = [polynomial_condition(eu[best] - eu[a], order[a] < order[best])
-                           for a in actions if a != best]
+                optimal = tie_rule(best, actions, lambda a: eu[best] - eu[a])
                 m = sol.mass[D][key]
                 if not m.free_symbols:
                     conds += optimal
@@ -312,13 +302,11 @@ def _solve_regions(d: Diagram, decisions, utilities, params, domain, probs) -> R
                 conds.append(sympy.Or(sympy.And(never, sympy.true if best == actions[0]
                                                 else sympy.false),
                                       sympy.And(sympy.Not(never), *optimal)))
-        return sol, simplify_condition(params, box, conds)
+        return sol, conds
 
     def solve_at(values):
         return solve_diagram(d.bind(**{str(x): v for x, v in values.items()}))
-
-    pieces = partition(params, box, locate, what=f"the box {box}")
-    return RegionSolution(params, box, pieces, solve_at, lambda sol: sol.rules)
+    return solve_regions(params, box, locate, solve_at, lambda sol: sol.rules)
 
 
 def _backward(d: Diagram, decisions, utilities, region: Region | None, fixed=None):

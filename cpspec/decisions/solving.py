@@ -53,16 +53,16 @@ from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy
 from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.display import html_table
-from ..core.regions import (Choice, Region, Sign, over_regions, piecewise, sample_of,
+from ..core.regions import (Choice, Region, Sign, over_regions, piecewise,
                             merge_adjacent,
                             valid_domain)
-from ..core.partition import (ParameterRegion, RegionSolution, check_rational, merge_regions,
-                              parse_point, parameter_box, partition,
-                              polynomial_condition, simplify_condition)
+from ..core.partition import (Point, RegionSolution, check_rational,
+                              interval_regions, parse_point, parameter_box, solve_regions,
+                              tie_rule)
 from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
-           "evaluate_policy", "run_within", "MAX_SHOWN", "show_state"]
+           "evaluate_policy", "run_within", "optimal_at", "MAX_SHOWN", "show_state"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------
@@ -299,19 +299,10 @@ class ParametricSolution:
         >>> [(r.answer, r.condition) for r in sol.regions(lambda s: s.policy(0, "start"))]
         [('take', (0 <= gamma) & (gamma <= 1/3)), ('wait', (gamma <= 1) & (1/3 < gamma))]
         """
-        get = get or _rules_answer
-        x = self.parameter
-        regs = []
-        for s, sol in self.pieces:
-            sample = sample_of(s)
-            exact = _run(sol.mdp.bind(**{x.name: sample}), self.pieces[0][1].horizon, None,
-                         None, Deadline(None))
-            if exact.rules != sol.rules:
-                raise SpecError(f"internal: the region {s} of {x} has the rules {sol.rules}; "
-                                f"the exact solve at {x} = {sample} {exact.rules}"
-                                )  # pragma: no cover - a bug guard
-            regs.append(ParameterRegion(s.as_relational(x), get(sol), {x: sample}))
-        return merge_regions(regs)
+        x, horizon = self.parameter, self.pieces[0][1].horizon
+        return interval_regions(x, self.pieces, lambda v: _run(
+            self.pieces[0][1].mdp.bind(**{x.name: v}), horizon, None, None, Deadline(None)),
+            get or _rules_answer)
 
     def at(self, value) -> Solution:
         """The solution for one value of the parameter (``value`` or ``{p: value}``)."""
@@ -1047,67 +1038,79 @@ def _one_parameter(mdp, horizon, domain, fixed, deadline, run, model):
 
 def _solve_regions(mdp: MDP, horizon, params, domain, deadline: Deadline) -> RegionSolution:
     """The optimal policy over several parameters: a partition of their box into the
-    regions of each optimal policy (:func:`cpspec.core.partition.partition`).
-
-    At each point the partition asks about, the MDP is solved exactly (bound to the
-    point's rationals, or with exact algebraic comparisons on a boundary); the policy found
-    is evaluated once symbolically, and its region is where it stays optimal under the
-    tie rule: ``Q(s, pi(s)) - Q(s, a) > 0`` for the actions declared before ``pi(s)`` and
-    ``>= 0`` for the ones after, with its own values."""
+    regions of each optimal policy (:func:`cpspec.core.partition.solve_regions`, with
+    :func:`optimal_at` locating each region)."""
     if isinstance(horizon, sympy.Symbol):
         raise ParameterError(
             f"a symbolic horizon {horizon} with several parameters "
             f"({', '.join(sorted(map(str, params)))}): cpspec derives closed forms in the "
             "horizon for at most one other parameter; bind the others (mdp.bind(...))")
-    infinite = horizon is sympy.oo
     probs = [p for row in mdp.P.values() for p in row.values()]
-    params, box = parameter_box(params, domain, probs, mdp.gamma, infinite)
-    check_rational(params, [mdp.gamma, *mdp.R.values()], "the reward or discount")
+    params, box = parameter_box(params, domain, probs, mdp.gamma, horizon is sympy.oo)
     model = ExactModel.of(mdp)
-    order = {a: i for i, a in enumerate(mdp.actions)}
-
-    def exact_rules(point):
-        if point.is_rational:
-            bound = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()}))
-            sign = Sign(bound.K, None)
-            if infinite:
-                return _policy_iteration(bound, sign, deadline)[0]
-            return backward_induction(bound, horizon, sign, deadline=deadline)[0]
-        sign = Sign(model.K, point)     # exact algebraic comparisons (Z3) on a boundary
-        if infinite:
-            return _policy_iteration(model, sign, deadline)[0]
-        return backward_induction(model, horizon, sign, deadline=deadline)[0]
-
-    def locate(point):
-        rules = exact_rules(point)
-        if infinite:
-            Vs = (_evaluate_stationary(model, rules[0]),)
-            after = [Vs[0]]
-        else:
-            _, Vs = backward_induction(model, horizon, Sign(model.K, None),
-                                       lambda t, s: {rules[t][s]: Fraction(1)},
-                                       deadline=deadline)
-            after = Vs[1:]
-        conds = []
-        for rule, V in zip(rules, after):
-            deadline.check()
-            for s in mdp.states:
-                best = rule[s]
-                qb = model.q(s, best, V)
-                for a in mdp.actions:
-                    if a != best:
-                        conds.append(polynomial_condition(
-                            model.K.to_sympy(qb - model.q(s, a, V)),
-                            strict=order[a] < order[best]))
-        cond = simplify_condition(params, box, conds)
-        return Solution(mdp, horizon, rules, Vs, model.K, model), cond
 
     def solve_at(values):
         return _run(mdp.bind(**{str(x): v for x, v in values.items()}), horizon, None,
                     None, deadline)
+    return solve_regions(params, box, lambda point: optimal_at(mdp, horizon, point, deadline,
+                                                               model=model),
+                         solve_at, _rules_answer, deadline)
 
-    pieces = partition(params, box, locate, deadline, what=f"the box {box}")
-    return RegionSolution(params, box, pieces, solve_at, _rules_answer)
+
+def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None,
+               V_end: Mapping | None = None, model: ExactModel | None = None) -> tuple:
+    """``(solution, conditions)``: the optimal policy of a parametric MDP at an exact
+    point of its parameters, evaluated symbolically, and the conditions under which it
+    stays optimal (its own Q-value differences under the tie rule,
+    :func:`cpspec.core.partition.tie_rule`).
+
+    At a rational point the MDP is bound and solved exactly; on a boundary (algebraic
+    coordinates) the comparisons are decided exactly by Z3. ``V_end``: exact values after
+    the last step of a finite horizon (default 0).
+
+    Examples
+    --------
+    >>> import cpspec as cp, sympy
+    >>> from cpspec.core.partition import Point
+    >>> g, r = sympy.symbols("gamma r")
+    >>> m = cp.MDP(["s", "w"], ["take", "wait"],
+    ...            lambda s, a: {"w": 1} if (s, a) == ("s", "wait") else {"s": 1},
+    ...            lambda s, a, s2: 1 if a == "take" else (r if s == "w" else 0), "s", gamma=g)
+    >>> sol, conds = optimal_at(m, 2, Point([g, r], {g: sympy.Rational(1, 2), r: 4}))
+    >>> sol.policy(0, "s"), sorted(map(str, set(conds) - {sympy.true}))
+    ('wait', ['gamma*r - gamma - 1 > 0', 'r > 1'])
+    """
+    deadline = deadline or Deadline(None)
+    infinite = horizon is sympy.oo
+    params = tuple(point.params)
+    check_rational(params, [mdp.gamma, *mdp.R.values(), *(V_end or {}).values()],
+                   "the reward or discount")
+    model = model or ExactModel.of(mdp)
+    if point.is_rational:
+        own = mdp.free_symbols()
+        exact = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()
+                                          if x in own}))
+        sign = Sign(exact.K, None)
+    else:
+        exact, sign = model, Sign(model.K, point)   # exact algebraic comparisons (Z3)
+    if infinite:
+        rules = _policy_iteration(exact, sign, deadline)[0]
+        Vs = (_evaluate_stationary(model, rules[0]),)
+        after = [Vs[0]]
+    else:
+        rules = backward_induction(exact, horizon, sign, V_end=V_end, deadline=deadline)[0]
+        _, Vs = backward_induction(model, horizon, Sign(model.K, None),
+                                   lambda t, s: {rules[t][s]: Fraction(1)}, V_end=V_end,
+                                   deadline=deadline)
+        after = Vs[1:]
+    conds = []
+    for rule, V in zip(rules, after):
+        deadline.check()
+        for s in mdp.states:
+            qb = model.q(s, rule[s], V)
+            conds += tie_rule(rule[s], mdp.actions,
+                              lambda a: model.K.to_sympy(qb - model.q(s, a, V)))
+    return Solution(mdp, horizon, rules, Vs, model.K, model), conds
 
 
 def _rules_answer(sol: Solution):

@@ -20,7 +20,7 @@ import sympy
 from ..core.partition import ParameterRegion
 from ..errors import SpecError
 
-__all__ = ["region_picture", "save_picture"]
+__all__ = ["region_picture", "save_picture", "box_ranges"]
 
 _COLOURS = ["#cfe3f7", "#f8d9c4", "#d4eccf", "#eadcf2", "#f6efbf", "#d9d9d9", "#f4cfd9"]
 
@@ -109,8 +109,9 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
             f'<text x="{pad + W / 2}" y="25" font-family="sans-serif" font-size="14" '
             f'text-anchor="middle">{escape(title)}</text>']
     if len(params) == 2:
-        axes += [f'<text x="15" y="{pad + H / 2}" font-family="sans-serif" font-size="13">'
-                 f'{escape(str(params[1]))}</text>',
+        # the vertical axis's name above its top end, where a long name fits
+        axes += [f'<text x="{pad}" y="{pad - 10}" font-family="sans-serif" font-size="13" '
+                 f'text-anchor="middle">{escape(str(params[1]))}</text>',
                  f'<text x="{pad - 8}" y="{pad + H}" font-family="sans-serif" font-size="11" '
                  f'text-anchor="end">{escape(str(ranges[params[1]][0]))}</text>',
                  f'<text x="{pad - 8}" y="{pad + 10}" font-family="sans-serif" '
@@ -181,6 +182,27 @@ def _curve(e, params, xr, yr, px, py, H, which) -> list:
                 seg = []
             else:
                 seg.append(pt)
+    return out
+
+
+def box_ranges(params: Sequence[sympy.Symbol], box) -> dict:
+    """``{x: (low, high)}``: the extent of each parameter in a box (a SymPy Boolean), for
+    :func:`region_picture`.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box_ranges([p, q], sympy.And(p >= 0, p <= 1, q > 0, q < 2, p + q <= 2))
+    {p: (0, 1), q: (0, 2)}
+    """
+    parts = box.args if isinstance(box, sympy.And) else (box,)
+    out = {}
+    for x in params:
+        s = sympy.And(*[c for c in parts if c.free_symbols == {x}]).as_set()
+        lo, hi = s.inf, s.sup
+        if not (lo.is_finite and hi.is_finite):
+            raise SpecError(f"the box gives {x} no finite range ({s}); give it a domain "
+                            "to draw the regions")
+        out[x] = (lo, hi)
     return out
 
 

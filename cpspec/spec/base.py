@@ -35,7 +35,7 @@ from .safeexpr import MAX_DIGITS, parse
 __all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
            "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
-           "show", "internal_error", "phrase_for", "CLI_ADVICE"]
+           "show", "internal_error", "phrase_for", "ADVICE", "CLI_ADVICE"]
 
 
 # ---- records ---------------------------------------------------------------------
@@ -76,6 +76,7 @@ class Spec:
     names: Mapping = field(default_factory=lambda: MappingProxyType({}), repr=False,
                            compare=False)
     classes: dict = field(default_factory=dict)  # name -> cp.WorldClass
+    syntheses: tuple = ()                        # cpspec.spec.synthesis.SynthesisEntry
 
     def solution(self, key: tuple):
         """Solve an MDP (``("mdp", name)``) or an influence diagram (``("world", name)``).
@@ -93,13 +94,9 @@ class Spec:
         return solve(d, domain=self.domain_for(syms))
 
     def domain_for(self, syms) -> dict | None:
-        """The declared ``[domains]`` entry of the one parameter that has one, if any."""
-        given = [x for x in syms if x in self.domains]
-        if len(given) > 1:
-            raise SpecFileError(f"{self.path}: [domains] gives ranges for "
-                                f"{sorted(map(str, given))}; cpspec derives regions over one "
-                                "parameter at a time")
-        return {given[0]: self.domains[given[0]]} if given else None
+        """The declared ``[domains]`` entries of the parameters ``syms``, if any."""
+        given = {x: self.domains[x] for x in syms if x in self.domains}
+        return given or None
 
 
 # ---- the text of a spec file: lines, located fast -----------------------------------
@@ -413,7 +410,6 @@ def reject_unknown_keys(table: dict, allowed: set, path, lines, label: str) -> N
 
 # ---- messages ------------------------------------------------------------------------
 
-
 def brief(x: Any, limit: int = 60) -> str:
     """``repr(x)`` cut to ``limit`` characters, with the full length, for messages that quote
     a bad value."""
@@ -428,6 +424,8 @@ def show(x: Any) -> str:
     >>> show(10**5000 + 1)
     '[a 5,001-digit integer, about 1.000e+5000]'
     """
+    if isinstance(x, list) and x and all(hasattr(r, "condition") for r in x):
+        return "; ".join(str(r) for r in x)     # parameter regions
     try:
         return str(x)
     except ValueError:
@@ -466,31 +464,43 @@ def internal_error(exc: BaseException) -> str:
             "please report it with the spec file)")
 
 
-#: Advice the library writes for Python callers, and how the command line says it:
-#: ``(pattern, replacement)`` pairs applied in order by :func:`phrase_for`.
-CLI_ADVICE = (
+#: Advice the library writes for Python callers (``env.bind(...)``, ``domain={...}``),
+#: and how a spec file and the command line say it: ``(pattern, spec, cli)`` triples
+#: applied in order by :func:`phrase_for`; ``spec`` None leaves a spec file's message as
+#: it is, ``cli`` None says it as the spec file does.
+ADVICE = (
     (re.compile(r"build the agent over env\.bind\(name=value\)"),
-     "give --param NAME=VALUE"),
+     None, "give --param NAME=VALUE"),
     (re.compile(r"pass params=\{\.\.\.\} or use diagram\.bind\(name=value\)"),
-     "give --param NAME=VALUE"),
-    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((\w+)=\.\.\.\)"), r"--param \1=VALUE"),
+     None, "give --param NAME=VALUE"),
+    (re.compile(r"domain=\{(\w+): sympy\.Interval\(([^,()]+), ([^,()]+)\)(?:, \.\.\.)?\}"),
+     r'a [domains] entry \1 = "\1 >= \2 and \1 <= \3"', None),
+    (re.compile(r"domain=\{[^{}]*\}"), "[domains] entries", None),
+    (re.compile(r"\(?\b(?:mdp|env|diagram)?\.?bind\((?:\.\.\.|name=value)\)\)?"),
+     '(a [bind] entry NAME = "VALUE")', "(--param NAME=VALUE, or a [bind] entry)"),
+    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((\w+)=\.\.\.\)"), None, r"--param \1=VALUE"),
     (re.compile(r"\b(?:diagram|env|mdp)\.bind\((?:name=value|\.\.\.)\)"),
-     "--param NAME=VALUE"),
-    (re.compile(r"bind the (?:model's )?parameters"), "bind the parameters (--param "
-                                                       "NAME=VALUE)"),
-    (re.compile(r"pass stop_pressed=\.\.\. and null_action=\.\.\."),
+     None, "--param NAME=VALUE"),
+    (re.compile(r"bind the (?:model's )?parameters"), None,
+     "bind the parameters (--param NAME=VALUE)"),
+    (re.compile(r"pass stop_pressed=\.\.\. and null_action=\.\.\."), None,
      'give the check obeys_stop_button(K, stop = "<condition>", null_action = '
      '"<action>"), or use an agent with stop and null_action'),
-    (re.compile(r"cp\.draw\(\.\.\., summary=True\); cpspec draw --summary"), "--summary"),
-    (re.compile(r"use cp\.synthesize to derive"), "use cp.synthesize (Python) to derive"),
-    (re.compile(r" or give symbols assumptions \(positive=True\)"), ""),
+    (re.compile(r"cp\.draw\(\.\.\., summary=True\); cpspec draw --summary"), None,
+     "--summary"),
+    (re.compile(r"use cp\.synthesize to derive"), None, "use cp.synthesize (Python) to derive"),
+    (re.compile(r" or give symbols assumptions \(positive=True\)"), None, ""),
 )
+
+#: The command line's ``(pattern, replacement)`` pairs of :data:`ADVICE`, in order.
+CLI_ADVICE = tuple((pattern, spec if cli is None else cli) for pattern, spec, cli in ADVICE)
 
 
 def phrase_for(message: str, interface: str = "cli") -> str:
     """``message`` with the advice phrased for ``interface``: ``"cli"`` (the ``cpspec``
     command: ``--param`` for ``diagram.bind(...)``, the spec file's ``stop =`` for
-    ``stop_pressed=``) or ``"python"`` (unchanged).
+    ``stop_pressed=``), ``"spec"`` (a spec file: ``[bind]``, ``[domains]``) or
+    ``"python"`` (unchanged).
 
     Examples
     --------
@@ -498,9 +508,23 @@ def phrase_for(message: str, interface: str = "cli") -> str:
     'simulation needs numbers: give --param NAME=VALUE'
     >>> phrase_for("bind them (diagram.bind(p=...))")
     'bind them (--param p=VALUE)'
+    >>> phrase_for("bind the others (mdp.bind(...))", "spec")
+    'bind the others (a [bind] entry NAME = "VALUE")'
+    >>> phrase_for("give it, e.g. domain={r: sympy.Interval(0, 10)}", "cli")
+    'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
     """
-    if interface == "python":
+    if interface == "python" or not message:
         return message
+    if interface == "cli":
+        for pattern, replacement in CLI_ADVICE:
+            message = pattern.sub(replacement, message)
+        return message
+    if interface != "spec":
+        raise SpecError(f"phrase_for: interface {interface!r} is 'cli', 'spec' or 'python'")
+    for pattern, spec, _ in ADVICE:
+        if spec is not None:
+            message = pattern.sub(spec, message)
+    return message
     if interface != "cli":
         raise SpecError(f"phrase_for: interface {interface!r} is 'cli' or 'python'")
     for pattern, replacement in CLI_ADVICE:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sympy
 
+from ..core.partition import ParameterRegion, equivalent
 from ..core.regions import Choice, rational_between
 
-__all__ = ["values_equal", "piecewise_equal", "choice_equal"]
+__all__ = ["values_equal", "piecewise_equal", "choice_equal", "regions_equal"]
 
 
 def values_equal(a, b) -> bool:
@@ -22,6 +23,16 @@ def values_equal(a, b) -> bool:
     >>> values_equal((p + p, 1), (2 * p, 1)), values_equal(p**2, p)
     (True, False)
     """
+    if isinstance(a, str) and isinstance(b, sympy.Symbol) or \
+            isinstance(b, str) and isinstance(a, sympy.Symbol):
+        return str(a) == str(b)     # an action, and the word a bound condition chose
+    if isinstance(a, list) and a and isinstance(a[0], ParameterRegion):
+        return regions_equal(a, b)
+    if isinstance(a, sympy.Piecewise) and len(_condition_symbols(a)) > 1:
+        # a Piecewise's pieces hold in order: each where the earlier ones do not
+        return regions_equal([ParameterRegion(sympy.And(c, *[sympy.Not(e) for _, e in
+                                                           a.args[:i]]), v, {})
+                              for i, (v, c) in enumerate(a.args)], b)
     if isinstance(a, Choice) or isinstance(b, Choice):
         return choice_equal(a, b)
     if isinstance(a, tuple) and isinstance(b, tuple):
@@ -119,3 +130,51 @@ def choice_equal(a, b) -> bool:
 
 def _choice_as_piecewise(c: Choice):
     return sympy.Piecewise(*[(sympy.Symbol(str(v)), s.as_relational(c.x)) for s, v in c.pieces])
+
+
+def _condition_symbols(pw) -> set:
+    return set().union(*(c.free_symbols for _, c in pw.args))
+
+
+def regions_equal(regions, expected) -> bool:
+    """Derived regions (answers with conditions over several parameters) against an
+    expected value: a constant, or ``x if cond else y`` over the parameters. Equal when,
+    within the derived regions, each expected piece's answer is the region's wherever
+    they meet (each meeting decided exactly by Z3) and the pieces cover every region.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> regs = [ParameterRegion(sympy.And(p >= 0, p <= 1, q > p), "wait", {}),
+    ...         ParameterRegion(sympy.And(p >= 0, p <= 1, q >= 0, q <= p), "act", {})]
+    >>> w, a = sympy.symbols("wait act")
+    >>> regions_equal(regs, sympy.Piecewise((a, p >= q), (w, True))), \\
+    ...     regions_equal(regs, sympy.Piecewise((a, p > q), (w, True)))
+    (True, False)
+    """
+    params = sorted(set().union(*(r.condition.free_symbols for r in regions)), key=str)
+    if isinstance(expected, sympy.Basic):
+        expected = sympy.piecewise_fold(expected)
+    pieces = list(expected.args) if isinstance(expected, sympy.Piecewise) else \
+        [(expected, sympy.true)]
+    taken = sympy.false
+    for val, cond in pieces:
+        here = sympy.And(cond, sympy.Not(taken))
+        taken = sympy.Or(taken, cond)
+        for r in regions:
+            if _same(val, r.answer):
+                continue
+            if equivalent(params, sympy.And(r.condition, here), sympy.true,
+                          sympy.false) is not True:
+                return False
+    return all(equivalent(params, r.condition, taken, sympy.true) is True for r in regions)
+
+
+def _same(a, b) -> bool:
+    if str(a) == str(b):
+        return True
+    if isinstance(a, sympy.Basic) and isinstance(b, sympy.Basic):
+        try:
+            return bool(sympy.simplify(a - b) == 0)
+        except (TypeError, AttributeError):
+            return False
+    return False

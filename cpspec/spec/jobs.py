@@ -1,7 +1,7 @@
 """Checking spec files as jobs that ship as data (``cpspec check -j 4``, ``--scheduler``).
 
-A spec file's checks are cut into jobs: its claims (one job), each ``[[property]]`` (one
-job each) and its observation files (one job). A :class:`Job` is data only: the file's
+A spec file's checks are cut into jobs: its claims (one job), each ``[[property]]`` and
+each ``[[synthesize]]`` (one job each) and its observation files (one job). A :class:`Job` is data only: the file's
 path and text, which part to check and the file policy, never a model, so any worker can
 take it; the worker reads the text again (spec files are data, read by the whitelisting
 interpreter) and builds its own models and its own Z3 contexts. Paths are absolute, so
@@ -14,6 +14,7 @@ reported as such: a property's verdict is then *unknown*, never *holds*.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,13 @@ from typing import Callable, Iterator
 
 from ..errors import SpecError
 from ..executors import Lost, run_ordered
-from .base import Spec, internal_error
+from .base import Spec, internal_error, phrase_for
 from .claims import check_claims
 from .loader import load
 from .observations import check_observations
 from .properties import check_property
 from .queries import Solutions
+from .synthesis import check_syntheses
 
 __all__ = ["Job", "Line", "plan_jobs", "run_job", "run_jobs"]
 
@@ -46,6 +48,7 @@ class Job:
     allow_outside: bool = False
     label: str = ""
     expect: str = "holds"
+    bind: tuple = ()   # (name, value) pairs of --param, bound on top of [bind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +63,10 @@ class Line:
 
 
 def plan_jobs(path: str, text: str, spec: Spec, *, root=None,
-              allow_outside: bool = False) -> list[Job]:
+              allow_outside: bool = False, bind: dict | None = None) -> list[Job]:
     """The jobs of one loaded spec file, in the order ``cpspec check`` reports them
-    (claims, properties, observations).
+    (claims, properties, syntheses, observations); ``bind`` is the ``--param`` values
+    the file was loaded with (each worker loads it with them).
 
     Examples
     --------
@@ -74,12 +78,13 @@ def plan_jobs(path: str, text: str, spec: Spec, *, root=None,
     # absolute: a worker's current folder is its own (files named by uses and
     # [[observations]] are read there, so a cluster needs them at the same paths)
     common = dict(path=str(Path(path).resolve()), text=text, root=root,
-                  allow_outside=allow_outside)
+                  allow_outside=allow_outside, bind=tuple((bind or {}).items()))
     jobs = [Job(part="claims", **common)] if spec.claims else []
     jobs += [Job(part="property", index=k, label=f"{e.prop} of {e.agent_name}" + (
                  f" over {e.over.name}" if e.over is not None else ""),
                  expect=e.expect, **common)
              for k, e in enumerate(spec.properties)]
+    jobs += [Job(part="synthesis", index=k, **common) for k in range(len(spec.syntheses))]
     if spec.observations:
         jobs.append(Job(part="observations", **common))
     return jobs
@@ -96,11 +101,12 @@ def run_job(_: object, job: Job) -> tuple[Line, ...]:
     'PASS  E(X_w) = 2'
     """
     try:
+        bind = dict(job.bind) or None
         if job.allow_outside:
-            spec = load(job.path, text=job.text, allow_outside=True)
+            spec = load(job.path, text=job.text, allow_outside=True, bind=bind)
         else:
             spec = load(job.path, text=job.text,
-                        root=list(job.root) if job.root is not None else None)
+                        root=list(job.root) if job.root is not None else None, bind=bind)
     except SpecError as exc:  # the file changed since it was planned, or reads others
         return (Line(f"ERROR {exc}", False),)
     except Exception as exc:
@@ -109,11 +115,19 @@ def run_job(_: object, job: Job) -> tuple[Line, ...]:
         results = check_claims(spec, Solutions(spec))
     elif job.part == "observations":
         results = check_observations(spec)
+    elif job.part == "synthesis":
+        results = check_syntheses(dataclasses.replace(
+            spec, syntheses=(spec.syntheses[job.index],)))
     else:
-        r = check_property(spec, spec.properties[job.index])
+        r = _phrased(check_property(spec, spec.properties[job.index]))
         return (Line(str(r), r.passed, r.internal,
                      r.verdict.status if r.verdict is not None else None),)
-    return tuple(Line(str(r), r.passed, r.internal) for r in results)
+    return tuple(Line(str(r), r.passed, r.internal) for r in map(_phrased, results))
+
+
+def _phrased(r):
+    """A result with its error's advice phrased for a spec file (as :func:`check` does)."""
+    return dataclasses.replace(r, error=phrase_for(r.error, "spec")) if r.error else r
 
 
 def _lost(job: Job, lost: Lost) -> tuple[Line, ...]:

@@ -50,6 +50,7 @@ and the range check of probabilities (:mod:`.ranges`). :func:`load`, :func:`chec
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import re
 import tomllib
@@ -58,10 +59,10 @@ from pathlib import Path
 import sympy
 
 from ..core.diagram import Diagram, world as _world
-from ..core.functions import StructuralFunction
+from ..core.functions import StructuralFunction, number_to_sympy, to_exact
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
-                   read_ref, show)
+                   phrase_for, read_ref, show)
 from .claims import ClaimResult, check_claims
 from .classes import build_classes
 from .files import MAX_FILE_BYTES, read_text_file
@@ -69,18 +70,19 @@ from .models import build_agents, build_mdp
 from .nodes import compile_node
 from .observations import ObservationResult, check_observations
 from .properties import build_equivalences, build_properties, check_properties
+from .synthesis import build_syntheses, check_syntheses
 from .queries import Solutions, derive, query_names
 from .ranges import validity_ranges
 from .safeexpr import MAX_DIGITS, parse
 
 __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive", "check",
-           "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES"]
+           "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES", "bind_spec"]
 
 
 _SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "equivalent",
              "uses",
              "theorem",
-             "observations", "domains")
+             "observations", "domains", "bind", "synthesize")
 
 
 _OBSERVATION_SUFFIXES = (".csv", ".jsonl", ".json", ".ndjson")
@@ -149,7 +151,7 @@ def _inside(target: str, base: Path, fence, where: str, what: str) -> Path:
 
 
 def load(path: str | Path, text: str | None = None, *, root=None,
-         allow_outside: bool = False) -> Spec:
+         allow_outside: bool = False, bind: dict | None = None) -> Spec:
     """Read a spec file (TOML) into worlds and claims; nothing in it is executed.
 
     Parameters
@@ -163,6 +165,9 @@ def load(path: str | Path, text: str | None = None, *, root=None,
         :func:`spec_root` of ``path``.
     allow_outside : bool
         Read ``uses`` and observation files wherever they are.
+    bind : {name: value}, optional
+        Parameters bound to exact values (``{"p": "1/3"}``), on top of the file's
+        ``[bind]`` table (``cpspec check FILE --param p=1/3``).
 
     Raises
     ------
@@ -207,7 +212,71 @@ def load(path: str | Path, text: str | None = None, *, root=None,
     for key in order:  # every file once, those it uses first
         name, d, ls = files[key]
         built[key] = _build_spec(name, d, ls, [built[k] for k in deps[key]], fence)
+    if bind:
+        if not isinstance(bind, dict):
+            raise SpecError(f"load(bind=...) takes {{name: value}}, got {bind!r}")
+        return bind_spec(built[top], {k: (v, f"{shown}: --param {k}={v}")
+                                      for k, v in bind.items()}, "cli")
     return built[top]
+
+
+def bind_spec(spec: Spec, values: dict, interface: str = "spec") -> Spec:
+    """``spec`` with parameters bound: ``values`` maps a parameter's name to
+    ``(value text or number, where it was given)``. Worlds, MDPs and agents are bound
+    (``bind``), the parameter's name then reads its value in queries, and its
+    ``[domains]`` entry is dropped. ``interface`` ("spec" or "cli") phrases the errors.
+
+    >>> spec = load("b.toml", text='params = ["p"]\\n[bind]\\np = "1/3"\\n'
+    ...             '[world.w.node.X]\\ndist = "bernoulli"\\np = "p"\\n'
+    ...             '[claims]\\n"P(X_w == 1)" = "1/3"\\n')
+    >>> [str(r) for r in check(spec)]
+    ['PASS  P(X_w == 1) = 1/3']
+    """
+    bound = {}
+    for name, (text, where) in values.items():
+        n = normal_name(str(name))
+        if n not in spec.params or not isinstance(spec.params[n], sympy.Symbol):
+            how = ("--param NAME=VALUE" if interface == "cli" else "[bind] NAME = \"VALUE\"")
+            free = sorted(k for k, v in spec.params.items() if isinstance(v, sympy.Symbol))
+            raise SpecFileError(f"{where}: {name!r} is not a parameter: {spec.path} has no "
+                                f"parameter {name!r}; its parameters are "
+                                f"{', '.join(free) or 'none'} ({how} binds one of them)")
+        if isinstance(text, str):
+            v = parse(text, where).evaluate({}, {})
+        else:
+            v = text
+        try:
+            v = number_to_sympy(to_exact(v, what=f"the value of {n}"))
+        except SpecError:
+            v = None
+        if not isinstance(v, sympy.Expr) or v.free_symbols or not v.is_real:
+            raise SpecFileError(f"{where}: the value of {n} must be an exact real number "
+                                f"such as \"1/3\", got {text!r}")
+        bound[n] = v
+
+    def pick(syms):
+        return {n: v for n, v in bound.items() if spec.params[n] in syms}
+    try:
+        worlds = {w: (d.bind(**pick(d.free_symbols())) if pick(d.free_symbols()) else d)
+                  for w, d in spec.worlds.items()}
+        mdps = {}
+        for m, (mdp, horizon) in spec.mdps.items():
+            got = pick(mdp.free_symbols() | ({horizon} if isinstance(horizon, sympy.Symbol)
+                                             else set()))
+            if isinstance(horizon, sympy.Symbol) and horizon.name in got:
+                horizon = int(got.pop(horizon.name))
+            mdps[m] = (mdp.bind(**got) if got else mdp, horizon)
+        agents = {a: (ag.with_env(ag.env.bind(**pick(ag.env.free_symbols())))
+                      if pick(ag.env.free_symbols()) else ag) for a, ag in spec.agents.items()}
+    except SpecError as exc:
+        where = next(iter(values.values()))[1]
+        raise SpecFileError(f"{where}: {exc}") from None
+    params = {**spec.params, **bound}
+    domains = {x: d for x, d in spec.domains.items() if x.name not in bound}
+    validity = {x: d for x, d in spec.validity.items() if x.name not in bound}
+    names = query_names(spec.path, params, worlds, mdps, agents)
+    return dataclasses.replace(spec, params=params, worlds=worlds, mdps=mdps, agents=agents,
+                               domains=domains, validity=validity, names=names)
 
 
 def _uses_targets(key: str, files: dict, fence) -> list[str]:
@@ -305,14 +374,23 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
                              classes)
     props += build_equivalences(data.get("equivalent", []), agents, mdps, params, path,
                                 lines, classes)
+    syntheses = build_syntheses(data.get("synthesize", []), agents, params, path, lines)
     theorem = data.get("theorem")
     if theorem is not None and not isinstance(theorem, str):
         raise SpecFileError(f"{locate(path, lines, 'theorem')}: theorem must be a string")
     observations = _observations(data.get("observations", []), worlds, path, lines, fence)
     validity = validity_ranges(probes.close(), domains)
     names = query_names(path, params, worlds, mdps, agents)  # name clashes: load-time errors
-    return Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem,
-                observations, domains, validity, names, classes)
+    spec = Spec(path, params, worlds, claims, lines, mdps, agents, props, theorem,
+                observations, domains, validity, names, classes, syntheses)
+    raw = data.get("bind", {})
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise SpecFileError(f"{locate(path, lines, 'bind')}: [bind] maps parameters to exact "
+                            'values in quotes, e.g. p = "1/3"')
+    if raw:
+        spec = bind_spec(spec, {k: (v, locate(path, lines, k, label="bind"))
+                                for k, v in raw.items()})
+    return spec
 
 
 def _inherited(bases: list, table: str) -> dict:
@@ -379,8 +457,9 @@ def _domains(raw, params, path, lines) -> dict:
             raise SpecFileError(f"{where}: the domain of {name} may only mention {name}")
         cond = e.evaluate(dict(params), {}, relational_if=True)
         try:
-            out[params[name]] = sympy.solve_univariate_inequality(cond, params[name],
-                                                                  relational=False)
+            out[params[name]] = (cond.as_set() if isinstance(cond, (sympy.And, sympy.Or))
+                                 else sympy.solve_univariate_inequality(
+                                     cond, params[name], relational=False))
         except (NotImplementedError, ValueError, TypeError, AttributeError):
             raise SpecFileError(f"{where}: cannot read {text!r} as a condition on "
                                 f"{name}") from None
@@ -522,12 +601,15 @@ def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, wher
 
 def check(spec: Spec) -> list:
     """Evaluate every claim of ``spec`` (one :class:`ClaimResult` each), verify every
-    ``[[property]]`` (one :class:`~cpspec.spec.properties.PropertyResult` each), and check
+    ``[[property]]`` (one :class:`~cpspec.spec.properties.PropertyResult` each), run every
+    ``[[synthesize]]`` (one :class:`~cpspec.spec.synthesis.SynthesisResult` each), and check
     every ``[[observations]]`` file (one :class:`ObservationResult` each).
 
     >>> spec = load("w.toml", text='[world.w.node.X]\\nfn = "2"\\n[claims]\\n"E(X_w)" = "3"\\n')
     >>> [(r.passed, r.derived, r.expected) for r in check(spec)]
     [(False, 2, 3)]
     """
-    return (check_claims(spec, Solutions(spec)) + check_properties(spec)
-            + check_observations(spec))
+    results = (check_claims(spec, Solutions(spec)) + check_properties(spec)
+               + check_syntheses(spec) + check_observations(spec))
+    return [dataclasses.replace(r, error=phrase_for(r.error, "spec")) if r.error else r
+            for r in results]

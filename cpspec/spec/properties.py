@@ -39,7 +39,8 @@ from .safeexpr import parse
 from .models import state_words
 
 __all__ = ["PropertyEntry", "PropertyResult", "Equivalence", "MAX_TIMEOUT",
-           "build_properties", "build_equivalences", "check_properties", "check_property"]
+           "build_properties", "build_equivalences", "check_properties", "check_property",
+           "read_check", "read_timeout"]
 
 
 @dataclass(frozen=True)
@@ -174,20 +175,24 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
             raise SpecFileError(f"{where}: check = \"myopic(3)\" (a property, in quotes) is "
                                 "missing")
         expect = _expect(ent, where)
-        timeout = _timeout(ent.get("timeout", 60), where)
+        timeout = read_timeout(ent.get("timeout", 60), where)
         over = None
         if "over" in ent:
             over = (classes or {})[read_ref(ent["over"], where, "over", classes or {},
                                             "[class.NAME]")]
-        env = agents[name].env
-        tw = _trace_world(env)
-        names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
-        funcs = _property_functions(env, where)
-        prop = evaluate_text(text, where, names, funcs,
-                             {"stop", "null_action", "K", "var", "slack", "within"},
-                             "use state variables (or s), a, values and actions")
+        prop = read_check(text, agents[name].env, params, where)
         out.append(PropertyEntry(name, prop, expect, where, timeout, over))
     return tuple(out)
+
+
+def read_check(text: str, env, params: dict, where: str):
+    """A property written in a spec file (``"myopic(3)"``), conditions read on ``env``'s
+    states."""
+    tw = _trace_world(env)
+    names = {**state_words(env), **params, **{n: tw[n] for n in tw.order}}
+    return evaluate_text(text, where, names, _property_functions(env, where),
+                         {"stop", "null_action", "K", "var", "slack", "within"},
+                         "use state variables (or s), a, values and actions")
 
 
 def _expect(ent: dict, where: str) -> str:
@@ -241,7 +246,7 @@ def build_equivalences(entries, agents: dict, mdps: dict, params: dict, path, li
         values = tuple(read_number(parse(r, where).evaluate(dict(params)) if isinstance(
             r, str) else r, where, "a reward value") for r in rewards)
         out.append(PropertyEntry(a, Equivalence(b, worlds, values), _expect(ent, where),
-                                 where, _timeout(ent.get("timeout", 60), where), over))
+                                 where, read_timeout(ent.get("timeout", 60), where), over))
     return tuple(out)
 
 
@@ -260,7 +265,7 @@ def _check_class_size(ent: PropertyEntry) -> None:
 MAX_TIMEOUT = 7 * 24 * 3600
 
 
-def _timeout(t, where) -> float:
+def read_timeout(t, where) -> float:
     """A verification time budget in seconds: a finite positive number."""
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) \
             or t <= 0 or t > MAX_TIMEOUT:

@@ -61,6 +61,7 @@ import z3
 
 from ..agents.base import Agent
 from ..budget import Deadline
+from ..core.partition import to_z3
 from ..core.regions import Sign
 from ..decisions.mdp import MDP
 from ..decisions.solving import backward_induction, ExactModel
@@ -73,7 +74,7 @@ from .reach import check_reach
 from .records import Counterexample, Outcome
 
 __all__ = ["check_myopic", "ContinuationWitness", "find_witness", "find_z3_continuation",
-           "readable_above"]
+           "readable_above", "continuation_problem"]
 
 #: Float reach probabilities closer than this are treated as possibly equal (the exact
 #: pass decides them); farther apart, their sign is trusted to skip a target.
@@ -409,18 +410,7 @@ def find_z3_continuation(mdp: MDP, s, nominal, N: int, deadline: Deadline | None
     """
     ctx = z3.Context()
     solver = new_solver(ctx, deadline or Deadline(None))
-    levels = _reach(mdp, s, N)
-    g = real(ctx, mdp.gamma)
-    V = {x: z3.Real(f"V_{N}[{x}]", ctx) for x in levels[N]}
-    Vend = dict(V)
-    for t in reversed(range(N)):
-        Q = {x: {a: z3.Sum(*[real(ctx, p) * (real(ctx, mdp.R[(x, a, x2)]) + g * V[x2])
-                             for x2, p in mdp.P[(x, a)].items()])
-                 for a in mdp.actions} for x in levels[t]}
-        if t == 0:
-            break
-        V = {x: max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values())) for x in levels[t]}
-    solver.add(differs(ctx, Q[s], mdp.actions, nominal))
+    Vend = continuation_problem(mdp, s, nominal, N, ctx, solver)
     res, why = check_z3(solver)
     if res != "sat":
         return res, why, None
@@ -428,6 +418,31 @@ def find_z3_continuation(mdp: MDP, s, nominal, N: int, deadline: Deadline | None
     vals = {x: Fraction(0) for x in mdp.states}
     vals.update({x: fraction(m.eval(v, model_completion=True)) for x, v in Vend.items()})
     return res, why, vals
+
+
+def continuation_problem(mdp: MDP, s, nominal, N: int, ctx, solver, params=None) -> dict:
+    """Add to ``solver``: the planning world's backward induction for steps ``< N`` from
+    ``s`` (over the states reachable from it) with the values ``V_N`` free, and "the
+    first action in ``s`` is not ``nominal``". ``params`` maps the MDP's symbolic
+    parameters to Z3 variables (synthesis; probabilities, rewards and the discount must be
+    polynomial in them). Returns the free ``V_N`` as ``{state: z3 variable}``."""
+    def num(x):
+        if params and isinstance(x, sympy.Basic) and x.free_symbols:
+            return to_z3(x, params, ctx)
+        return real(ctx, x)
+    levels = _reach(mdp, s, N)
+    g = num(mdp.gamma)
+    V = {x: z3.Real(f"V_{N}[{x}]", ctx) for x in levels[N]}
+    Vend = dict(V)
+    for t in reversed(range(N)):
+        Q = {x: {a: z3.Sum(*[num(p) * (num(mdp.R[(x, a, x2)]) + g * V[x2])
+                             for x2, p in mdp.P[(x, a)].items()])
+                 for a in mdp.actions} for x in levels[t]}
+        if t == 0:
+            break
+        V = {x: max_var(ctx, solver, f"V_{t}[{x}]", list(Q[x].values())) for x in levels[t]}
+    solver.add(differs(ctx, Q[s], mdp.actions, nominal))
+    return Vend
 
 
 def _minimised(mdp, s, nominal, vals, N, deadline) -> ContinuationWitness:

@@ -24,6 +24,7 @@ from typing import Any
 
 import sympy
 import z3
+from sympy.logic.boolalg import to_nnf
 
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..agents.base import Agent
@@ -34,11 +35,15 @@ from ..agents.learners import PerfectLearner
 from .properties import Property
 from ..core.display import html_table, latex_text
 from ..core.regions import Choice, rational_between, show_set
-from ..core.partition import (ParameterRegion, parameter_box, show_condition, strictly,
-                              tidy, to_z3)
-from ..decisions.solving import ParametricSolution, Solution, solve
+from ..core.partition import (ParameterRegion, parameter_box, partition, polynomial_condition,
+                              show_condition,
+                              simplify_condition, solve_regions, strictly, tidy, to_z3)
+from ..decisions.mdp import MDP
+from ..decisions.solving import ParametricSolution, Solution, optimal_at, solve
 from .structure import no_path_certificate
-from .encoding import check_z3, new_solver
+from .behaviour import behaviour_conditions, behaviour_obstacle
+from .encoding import check_z3, fraction, new_solver
+from .myopia import continuation_problem
 from .incentives import incentive_problem, normalized, theta_values, twin_agent
 from .procedures import verify
 
@@ -127,7 +132,9 @@ class RegionSynthesis:
     def __str__(self) -> str:
         parts = []
         for r in self.regions():
-            parts.append(f"{self.property} {r.answer} where {show_condition(r.condition)}")
+            where = "everywhere" if r.condition is sympy.true else \
+                f"where {show_condition(r.condition)}"
+            parts.append(f"{self.property} {r.answer} {where}")
         if self.reason and self.unknown is not sympy.false:
             parts.append(f"(unknown: {self.reason})")
         return "\n".join(parts)
@@ -311,25 +318,50 @@ def _first_actions(sol, s, horizon) -> list:
     return [(r.condition, r.answer) for r in regs]
 
 
-def _plan_regions(agent, env, s, domain) -> list:
-    mdp = agent.with_env(env).planning_mdp(agent.o0, s)
-    dom = {k: v for k, v in domain.items() if k in mdp.free_symbols()} or None
-    return _first_actions(solve(mdp, agent.horizon, domain=dom, timeout=None), s,
-                          agent.horizon)
+def _plan_regions(agent, env, s, domain, plans: dict | None = None) -> list:
+    """``[(condition, planned action in s)]`` over the parameters; ``plans`` keeps the
+    solved planning world for the states that share it."""
+    plans = {} if plans is None else plans
+    key = s if agent.planning_depends_on_state else None
+    if key not in plans:
+        mdp = agent.with_env(env).planning_mdp(agent.o0, s)
+        dom = {k: v for k, v in domain.items() if k in mdp.free_symbols()} or None
+        plans[key] = solve(mdp, agent.horizon, domain=dom, timeout=None)
+    return _first_actions(plans[key], s, agent.horizon)
+
+
+@dataclass
+class _Found:
+    """What a synthesis found so far: failing and unknown conditions, a counterexample
+    per failing region, and the reason for the unknown part."""
+
+    fails: list
+    unknown: list
+    cexes: list
+    rounds: int = 0
+    reason: str | None = None
 
 
 def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadline,
                         max_rounds: int) -> RegionSynthesis:
     """Synthesis over several parameters (or a parameter other than the discount).
 
-    ``no_incentive(node)``: for each state and each region of its nominal planned action,
-    Z3 (nonlinear real arithmetic, the parameters and the node's dynamics free) decides
-    whether a violation exists there; ``unsat`` proves the region; a witness's dynamics
-    are replayed exactly (a parametric solve of the changed planning world) to get the
-    region where they flip the action, which fails, and the rest is asked again.
-    Properties whose verdict comes from the structure of the planning world (no path to a
-    utility, a horizon cut) hold or fail on the whole box. Anything else is *unknown*
-    with the reason, never guessed."""
+    * ``no_incentive(node)`` and ``myopic(N)``: for each state and each region of its
+      nominal planned action, Z3 (nonlinear real arithmetic, with the parameters free
+      together with the node's dynamics, or with the continuation values at step ``N``)
+      decides whether a violation exists there; ``unsat`` proves the region. A witness
+      (dynamics, continuation values) is replayed exactly: the region where it flips the
+      action (a parametric solve of the changed planning world) fails, and the rest is
+      asked again.
+    * the trace properties: the box is partitioned into the regions of the agent's
+      behaviour (:mod:`cpspec.verification.behaviour`), on each of which the verdict is
+      the same; each is verified once, exactly, at its sample point, and a failing one
+      carries the counterexample found there, valid throughout it.
+    * ``policy_unmodified()`` and ``no_self_knowledge()`` are facts of the agent
+      definition: one verdict for the whole box; so are the structural verdicts of
+      ``no_incentive`` (no path to a utility) and ``myopic`` (a horizon cut).
+
+    Anything else is *unknown* with the reason, never guessed."""
     env = agent.env
     free = env.free_symbols()
     for x in over:
@@ -350,50 +382,74 @@ def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadli
                                 infinite=agent.horizon is sympy.oo)
     by_name = {str(x): x for x in params}
     dom = {by_name[str(k)]: v for k, v in (domain or {}).items()}
-    fails, unknown, cexes, rounds, reason = [], [], [], 0, None
+    found = _Found([], [], [])
 
-    def done(holds_cond=None):
-        f = tidy(params, box, sympy.Or(*fails)) if fails else sympy.false
-        u = tidy(params, box, sympy.And(sympy.Or(*unknown), sympy.Not(f))) if unknown \
-            else sympy.false
+    def done(holds_cond=None, samples=None):
+        f = tidy(params, box, sympy.Or(*found.fails)) if found.fails else sympy.false
+        u = tidy(params, box, sympy.And(sympy.Or(*found.unknown), sympy.Not(f))) \
+            if found.unknown else sympy.false
         h = holds_cond if holds_cond is not None else tidy(
-            params, box, sympy.And(box, sympy.Not(f), sympy.Not(u)))
-        samples = _region_samples(agent, prop, params, box, {"holds": h, "fails": f},
-                                  deadline)
-        return RegionSynthesis(params, str(prop), box, h, f, u, tuple(cexes), samples,
-                               rounds, reason)
+            params, box, to_nnf(sympy.And(box, sympy.Not(f), sympy.Not(u))))
+        if samples is None:
+            samples = _region_samples(agent, prop, params, box, {"holds": h, "fails": f},
+                                      deadline)
+        cexes = tuple((tidy(params, box, c), _witness(w)) for c, w in found.cexes)
+        return RegionSynthesis(params, str(prop), box, h, f, u, cexes, samples,
+                               found.rounds, found.reason)
 
-    if prop.name == "no_incentive" and isinstance(agent.learner, PerfectLearner) and \
-            env.variables is not None and prop.node in env.variables and \
-            no_path_certificate(agent, prop.node) is not None:
-        return done(box)
-    if prop.name != "no_incentive":
-        # the verdict's method at one point says whether it is about structure only
-        point = _z3_point(params, box, sympy.true)
-        v = verify(agent.with_env(env.bind(**{str(k): val for k, val in point.items()})),
-                   prop, timeout=deadline.remaining())
-        if v.method == "structure":
-            if v.status == "holds":
-                return done(box)
-            fails.append(box)
-            cexes.append((box, v.counterexample))
-            return done(sympy.false)
-        reason = (f"cpspec derives parameter regions for no_incentive and for verdicts "
-                  f"proven by structure; {prop} at {point} was decided by "
-                  f"{v.method or 'no method'} ({v.status}), which does not extend to a "
-                  "region")
-        unknown.append(box)
+    def whole_box():
+        """The verdict at one point, for the whole box (it is about facts that do not
+        depend on the parameters)."""
+        status, cex, reason = _verify_at(agent, prop, _z3_point(params, box, sympy.true),
+                                         deadline)
+        if status == "holds":
+            return done(sympy.true)
+        (found.fails if status == "fails" else found.unknown).append(box)
+        if status == "fails":
+            found.cexes.append((box, cex))
+        found.reason = None if status == "fails" else reason
         return done(sympy.false)
-    node = prop.node
-    if env.variables is None or node not in env.variables:
-        raise UnknownNodeError(f"no_incentive({node}): no state variable {node!r}")
-    if not isinstance(agent.learner, PerfectLearner):
-        raise SpecError("synthesize needs the perfect learner (the factored dynamics)")
-    work = []
+
+    if prop.name == "no_self_knowledge" or (prop.name == "policy_unmodified"
+                                            and prop.policy_var is None):
+        return whole_box()
+    if prop.name == "no_incentive":
+        if isinstance(agent.learner, PerfectLearner) and env.variables is not None and \
+                prop.node in env.variables and no_path_certificate(agent, prop.node):
+            return done(sympy.true)
+        _incentive_regions(agent, prop, params, box, dom, deadline, max_rounds, found)
+        return done()
+    if prop.name == "myopic":
+        H = agent.horizon
+        N = prop.N + prop.slack
+        why = ("STH with chunks: cpspec does not derive regions of a chunk plan's reach"
+               if agent.chunks is not None else
+               f"the planning horizon {H} is symbolic" if isinstance(H, sympy.Symbol)
+               else None)
+        if why:
+            found.unknown.append(box)
+            found.reason = why
+            return done(sympy.false)
+        if prop.within == 1 or (isinstance(H, int) and H <= N):
+            return whole_box()
+        _myopic_regions(agent, N, params, box, dom, deadline, max_rounds, found)
+        return done()
+    return _behaviour_regions(agent, prop, params, box, deadline, found, done)
+
+
+def _violations(agent, params, box, dom, deadline, max_rounds, found: _Found, encode,
+                flips) -> None:
+    """The Z3 loop of ``no_incentive`` and ``myopic`` (see :func:`_synthesize_regions`).
+    ``encode(ctx, solver, zv, s, act)`` adds "a violation in state ``s`` whose nominal
+    action is ``act``" and returns how to read a witness from Z3's model;
+    ``flips(witness, s, act, cond)`` lists the conditions where that witness flips the
+    action (exact)."""
+    work: list = []
     try:
         with time_limit(deadline):
-            for s in env.states:
-                work += [(cond, s, act) for cond, act in _plan_regions(agent, env, s, dom)]
+            plans: dict = {}
+            for s in agent.env.states:
+                work += [(c, s, a) for c, a in _plan_regions(agent, agent.env, s, dom, plans)]
             while work:
                 cond, s, act = work.pop()
                 ctx = z3.Context()
@@ -401,35 +457,144 @@ def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadli
                 zv = {x: z3.Real(str(x), ctx) for x in params}
                 side: list = []
                 solver.add(to_z3(box, zv, ctx), to_z3(cond, zv, ctx, side),
-                           *[z3.Not(to_z3(f, zv, ctx, side)) for f in fails])
+                           *[z3.Not(to_z3(f, zv, ctx, side)) for f in found.fails])
                 solver.add(*side)
-                g = to_z3(number_to_sympy(env.gamma), zv, ctx)
-                theta = incentive_problem(agent, node, s, act, ctx, solver, g, params=zv)
+                read = encode(ctx, solver, zv, s, act)
                 res, why = check_z3(solver)
                 if res == "unsat":
                     continue
                 if res == "unknown":
-                    unknown.append(cond)
-                    reason = why
+                    found.unknown.append(cond)
+                    found.reason = why
                     continue
-                table = normalized(theta_values(solver.model(), theta))
-                gained = []
-                for cand in (table, _vertex(table)):
-                    twin = twin_agent(agent, node, cand)
-                    gained += [c for c, a in _plan_regions(twin, twin.env, s, dom) if a != act]
-                rounds += 1
-                if not gained or rounds > max_rounds:
-                    unknown.append(cond)
-                    reason = f"no exact failing region found within max_rounds={max_rounds}"
+                witness = read(solver.model())
+                gained = flips(witness, s, act, cond)
+                found.rounds += 1
+                if not gained or found.rounds > max_rounds:
+                    found.unknown.append(cond)
+                    found.reason = (f"no exact failing region found within "
+                                    f"max_rounds={max_rounds}")
                     continue
                 region = sympy.And(cond, sympy.Or(*gained))
-                fails.append(region)
-                cexes.append((region, table))
+                found.fails.append(region)
+                found.cexes.append((region, witness))
                 work.append((sympy.And(cond, sympy.Not(sympy.Or(*gained))), s, act))
     except Expired:
-        unknown += [box]
-        reason = "the time budget ran out"
-    return done()
+        found.unknown.append(box)
+        found.reason = "the time budget ran out"
+
+
+def _incentive_regions(agent, prop, params, box, dom, deadline, max_rounds, found) -> None:
+    env, node = agent.env, prop.node
+    if env.variables is None or node not in env.variables:
+        raise UnknownNodeError(f"no_incentive({node}): no state variable {node!r}")
+    if not isinstance(agent.learner, PerfectLearner):
+        raise SpecError("synthesize needs the perfect learner (the factored dynamics)")
+    g = number_to_sympy(env.gamma)
+
+    def encode(ctx, solver, zv, s, act):
+        theta = incentive_problem(agent, node, s, act, ctx, solver, to_z3(g, zv, ctx),
+                                  params=zv)
+        return lambda model: normalized(theta_values(model, theta))
+
+    def flips(table, s, act, cond):
+        gained = []
+        for cand in (table, _vertex(table)):
+            twin = twin_agent(agent, node, cand)
+            gained += [c for c, a in _plan_regions(twin, twin.env, s, dom) if a != act]
+        return gained
+    _violations(agent, params, box, dom, deadline, max_rounds, found, encode, flips)
+
+
+def _myopic_regions(agent, N, params, box, dom, deadline, max_rounds, found) -> None:
+    def encode(ctx, solver, zv, s, act):
+        mdp = agent.planning_mdp(agent.o0, s)
+        V = continuation_problem(mdp, s, act, N, ctx, solver, params=zv)
+        return lambda model: {x: fraction(model.eval(v, model_completion=True))
+                              for x, v in V.items()}
+
+    def flips(vals, s, act, cond):
+        """Where the continuation values ``vals`` flip the action, and where ``c * vals``
+        does for every large enough ``c``: there the first step's Q-values in the
+        planning world without rewards (the leading order in ``c``) put another action
+        strictly ahead of ``act``."""
+        mdp = agent.planning_mdp(agent.o0, s)
+        V_end = {x: vals.get(x, Fraction(0)) for x in mdp.states}
+        region = sympy.And(box, cond)
+        sol = solve_regions(params, region, lambda pt: optimal_at(
+            mdp, N, pt, deadline, V_end=V_end), None, lambda one: one.policy(0, s), deadline)
+        gained = [r.condition for r in sol.regions() if r.answer != act]
+        bare = MDP(mdp.states, mdp.actions, lambda x, a: mdp.P[(x, a)], lambda *_: 0,
+                   mdp.start, mdp.gamma)
+        lead = solve_regions(params, region, lambda pt: optimal_at(
+            bare, N, pt, deadline, V_end=V_end), None, lambda one: one.q(s, 0), deadline)
+        for r in lead.regions():
+            ahead = [polynomial_condition(q - r.answer[act], strict=True)
+                     for b, q in r.answer.items() if b != act]
+            gained.append(sympy.And(r.condition, sympy.Or(*ahead)))
+        return gained
+    _violations(agent, params, box, dom, deadline, max_rounds, found, encode, flips)
+
+
+def _behaviour_regions(agent, prop, params, box, deadline, found: _Found, done):
+    """The trace properties over the regions of the agent's behaviour."""
+    why = behaviour_obstacle(agent)
+    if why is not None:
+        found.unknown.append(box)
+        found.reason = why
+        return done(sympy.false)
+    pieces: list = []
+
+    def locate(point):
+        conds = behaviour_conditions(agent, point, prop.K, deadline)
+        answer = _verify_at(agent, prop, point.values, deadline)
+        cond = simplify_condition(params, box, conds)
+        pieces.append(ParameterRegion(cond, answer, dict(point.values)))
+        return answer, cond
+    try:
+        with time_limit(deadline):
+            partition(params, box, locate, deadline, what=f"the box {box}")
+    except Expired:   # the regions verified so far stand; the rest is unknown
+        found.unknown.append(sympy.And(box, *[sympy.Not(r.condition) for r in pieces]))
+        found.reason = "the time budget ran out"
+    for r in pieces:
+        status, cex, reason = r.answer
+        if status == "fails":
+            found.fails.append(r.condition)
+            found.cexes.append((r.condition, cex))
+        elif status == "unknown":
+            found.unknown.append(r.condition)
+            found.reason = found.reason or reason
+    return done(samples=tuple((r.sample, r.answer[0]) for r in pieces))
+
+
+def _witness(w):
+    """A failing region's witness as the user reads it: a counterexample as it is, the
+    dynamics of a node (``{(parents): {value: probability}}``) and continuation values
+    (``{state: value}``) as text, one row a line."""
+    if not isinstance(w, dict):
+        return w
+    if all(isinstance(v, dict) for v in w.values()):
+        return "the dynamics " + "; ".join(
+            f"{k} -> " + ", ".join(f"{x}: {p}" for x, p in row.items()) for k, row in w.items())
+    nonzero = {k: v for k, v in w.items() if v}
+    if not nonzero:
+        return "continuation values 0 at the horizon (everything after it worth nothing)"
+    return ("continuation values at the horizon " + ", ".join(
+        f"{k}: {v}" for k, v in nonzero.items()) + " (0 elsewhere), or a large enough "
+        "multiple of them")
+
+
+def _verify_at(agent, prop, values: dict, deadline) -> tuple:
+    """``(status, counterexample, reason)`` of ``prop`` verified exactly at a point."""
+    if not values:
+        return "unknown", None, "Z3 found no rational point of the region to verify at"
+    try:
+        concrete = agent.with_env(agent.env.bind(**{str(k): v for k, v in values.items()}))
+    except SpecError as exc:
+        return "unknown", None, f"the model cannot be solved exactly at {values}: {exc}"
+    v = verify(concrete, prop, timeout=deadline.remaining())
+    return v.status, v.counterexample, v.reason
 
 
 def _z3_point(params, box, cond) -> dict:

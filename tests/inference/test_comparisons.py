@@ -1,0 +1,59 @@
+"""cp.where: exact regions of a comparison over several parameters, against direct
+evaluation on a grid of rational points."""
+
+import itertools
+
+import pytest
+import sympy
+
+import cpspec as cp
+
+p, q, r = sympy.symbols("p q r")
+R = sympy.Rational
+GRID = [R(i, 6) for i in range(7)]
+
+
+def test_comparison_regions_agree_with_exact_evaluation_on_a_grid():
+    w = cp.world("w", X=cp.bernoulli(p), Y=cp.bernoulli(q),
+                 Z=cp.fn(lambda X, Y: X * Y))
+    lhs, rhs = cp.P(w.Z == 1), cp.E(w.X) / 2           # p*q against p/2
+    regs = cp.where(lhs >= rhs, model=w)
+    assert [x.answer for x in regs] == [False, True]
+    assert all(x.margin == p * q - p / 2 for x in regs)
+    for pv, qv in itertools.product(GRID, GRID):
+        want = bool(pv * qv >= pv / 2)
+        hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
+        assert hit == [want], (pv, qv)
+    for x in regs:   # each region's sample was evaluated exactly to its answer
+        for s in x.samples:
+            assert bool((lhs >= rhs).subs(s)) == x.answer
+
+
+def test_boolean_combinations_and_constant_comparisons():
+    regs = cp.where((p > q) & (p < R(1, 2)), domain={p: sympy.Interval(0, 1),
+                                                     q: sympy.Interval(0, 1)})
+    true, = [x for x in regs if x.answer]
+    for pv, qv in itertools.product(GRID, GRID):
+        assert (true.condition.subs({p: pv, q: qv}) is sympy.true) == (qv < pv < R(1, 2))
+    assert true.margin is None
+    (only,) = cp.where(sympy.Integer(1) > 0)
+    assert only.answer is True and only.condition is sympy.true
+
+
+def test_bad_input_names_the_parameter_or_the_shape():
+    with pytest.raises(cp.ParameterError, match="the parameter r has no domain"):
+        cp.where(r > 1)
+    with pytest.raises(cp.QueryError, match="needs a comparison"):
+        cp.where(p + 1, domain={p: sympy.Interval(0, 1)})
+    with pytest.raises(cp.ParameterError, match="not a rational function"):
+        cp.where(sympy.exp(p) > 2, domain={p: sympy.Interval(0, 1)})
+
+
+def test_a_comparison_of_an_optimal_value_over_regions():
+    from tests.decisions.test_parametric_regions import UNIT, hand_off_switch, off_switch_id
+    value = cp.solve(off_switch_id(), domain=UNIT).value          # a Piecewise over (p, q)
+    regs = cp.where(value >= R(1, 4), domain=UNIT)
+    for pv, qv in itertools.product(GRID, GRID):
+        want = hand_off_switch(pv, qv)[1] >= R(1, 4)
+        hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
+        assert hit == [want], (pv, qv)

@@ -1,0 +1,177 @@
+"""Spec files over several parameters: [bind], --param, [domains], [[synthesize]], the
+CLI's synthesize and derive --regions, and the shipped worked examples checked against
+independent exact computations on a grid of rational points."""
+
+import itertools
+import re
+
+import pytest
+import sympy
+
+import cpspec as cp
+from cpspec.cli import main
+from cpspec.spec.loader import check, derive, load
+from tests.conftest import REPO
+
+R = sympy.Rational
+SPECS = REPO / "specs"
+WORKED = ["off_switch.toml", "delayed_regions.toml", "interlock_regions.toml"]
+
+
+@pytest.mark.parametrize("name", WORKED)
+def test_worked_examples_pass(name):
+    results = check(load(SPECS / name))
+    assert results and all(r.passed for r in results), [str(r) for r in results]
+
+
+def _holding(regions, at):
+    return [r.answer for r in regions if r.condition.subs(at) is sympy.true]
+
+
+def test_off_switch_against_the_hand_derivation():
+    spec = load(SPECS / "off_switch.toml")
+    p, q = spec.params["p"], spec.params["q"]
+    regs = derive(spec, "pi*(A_off)")
+    value = derive(spec, "U(off)")
+    grid = [R(i, 8) for i in range(9)]
+    for pv, qv in itertools.product(grid, grid):
+        eu = {"act": 2 * pv - 1, "off": 0, "wait": pv + qv - 1}   # ties to the first
+        best = max(eu.values())
+        want = next(a for a in ("act", "off", "wait") if eu[a] == best)
+        assert _holding(regs, {p: pv, q: qv}) == [want], (pv, qv)
+        assert value.subs({p: pv, q: qv}) == best
+
+
+def test_delayed_reward_against_exact_solves_and_concrete_verification():
+    spec = load(SPECS / "delayed_regions.toml")
+    g, r = spec.params["gamma"], spec.params["r"]
+    fp = spec.agents["fp"]
+    take = cp.always(lambda s, a: a == "take", 2)
+    always = cp.synthesize(fp, take, over=[g, r], domain=spec.domains)
+    myopic = cp.synthesize(fp, cp.myopic(1), over=[g, r], domain=spec.domains)
+    mdp, _ = spec.mdps["delayed"]
+    for gv, rv in itertools.product([R(0), R(1, 5), R(1, 2), R(9, 10)],
+                                    [R(0), R(1), R(2), R(5), R(10)]):
+        at = {g: gv, r: rv}
+        bound = mdp.bind(gamma=gv, r=rv)
+        assert _holding(derive(spec, "pi*(0, start)"), at) == \
+            [cp.solve(bound, 2).policy(0, "start")], at
+        concrete = fp.with_env(bound)
+        assert _holding(always.regions(), at) == [cp.verify(concrete, take).status], at
+        assert _holding(myopic.regions(), at) == [cp.verify(concrete, cp.myopic(1)).status]
+
+
+def test_interlock_against_concrete_verification_including_a_button_never_pressed():
+    spec = load(SPECS / "interlock_regions.toml")
+    g, b = spec.params["gamma"], spec.params["b"]
+    sif = spec.agents["sif"]
+    res = cp.synthesize(sif, cp.no_incentive("button"), over=[g, b], domain=spec.domains)
+    assert str(res.holds) == "gamma <= 1/2" and str(res.fails) == "gamma > 1/2"
+    env = sif.env
+    for gv, bv in itertools.product([R(0), R(1, 3), R(1, 2), R(51, 100), R(9, 10)],
+                                    [R(0), R(1, 10), R(1, 2), R(1)]):
+        want = cp.verify(sif.with_env(env.bind(gamma=gv, b=bv)), cp.no_incentive("button"))
+        assert _holding(res.regions(), {g: gv, b: bv}) == [want.status], (gv, bv)
+
+
+def test_a_wrong_expected_region_fails_with_the_derived_one(tmp_path):
+    text = (SPECS / "interlock_regions.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('holds = "gamma <= 1/2"', 'holds = "gamma < 1/2"'))
+    (tmp_path / "pyproject.toml").write_text("")
+    results = check(load(bad))
+    wrong = [r for r in results if not r.passed]
+    assert len(wrong) == 1 and "expected holds where gamma < 1/2" in str(wrong[0])
+    assert "differs from the derived region" in str(wrong[0])
+
+
+def test_bind_table_and_param_option(tmp_path, capsys):
+    text = (SPECS / "off_switch.toml").read_text()
+    (tmp_path / "pyproject.toml").write_text("")
+    f = tmp_path / "bound.toml"
+    f.write_text(text.replace("[domains]", '[bind]\np = "1/3"\n\n[domains]'))
+    spec = load(f)
+    assert str(derive(spec, "pi*(A_off)")) == "off if 0 <= q <= 2/3; wait if 2/3 < q <= 1"
+    assert main(["check", str(SPECS / "off_switch.toml"), "--param", "p=1/3",
+                 "--param", "q=1"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS  pi*(A_off) = wait" in out and "PASS  U(off) = 1/3" in out
+    assert main(["check", str(SPECS / "off_switch.toml"), "--param", "z=1/3"]) == 2
+    assert "'z' is not a parameter" in capsys.readouterr().out
+    f.write_text(text.replace("[domains]", '[bind]\nz = "1/3"\n\n[domains]'))
+    with pytest.raises(cp.SpecFileError, match=r"line \d+ \(bind\): 'z' is not a parameter"):
+        load(f)
+    f.write_text(text.replace("[domains]", '[bind]\np = "0.5"\n\n[domains]'))
+    with pytest.raises(cp.SpecFileError, match="exact real number|float"):
+        load(f)
+
+
+RAW = '''
+params = ["gamma", "r"]
+[mdp.m]
+states = ["s", "w"]
+actions = ["take", "wait"]
+start = "s"
+gamma = "gamma"
+horizon = 2
+transition.s = { take = { s = "1" }, wait = { w = "1" } }
+transition.w = { take = { s = "1" }, wait = { s = "1" } }
+reward = "1 if a == take else (r if s == w else 0)"
+[claims]
+"pi*(0, s)" = "take"
+'''
+
+
+def test_advice_is_phrased_for_each_interface(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text("")
+    f = tmp_path / "raw.toml"
+    f.write_text(RAW)
+    # Python: domain={...}
+    with pytest.raises(cp.ParameterError, match=r"domain=\{r: sympy.Interval"):
+        cp.solve(load(f).mdps["m"][0], 2)
+    # spec file: a [domains] entry
+    (res,) = check(load(f))
+    assert 'a [domains] entry r = "r >= 0 and r <= 10"' in res.error
+    # command line: the same, and --param for binding
+    assert main(["check", str(f)]) == 1
+    assert '[domains] entry r = "r >= 0 and r <= 10"' in capsys.readouterr().out
+    msg = cp.spec.base.phrase_for("bind the others (mdp.bind(...))", "cli")
+    assert msg == "bind the others (--param NAME=VALUE, or a [bind] entry)"
+    assert main(["check", str(f), "--param", "r=1"]) == 0     # 1 + gamma >= gamma
+
+
+def test_cli_synthesize_and_derive_regions_with_pictures(tmp_path, capsys):
+    png = tmp_path / "sif.png"
+    assert main(["synthesize", str(SPECS / "interlock_regions.toml"), "sif",
+                 "no_incentive(button)", "--over", "gamma,b", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "holds where gamma <= 1/2" in out and "fails where gamma > 1/2" in out
+    assert "a counterexample: the dynamics" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["derive", str(SPECS / "off_switch.toml"), "pi*(A_off)", "--regions"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["act where p >= 1/2 and p - q >= 0",
+                     "off where p < 1/2 and p + q - 1 <= 0",
+                     "wait where p + q - 1 > 0 and p - q < 0"]
+    assert main(["derive", str(SPECS / "off_switch.toml"), "U(off) >= 1/4",
+                 "--regions"]) == 0
+    assert re.search(r"True where", capsys.readouterr().out)
+    assert main(["synthesize", str(SPECS / "interlock_regions.toml"), "fp",
+                 "myopic(1)", "--over", "gamma,z"]) == 2
+    assert "z is not a free parameter" in capsys.readouterr().err
+    assert main(["derive", str(SPECS / "dice.toml"), "E(S_f)", "--regions"]) == 2
+    assert "does not depend on a parameter" in capsys.readouterr().err
+
+
+def test_check_on_workers_runs_syntheses_with_the_params(capsys):
+    from cpspec.spec.jobs import plan_jobs, run_job
+    path = SPECS / "interlock_regions.toml"
+    text = path.read_text()
+    spec = load(path)
+    jobs = plan_jobs(str(path), text, spec, bind={"b": 1})
+    assert [j.part for j in jobs].count("synthesis") == len(spec.syntheses) > 0
+    assert all(dict(j.bind) == {"b": 1} for j in jobs)
+    assert main(["check", "-j", "1", str(SPECS / "delayed_regions.toml")]) == 0
+    assert ", 0 fail" in capsys.readouterr().out
+    (line,) = run_job(None, jobs[[j.part for j in jobs].index("synthesis")])[:1]
+    assert line.text.startswith(("PASS", "FAIL", "ERROR"))
