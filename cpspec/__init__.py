@@ -16,9 +16,12 @@ from .inference.exact import E, P, distribution, marginal
 from .inference.comparisons import where
 from .inference.sampling import evaluate_samples, simulate
 from .inference.crosscheck import CrossCheck, crosscheck
+from .inference.sweep import Sweep, sweep
 from .decisions.mdp import MDP, State, influence_diagram, unroll
 from .decisions.solving import ParametricSolution, Solution, evaluate_policy, solve
 from .decisions.chunks import ChunkModel, ChunkPlan, EffectiveHorizon, chunks
+from .decisions.correction import corrected
+from .decisions.thresholds import PlanPiece, PlanThresholds, plan_thresholds
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .decisions.incentive_criteria import (DecisionIncentives, Incentives, incentives,
                                            value_of_control, value_of_information)
@@ -27,14 +30,16 @@ from . import agents
 from .verification.properties import (always, eventually, myopic, no_incentive, no_self_knowledge,
                          obeys_stop_button, policy_unmodified)
 from .verification.classes import WorldClass
+from .verification.equivalence import equivalent
 from .verification.procedures import verify
 from .verification.records import Counterexample, Verdict
 from .verification.synthesis import RegionSynthesis, Synthesis, synthesize
 from .core.partition import ParameterRegion, RegionSolution
 from .export.regions import region_picture
 from .explanations import ActionExplanation, Explanation, explain, explain_action
+from .explanations import DecisionsExplanation, explain_decisions
 from .export.prism import prism_property, to_prism
-from .export.drawing import draw
+from .export.drawing import Drawing, draw
 from .verification.theory import GoodnessOfFit, conforms, fit, gof, likelihood
 from .spec.observations import read_observations
 from .agents import learners
@@ -46,16 +51,20 @@ __all__ = [
     "fn", "dist", "uniform", "const", "bernoulli", "decision", "utility",
     "Expr", "RV", "minimum", "maximum", "ifelse",
     "MDP", "State", "unroll", "influence_diagram", "solve", "evaluate_policy", "Solution",
-    "ParametricSolution", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
+    "ParametricSolution", "corrected", "IDSolution", "ParametricIDSolution", "Choice", "agents", "learners",
     "to_prism", "prism_property", "draw",
     "conforms", "likelihood", "fit", "gof", "GoodnessOfFit", "read_observations",
     "explain", "explain_action", "Explanation", "ActionExplanation",
-    "verify", "WorldClass", "synthesize", "Synthesis", "RegionSynthesis", "RegionSolution",
-    "ParameterRegion", "region_picture", "Verdict", "Counterexample", "policy_unmodified", "myopic",
+    "explain_decisions", "DecisionsExplanation", "Drawing",
+    "verify", "WorldClass", "equivalent", "synthesize", "Synthesis", "RegionSynthesis",
+    "RegionSolution", "ParameterRegion", "region_picture", "Verdict", "Counterexample",
+    "policy_unmodified", "myopic",
     "obeys_stop_button", "no_incentive", "no_self_knowledge", "always", "eventually",
     "P", "E", "where", "distribution", "marginal", "simulate", "evaluate_samples", "crosscheck", "CrossCheck",
     "incentives", "Incentives", "DecisionIncentives", "value_of_information", "value_of_control",
     "chunks", "ChunkModel", "ChunkPlan", "EffectiveHorizon",
+    "sweep", "Sweep",
+    "plan_thresholds", "PlanThresholds", "PlanPiece",
 ] + list(_errors_all)
 
 

@@ -1,29 +1,38 @@
 """The ``cpspec`` command line.
 
-``cpspec check FILE|DIR``    evaluate every claim of a spec file (or of every ``*.toml``
-                             directly inside a directory; sub-directories such as
-                             ``specs/broken/`` are checked only when named). Every file,
-                             claim, property and observation file is reported on its own,
-                             whatever happens to another. Exit status: 0 when all pass, 1
-                             when one fails, 2 when a spec file is malformed, 3 when cpspec
-                             itself failed on one (an internal error: please report it).
-``cpspec derive FILE EXPR``  print the exact value of a query (``--latex`` for LaTeX).
-``cpspec prove FILE|DIR``    machine-check the theorems in proof files (``[[property]]``
-                             entries): print each with its verdict and solver time; exit 1
-                             unless every one holds.
-``cpspec explain FILE QUERY`` where an exact value or a chosen action comes from:
-                             ``"E(S_f)"``, ``"P(S_f == 12)"`` scenario by scenario,
-                             ``"act(agent, state)"`` action by action.
-``cpspec draw FILE -o out.svg|out.png`` the worlds (or ``--agent NAME``) in the paper's
-                             notation.
-``cpspec simulate FILE WORLD`` seeded samples of a world's nodes, as means.
-``cpspec synthesize FILE AGENT PROPERTY --over p,q`` the exact regions of the parameters
-                             where the property holds, fails and is unknown
-                             (``--png out.png`` or ``--svg`` draws them).
+``cpspec check FILE|DIR``
+    evaluate every claim of a spec file (or of every ``*.toml`` directly inside a
+    directory; sub-directories such as ``specs/broken/`` are checked only when named).
+    Every file, claim, property and observation file is reported on its own, whatever
+    happens to another. Exit status: 0 when all pass, 1 when one fails, 2 when a spec
+    file is malformed, 3 when cpspec itself failed on one (an internal error: please
+    report it). ``-j N`` checks on N local processes, ``--scheduler tcp://HOST:PORT`` on
+    a Dask cluster: the same report in the same order, progress on stderr; a lost worker
+    makes its property unknown, never holds.
+``cpspec derive FILE EXPR``
+    print the exact value of a query (``--latex`` for LaTeX); ``--regions`` prints the
+    exact regions of a parametric answer (and ``--png`` draws them).
+``cpspec prove FILE|DIR``
+    machine-check the theorems in proof files (``[[property]]`` entries): print each
+    with its verdict and solver time; exit 1 unless every one holds.
+``cpspec explain FILE QUERY``
+    where an exact value or a chosen action comes from: ``"E(S_f)"``, ``"P(S_f == 12)"``
+    scenario by scenario, ``"act(agent, state)"`` action by action, ``"U(w)"`` decision
+    by decision (an influence diagram).
+``cpspec draw FILE -o out.svg|out.png``
+    the worlds (or ``--world NAME``, ``--agent NAME``; several agents comma-separated,
+    compared) in the paper's notation; ``--counterexample PROPERTY`` draws the
+    counterexample of a failing property; ``--summary`` folds time series.
+``cpspec simulate FILE NAME``
+    seeded samples of a world's nodes, as means; of an agent (``--steps T``), its traces
+    and its mean discounted reward.
+``cpspec synthesize FILE AGENT PROPERTY --over p,q``
+    the exact regions of the parameters where the property holds, fails and is unknown
+    (``--png out.png`` or ``--svg out.svg`` draws them).
 
 ``--param NAME=VALUE`` (any command, repeatable) binds a parameter of the file to an
-exact value, on top of its ``[bind]`` table; ``derive --regions`` prints the exact
-regions of a parametric answer (and ``--png`` draws them).
+exact value, on top of its ``[bind]`` table. Advice in messages is phrased for the
+command line (``--param``, not ``diagram.bind``).
 
 Files named by ``uses`` and ``[[observations]]`` must lie in the spec's project (the
 nearest folder above it with ``.git`` or ``pyproject.toml``, else its own folder) or in
@@ -33,6 +42,7 @@ the project of the current folder; ``--allow-outside`` lifts this.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -40,19 +50,24 @@ from pathlib import Path
 import numpy as np
 import sympy
 
+from .core.diagram import Diagram
 from .core.partition import ParameterRegion, show_condition
 from .core.regions import Choice
 from .errors import SpecError
-from .explanations import explain, explain_action
-from .export.drawing import agent_scene, beside, scene, to_png, to_svg
+from .executors import connect, local_processes
+from .explanations import explain, explain_action, explain_decisions
+from .export.drawing import draw
 from .export.regions import box_ranges, region_picture, save_picture
 from .inference.comparisons import where as regions_where
 from .inference.sampling import simulate
 from .spec import loader
 from .spec.base import internal_error, normal_name, phrase_for, read_number, show
-from .spec.properties import read_check
+from .spec.files import read_text_file
+from .spec.jobs import plan_jobs, run_jobs
+from .spec.properties import build_properties, check_properties, read_check
+from .verification.procedures import verify
+from .verification.properties import no_incentive
 from .verification.synthesis import synthesize
-from .spec.properties import check_properties
 from .spec.ranges import describe_set
 from .spec.safeexpr import parse
 
@@ -88,6 +103,8 @@ def _internal(exc: BaseException) -> str:
 
 
 def _check(args) -> int:
+    if args.jobs is not None or args.scheduler:
+        return _check_on_workers(args)
     status = 0
     total = failed = 0
     for target in args.paths:
@@ -119,12 +136,86 @@ def _check(args) -> int:
                     line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
                     r = None
                 print(f"  {_say(line)}")
-                if r is None or getattr(r, "internal", False):
-                    failed += 1
-                    status = max(status, INTERNAL)
-                elif not r.passed:
-                    failed += 1
-                    status = max(status, 1)
+                code = _exit_code(r is None or getattr(r, "internal", False),
+                                  r is not None and r.passed)
+                failed, status = failed + (code > 0), max(status, code)
+    print(f"{total} checks: {total - failed} pass, {failed} fail")
+    return status
+
+
+def _exit_code(internal: bool, passed: bool) -> int:
+    """One checked result's exit status: 0 passed, 1 failed, INTERNAL cpspec failed."""
+    return INTERNAL if internal else (0 if passed else 1)
+
+
+def _executor(args):
+    """The executor of ``-j N`` (local processes) or ``--scheduler ADDRESS`` (a running
+    Dask scheduler), and what to close when done."""
+    if args.scheduler:
+        client = connect(args.scheduler)
+        return client.get_executor(), client
+    pool = local_processes(args.jobs)
+    return pool, pool
+
+
+def _progress(done: int, total: int) -> None:
+    """``done/total`` jobs on stderr: one updated line on a terminal, else about twenty
+    lines in all (logs stay short)."""
+    if sys.stderr.isatty():
+        print(f"\rchecking: {done}/{total} jobs", end="\n" if done == total else "",
+              file=sys.stderr, flush=True)
+    elif done == total or done % max(1, total // 20) == 0:
+        print(f"checking: {done}/{total} jobs", file=sys.stderr, flush=True)
+
+
+def _check_on_workers(args) -> int:
+    """``cpspec check`` with its jobs on workers: the same report as the serial check, in
+    the same order; each file is read here first (malformed files are reported here)."""
+    try:  # first, so that a scheduler that does not answer is reported at once
+        executor, closing = _executor(args)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    status = 0
+    total = failed = 0
+    plan = []  # (header lines, jobs) per file
+    for target in args.paths:
+        files = _files(target)
+        if not files:
+            print(f"{target}: no *.toml spec files here", file=sys.stderr)
+            status = max(status, 2)
+        for path in files:
+            head = [str(path)]
+            try:
+                text = read_text_file(str(path), "a spec file")
+                spec = _load(path, args)
+                jobs = plan_jobs(str(path), text, spec, allow_outside=args.allow_outside,
+                                 root=[loader.spec_root(path),
+                                       loader.project_dir(Path.cwd())],
+                                 bind=dict(_param(p) for p in args.param))
+            except SpecError as exc:
+                plan.append((head + [f"  ERROR {_say(exc)}"], []))
+                status = max(status, 2)
+                continue
+            except Exception as exc:
+                plan.append((head + [f"  INTERNAL ERROR {_internal(exc)}"], []))
+                status = max(status, INTERNAL)
+                continue
+            head += [f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
+                     "probability and discount lies in [0, 1]; [domains] can state it"
+                     for x, where in spec.validity.items()]
+            plan.append((head, jobs))
+    with closing:
+        results = run_jobs([j for _, jobs in plan for j in jobs], executor,
+                           on_progress=_progress)
+        for head, jobs in plan:
+            print("\n".join(head))
+            for _ in jobs:
+                for line in next(results)[1]:
+                    total += 1
+                    print(f"  {_say(line.text)}")
+                    code = _exit_code(line.internal, line.passed)
+                    failed, status = failed + (code > 0), max(status, code)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
     return status
 
@@ -261,22 +352,30 @@ def _synthesize(args) -> int:
     return 0
 
 
+def _explain_U(ref):
+    if isinstance(ref, Diagram):
+        return explain_decisions(ref)
+    raise SpecError("explain U(w) takes a world with decision nodes; for an MDP's policy "
+                    "explain act(agent, state)")
+
+
 def _explain(args) -> int:
     by = [b for b in (args.by or "").split(",") if b]
-    overrides = {
-        "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
-        "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
-        "act": lambda agent, state, t=0: explain_action(agent, state, t),
-    }
     try:
+        overrides = {
+            "P": lambda ev, given=None: explain(ev, given, by=by, max_rows=args.rows),
+            "E": lambda ex, given=None: explain(ex, given, by=by, max_rows=args.rows),
+            "act": lambda agent, state, t=0: explain_action(agent, state, t),
+            "U": _explain_U,
+        }
         out = loader.derive(_load(args.file, args), args.query, where="command line",
-                     overrides=overrides)
+                            overrides=overrides)
     except SpecError as exc:
         print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
     if not hasattr(out, "_repr_html_"):
-        print("error: explain takes one P(...), E(...) or act(agent, state) query, not an "
-              "arithmetic combination", file=sys.stderr)
+        print("error: explain takes one P(...), E(...), act(agent, state) or U(world) "
+              "query, not an arithmetic combination", file=sys.stderr)
         return 2
     if args.latex and hasattr(out, "_repr_latex_"):
         print(out._repr_latex_())
@@ -287,35 +386,68 @@ def _explain(args) -> int:
     return 0
 
 
+def _named(table: dict, name: str, what: str, file) -> object:
+    if name not in table:
+        raise SpecError(f"{file}: no {what} {name!r}; {what}s: "
+                        f"{', '.join(table) or 'none'}")
+    return table[name]
+
+
+_NO_INCENTIVE = re.compile(r"^\s*no_incentive\(\s*['\"]?(\w+)['\"]?\s*\)\s*$")
+
+
+def _counterexample_verdict(spec, args, agents, world):
+    """Verify the ``--counterexample`` property; its verdict (failing, to be drawn)."""
+    text = args.counterexample
+    if agents:
+        if len(agents) != 1:
+            raise SpecError("--counterexample draws on one agent: give one --agent NAME")
+        name = args.agent
+        entry, = build_properties([{"agent": name, "check": text}], spec.agents, spec.mdps,
+                                  spec.params, "--counterexample", (), spec.classes)
+        verdict = verify(agents[0], entry.prop, timeout=args.timeout)
+    elif world is not None:
+        m = _NO_INCENTIVE.match(text)
+        if not m:
+            raise SpecError(f"--counterexample {text!r}: on a world (an influence diagram) "
+                            "the property is no_incentive(NODE); other properties are "
+                            "about agents: give --agent NAME")
+        verdict = verify(world, no_incentive(m.group(1)), timeout=args.timeout)
+    else:
+        raise SpecError("--counterexample needs --agent NAME (or --world NAME for an "
+                        "influence diagram)")
+    if verdict.status != "fails":
+        raise SpecError(f"{verdict.property} {verdict.status} for {verdict.agent}: no "
+                        f"counterexample to draw ({verdict.reason or verdict.method})")
+    return verdict
+
+
 def _draw(args) -> int:
     try:
-        spec = _load(args.file, args)
-        if args.agent:
-            if args.agent not in spec.agents:
-                raise SpecError(f"{args.file}: no agent {args.agent!r}; agents: "
-                                f"{', '.join(spec.agents) or 'none'}")
-            sc = agent_scene(spec.agents[args.agent], T=args.steps)
-        elif args.world:
-            if args.world not in spec.worlds:
-                raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
-                                f"{', '.join(spec.worlds) or 'none'}")
-            sc = scene(spec.worlds[args.world])
+        spec = _load(args.file, args)   # binds the --param values
+        agents = [_named(spec.agents, n.strip(), "agent", args.file)
+                  for n in args.agent.split(",")] if args.agent else []
+        world = _named(spec.worlds, args.world, "world", args.file) if args.world else None
+        if args.counterexample:
+            target = agents[0] if agents else world
+            pic = draw(target, counterexample=_counterexample_verdict(spec, args, agents,
+                                                                      world))
+        elif agents:
+            pic = draw(*agents, steps=args.steps)
+        elif world is not None:
+            pic = draw(world, summary=args.summary)
         elif spec.worlds:
-            sc = beside(*(scene(d) for d in spec.worlds.values()))
+            pic = draw(*spec.worlds.values(), summary=args.summary)
         elif spec.agents:
-            sc = agent_scene(next(iter(spec.agents.values())), T=args.steps)
+            pic = draw(next(iter(spec.agents.values())), steps=args.steps)
         else:
             raise SpecError(f"{args.file} has no world or agent to draw")
+        out = Path(args.output)
+        if out.suffix.lower() not in (".svg", ".png"):
+            raise SpecError(f"{out}: the output must end in .svg or .png")
+        pic.save(out)
     except SpecError as exc:
         print(f"error: {_say(exc)}", file=sys.stderr)
-        return 2
-    out = Path(args.output)
-    if out.suffix.lower() == ".png":
-        to_png(sc, out)
-    elif out.suffix.lower() == ".svg":
-        out.write_text(to_svg(sc), encoding="utf-8")
-    else:
-        print(f"error: {out}: the output must end in .svg or .png", file=sys.stderr)
         return 2
     print(out)
     return 0
@@ -341,13 +473,40 @@ def _param(text: str) -> tuple[str, object]:
                   else v)
 
 
+def _simulate_agent(args, spec) -> int:
+    agent = spec.agents[args.name]
+    runs = agent.traces(args.steps, args.n, args.seed)
+    for k, run in enumerate(runs[:args.traces]):
+        steps = "".join(f" -{a}-> {_state_text(s2)} (R {r})"
+                        for a, s2, r in zip(run["actions"], run["states"][1:],
+                                            run["rewards"]))
+        print(f"run {k + 1}: {_state_text(run['states'][0])}{steps}; discounted "
+              f"{run['total']:.6g}")
+    if len(runs) > args.traces:
+        print(f"... {len(runs) - args.traces} more runs")
+    totals = np.array([r["total"] for r in runs])
+    print(f"{args.name}: mean discounted reward over {len(runs)} runs of {args.steps} steps: "
+          f"{totals.mean():.6g} (simulated; cpspec derive FILE \"value({args.name}, "
+          f"{args.steps})\" gives it exactly)")
+    return 0
+
+
+def _state_text(s) -> str:
+    if hasattr(s, "items") and not isinstance(s, dict):
+        return ",".join(str(v) for v in dict(s).values())
+    return str(s)
+
+
 def _simulate(args) -> int:
     try:
         spec = _load(args.file, args)   # binds the --param values
-        if args.world not in spec.worlds:
-            raise SpecError(f"{args.file}: no world {args.world!r}; worlds: "
-                            f"{', '.join(spec.worlds)}")
-        d = spec.worlds[args.world]
+        if args.name in spec.agents and args.name not in spec.worlds:
+            return _simulate_agent(args, spec)
+        if args.name not in spec.worlds:
+            raise SpecError(f"{args.file}: no world or agent {args.name!r}; worlds: "
+                            f"{', '.join(spec.worlds) or 'none'}; agents: "
+                            f"{', '.join(spec.agents) or 'none'}")
+        d = spec.worlds[args.name]
         cells = args.n * len(d.order)
         if args.n <= 0:
             raise SpecError(f"-n {args.n}: the number of samples must be positive")
@@ -365,7 +524,7 @@ def _simulate(args) -> int:
         except (TypeError, ValueError, OverflowError):
             uniq, counts = np.unique(vals.astype(str), return_counts=True)
             shown = ", ".join(f"{u}: {c / len(vals):.4g}" for u, c in zip(uniq, counts))
-        print(f"{name}_{args.world}: {shown}")
+        print(f"{name}_{args.name}: {shown}")
     return 0
 
 
@@ -411,8 +570,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="NAME=VALUE: bind a parameter of the file, e.g. p=1/3")
     c = sub.add_parser("check", help="check the claims of spec files", parents=[files])
     c.add_argument("paths", nargs="+")
+    c.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="check on N local worker processes (claims, each property and "
+                        "observations as separate jobs; progress on stderr)")
+    c.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="check on a running Dask scheduler's workers (pip install "
+                        "'cpspec[distributed]')")
     c.set_defaults(run=_check)
-    d = sub.add_parser("derive", help="derive the exact value of a query", parents=[files])
+    d = sub.add_parser("derive", help="derive the exact value of a query",
+                       parents=[files])
     d.add_argument("file")
     d.add_argument("expr")
     d.add_argument("--latex", action="store_true")
@@ -420,13 +586,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="list the exact regions of a parametric answer")
     d.add_argument("--png", help="draw the regions to out.png (or .svg)")
     d.set_defaults(run=_derive)
-    dr = sub.add_parser("draw", help="draw the worlds or an agent of a spec file",
+    dr = sub.add_parser("draw", help="draw the worlds or agents of a spec file",
                         parents=[files])
     dr.add_argument("file")
     dr.add_argument("-o", "--output", required=True, help="out.svg or out.png")
     dr.add_argument("--world")
-    dr.add_argument("--agent")
+    dr.add_argument("--agent", help="an agent, or several (a,b) to compare")
     dr.add_argument("--steps", type=int, default=2, help="learning-world steps for agents")
+    dr.add_argument("--counterexample", metavar="PROPERTY",
+                    help='draw the counterexample of a failing property, e.g. "myopic(1)"')
+    dr.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds to verify --counterexample (default 60)")
+    dr.add_argument("--summary", action="store_true",
+                    help="fold each time series into one node (large models)")
     dr.set_defaults(run=_draw)
     x = sub.add_parser("explain", help="explain a query scenario by scenario",
                        parents=[files])
@@ -441,11 +613,14 @@ def _parser() -> argparse.ArgumentParser:
                         parents=[files])
     pr.add_argument("paths", nargs="+")
     pr.set_defaults(run=_prove)
-    s = sub.add_parser("simulate", help="simulate a world of a spec file", parents=[files])
+    s = sub.add_parser("simulate", help="simulate a world or an agent of a spec file",
+                       parents=[files])
     s.add_argument("file")
-    s.add_argument("world")
-    s.add_argument("-n", type=int, default=10_000)
+    s.add_argument("name", help="a world (its nodes' means) or an agent (its traces)")
+    s.add_argument("-n", type=int, default=10_000, help="samples (worlds) or runs (agents)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--steps", type=int, default=10, help="steps of each agent run")
+    s.add_argument("--traces", type=int, default=5, help="agent runs printed in full")
     s.add_argument("--max-values", type=int, default=MAX_VALUES,
                    help=f"refuse more than this many samples x nodes (default {MAX_VALUES:,})")
     s.set_defaults(run=_simulate)

@@ -27,6 +27,7 @@ __all__ = [
     "DuplicateNameError",
     "InternalError",
     "ChunkError",
+    "ExecutorError",
 ]
 
 
@@ -118,3 +119,9 @@ class ChunkError(SpecError):
     """An action chunk that cannot be planned with: it never ends, or can run without
     bound (it can return to a state without ending), or no chunk can start in a state.
     The message names the chunk, the state and the loop."""
+
+
+class ExecutorError(SpecError):
+    """Work could not be sent to or run on an executor: a part of the model that cannot
+    be pickled for worker processes (named, with the fix), a Dask scheduler that does not
+    answer, a worker lost while computing a value that has no *unknown*."""

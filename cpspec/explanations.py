@@ -15,7 +15,6 @@ regions where the choice flips are listed.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -24,12 +23,17 @@ import sympy
 from .errors import ConditioningError, SpecError
 from .inference.exact import check_query, numeric_value, world_of, split_evidence, joint_rows
 from .core.expressions import Expr
+from .core.display import latex_text, latex_value
 from .core.functions import as_sympy, number_to_sympy
 from .agents.base import Agent
 from .core.partition import ParameterRegion, RegionSolution
 from .decisions.solving import ParametricSolution, Solution, solve
+from .decisions.influence import IDSolution, ParametricIDSolution
+from .core.diagram import Diagram
+from .core.regions import piecewise
 
-__all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action"]
+__all__ = ["Scenario", "Explanation", "explain", "ActionExplanation", "explain_action",
+           "DecisionsExplanation", "explain_decisions", "MAX_DECISION_ROWS"]
 
 
 @dataclass(frozen=True)
@@ -113,18 +117,23 @@ class Explanation:
                 f"{body}</table>")
 
     def _repr_latex_(self) -> str:
+        r"""The query, its exact total and the scenarios as one display-math ``array``
+        (every number in math mode, every name and value in ``\text``), which LaTeX and
+        MathJax both read."""
         names = list(self.rows[0].assignment) if self.rows else []
         cols = "l" * len(names) + "rr"
-        rows = [" & ".join(_latex_value(v) for v in r.assignment.values())
-                + f" & {sympy.latex(r.probability)} & {sympy.latex(r.contribution)} \\\\"
+        rows = [" & ".join(latex_value(v) for v in r.assignment.values())
+                + f" & {latex_value(r.probability)} & {latex_value(r.contribution)}"
                 for r in self.rows]
         if self.folded:
-            rows.append(f"\\multicolumn{{{len(names)}}}{{l}}{{{self.folded} more}} & "
-                        f"{sympy.latex(self.remainder_probability)} & "
-                        f"{sympy.latex(self.remainder)} \\\\")
-        head = " & ".join(names + ["probability", "contribution"]) + " \\\\ \\hline"
-        return (f"$${sympy.latex(number_to_sympy(self.total))}$$"
-                f"\\begin{{tabular}}{{{cols}}}{head}" + "".join(rows) + "\\end{tabular}")
+            rows.append(" & ".join([latex_text(f"{self.folded} more")]
+                                   + [r"\,"] * (len(names) - 1)
+                                   + [latex_value(self.remainder_probability),
+                                      latex_value(self.remainder)]))
+        head = " & ".join(latex_text(n) for n in names + ["probability", "contribution"])
+        body = r" \\ ".join([head + r" \\ \hline " + (rows[0] if rows else "")] + rows[1:])
+        return (f"$$ {latex_text(self.query)} = {latex_value(number_to_sympy(self.total))}"
+                r" \qquad \begin{array}{" + cols + "} " + body + r" \end{array} $$")
 
 
 def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
@@ -209,12 +218,6 @@ def explain(query: Expr, given: Expr | None = None, by: Sequence[str] = (),
                        tuple(shown), remainder, rest_p, len(rest), groups)
 
 
-def _latex_value(v) -> str:
-    if isinstance(v, (sympy.Basic, int)):
-        return sympy.latex(v)
-    return "\\text{" + re.sub(r"([#$%&_{}])", r"\\\1", str(v)) + "}"
-
-
 def _magnitude_value(c):
     c = number_to_sympy(c)
     if c.free_symbols:
@@ -252,13 +255,23 @@ class ActionExplanation:
     #: of :class:`~cpspec.core.partition.ParameterRegion` with the chosen action as
     #: ``.answer`` and each action's margin to it as ``.margin``
     regions: Any = None
+    decision: str | None = None   # an influence diagram's decision (state: its information)
+
+    def __repr__(self) -> str:
+        return (f"ActionExplanation(state={self.state!r}, chosen={self.chosen!r}, "
+                f"utilities={self.utilities})")
 
     def records(self) -> list[dict]:
         return [{"action": a, "utility": self.utilities[a], "margin": self.margins[a],
                  "chosen": a == self.chosen} for a in self.utilities]
 
     def __str__(self) -> str:
-        lines = [f"in state {self.state!r} the agent chooses {self.chosen!r}"]
+        if self.decision is not None:
+            where = ", ".join(f"{k} = {v!r}" for k, v in self.state.items())
+            lines = [f"{'with ' + where + ', ' if where else ''}decision {self.decision} "
+                     f"chooses {self.chosen!r}"]
+        else:
+            lines = [f"in state {self.state!r} the agent chooses {self.chosen!r}"]
         if isinstance(self.regions, list):
             lines[0] += " in the first region; over the parameters:"
             lines += [f"   {r}; margins {', '.join(f'{a}: {_fmt(m)}' for a, m in r.margin.items())}"
@@ -274,6 +287,16 @@ class ActionExplanation:
                              f"{self.chosen!r})")
         return "\n".join(lines)
 
+    def _repr_latex_(self) -> str:
+        """Each action's exact expected utility and margin as a display-math ``array``."""
+        rows = [f"{latex_text(('* ' if a == self.chosen else '') + str(a))} & "
+                f"{latex_value(u)} & {latex_value(self.margins[a])}"
+                for a, u in self.utilities.items()]
+        head = " & ".join(latex_text(h) for h in ("action", "E(U)", "margin"))
+        return (f"$$ {latex_text(f'in state {self.state!r}')} \\qquad "
+                r"\begin{array}{lrr} " + head + r" \\ \hline " + r" \\ ".join(rows)
+                + r" \end{array} $$")
+
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{'<b>' if a == self.chosen else ''}{html.escape(str(a))}"
                        f"</td><td>{html.escape(str(u))}</td>"
@@ -283,12 +306,16 @@ class ActionExplanation:
                 f"<tr><th>action</th><th>E(U)</th><th>margin</th></tr>{rows}</table>")
 
 
-def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
-                   ) -> ActionExplanation:
+def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3,
+                   decision: str | None = None) -> ActionExplanation:
     """Why the planning world chooses its action in ``state``.
 
     ``model`` is an agent (its planning world ``p(o, state)``), a :class:`Solution`
-    of an MDP, or an MDP with a horizon given as ``(mdp, horizon)``.
+    of an MDP, an MDP with a horizon given as ``(mdp, horizon)``, or an influence
+    diagram (a world with ``cp.decision`` nodes, or its ``cp.solve`` solution): then
+    ``state`` is the ``decision``'s information (a dict of its parents' values, a tuple
+    in parent order, one value for one parent, ``()`` for none) and the utilities are
+    the exact expected utilities of its actions (:meth:`IDSolution.expected_utilities`).
 
     Examples
     --------
@@ -297,11 +324,21 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3
     >>> x = cp.explain_action(cp.agents.FP(delayed_reward()), "start")
     >>> x.chosen, x.utilities, x.margins["take"]
     ('wait', {'take': 1, 'wait': 27/10}, -17/10)
+    >>> w = cp.world("guess", X=cp.uniform([0, 1]),
+    ...              S=cp.dist(lambda X: {X: "3/4", 1 - X: "1/4"}),
+    ...              D=cp.decision([0, 1], parents=["S"]), U=cp.utility(lambda X, D: int(X == D)))
+    >>> y = cp.explain_action(w, {"S": 1})
+    >>> y.chosen, y.utilities, y.margins[0]
+    (1, {0: 1/4, 1: 3/4}, -1/2)
     """
     if isinstance(model, Agent) and model.chunks is not None:
         raise SpecError("explain_action reads a step-by-step planning world; this agent "
                         "plans with chunks: agent.plan(o, state).q(state) gives each "
                         "chunk's exact value")
+    if isinstance(model, Diagram):
+        model = solve(model)
+    if isinstance(model, (IDSolution, ParametricIDSolution)):
+        return _explain_decision(model, state, decision)
     if isinstance(model, Agent):
         sol = model.plan(o or model.o0, state)
     elif isinstance(model, (Solution, ParametricSolution, RegionSolution)):
@@ -355,6 +392,112 @@ def _merge_same_margins(regs: list) -> list:
         else:
             out.append(r)
     return out
+
+
+def _explain_decision(sol, info, decision) -> ActionExplanation:
+    first = sol.pieces[0][1] if isinstance(sol, ParametricIDSolution) else sol
+    names = list(first.rules)
+    if decision is None:
+        if len(names) != 1:
+            raise SpecError(f"the diagram has the decisions {', '.join(names)}; say which "
+                            "with decision=...")
+        decision = names[0]
+    if decision not in first.rules:
+        raise SpecError(f"{decision!r} is not a decision of world {first.diagram.name!r}; "
+                        f"its decisions are {', '.join(names)}")
+    parents = first.diagram.parents(decision)
+    if isinstance(info, dict):
+        missing = [p for p in parents if p not in info]
+        extra = [k for k in info if k not in parents]
+        if missing or extra:
+            raise SpecError(f"decision {decision} sees {', '.join(parents) or 'nothing'}; "
+                            f"give exactly those (missing {missing}, not seen {extra})")
+        key = tuple(info[p] for p in parents)
+    elif isinstance(info, tuple):
+        key = info
+    else:
+        key = (info,)
+    shown = dict(zip(parents, key))
+    if isinstance(sol, ParametricIDSolution):
+        eus = [(s, p.expected_utilities(decision, *key)) for s, p in sol.pieces]
+        acts = list(eus[0][1])
+        choice = sol.policy(decision, *key)
+        chosen = first.policy(decision, *key)
+        utilities = {a: piecewise(sol.parameter, [(s, e[a]) for s, e in eus]) for a in acts}
+        margins = {a: piecewise(sol.parameter, [
+            (s, sympy.simplify(e[a] - e[p.policy(decision, *key)]))
+            for (s, e), (_, p) in zip(eus, sol.pieces)]) for a in acts}
+        return ActionExplanation(shown, chosen, utilities, margins, {}, choice, decision)
+    utilities = sol.expected_utilities(decision, *key)
+    chosen = sol.policy(decision, *key)
+    margins = {a: sympy.simplify(number_to_sympy(u) - number_to_sympy(utilities[chosen]))
+               for a, u in utilities.items()}
+    return ActionExplanation(shown, chosen, utilities, margins, {}, None, decision)
+
+
+@dataclass(frozen=True)
+class DecisionsExplanation:
+    """Every decision rule of an influence diagram explained: the optimal expected
+    utility and one :class:`ActionExplanation` per decision and information that has
+    positive probability."""
+
+    world: str
+    value: Any
+    parts: tuple
+
+    def __str__(self) -> str:
+        return "\n".join([f"U({self.world}) = {_fmt(self.value)}"]
+                         + [str(p) for p in self.parts])
+
+    def _repr_html_(self) -> str:
+        return f"<div><b>U({html.escape(self.world)}) = {html.escape(str(self.value))}" \
+               "</b>" + "".join(p._repr_html_() for p in self.parts) + "</div>"
+
+    def _repr_latex_(self) -> str:
+        return self.parts[0]._repr_latex_() if len(self.parts) == 1 else \
+            f"$U = {latex_value(self.value)}$"
+
+
+#: Most decision rows :func:`explain_decisions` lists.
+MAX_DECISION_ROWS = 50
+
+
+def explain_decisions(model) -> DecisionsExplanation:
+    """Why an influence diagram's decisions are what they are: for each decision and
+    each information with positive probability, each action's exact expected utility and
+    its margin (up to :data:`MAX_DECISION_ROWS` rows).
+
+    Examples
+    --------
+    >>> import cpspec as cp
+    >>> w = cp.world("guess", X=cp.uniform([0, 1]),
+    ...              S=cp.dist(lambda X: {X: "3/4", 1 - X: "1/4"}),
+    ...              D=cp.decision([0, 1], parents=["S"]), U=cp.utility(lambda X, D: int(X == D)))
+    >>> print(cp.explain_decisions(w))
+    U(guess) = 3/4 (~0.75)
+    with S = 0, decision D chooses 0
+     *          0  E(U) = 3/4 (~0.75)   margin 0
+                1  E(U) = 1/4 (~0.25)   margin -1/2 (~-0.5)
+    with S = 1, decision D chooses 1
+                0  E(U) = 1/4 (~0.25)   margin -1/2 (~-0.5)
+     *          1  E(U) = 3/4 (~0.75)   margin 0
+    """
+    sol = solve(model) if isinstance(model, Diagram) else model
+    if not isinstance(sol, (IDSolution, ParametricIDSolution)):
+        raise SpecError("explain_decisions needs an influence diagram (a world with "
+                        "cp.decision nodes) or its solution, got " + type(model).__name__)
+    first = sol.pieces[0][1] if isinstance(sol, ParametricIDSolution) else sol
+    parts = []
+    for D, rule in first.rules.items():
+        for info in rule:
+            if info not in first.eu.get(D, {}):
+                continue  # probability zero under every policy
+            parts.append(_explain_decision(sol, info, D))
+            if len(parts) >= MAX_DECISION_ROWS:
+                break
+    name = model.name if isinstance(model, Diagram) else \
+        first.diagram.name.removesuffix("_star")  # the solved copy's name
+    return DecisionsExplanation(name, sol.value, tuple(parts))
 
 
 def _action_parts(sol, state, t, top):

@@ -16,7 +16,7 @@ FILES = sorted(p for p in ROOT.rglob("*.py"))
 
 #: The layers, lowest first: a module may import from its own layer and the ones below.
 LAYERS = [
-    {"errors", "budget", "progress"},
+    {"errors", "budget", "progress", "executors"},
     {"core"},
     {"inference"},
     {"decisions"},
@@ -28,7 +28,7 @@ LAYERS = [
 ]
 
 #: Imports allowed inside functions: optional dependencies only.
-OPTIONAL = {"stormpy", "tqdm", "IPython", "PIL"}
+OPTIONAL = {"stormpy", "tqdm", "IPython", "PIL", "distributed"}
 
 
 def module_name(path: Path) -> str:

@@ -62,7 +62,7 @@ def test_outputs_as_data_html_latex():
     x = cp.explain(dice_world().S, max_rows=2)
     recs = x.records()
     assert recs[-1]["remainder"] == 9 and len(recs) == 3
-    assert "<table>" in x._repr_html_() and "tabular" in x._repr_latex_()
+    assert "<table>" in x._repr_html_() and "\\begin{array}" in x._repr_latex_()
 
 
 def test_explain_action_margins_match_solve():

@@ -119,6 +119,11 @@ class Agent:
         twin._plans = {}
         return twin
 
+    def __getstate__(self) -> dict:
+        # pickled (sent to a worker) as its definition; the solved plans are derived,
+        # made again where they are needed, and may be growing while this runs
+        return {**self.__dict__, "_plans": {}}
+
     def _repr_svg_(self) -> str | None:
         """The learning world and the planning world side by side, for notebooks."""
         return svg(self)
@@ -134,6 +139,11 @@ class Agent:
 
     #: True when the planning world's reward depends on the current state (ITC)
     planning_depends_on_state = False
+
+    #: True when the planning world's states carry the planning step, ``(t, x)``
+    #: starting at ``(0, s)`` (UPD with a finite horizon: its correction depends on the
+    #: steps to go)
+    stamped_planning = False
 
     #: The chunk model the agent plans with (:mod:`cpspec.decisions.chunks`; STH), or
     #: None for step-by-step planning
@@ -286,47 +296,74 @@ class Agent:
     def simulate(self, T: int, n: int, seed: int, params: Mapping | None = None):
         """Run the agent ``n`` times for ``T`` steps (seeded); return the per-run
         discounted rewards as a NumPy array. No tabulation: long runs are cheap."""
-        T = _steps(T, f"{self.kind}.simulate", MAX_SIMULATION_STEPS, "MAX_SIMULATION_STEPS")
+        return np.array([run["total"] for run in self._runs(T, n, seed, params, "simulate",
+                                                             keep=False)], dtype=float)
+
+    def traces(self, T: int, n: int, seed: int) -> list[dict]:
+        """The same seeded runs as :meth:`simulate`, with their traces: per run the
+        ``states`` (``T + 1``), ``actions``, ``rewards`` (exact) and the discounted
+        ``total`` (a float).
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> from cpspec.examples import delayed_reward
+        >>> run, = cp.agents.FP(delayed_reward()).traces(3, 1, seed=0)
+        >>> run["states"], run["actions"], run["rewards"]
+        (['start', 'w1', 'done', 'done'], ['wait', 'take', 'take'], [0, 3, 0])
+        >>> bool(run["total"] == cp.agents.FP(delayed_reward()).simulate(3, 1, seed=0)[0])
+        True
+        """
+        return list(self._runs(T, n, seed, None, "traces", keep=True))
+
+    def _runs(self, T, n, seed, params, what: str, keep: bool):
+        T = _steps(T, f"{self.kind}.{what}", MAX_SIMULATION_STEPS, "MAX_SIMULATION_STEPS")
         if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
-            raise SpecError(f"{self.kind}.simulate: n = {show(n)} must be a positive integer "
+            raise SpecError(f"{self.kind}.{what}: n = {show(n)} must be a positive integer "
                             "(the number of runs)")
         n = int(n)
         if n * max(T, 1) > MAX_SIMULATION_STEPS:
             raise ModelTooLargeError(
-                f"{self.kind}.simulate: {show(n)} runs x {T} steps = {show(n * max(T, 1))} steps, above "
-                f"cpspec.agents.base.MAX_SIMULATION_STEPS = {MAX_SIMULATION_STEPS}; simulate "
-                "fewer runs or steps, or raise the limit")
+                f"{self.kind}.{what}: {show(n)} runs x {T} steps = {show(n * max(T, 1))} "
+                f"steps, above cpspec.agents.base.MAX_SIMULATION_STEPS = "
+                f"{MAX_SIMULATION_STEPS}; simulate fewer runs or steps, or raise the limit")
         if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-            raise SpecError(f"{self.kind}.simulate: seed = {show(seed)} must be a "
+            raise SpecError(f"{self.kind}.{what}: seed = {show(seed)} must be a "
                             "non-negative integer (the same seed gives the same runs)")
         if params:
-            raise SpecError(f"{self.kind}.simulate: params= is not supported for agents; "
+            raise SpecError(f"{self.kind}.{what}: params= is not supported for agents; "
                             "build the agent over env.bind(name=value) instead")
         free = self.env.free_symbols() | getattr(as_sympy(getattr(self, "epsilon", 0)),
                                                  "free_symbols", set())
         if free:
             raise ParameterError(
-                f"{self.kind}.simulate: the agent has the symbolic parameters "
+                f"{self.kind}.{what}: the agent has the symbolic parameters "
                 f"{', '.join(sorted(s.name for s in free))}; simulation needs numbers: build "
                 "the agent over env.bind(name=value) (and a number for epsilon)")
         env = self.env
         rng = np.random.default_rng(int(seed))
         g = float(env.gamma)
         starts = list(env.mu0.items())
-        out = np.zeros(n)
-        for i in progress(range(n), n * max(T, 1), f"simulating {self.kind}", min_total=20000):
+        for _ in progress(range(n), n * max(T, 1), f"simulating {self.kind}",
+                          min_total=20000):
             s = _draw(rng, starts)
             o = self.o0
             total, disc = 0.0, 1.0
+            states, actions, rewards = [s], [], []
             for t in range(T):
                 a = _draw(rng, list(self.policy_row(o, s, t).items()))
                 s2 = _draw(rng, list(env.P[(s, a)].items()))
-                total += disc * float(self.learning_reward(s, a, s2))
+                r = self.learning_reward(s, a, s2)
+                total += disc * float(r)
                 disc *= g
                 o = append(o, s, a, s2)
+                if keep:
+                    states.append(s2)
+                    actions.append(a)
+                    rewards.append(as_sympy(r))
                 s = s2
-            out[i] = total
-        return out
+            yield ({"states": states, "actions": actions, "rewards": rewards, "total": total}
+                   if keep else {"total": total})
 
     def crosscheck(self, T: int, n: int = 2000, seed: int = 0,
                    confidence: float = 0.999) -> CrossCheck:

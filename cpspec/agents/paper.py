@@ -19,6 +19,11 @@ ITF     input terminal, factual: the planning reward at step ``t`` is read from 
         terminal content of the predicted state ``S'_t``
 ITC     input terminal, counterfactual: every planning step uses the terminal content of
         the current state ``s``
+UPD     the safety layer agent ``pi*_upd`` (Holtman 2020, arXiv 2007.05411): as ITF, the
+        reward is read from the predicted terminal content, and a step on which the
+        content changes from ``c`` to ``c2`` earns the correction
+        ``gamma * (V_c(s') - V_c2(s'))`` (optimal values of the planning world with the
+        reward held at ``c`` or ``c2``), which keeps the agent indifferent to the update
 ======  ==================================================================================
 
 Choices where the paper leaves room (documented here, relied on by the tests):
@@ -47,11 +52,11 @@ from ..core.regions import Sign
 from ..decisions.chunks import ChunkModel, EffectiveHorizon
 from ..decisions.chunks import chunks as make_chunks
 from ..decisions.mdp import MDP
-from ..decisions.solving import solve
+from ..decisions.solving import ParametricSolution, solve
 from ..errors import DistributionError, FunctionError, ParameterError, SpecError
 from .base import Agent
 
-__all__ = ["FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC"]
+__all__ = ["FP", "FPX", "STH", "SI", "SIF", "ITF", "ITC", "UPD"]
 
 
 class FP(Agent):
@@ -136,10 +141,12 @@ class STH(Agent):
         return self._plans[key]
 
     def planning_world(self, o: tuple, s: Any, horizon: int | None = None):
-        if self.chunks is not None:  # its planning world is not the N-step diagram
-            raise SpecError("the planning world of STH with chunks is a chunk (semi-MDP) "
-                            "model, not drawn as a diagram; read it from "
-                            "agent.plan(o, s) (q, policy, effective_horizon)")
+        """The planning world as a diagram; with chunks the approximate ``N``-step
+        chunk planning world (:meth:`~cpspec.decisions.chunks.ChunkModel.planning_world`:
+        one slot per chunk with ``X``, ``T`` and ``U_C`` over the chunk's last nodes)."""
+        if self.chunks is not None:
+            mdp = self.planning_mdp(o, s)  # checks the record and the state
+            return self.chunks.over(mdp).planning_world(s, self.horizon, name="p")
         return super().planning_world(o, s, horizon)
 
     def planned_chunk(self, o: tuple, s: Any):
@@ -333,3 +340,127 @@ class ITC(_Terminal):
         learned, _ = super().planning_parts(o, s)
         now = self._content(s)
         return learned, (lambda x, a, x2: self._reward(now, x, a, x2))
+
+
+class UPD(_Terminal):
+    """The safety layer agent ``pi*_upd`` (Holtman, "AGI Agent Safety by Iteratively
+    Improving the Utility Function", 2020): the reward can be updated through an input
+    terminal, and the correction term of utility preservation keeps the agent
+    indifferent to the update.
+
+    Its planning world is ITF's (the reward at each step is read from the terminal
+    content of the predicted state), except that a transition on which the content
+    changes from ``c`` to ``c2`` also earns ``gamma * (V_c(s2) - V_c2(s2))``, where
+    ``V_x`` is the optimal value of the planning world with the reward held at ``x``
+    throughout. With the infinite (discounted) horizon these values are stationary. With
+    a finite planning horizon ``N`` they depend on the steps to go: a change on planning
+    step ``t`` (0-based) earns ``gamma * (V_c(s2, m) - V_c2(s2, m))`` with
+    ``m = N - t - 1`` steps left after it, computed exactly for every step; the planning
+    world is then stamped with the step (its states are ``(t, x)``, starting at
+    ``(0, s)``).
+
+    >>> import cpspec as cp
+    >>> from cpspec.examples import input_terminal
+    >>> env, rewards = input_terminal()
+    >>> cp.agents.UPD(env, terminal="terminal", rewards=rewards).act((), env.states[0])
+    'work'
+    >>> upd3 = cp.agents.UPD(env, terminal="terminal", rewards=rewards, horizon=3)
+    >>> upd3.act((), env.states[0]), upd3.held_values((), to_go=1)["easy"][env.states[0]]
+    ('work', 2)
+    """
+
+    kind = "UPD"
+
+    def __init__(self, env: MDP, learner: Any = "perfect", horizon: Any = None,
+                 o0: tuple = (), terminal: Any = None, rewards: Mapping | None = None):
+        super().__init__(env, learner, horizon, o0, terminal, rewards)
+        if isinstance(self.horizon, sympy.Symbol):
+            raise SpecError(f"UPD: the planning horizon must be a number of steps or None "
+                            f"(infinite), not the symbol {self.horizon}: the correction "
+                            "depends on the steps to go, so each step needs its own value")
+        # a finite horizon stamps the planning world with the step: one world per state
+        self.stamped_planning = self.horizon is not sympy.oo
+        self.planning_depends_on_state = self.stamped_planning
+
+    def _held(self, o) -> dict:
+        """``{content: solution}`` of the planning world with the reward held at each
+        content (kept per learned model)."""
+        key = ("held", self.learner.key(tuple(o)))
+        if key not in self._plans:
+            learned = self.learned(tuple(o))
+            env = self.env
+            out = {}
+            for c in self.rewards:
+                held = MDP(env.states, env.actions, learned,
+                           lambda x, a, x2, _c=c: self._reward(_c, x, a, x2), env.states[0],
+                           env.gamma)
+                sol = solve(held, self.horizon, timeout=None)
+                if isinstance(sol, ParametricSolution):
+                    raise ParameterError(f"UPD: the correction depends on {sol.parameter}; "
+                                         "build the agent over env.bind(...) with numbers")
+                out[c] = sol
+            self._plans[key] = out
+        return self._plans[key]
+
+    def held_values(self, o, to_go: int | None = None) -> dict:
+        """``{content: {state: V_content(state)}}``: the optimal values of the planning
+        world for record ``o`` with the reward held at each terminal content; with a
+        finite planning horizon ``N``, those with ``to_go`` steps to go (0 to ``N``)."""
+        sols = self._held(o)
+        if self.horizon is sympy.oo:
+            return {c: sol.values for c, sol in sols.items()}
+        N = self.horizon
+        if isinstance(to_go, bool) or not isinstance(to_go, int) or not 0 <= to_go <= N:
+            raise SpecError(f"UPD.held_values: to_go = {to_go!r} must be a number of steps "
+                            f"from 0 to the planning horizon {N}")
+        if to_go == 0:
+            return {c: {s: sympy.Integer(0) for s in self.env.states} for c in sols}
+        return {c: sol.values if to_go == N else sol.next_values(N - to_go - 1)
+                for c, sol in sols.items()}
+
+    def planning_parts(self, o, s):
+        learned, _ = super().planning_parts(o, s)
+        if self.horizon is not sympy.oo:  # the corrections are per step: planning_mdp
+            return learned, (lambda x, a, x2: self._reward(self._content(x), x, a, x2))
+        V = self.held_values(o)
+        g = self.env.gamma
+
+        def reward(x, a, x2):
+            c, c2 = self._content(x), self._content(x2)
+            r = self._reward(c, x, a, x2)
+            if c2 != c:
+                r = r + g * (to_exact(V[c][x2]) - to_exact(V[c2][x2]))
+            return r
+        return learned, reward
+
+    def planning_mdp(self, o: tuple, s: Any) -> MDP:
+        """The planning world ``p(o, s)``; with a finite horizon ``N`` stamped with the
+        planning step: states ``(t, x)`` for ``t`` from 0 to ``N``, start ``(0, s)``."""
+        flat = super().planning_mdp(o, s)
+        N = self.horizon
+        if N is sympy.oo:
+            return flat
+        V = [self.held_values(o, m) for m in range(N)]
+        g = self.env.gamma
+
+        def transition(kx, a):
+            k, x = kx
+            return {(min(k + 1, N), x2): p for x2, p in flat.P[(x, a)].items()}
+
+        def reward(kx, a, kx2):
+            (k, x), (_, x2) = kx, kx2
+            if k >= N:  # after the last planning step nothing counts
+                return 0
+            r = flat.R[(x, a, x2)]
+            c, c2 = self._content(x), self._content(x2)
+            if c2 != c:
+                m = N - k - 1
+                r = r + g * (to_exact(V[m][c][x2]) - to_exact(V[m][c2][x2]))
+            return r
+        states = [(k, x) for k in range(N + 1) for x in self.env.states]
+        return MDP(states, self.env.actions, transition, reward, (0, s), self.env.gamma)
+
+    def planned_action(self, o: tuple, s: Any):
+        if self.horizon is sympy.oo:
+            return super().planned_action(o, s)
+        return self.plan(o, s).policy(0, (0, s))

@@ -103,10 +103,11 @@ class Diagram:
     ('chance', 'f_S')
     """
 
-    __slots__ = ("name", "_nodes", "_graph", "_order", "_bindings", "_cache")
+    __slots__ = ("name", "_nodes", "_graph", "_order", "_bindings", "_cache", "_surgery")
 
     def __init__(self, name: str, nodes: Iterable[Node],
-                 bindings: Mapping[sympy.Symbol, Any] | None = None):
+                 bindings: Mapping[sympy.Symbol, Any] | None = None,
+                 surgery: Iterable[str] = ()):
         name = _check_name(name, "world")
         node_map: dict[str, Node] = {}
         given: dict[str, str] = {}
@@ -158,9 +159,15 @@ class Diagram:
         object.__setattr__(self, "_order", order)
         object.__setattr__(self, "_bindings", dict(bindings or {}))
         object.__setattr__(self, "_cache", {})
+        object.__setattr__(self, "_surgery", frozenset(surgery) & set(order))
 
     def __setattr__(self, key, value):
         raise AttributeError("a Diagram is immutable; use replace() to build a new one")
+
+    def __reduce__(self):
+        # pickled (to send it to a worker process) as what defines it; the memo of
+        # derived tables is rebuilt where it is needed
+        return (Diagram, (self.name, tuple(self._nodes.values()), self._bindings))
 
     # ---- access ---------------------------------------------------------------------
     def __getattr__(self, item: str) -> RV:
@@ -223,6 +230,21 @@ class Diagram:
     def order(self) -> tuple[str, ...]:
         """Node names in a topological order (declaration order where the arcs allow)."""
         return self._order
+
+    @property
+    def surgery(self) -> frozenset:
+        """The nodes whose structural functions :meth:`replace` changed to make this
+        counterfactual world from its factual one (empty for a factual world); pictures
+        highlight them.
+
+        Examples
+        --------
+        >>> import cpspec as cp
+        >>> f = cp.world("f", G=cp.uniform([1, 2]), S=cp.fn(lambda G: 2 * G))
+        >>> sorted(f.replace("c", G=1).surgery), sorted(f.surgery)
+        (['G'], [])
+        """
+        return self._surgery
 
     @property
     def bindings(self) -> dict:
@@ -419,7 +441,7 @@ class Diagram:
                     "normalisation (as Python reads identifiers); replace each node once")
             given[node.name] = name
             built[node.name] = node
-        out = Diagram(new_name, built.values(), self.bindings)
+        out = Diagram(new_name, built.values(), self.bindings, surgery=given)
         validate(out)
         return out
 
@@ -463,7 +485,7 @@ class Diagram:
             except DistributionError as exc:
                 raise ParameterError(f"world {self.name!r}: {exc}") from None
             bound[syms[norm]] = as_sympy(x)
-        out = Diagram(new_name or self.name, self._nodes.values(), bound)
+        out = Diagram(new_name or self.name, self._nodes.values(), bound, surgery=self._surgery)
         validate(out)  # a bound probability outside [0, 1] is reported here, with its values
         return out
 

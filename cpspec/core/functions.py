@@ -372,11 +372,13 @@ def as_sympy(x: Any) -> Any:
     return x
 
 
-def call_user(f: Callable, *args, what: str, fix: str = "") -> Any:
+def call_user(f: Callable, *args, what: str, fix: str | Callable[[], str] = "") -> Any:
     """Call a user's function ``f(*args)`` the way every cpspec entry point does: a cpspec
     error passes through; any other exception becomes a :class:`FunctionError` that says
     ``what`` raised what, and the ``fix``: never a deep traceback. ``KeyboardInterrupt``
-    and other non-``Exception`` signals pass untouched.
+    and other non-``Exception`` signals pass untouched. ``fix`` may be a callable giving
+    the text, so that a message is formatted only when it is needed (tabulating calls
+    this once per parent assignment).
 
     >>> call_user(lambda x: 1 / x, 0, what="f(0)", fix="make it total")
     Traceback (most recent call last):
@@ -388,6 +390,7 @@ def call_user(f: Callable, *args, what: str, fix: str = "") -> Any:
     except SpecError:
         raise
     except Exception as exc:  # a user's function: report, never a deep traceback
+        fix = fix() if callable(fix) else fix
         raise FunctionError(f"{what} raised {type(exc).__name__}: {exc}"
                             + (f"; {fix}" if fix else "")) from None
 
@@ -474,8 +477,8 @@ class StructuralFunction:
         if callable(self.impl):
             out = call_user(self.impl, *args,
                             what=f"node {node!r}: its structural function",
-                            fix=f"for parent values {_show_args(args)}; make it total on the "
-                                "parents' domains")
+                            fix=lambda: f"for parent values {_show_args(args)}; make it "
+                                        "total on the parents' domains")
         else:
             out = self.impl
         if not self.random:
@@ -516,10 +519,33 @@ def _norm_value(v: Any) -> Any:
     return v
 
 
+def _checked_rational_row(out: dict) -> dict | None:
+    """The common row, checked in integer arithmetic: int or str values, Fraction
+    probabilities that are >= 0 and sum to 1 (then each is <= 1). ``None`` for anything
+    else, which :func:`check_distribution` checks (and explains) the general way."""
+    den = 1
+    for v, p in out.items():
+        if type(p) is not Fraction or (type(v) is not int and type(v) is not str):
+            return None
+        den = math.lcm(den, p.denominator)
+    total = 0
+    for p in out.values():
+        if p.numerator < 0:
+            return None
+        total += p.numerator * (den // p.denominator)
+    if total != den:
+        return None
+    return {v: p for v, p in out.items() if p.numerator}
+
+
 def check_distribution(node: str, out: Any, args: tuple) -> dict:
     """The row a random structural function gave for ``args``, checked: a mapping of
     hashable values to exact probabilities in [0, 1] that sum to 1 (else a
     :class:`DistributionError` naming the node and the parent values)."""
+    if type(out) is dict:
+        row = _checked_rational_row(out)
+        if row is not None:
+            return row
     if not isinstance(out, Mapping):
         raise DistributionError(
             f"node {node!r}: a random structural function must give a mapping "

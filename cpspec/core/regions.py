@@ -16,6 +16,7 @@ from typing import Any, Callable
 import sympy
 
 from ..errors import ParameterError
+from .display import html_table, latex_value
 from .functions import as_sympy, number_to_sympy, to_exact
 
 __all__ = ["Region", "Split", "Sign", "over_regions", "valid_domain", "Choice", "piecewise",
@@ -321,6 +322,21 @@ class Choice:
 
     def __repr__(self):
         return f"Choice({self})"
+
+    def _repr_html_(self) -> str:
+        return html_table(["value", f"where {self.x}"],
+                          [[v, show_set(s, self.x)] for s, v in self.pieces])
+
+    def _repr_latex_(self) -> str:
+        r"""The choice as LaTeX cases (math mode throughout).
+
+        >>> g = sympy.Symbol("gamma")
+        >>> print(Choice(g, [(sympy.Interval(0, 1), "take")])._repr_latex_())
+        $\begin{cases} \text{take} & 0 \leq \gamma \wedge \gamma \leq 1 \end{cases}$
+        """
+        cases = r" \\ ".join(f"{latex_value(v)} & {sympy.latex(s.as_relational(self.x))}"
+                             for s, v in self.pieces)
+        return r"$\begin{cases} " + cases + r" \end{cases}$"
 
 
 def show_set(s: sympy.Set, x) -> str:

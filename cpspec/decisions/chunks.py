@@ -47,7 +47,10 @@ from typing import Any, Callable, Mapping
 
 import sympy
 
-from ..core.functions import call_user, check_distribution, hashable, show, to_exact
+from ..core.diagram import Diagram, world
+from ..core.functions import (call_user, check_distribution, const, decision, dist, fn,
+                              hashable, show, to_exact)
+from ..core.functions import utility as utility_node
 from ..errors import ChunkError, DistributionError, DomainError, ParameterError, SpecError
 from .mdp import MDP, check_horizon
 
@@ -333,6 +336,68 @@ class ChunkModel:
             raise DomainError(f"chunk {C!r} is not available in state {s!r} (it ends there "
                               "at once)")
         return self.kernel[(s, C)]
+
+    # ---- the planning world as a diagram ----------------------------------------------
+    def planning_world(self, start: Any, horizon: int, name: str = "p") -> Diagram:
+        """The approximate ``horizon``-step planning world of the post's comment thread
+        as an influence diagram: the middle nodes of each chunk cut, one slot ``k`` per
+        chunk with the decision ``C_k`` (the chunk, read from ``S_k`` and the elapsed
+        step ``tau_k``), the end state ``S_{k+1} ~ [X](S_k, C_k)``, the duration
+        ``T_k ~ [T](S_k, C_k)``, the elapsed step ``tau_{k+1} = tau_k + T_k`` and the
+        utility ``U_k = gamma**tau_k * U_C(S_k, C_k)``. ``T`` decides where each world line
+        ends: once
+        ``tau_k >= horizon`` the later slots earn nothing (``U_k`` reads ``tau_k``).
+        Every chunk takes at least one step, so ``horizon`` slots hold every world
+        line.
+
+        ``X`` and ``T`` are drawn independent, as the comment thread writes them: for
+        chunks derived from policies this is the world of :meth:`approximate` (exact for
+        chunks given as tables). A chunk not available in a state ends the world line
+        there at a cost below every plan's value, so the diagram's optimal value is the
+        approximate plan's.
+
+        >>> import cpspec as cp
+        >>> from cpspec.examples import delayed_reward
+        >>> m = cp.chunks(delayed_reward(delay=2), {"walk": lambda s: "end" if s == "done"
+        ...               else "wait"}, primitive=True)
+        >>> p = m.planning_world("start", 2)
+        >>> p.order
+        ('S_0', 'tau_0', 'C_0', 'S_1', 'T_0', 'tau_1', 'U_0', 'C_1', 'S_2', 'T_1', 'tau_2', 'U_1')
+        >>> cp.solve(p).value == m.approximate().plan(2).value
+        True
+        """
+        N = check_horizon(horizon, allow_symbolic=False, what="the chunk planning horizon")
+        if isinstance(N, bool) or not isinstance(N, int) or N < 1:
+            raise SpecError(f"the chunk planning horizon {show(horizon)} must be a positive "
+                            "integer")
+        hashable(start, "the state")
+        if (start, self.env.actions[0]) not in self.env.P:
+            raise DomainError(f"{show(start)} is not a state of the environment")
+        g = self.env.gamma
+        names = list(self.names)
+        worst = 1 + 2 * N * max((abs(_number(u, "a utility")) for u in
+                                 self.utility.values()), default=Fraction(0))
+
+        def start_of(s, c):  # (X row, T row, U) of chunk c started in s
+            if (s, c) in self.kernel:
+                return self.X(s, c), self.T(s, c), self.utility[(s, c)]
+            return {s: 1}, {N: 1}, -worst  # not available: the world line ends here
+
+        def utility(s, c, tau):
+            return g ** tau * start_of(s, c)[2] if tau < N else 0
+        nodes: list = [("S_0", const(start).with_label("s")),
+                       ("tau_0", const(0).with_label("0"))]
+        for k in range(N):
+            S, tau, C = f"S_{k}", f"tau_{k}", f"C_{k}"
+            nodes += [(C, decision(names, parents=[S, tau], label="pi")),
+                      (f"S_{k + 1}", dist(lambda s, c: start_of(s, c)[0], parents=[S, C],
+                                          label="X")),
+                      (f"T_{k}", dist(lambda s, c: start_of(s, c)[1], parents=[S, C],
+                                      label="T")),
+                      (f"tau_{k + 1}", fn(lambda tau, t: tau + t, parents=[tau, f"T_{k}"],
+                                         label="+")),
+                      (f"U_{k}", utility_node(utility, parents=[S, C, tau], label="U_C"))]
+        return world(name, nodes)
 
     # ---- planning -------------------------------------------------------------------
     def plan(self, horizon: int, deadline: Any = None) -> "ChunkPlan":

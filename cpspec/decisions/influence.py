@@ -37,6 +37,7 @@ from ..core.diagram import Diagram
 from ..errors import ParameterError, SpecError
 from ..inference.exact import numeric_value, marginal
 from ..core.functions import dist, fn, number_to_sympy
+from ..core.display import html_table
 from ..core.regions import (Choice, Region, Sign, over_regions, piecewise,
                             merge_adjacent,
                             valid_domain)
@@ -62,6 +63,22 @@ class IDSolution:
     diagram: Diagram = field(repr=False)
     eu: dict = field(repr=False, default_factory=dict)
     mass: dict = field(repr=False, default_factory=dict)  # D -> info -> P(info, D = first)
+
+    def __repr__(self) -> str:
+        return f"IDSolution(value={self.value}, decisions {', '.join(self.rules)})"
+
+    def _repr_html_(self) -> str:
+        """Each decision rule as a table, with the optimal expected utility."""
+        rows = []
+        for D, rule in self.rules.items():
+            ps = self.diagram.parents(D)
+            for key, a in list(rule.items())[:50]:
+                rows.append([D, ", ".join(f"{p}={v}" for p, v in zip(ps, key)) or "-", a])
+        return html_table(["decision", "information", "action"], rows,
+                          f"E(U) = {self.value}")
+
+    def _repr_latex_(self) -> str:
+        return f"$E(U) = {sympy.latex(self.value)}$"
 
     def policy(self, node: str, *info):
         """The optimal action of decision ``node`` given its parents' values."""
@@ -110,7 +127,28 @@ class ParametricIDSolution:
     pieces: tuple
     model: Any = field(repr=False, default=None)   # the diagram solved
 
+    def __repr__(self) -> str:
+        return (f"ParametricIDSolution({self.parameter}: a rule changes at "
+                f"{self.thresholds()})")
+
+    def _repr_html_(self) -> str:
+        """Each decision rule over the parameter, with the optimal expected utility."""
+        first = self.pieces[0][1]
+        rows = []
+        for D, rule in first.rules.items():
+            ps = first.diagram.parents(D)
+            for key in list(rule)[:50]:
+                rows.append([D, ", ".join(f"{p}={v}" for p, v in zip(ps, key)) or "-",
+                             self.policy(D, *key)])
+        return html_table(["decision", "information", "action"], rows,
+                          f"E(U) = {self.value}")
+
+    def _repr_latex_(self) -> str:
+        return f"$E(U) = {sympy.latex(self.value)}$"
+
     def policy(self, node: str, *info):
+        """The optimal action of ``node`` given its information: a
+        :class:`~cpspec.core.regions.Choice` over the parameter, or one action."""
         c = Choice(self.parameter, [(s, sol.policy(node, *info)) for s, sol in self.pieces])
         return c.pieces[0][1] if c.is_constant else c
 

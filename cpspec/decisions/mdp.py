@@ -95,6 +95,9 @@ class State(Mapping):
     def __setattr__(self, k, v):
         raise AttributeError("a State is immutable")
 
+    def __reduce__(self):  # pickled (for a worker process) as its values
+        return (_unpickled_state, (self._items,))
+
     def __iter__(self):
         return (k for k, _ in self._items)
 
@@ -112,6 +115,11 @@ class State(Mapping):
 
     def __repr__(self):
         return "State(" + ", ".join(f"{k}={v!r}" for k, v in self._items) + ")"
+
+
+def _unpickled_state(items: tuple) -> State:
+    """A :class:`State` again from its ``(name, value)`` pairs (unpickling)."""
+    return State(**dict(items))
 
 
 def check_horizon(horizon: Any, allow_symbolic: bool = True, *, mdp: "MDP | None" = None,
@@ -630,13 +638,13 @@ def _positional(f: StructuralFunction, name: str) -> Callable:
 
 
 def _state_of(mdp: MDP, args: tuple):
-    if mdp.variables is None:
+    if mdp.factors is None:  # one state node (also for named variables without dynamics)
         return args[0]
     return State(**dict(zip(mdp.variables, args)))
 
 
 def _reward_node(mdp: MDP, t: int, parents: list[str]) -> StructuralFunction:
-    n = 1 if mdp.variables is None else len(mdp.variables)
+    n = 1 if mdp.factors is None else len(mdp.variables)
 
     def r(*args):
         s, a, s2 = _state_of(mdp, args[:n]), args[n], _state_of(mdp, args[n + 1:])

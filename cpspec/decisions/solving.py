@@ -29,14 +29,17 @@ and the earlier node named.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
-from math import gcd, lcm
+from math import lcm
+from operator import mul
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import sympy
-from gmpy2 import mpz
+from gmpy2 import gcd as gmpy_gcd, mpz
 from sympy.matrices.exceptions import MatrixError
 from sympy.polys.constructor import construct_domain
 from sympy.polys.polyerrors import PolynomialError
@@ -49,6 +52,7 @@ from ..core.diagram import Diagram
 from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy
 from .mdp import MDP, action_distribution, policy_function, check_horizon
+from ..core.display import html_table
 from ..core.regions import (Choice, Region, Sign, over_regions, piecewise,
                             merge_adjacent,
                             valid_domain)
@@ -58,7 +62,7 @@ from ..core.partition import (Point, RegionSolution, check_rational,
 from .influence import solve_diagram
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
-           "evaluate_policy", "run_within", "optimal_at"]
+           "evaluate_policy", "run_within", "optimal_at", "MAX_SHOWN", "show_state"]
 
 
 # ---- exact numbers ---------------------------------------------------------------------
@@ -107,6 +111,17 @@ class ExactModel:
 
 
 # ---- results --------------------------------------------------------------------------
+
+#: Most states a rich display lists (notebooks); the text forms are not cut.
+MAX_SHOWN = 50
+
+
+def show_state(s) -> str:
+    """A state as a short text: a factored state as ``button=armed``."""
+    if hasattr(s, "items") and not isinstance(s, dict):
+        return ", ".join(f"{k}={v}" for k, v in dict(s).items())
+    return str(s)
+
 
 @dataclass(frozen=True, eq=False)
 class Solution:
@@ -220,7 +235,32 @@ class Solution:
         self._lookup(V, s)
         return {a: self._K.to_sympy(self._model.q(s, a, V)) for a in self.mdp.actions}
 
-    def _repr_latex_(self):
+    def __repr__(self) -> str:
+        h = "oo" if self.horizon is sympy.oo else self.horizon
+        return (f"Solution(horizon={h}, value={self.value}, "
+                f"{len(self.mdp.states)} states, {len(self.mdp.actions)} actions)")
+
+    def _rule_rows(self) -> tuple[list, list]:
+        """The policy as a table: one column per decision time (up to 6 shown)."""
+        states = list(self.mdp.states)[:MAX_SHOWN]
+        if self.stationary or self.tail is not None:
+            times = [None]
+        else:
+            times = list(range(min(self.horizon, 6)))
+        head = ["state"] + (["pi*(s)"] if times == [None] else [f"pi*({t}, s)" for t in times])
+        head.append("V(s)")
+        values = self.values
+        rows = [[show_state(s)] + [self.policy(s) if t is None else self.policy(t, s)
+                                   for t in times] + [values[s]] for s in states]
+        return head, rows
+
+    def _repr_html_(self) -> str:
+        """The value, and the optimal policy and values per state, as a table."""
+        head, rows = self._rule_rows()
+        h = "infinite" if self.horizon is sympy.oo else self.horizon
+        return html_table(head, rows, f"U(pi*) = {self.value}  (horizon {h})")
+
+    def _repr_latex_(self) -> str:
         return f"$U(\\pi^*) = {sympy.latex(self.value)}$"
 
 
@@ -288,6 +328,22 @@ class ParametricSolution:
         states = self.pieces[0][1].mdp.states
         return {s: self.piecewise(lambda sol, s=s: sol.values[s]) for s in states}
 
+    def __repr__(self) -> str:
+        return (f"ParametricSolution({self.parameter}: the policy changes at "
+                f"{self.thresholds()})")
+
+    def _repr_html_(self) -> str:
+        """The optimal value, and each state's first action over the parameter."""
+        first = self.pieces[0][1]
+        states = list(first.mdp.states)[:MAX_SHOWN]
+        rows = [[show_state(s), self.policy(s) if first.stationary else self.policy(0, s)]
+                for s in states]
+        return html_table(["state", "pi* (first step)"], rows,
+                          f"U(pi*) = {self.value}; thresholds {self.thresholds()}")
+
+    def _repr_latex_(self) -> str:
+        return f"$U(\\pi^*) = {sympy.latex(self.value)}$"
+
     def thresholds(self) -> list:
         """The exact parameter values where the optimal policy changes."""
         out = []
@@ -334,61 +390,176 @@ def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end:
     return tuple(rules), tuple(Vs)
 
 
+class _IntegerMDP:
+    """An MDP over QQ scaled to integers, for backward induction and policy iteration.
+
+    With probabilities and rewards scaled to integers by their common denominator ``L``
+    and values ``V = W / D`` (integers over one common denominator),
+    ``Q(s, a) * (L * L * gd * D) = gd * D * c(s, a) + gn * L * (P W)(s, a)``, where
+    ``c(s, a) = sum P R`` is fixed: one small-times-large dot product per state-action
+    pair and no gcd (on dense transition tables, one NumPy object matrix-vector
+    product). Floats decide an argmax where the best action leads by more than their
+    error bound (:meth:`candidates`); the rest is compared exactly, and an exact tie
+    always goes to the first action in the declared order.
+    """
+
+    def __init__(self, model: ExactModel):
+        mdp = model.mdp
+
+        def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type
+            return mpz(int(QQ.numer(x)))
+
+        def den(x):
+            return mpz(int(QQ.denom(x)))
+
+        self.num, self.den = num, den
+        dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
+        L = self.L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
+        self.gn, self.gd = num(model.gamma), den(model.gamma)
+        index = {s: i for i, s in enumerate(mdp.states)}
+        self.n, self.m = n, m = len(mdp.states), len(mdp.actions)
+        self.succ, self.probs, self.consts = succ, probs, consts = [], [], []
+        for s in mdp.states:
+            for a in mdp.actions:
+                row = model.rows[(s, a)]
+                succ.append([index[s2] for s2, _, _ in row])
+                probs.append([num(p) * (L // den(p)) for _, p, _ in row])
+                consts.append(sum((q * num(r) * (L // den(r)) for q, (_, _, r) in
+                                   zip(probs[-1], row)), mpz(0)))
+        self.dense = None
+        if sum(map(len, succ)) * 2 > n * m * n:  # mostly non-zero: a matrix product
+            self.dense = np.zeros((n * m, n), dtype=object)
+            self.dense[...] = mpz(0)
+            for i, (js, ps) in enumerate(zip(succ, probs)):
+                for j, q in zip(js, ps):
+                    self.dense[i, j] = q
+        self.pf = np.zeros((n * m, n))
+        for i, (js, ps) in enumerate(zip(succ, probs)):
+            for j, q in zip(js, ps):
+                self.pf[i, j] = q / L  # mpz / mpz is an mpfr: no overflow
+        self.cf = np.array([c / (L * L) for c in consts], dtype=float)  # inf past floats
+        self.cmax = float(np.abs(self.cf).max(initial=0))
+        self.gf = float(self.gn / self.gd)
+        self.eps = 4 * (n + 16) * 2.0**-52
+
+    def candidates(self, W, D) -> list:
+        """Per state, the actions whose Q-value may be the largest: those within twice
+        the float error bound of the float maximum (all of them past float range)."""
+        n, m = self.n, self.m
+        k = max(D.bit_length() - 60, 0)  # W / D to within 2**-58: ~60 bits of D
+        Df = float(D >> k)
+        try:
+            vl = [float(w >> k) / Df for w in W]
+        except OverflowError:  # a value beyond floats
+            return [range(m)] * n
+        with np.errstate(all="ignore"):
+            qf = (self.cf + self.gf * (self.pf @ np.array(vl))).reshape(n, m)
+            # rounding in the products and sums (relative), and the 2**-58 of vl
+            # (absolute, scaled by gamma)
+            tol = self.eps * (self.cmax + abs(self.gf) * max(map(abs, vl), default=0)) \
+                + 2.0**-50 * (1 + abs(self.gf))
+        if not (np.isfinite(tol) and np.isfinite(qf).all()):
+            return [range(m)] * n
+        near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
+        return [[k for k in range(m) if row[k]] for row in near]
+
+    def q(self, W, D, need) -> dict:
+        """The exact ``Q * L * L * gd * D`` of the pairs ``need`` (``state * m + action``
+        indices)."""
+        if self.dense is not None:
+            vec = np.empty(self.n, dtype=object)
+            vec[:] = W
+            dots = self.dense[list(need)].dot(vec) if need else []
+        else:
+            dots = [sum(map(mul, self.probs[k], [W[j] for j in self.succ[k]]), mpz(0))
+                    for k in need]
+        rD, gL = self.gd * D, self.gn * self.L
+        return {k: rD * self.consts[k] + gL * x for k, x in zip(need, dots)}
+
+    def best(self, W, D, keep=None):
+        """The exact greedy actions and their scaled Q-values: per state the first
+        action attaining the largest Q-value, or ``keep[state]`` unless an action is
+        strictly better (policy iteration switches only on strict improvement)."""
+        m = self.m
+        cands = self.candidates(W, D)
+        if keep is not None:
+            cands = [sorted(set(c) | {keep[i]}) for i, c in enumerate(cands)]
+        qs = self.q(W, D, [i * m + k for i, c in enumerate(cands) for k in c])
+        acts, vals = [], []
+        for i, c in enumerate(cands):
+            best = keep[i] if keep is not None else None
+            bq = qs[i * m + best] if best is not None else None
+            for k in c:
+                qk = qs[i * m + k]
+                if best is None or qk > bq:
+                    best, bq = k, qk
+            acts.append(best)
+            vals.append(bq)
+        return acts, vals
+
+    def scale(self, D):
+        """The denominator of the Q-values :meth:`q` gives for values over ``D``."""
+        return self.L * self.L * self.gd * D
+
+
+def _lowest_terms(W: list, D):
+    g = D
+    for w in W:
+        g = gmpy_gcd(g, w)
+        if g == 1:
+            return W, D
+    return [w // g for w in W], D // g
+
+
 def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
                       V_end: Mapping | None = None):
     """Backward induction over rationals with integer arithmetic (``V_end``: rational
-    values after the last step, default 0).
-
-    Values are kept as integer numerators over one common denominator per step, so each
-    Q-value costs integer multiply-adds and no gcd; the common factor is removed once per
-    step (|S| gcds). Exact values grow by a few digits per step (the discount and the
-    probabilities' denominators compound), which no exact method avoids.
+    values after the last step, default 0), on :class:`_IntegerMDP`. The common factor
+    of a step's values is removed once per step. The exact values grow by a few digits
+    per step (the discount and the probabilities' denominators compound), which no
+    exact method avoids; they become rationals only when read (:class:`_Steps`).
     """
     mdp = model.mdp
-    def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type here
-        return mpz(int(QQ.numer(x)))
-
-    def den(x):
-        return mpz(int(QQ.denom(x)))
-
-    dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
-    L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
-    gn, gd = num(model.gamma), den(model.gamma)
-    rows = {k: [(s2, num(p) * (L // den(p)), num(r) * (L // den(r))) for s2, p, r in v]
-            for k, v in model.rows.items()}
+    im = _IntegerMDP(model)
     if V_end is None:
-        W = {s: mpz(0) for s in mdp.states}   # V = W / D
-        D = mpz(1)
-        Vs = [{s: QQ.zero for s in mdp.states}]
+        W, D = [mpz(0)] * im.n, mpz(1)
     else:
-        end = {s: _conv(QQ, V_end[s]) for s in mdp.states}
-        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end.values())))
-        W = {s: num(v) * (D // den(v)) for s, v in end.items()}
-        Vs = [end]
+        end = [_conv(QQ, V_end[s]) for s in mdp.states]
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end)))
+        W = [im.num(v) * (D // im.den(v)) for v in end]
+    steps = [(W, D)]
     rules = []
     for _ in range(T):
         deadline.check()
-        # Q * (L * L * gd * D) = sum P * (R * gd * D + gn * L * W)
-        rD, gL = gd * D, gn * L
-        newW, rule = {}, {}
-        for s in mdp.states:
-            best, bq = None, None
-            for a in mdp.actions:
-                qa = sum((p * (r * rD + gL * W[s2]) for s2, p, r in rows[(s, a)]), mpz(0))
-                if best is None or qa > bq:
-                    best, bq = a, qa
-            newW[s], rule[s] = bq, best
-        D = L * L * gd * D
-        g = gcd(D, *newW.values())
-        if g > 1:
-            D //= g
-            newW = {s: w // g for s, w in newW.items()}
-        W = newW
-        Vs.append({s: QQ(int(w), int(D)) for s, w in W.items()})
-        rules.append(rule)
+        acts, W = im.best(W, D)
+        W, D = _lowest_terms(W, im.scale(D))
+        steps.append((W, D))
+        rules.append({s: mdp.actions[k] for s, k in zip(mdp.states, acts)})
     rules.reverse()
-    Vs.reverse()
-    return tuple(rules), tuple(Vs)
+    steps.reverse()
+    return tuple(rules), _Steps(mdp.states, steps)
+
+
+class _Steps(Sequence):
+    """The values of backward induction per step, kept as integers over a common
+    denominator and turned into a dict state -> rational only when one step is read
+    (building |S| rationals per step was most of a long horizon's time)."""
+
+    def __init__(self, states, steps):
+        self._states, self._steps, self._read = states, steps, {}
+
+    def __len__(self):
+        return len(self._steps)
+
+    def __getitem__(self, t):
+        if isinstance(t, slice):
+            return [self[i] for i in range(*t.indices(len(self)))]
+        t = range(len(self))[t]
+        if t not in self._read:
+            W, D = self._steps[t]
+            D = int(D)
+            self._read[t] = {s: QQ(int(w), D) for s, w in zip(self._states, W)}
+        return self._read[t]
 
 
 # ---- infinite horizon ------------------------------------------------------------------
@@ -417,8 +588,48 @@ def _evaluate_stationary(model: ExactModel, rule: Mapping) -> dict:
     return {s: col[idx[s]][0] for s in mdp.states}
 
 
+def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
+    """Policy iteration over QQ on :class:`_IntegerMDP`: each policy is evaluated by one
+    exact solve of ``(L L gd I - gn L P_pi) V = gd c_pi`` (integer coefficients), and
+    improved on exact integer Q-values (floats only skip actions that cannot win)."""
+    mdp = model.mdp
+    im = _IntegerMDP(model)
+    n, m = im.n, im.m
+    A0 = im.L * im.L * im.gd
+    pol = [0] * n
+    for _ in range(10_000):
+        deadline.check()
+        A = [[mpz(0)] * n for _ in range(n)]
+        b = []
+        for i in range(n):
+            k = i * m + pol[i]
+            A[i][i] += A0
+            for j, q in zip(im.succ[k], im.probs[k]):
+                A[i][j] -= im.gn * im.L * q
+            b.append([im.gd * im.consts[k]])
+        try:  # over QQ: with python-flint, SymPy hands this to flint's fmpq_mat
+            x = DomainMatrix([[QQ(int(v)) for v in row] for row in A], (n, n), QQ) \
+                .lu_solve(DomainMatrix([[QQ(int(v[0]))] for v in b], (n, 1), QQ))
+        except (DMNonInvertibleMatrixError, ZeroDivisionError) as exc:  # gamma = 1
+            raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
+                                 "use gamma < 1 or a finite horizon") from None
+        col = [r[0] for r in x.to_list()]
+        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in col)))
+        W = [im.num(v) * (D // im.den(v)) for v in col]
+        new, _ = im.best(W, D, keep=pol)
+        if new == pol:
+            break
+        pol = new
+    final, _ = im.best(W, D)  # pi*: the first action attaining the optimal Q-value
+    D = int(D)
+    V = {s: QQ(int(w), D) for s, w in zip(mdp.states, W)}
+    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), (V,)
+
+
 def _policy_iteration(model: ExactModel, sign: Sign, deadline: Deadline):
     mdp = model.mdp
+    if model.K is QQ:
+        return _policy_iteration_integer(model, deadline)
     rule = {s: mdp.actions[0] for s in mdp.states}
     for _ in range(10_000):
         deadline.check()

@@ -11,6 +11,7 @@ the range ``[a, b]`` both come from exact inference, so the bound is rigorous; w
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Mapping
@@ -18,13 +19,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..core.diagram import Diagram
-from ..errors import DistributionError, QueryError
+from ..errors import DistributionError, ExecutorError, QueryError
+from ..executors import Lost, run_ordered
 from .exact import E, P, joint_weights
 from ..core.expressions import Expr
 from ..core.functions import as_sympy, show, to_exact
-from .sampling import parameters_of, evaluate_samples, retarget, simulate
+from .sampling import (draw_shard, evaluate_samples, parameters_of, retarget, shard_plan,
+                       simulate)
 
-__all__ = ["CrossCheck", "crosscheck", "hoeffding_bound"]
+__all__ = ["CrossCheck", "crosscheck", "hoeffding_bound", "shard_sums"]
 
 
 def hoeffding_bound(span: float, n: int, confidence: float) -> float:
@@ -60,12 +63,19 @@ class CrossCheck:
 
 def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
                confidence: float = 0.999, given: Expr | None = None,
-               params: Mapping[str, Any] | None = None, claimed: Any = None) -> CrossCheck:
+               params: Mapping[str, Any] | None = None, claimed: Any = None,
+               executor: Executor | None = None) -> CrossCheck:
     """Compare the exact value of ``query`` with its estimate from ``n`` seeded samples.
 
     An event is checked through ``P``, any other expression through ``E``. Symbolic
     parameters must be given values in ``params``. With ``claimed``, that value (a
     hand-derived one, say) is compared with the simulation instead of cpspec's own.
+
+    The samples are the shards of :func:`cpspec.inference.sampling.shard_plan` (at most
+    ``SHARD_SAMPLES`` each, seeded from ``seed`` alone); each shard returns only its
+    count of samples and the sum of the query over them, and the merged counts give the
+    same estimate and the same bound whatever ``executor`` runs the shards (a Dask
+    ``Client(...).get_executor()``, a process or thread pool; default here).
 
     Examples
     --------
@@ -109,19 +119,37 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
     acc, _, _ = joint_weights(query, given, None, "E")
     support = [float(v) for v in acc]
     lo, hi = min(support), max(support)
-    samples = simulate(diagram, n, seed)
-    vals = np.asarray(evaluate_samples(query, samples, diagram.name), dtype=float)
-    vals = np.broadcast_to(vals, (n,))
-    if given is not None:
-        mask = np.broadcast_to(np.asarray(evaluate_samples(given, samples, diagram.name),
-                                          dtype=bool), (n,))
-        vals = vals[mask]
-    m = len(vals)
+    simulate(diagram, 1, seed)  # refuses what cannot be simulated, before any shard
+    m, total = 0, 0.0
+    for sums in run_ordered(executor, shard_sums, shard_plan(n, seed),
+                            (diagram, query, given), what=f"world {diagram.name!r}"):
+        if isinstance(sums, Lost):
+            raise ExecutorError(f"crosscheck of world {diagram.name!r}: a shard of samples "
+                                f"did not come back: {sums.reason}; run again (the same "
+                                "seed gives the same estimate)")
+        m, total = m + sums[0], total + sums[1]
     if m == 0:
         raise QueryError(f"no sample out of {n} satisfied {given}; raise n")
-    estimate = float(vals.mean())
+    estimate = total / m
     bound = hoeffding_bound(hi - lo, m, confidence)
     agrees = abs(estimate - float(exact)) <= bound + 1e-12
     label = f"{'P' if query.is_event else 'E'}({query}" + (f" | {given})" if given is not None else ")")
     return CrossCheck(label, exact, estimate, bound, m,
                       seed, confidence, agrees)
+
+
+def shard_sums(model: tuple, shard: tuple) -> tuple[int, float]:
+    """One shard's share of :func:`crosscheck`: the number of samples that satisfy the
+    condition and the sum of the query over them. ``model`` is ``(diagram, query,
+    given)``, ``shard`` a ``(count, SeedSequence)`` of
+    :func:`~cpspec.inference.sampling.shard_plan`."""
+    diagram, query, given = model
+    n = shard[0]
+    samples = draw_shard(diagram, shard)
+    vals = np.broadcast_to(np.asarray(evaluate_samples(query, samples, diagram.name),
+                                      dtype=float), (n,))
+    if given is not None:
+        mask = np.broadcast_to(np.asarray(evaluate_samples(given, samples, diagram.name),
+                                          dtype=bool), (n,))
+        vals = vals[mask]
+    return len(vals), float(np.add.reduce(vals))

@@ -9,18 +9,22 @@ Simulation needs numbers: symbolic parameters must be bound first (``params=`` o
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from numbers import Integral
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..core.diagram import Diagram
-from ..errors import FactorTooLargeError, ModelTooLargeError, ParameterError, QueryError
+from ..errors import (ExecutorError, FactorTooLargeError, ModelTooLargeError, ParameterError,
+                      QueryError)
+from ..executors import Lost, run_ordered
 from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import show
 from ..progress import progress
 
-__all__ = ["parameters_of", "simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES"]
+__all__ = ["parameters_of", "simulate", "evaluate_samples", "retarget", "MAX_SIMULATION_BYTES",
+           "SHARD_SAMPLES", "shard_plan", "draw_shard"]
 
 #: Largest memory (bytes) the samples of one :func:`simulate` call may take, estimated
 #: before any sample is drawn: 16 bytes per node and sample (its value and its code)
@@ -59,9 +63,14 @@ def _as_array(values: list | tuple) -> np.ndarray:
     return arr
 
 
-def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | None = None
-             ) -> dict[str, np.ndarray]:
+def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | None = None,
+             executor: Executor | None = None) -> dict[str, np.ndarray]:
     """Draw ``n`` joint samples of every node of ``diagram``, reproducibly from ``seed``.
+
+    The samples are drawn in shards of at most :data:`SHARD_SAMPLES` (see
+    :func:`shard_plan`): one shard draws from ``numpy.random.default_rng(seed)``, several
+    from the children ``numpy.random.SeedSequence(seed).spawn(k)``. The shards depend on
+    ``n`` and ``seed`` only, so the samples are the same on one worker or on many.
 
     Parameters
     ----------
@@ -72,6 +81,9 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
         Seed of NumPy's default generator; the same seed gives the same samples.
     params : mapping, optional
         Values for the diagram's symbolic parameters (by name).
+    executor : concurrent.futures.Executor, optional
+        Where to draw the shards (a Dask ``Client(...).get_executor()``, a process or
+        thread pool); default here. See :mod:`cpspec.executors`.
 
     Returns
     -------
@@ -87,6 +99,11 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
     >>> s = cp.simulate(f, 1000, seed=1)
     >>> bool((s["S"] == s["G"] + s["R"]).all()), len(s["S"])
     (True, 1000)
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     t = cp.simulate(f, 1000, seed=1, executor=ex)
+    >>> bool((t["S"] == s["S"]).all())
+    True
     """
     if isinstance(n, bool) or not isinstance(n, Integral) or n <= 0:
         raise QueryError(f"simulate needs a positive integer number of samples, got "
@@ -104,14 +121,60 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
             "fewer samples (several seeded calls), or raise the limit")
     if params:
         diagram = diagram.bind(**parameters_of(params))
-    rng = np.random.default_rng(int(seed))
+    _check_simulable(diagram)
+    shards = list(run_ordered(executor, draw_shard, shard_plan(n, seed), diagram,
+                              what=f"world {diagram.name!r}"))
+    lost = next((s for s in shards if isinstance(s, Lost)), None)
+    if lost is not None:
+        raise ExecutorError(f"simulating world {diagram.name!r}: a shard did not come back: "
+                            f"{lost.reason}; run again (the same seed gives the same samples)")
+    if len(shards) == 1:
+        return shards[0]
+    return {name: np.concatenate([s[name] for s in shards]) for name in diagram.order}
+
+
+#: Most samples in one shard of :func:`simulate` and :func:`cpspec.crosscheck`: the unit
+#: of work sent to a worker. The shards (and so the samples) depend on ``n``, ``seed`` and
+#: this number only, never on the number of workers.
+SHARD_SAMPLES = 1_000_000
+
+
+def shard_plan(n: int, seed: int) -> list[tuple[int, np.random.SeedSequence]]:
+    """The shards of ``n`` seeded samples: ``(count, seed sequence)`` pairs, ``k =
+    ceil(n / SHARD_SAMPLES)`` of them with counts as equal as can be. One shard uses
+    ``SeedSequence(seed)`` itself (the generator ``default_rng(seed)``), several the
+    independent children ``SeedSequence(seed).spawn(k)``.
+
+    Examples
+    --------
+    >>> [count for count, _ in shard_plan(2_500_001, 7)]
+    [833334, 833334, 833333]
+    >>> shard_plan(10, 7)[0][1].entropy
+    7
+    """
+    k = -(-n // SHARD_SAMPLES)
+    root = np.random.SeedSequence(seed)
+    seeds = [root] if k == 1 else root.spawn(k)
+    return [(n // k + (i < n % k), s) for i, s in enumerate(seeds)]
+
+
+def _check_simulable(diagram: Diagram) -> None:
+    for name in diagram.order:
+        if diagram.node(name).kind == "decision":
+            raise QueryError(f"world {diagram.name!r}: decision node {name!r} has no policy; "
+                             "replace it with one (cp.fn) before simulating")
+
+
+def draw_shard(diagram: Diagram, shard: tuple[int, np.random.SeedSequence]
+               ) -> dict[str, np.ndarray]:
+    """The samples of one shard of :func:`shard_plan` (a worker's piece of
+    :func:`simulate`); ``diagram`` has no free parameters and no decision nodes."""
+    n, seq = shard
+    rng = np.random.Generator(np.random.PCG64(seq))
     codes: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
     for name in diagram.order:
         node = diagram.node(name)
-        if node.kind == "decision":
-            raise QueryError(f"world {diagram.name!r}: decision node {name!r} has no policy; "
-                             "replace it with one (cp.fn) before simulating")
         try:
             t = diagram.table(name)
             tabulated = all(p in codes for p in node.parents)

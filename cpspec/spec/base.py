@@ -32,10 +32,10 @@ from ..decisions.solving import solve
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
-__all__ = ["phrase_for", "decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
+__all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
            "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
-           "show", "internal_error"]
+           "show", "internal_error", "phrase_for", "ADVICE", "CLI_ADVICE"]
 
 
 # ---- records ---------------------------------------------------------------------
@@ -410,33 +410,6 @@ def reject_unknown_keys(table: dict, allowed: set, path, lines, label: str) -> N
 
 # ---- messages ------------------------------------------------------------------------
 
-#: Python advice in cpspec's messages, and how a spec file (and the command line) says it
-_ADVICE = [
-    (re.compile(r"domain=\{(\w+): sympy\.Interval\(([^,()]+), ([^,()]+)\)(?:, \.\.\.)?\}"),
-     r'a [domains] entry \1 = "\1 >= \2 and \1 <= \3"', None),
-    (re.compile(r"domain=\{[^{}]*\}"), "[domains] entries", None),
-    (re.compile(r"\(?\b(?:mdp|env|diagram)?\.?bind\((?:\.\.\.|name=value)\)\)?"),
-     '(a [bind] entry NAME = "VALUE")', "(--param NAME=VALUE, or a [bind] entry)"),
-]
-
-
-def phrase_for(message: str, interface: str = "spec") -> str:
-    """``message`` with its Python advice (``env.bind(...)``, ``domain={...}``) said as
-    a spec file (``interface="spec"``: ``[bind]``, ``[domains]``) or the command line
-    (``"cli"``: ``--param``) says it.
-
-    >>> phrase_for("bind the others (mdp.bind(...))")
-    'bind the others (a [bind] entry NAME = "VALUE")'
-    >>> phrase_for("give it, e.g. domain={r: sympy.Interval(0, 10)}", "cli")
-    'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
-    """
-    if not message:
-        return message
-    for pattern, spec, cli in _ADVICE:
-        message = pattern.sub((cli or spec) if interface == "cli" else spec, message)
-    return message
-
-
 def brief(x: Any, limit: int = 60) -> str:
     """``repr(x)`` cut to ``limit`` characters, with the full length, for messages that quote
     a bad value."""
@@ -489,3 +462,71 @@ def internal_error(exc: BaseException) -> str:
     text = text if len(text) <= 300 else text[:300] + " ..."
     return (f"{type(exc).__name__}: {text} (an error inside cpspec, not in the spec file; "
             "please report it with the spec file)")
+
+
+#: Advice the library writes for Python callers (``env.bind(...)``, ``domain={...}``),
+#: and how a spec file and the command line say it: ``(pattern, spec, cli)`` triples
+#: applied in order by :func:`phrase_for`; ``spec`` None leaves a spec file's message as
+#: it is, ``cli`` None says it as the spec file does.
+ADVICE = (
+    (re.compile(r"build the agent over env\.bind\(name=value\)"),
+     None, "give --param NAME=VALUE"),
+    (re.compile(r"pass params=\{\.\.\.\} or use diagram\.bind\(name=value\)"),
+     None, "give --param NAME=VALUE"),
+    (re.compile(r"domain=\{(\w+): sympy\.Interval\(([^,()]+), ([^,()]+)\)(?:, \.\.\.)?\}"),
+     r'a [domains] entry \1 = "\1 >= \2 and \1 <= \3"', None),
+    (re.compile(r"domain=\{[^{}]*\}"), "[domains] entries", None),
+    (re.compile(r"\(?\b(?:mdp|env|diagram)?\.?bind\((?:\.\.\.|name=value)\)\)?"),
+     '(a [bind] entry NAME = "VALUE")', "(--param NAME=VALUE, or a [bind] entry)"),
+    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((\w+)=\.\.\.\)"), None, r"--param \1=VALUE"),
+    (re.compile(r"\b(?:diagram|env|mdp)\.bind\((?:name=value|\.\.\.)\)"),
+     None, "--param NAME=VALUE"),
+    (re.compile(r"bind the (?:model's )?parameters"), None,
+     "bind the parameters (--param NAME=VALUE)"),
+    (re.compile(r"pass stop_pressed=\.\.\. and null_action=\.\.\."), None,
+     'give the check obeys_stop_button(K, stop = "<condition>", null_action = '
+     '"<action>"), or use an agent with stop and null_action'),
+    (re.compile(r"cp\.draw\(\.\.\., summary=True\); cpspec draw --summary"), None,
+     "--summary"),
+    (re.compile(r"use cp\.synthesize to derive"), None, "use cp.synthesize (Python) to derive"),
+    (re.compile(r" or give symbols assumptions \(positive=True\)"), None, ""),
+)
+
+#: The command line's ``(pattern, replacement)`` pairs of :data:`ADVICE`, in order.
+CLI_ADVICE = tuple((pattern, spec if cli is None else cli) for pattern, spec, cli in ADVICE)
+
+
+def phrase_for(message: str, interface: str = "cli") -> str:
+    """``message`` with the advice phrased for ``interface``: ``"cli"`` (the ``cpspec``
+    command: ``--param`` for ``diagram.bind(...)``, the spec file's ``stop =`` for
+    ``stop_pressed=``), ``"spec"`` (a spec file: ``[bind]``, ``[domains]``) or
+    ``"python"`` (unchanged).
+
+    Examples
+    --------
+    >>> phrase_for("simulation needs numbers: build the agent over env.bind(name=value)")
+    'simulation needs numbers: give --param NAME=VALUE'
+    >>> phrase_for("bind them (diagram.bind(p=...))")
+    'bind them (--param p=VALUE)'
+    >>> phrase_for("bind the others (mdp.bind(...))", "spec")
+    'bind the others (a [bind] entry NAME = "VALUE")'
+    >>> phrase_for("give it, e.g. domain={r: sympy.Interval(0, 10)}", "cli")
+    'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
+    """
+    if interface == "python" or not message:
+        return message
+    if interface == "cli":
+        for pattern, replacement in CLI_ADVICE:
+            message = pattern.sub(replacement, message)
+        return message
+    if interface != "spec":
+        raise SpecError(f"phrase_for: interface {interface!r} is 'cli', 'spec' or 'python'")
+    for pattern, spec, _ in ADVICE:
+        if spec is not None:
+            message = pattern.sub(spec, message)
+    return message
+    if interface != "cli":
+        raise SpecError(f"phrase_for: interface {interface!r} is 'cli' or 'python'")
+    for pattern, replacement in CLI_ADVICE:
+        message = pattern.sub(replacement, message)
+    return message

@@ -15,6 +15,8 @@ The class is :class:`cpspec.verification.classes.WorldClass`.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import sympy
 
 from ..errors import SpecError, SpecFileError
@@ -56,6 +58,8 @@ def _gamma(text, where):
         raise SpecFileError(f"{where}: gamma = {text!r} may only mention gamma")
     g = sympy.Symbol("gamma", real=True)
     value = e.evaluate({"gamma": g}, {}, relational_if=True)
+    if isinstance(value, (Fraction, int)) and not isinstance(value, bool):
+        value = sympy.Rational(value.numerator, value.denominator)
     if isinstance(value, sympy.Basic) and value.is_number:
         return sympy.FiniteSet(value)
     try:

@@ -14,6 +14,8 @@ A spec file is data. Its expressions go through :mod:`cpspec.spec.safeexpr`, nev
     [world.c]                           #     with values
     from = "f"                          #   fn = "<expr of parents>"   (deterministic)
     replace.R = "6"                     #   kind = "decision" with values and parents
+    # or a random replacement, any node table:
+    # replace.R = {values = [5, 6], dist = "uniform"}
                                         #   kind = "utility" with fn
     [claims]                            # optional on any node: parents, values, label
     "P(S_f == 12)" = "1/36"
@@ -67,7 +69,7 @@ from .files import MAX_FILE_BYTES, read_text_file
 from .models import build_agents, build_mdp
 from .nodes import compile_node
 from .observations import ObservationResult, check_observations
-from .properties import build_properties, check_properties
+from .properties import build_equivalences, build_properties, check_properties
 from .synthesis import build_syntheses, check_syntheses
 from .queries import Solutions, derive, query_names
 from .ranges import validity_ranges
@@ -77,7 +79,8 @@ __all__ = ["Spec", "Claim", "ClaimResult", "ObservationResult", "load", "derive"
            "show", "read_text_file", "project_dir", "spec_root", "MAX_FILE_BYTES", "bind_spec"]
 
 
-_SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "uses",
+_SECTIONS = ("params", "world", "mdp", "agent", "class", "claims", "property", "equivalent",
+             "uses",
              "theorem",
              "observations", "domains", "bind", "synthesize")
 
@@ -235,9 +238,9 @@ def bind_spec(spec: Spec, values: dict, interface: str = "spec") -> Spec:
         if n not in spec.params or not isinstance(spec.params[n], sympy.Symbol):
             how = ("--param NAME=VALUE" if interface == "cli" else "[bind] NAME = \"VALUE\"")
             free = sorted(k for k, v in spec.params.items() if isinstance(v, sympy.Symbol))
-            raise SpecFileError(f"{where}: {name!r} is not a parameter of {spec.path} (its "
-                                f"parameters: {', '.join(free) or 'none'}); {how} binds one "
-                                "of them")
+            raise SpecFileError(f"{where}: {name!r} is not a parameter: {spec.path} has no "
+                                f"parameter {name!r}; its parameters are "
+                                f"{', '.join(free) or 'none'} ({how} binds one of them)")
         if isinstance(text, str):
             v = parse(text, where).evaluate({}, {})
         else:
@@ -369,6 +372,8 @@ def _build_spec(path: str, data: dict, lines: SpecLines, bases: list, fence) -> 
     classes = {**_inherited(bases, "classes"), **build_classes(class_data, mdps, path, lines)}
     props = build_properties(data.get("property", []), agents, mdps, params, path, lines,
                              classes)
+    props += build_equivalences(data.get("equivalent", []), agents, mdps, params, path,
+                                lines, classes)
     syntheses = build_syntheses(data.get("synthesize", []), agents, params, path, lines)
     theorem = data.get("theorem")
     if theorem is not None and not isinstance(theorem, str):
@@ -554,7 +559,8 @@ def _make_world(name, wd, worlds, params, path, lines, probes: Probes) -> Diagra
 
 
 def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, where):
-    """A world ``from`` another: its own nodes, and ``replace.X = "expression"``."""
+    """A world ``from`` another: its own nodes, and ``replace.X = "expression"`` (a
+    deterministic replacement) or ``replace.X = {...}`` (any node table: a random one)."""
     node_names = set(base.order) | set(nodes_data)
     new: dict[str, StructuralFunction] = {}
     for n, nd in nodes_data.items():
@@ -562,7 +568,7 @@ def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, wher
     repl = wd.get("replace", {})
     if not isinstance(repl, dict):
         raise SpecFileError(f"{locate(path, lines, 'replace')}: replace must be a table "
-                            'of node = "expression"')
+                            'of node = "expression" or node = {node table}')
     for n, text in normal_names(repl, f"replaced node of world {name}", path, lines).items():
         if n not in base:
             raise SpecFileError(f"{locate(path, lines, 'replace', n)}: world {base.name!r} "
@@ -570,7 +576,16 @@ def _derived_world(name, wd, base, nodes_data, params, path, lines, probes, wher
         if n in new:
             raise DuplicateNameError(f"{locate(path, lines, 'replace', n)}: node {n!r} of "
                                      f"world {name} is both replaced and defined; give one")
-        new[n] = compile_node(name, n, {"fn": text}, node_names, params, path, lines,
+        if isinstance(text, dict):  # a node table: a random replacement, say
+            table = text
+        elif isinstance(text, str):
+            table = {"fn": text}
+        else:
+            raise SpecFileError(
+                f"{locate(path, lines, 'replace', n)}: replace.{n} must be an expression in "
+                f'quotes (replace.{n} = "6") or a node table (replace.{n} = {{values = '
+                f'[5, 6], dist = "uniform"}}), not {type(text).__name__}')
+        new[n] = compile_node(name, n, table, node_names, params, path, lines,
                               where=locate(path, lines, "replace", n,
                                            label=f"replace.{n} of world {name}"),
                               probes=probes)
@@ -596,5 +611,5 @@ def check(spec: Spec) -> list:
     """
     results = (check_claims(spec, Solutions(spec)) + check_properties(spec)
                + check_syntheses(spec) + check_observations(spec))
-    return [dataclasses.replace(r, error=phrase_for(r.error)) if r.error else r
+    return [dataclasses.replace(r, error=phrase_for(r.error, "spec")) if r.error else r
             for r in results]

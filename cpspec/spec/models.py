@@ -15,17 +15,26 @@
     start = { button = "armed" }
     reward = "<expr in the variables, a, and VARIABLE_next>"
 
+``[mdp.NAME]`` (a named example world of :mod:`cpspec.examples`)::
+
+    example = "car_factory"     lobby_power = "6/10" (or "none")
+    electric_after_press = "r_e"  correction = "fc"  gamble = "p_w"  horizon = 25
+    gamma = "9/10"
+
 ``[agent.NAME]``::
 
-    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "FO" | "CFO"
+    kind = "FP" | "FPX" | "STH" | "SI" | "SIF" | "ITF" | "ITC" | "UPD" | "FO" | "CFO"
     env = "<mdp name>"          learner = "perfect" | "counting" | "counting:uniform"
                                           | "counting:stay"
     horizon = 3                 (planning horizon; omitted: infinite)
     epsilon = "1/10"            (FPX)
     stop = "<expr of the state>"  null_action = "null"  T_max = 5  U_max = "8"  (SI, SIF)
-    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC)
+    terminal = "<variable>"     rewards.<content> = "<reward expr>"  (ITF, ITC, UPD)
     chunks.<name> = "<expr of the state: an action or end>"   primitive_chunks = true
                                 (STH planning with chunks: cpspec.decisions.chunks)
+    chunk_tables.<name>.X.<state> = { <end state> = "p" }   (or the chunks as tables,
+    chunk_tables.<name>.T.<state> = { "<steps>" = "p" }     over a flat MDP: the states
+    chunk_tables.<name>.U.<state> = "<utility>"             with rows are where it starts)
     reader = "<variable>"       unread = "<its value when nobody reads>"  (FO, CFO)
 
 Every key has one type (a key of the wrong type, or one the kind does not use, is an
@@ -35,8 +44,9 @@ exact real numbers. Finite horizons, and the ``T`` and ``t`` of claims, are at m
 :data:`MAX_HORIZON` steps.
 
 Claim functions (:mod:`cpspec.spec.queries`): ``pi*(s)``, ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``,
-``threshold(pi*)``, ``thresholds(pi*)`` for MDPs (``pi_NAME*`` with several MDPs);
-``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
+``threshold(pi*)``, ``thresholds(pi*)``, ``plan_thresholds(pi*, low, high)`` (exact
+line search over the MDP's one parameter), ``trace(pi*)``, ``trace(pi*, value)`` for MDPs
+(``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with decision nodes; and for agents
 ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)`` (exact expected
 discounted learning-world reward), ``plan_threshold(agent, state)`` (where the planned
 action changes with the one parameter), ``switch(agent, state)`` (an STH agent's planned
@@ -52,6 +62,7 @@ from typing import Any
 import sympy
 
 from .. import agents as ag
+from ..examples import car_factory
 from ..agents.learners import counting
 from ..decisions.chunks import END
 from ..decisions.chunks import chunks as make_chunks
@@ -66,7 +77,11 @@ __all__ = ["MAX_HORIZON", "build_mdp", "build_agents", "read_horizon", "read_ste
            "word_names", "state_words"]
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
-             "transition_prob", "reward", "variables", "dynamics"}
+             "transition_prob", "reward", "variables", "dynamics", "example"}
+
+#: The example worlds a spec file may name, with the keys each one reads.
+_EXAMPLE_KEYS = {"car_factory": {"lobby_power", "electric_after_press", "correction",
+                                 "gamble", "horizon", "gamma"}}
 
 #: The longest finite horizon (in steps) a spec file may ask for, in ``horizon = ...`` or
 #: in a claim such as ``value(agent, T)``: each step is one round of exact backward
@@ -167,6 +182,8 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     """An ``[mdp.NAME]`` table -> ``(MDP, horizon)``; ``probes`` collects the symbolic
     probabilities (see :mod:`cpspec.spec.nodes`)."""
     where = locate(path, lines, f"mdp.{name}", label=f"mdp {name}")
+    if "example" in md:
+        return _build_example(name, md, params, path, lines, where, probes)
     reject_unknown_keys(md, _MDP_KEYS, path, lines, f"mdp {name}")
     if "variables" in md:
         return _build_factored(name, md, params, path, lines, where, probes)
@@ -191,6 +208,45 @@ def build_mdp(name, md, params, path, lines, probes: Probes | None = None):
     gamma = _gamma(md, params, where, probes)
     mdp = _make_mdp(lambda: MDP(states, actions, transition, reward, start, gamma), where)
     return mdp, read_horizon(md.get("horizon"), params, where)
+
+
+def _build_example(name, md, params, path, lines, where, probes):
+    """``example = "car_factory"`` and its arguments -> ``(MDP, horizon)``."""
+    kind = md["example"]
+    if kind not in _EXAMPLE_KEYS:
+        raise SpecFileError(f"{where}: example must be one of "
+                            f"{', '.join(map(repr, _EXAMPLE_KEYS))}, not {brief(kind)}")
+    reject_unknown_keys(md, _EXAMPLE_KEYS[kind] | {"example"}, path, lines,
+                        f"mdp {name} (example {kind})")
+    penv = dict(params)
+
+    def number(key, what):
+        raw = md[key]
+        if isinstance(raw, str):
+            raw = parse(raw, f"{where}, {key}").evaluate(penv)
+        return read_number(raw, f"{where}, {key}", what)
+    if "lobby_power" not in md:
+        raise SpecFileError(f"{where}: car_factory needs lobby_power = \"<number>\" (or "
+                            "\"none\": no lobbying actions)")
+    kw: dict[str, Any] = {}
+    kw["lobby_power"] = None if md["lobby_power"] == "none" else number(
+        "lobby_power", "the lobbying power")
+    if "electric_after_press" in md:
+        kw["electric_after_press"] = number("electric_after_press", "the reward r_e")
+    if "gamble" in md:
+        kw["gamble"] = read_probability(number("gamble", "p_w"), f"{where}, gamble",
+                                        "the probability p_w of winning", probes)
+    if "correction" in md:
+        c = md["correction"]
+        if c not in ("none", "fc", "fcgc"):
+            raise SpecFileError(f"{where}: correction must be \"none\", \"fc\" or "
+                                f"\"fcgc\", not {brief(c)}")
+        kw["correction"] = None if c == "none" else c
+    horizon = read_steps(md.get("horizon", 25), where, "horizon")
+    kw["horizon"] = horizon
+    if "gamma" in md:
+        kw["gamma"] = _gamma(md, params, where, probes)
+    return _make_mdp(lambda: car_factory(**kw), where), horizon
 
 
 @dataclass(frozen=True)
@@ -420,15 +476,16 @@ def _factored_start(start, domains, path, lines, where) -> dict:
 
 _COMMON_AGENT_KEYS = {"kind", "env", "learner", "horizon"}
 _AGENT_KEYS = {
-    "FP": set(), "FPX": {"epsilon"}, "STH": {"chunks", "primitive_chunks"},
+    "FP": set(), "FPX": {"epsilon"}, "STH": {"chunks", "primitive_chunks", "chunk_tables"},
     "FO": {"reader", "unread"}, "CFO": {"reader", "unread"},
     "SI": {"stop", "null_action", "T_max", "U_max"},
     "SIF": {"stop", "null_action", "T_max", "U_max"},
     "ITF": {"terminal", "rewards"}, "ITC": {"terminal", "rewards"},
+    "UPD": {"terminal", "rewards"},
 }
 _LEARNERS = ("perfect", "counting", "counting:uniform", "counting:stay")
 _KINDS = {"FP": ag.FP, "FPX": ag.FPX, "STH": ag.STH, "SI": ag.SI, "SIF": ag.SIF,
-          "ITF": ag.ITF, "ITC": ag.ITC, "FO": ag.FO, "CFO": ag.CFO}
+          "ITF": ag.ITF, "ITC": ag.ITC, "UPD": ag.UPD, "FO": ag.FO, "CFO": ag.CFO}
 
 
 def build_agents(data: dict, mdps: dict, params: dict, path, lines,
@@ -467,11 +524,16 @@ def _build_agent(name, ad, mdps, params, path, lines, probes):
                          if "epsilon" in ad else sympy.Rational(1, 10))
     if kind in ("SI", "SIF"):
         kw.update(_stop_options(kind, ad, env, penv, words, where))
-    if kind in ("ITF", "ITC"):
+    if kind in ("ITF", "ITC", "UPD"):
         kw.update(_terminal_options(kind, ad, env, penv, words, where))
     if kind in ("FO", "CFO"):
         kw.update(_reader_options(kind, ad, env, where))
-    if kind == "STH" and ("chunks" in ad or "primitive_chunks" in ad):
+    if kind == "STH" and "chunk_tables" in ad:
+        if "chunks" in ad or "primitive_chunks" in ad:
+            raise SpecFileError(f"{where}: give the chunks either as policies (chunks.<name>, "
+                                "primitive_chunks) or as chunk_tables, not both")
+        kw["chunks"] = _chunk_tables(ad["chunk_tables"], env, penv, where)
+    elif kind == "STH" and ("chunks" in ad or "primitive_chunks" in ad):
         kw["chunks"] = _chunk_options(ad, env, penv, words, where)
     try:
         return _KINDS[kind](env, **kw)
@@ -570,6 +632,65 @@ def _chunk_options(ad, env, penv, words, where):
         raise
     except SpecError as exc:
         raise SpecFileError(f"{where}: {exc}") from None
+
+
+def _chunk_tables(raw, env, penv, where):
+    """``chunk_tables.<name>.X.<state> = { <state> = "p" }``, ``...T.<state> = { "<steps>"
+    = "p" }`` and ``...U.<state> = "<utility>"`` of an STH agent over a flat MDP (the
+    states where a chunk has rows are where it is available) -> a chunk model."""
+    if env.variables is not None:
+        raise SpecFileError(f"{where}: chunk_tables are keyed by state names, so they need "
+                            "a flat MDP (states = [...]); for a factored one give the chunks "
+                            "as policies (chunks.<name> = \"<expr>\")")
+    if not isinstance(raw, dict) or not raw:
+        raise SpecFileError(f"{where}: chunk_tables must be tables chunk_tables.<name> with "
+                            "X, T and U")
+    states = _by_text(env.states, where, "states")
+    X, T, U = {}, {}, {}
+    for name, tab in raw.items():
+        at = f"{where}, chunk_tables.{name}"
+        if not isinstance(tab, dict) or set(tab) != {"X", "T", "U"} or not all(
+                isinstance(tab[k], dict) for k in "XTU"):
+            raise SpecFileError(f"{at} must have the three tables X, T and U (keyed by the "
+                                "states where the chunk can start)")
+        if not set(tab["X"]) == set(tab["T"]) == set(tab["U"]):
+            raise SpecFileError(f"{at}: X, T and U must have rows for the same states")
+        for key in tab["X"]:
+            if key not in states:
+                raise SpecFileError(f"{at}.X.{key}: {key!r} is not a state; states: "
+                                    f"{list(states)}")
+            s = states[key]
+            X[(s, name)] = _chunk_row(tab["X"][key], f"{at}.X.{key}", penv,
+                                      ("end state", "end states"), lambda k: states.get(k))
+            T[(s, name)] = _chunk_row(tab["T"][key], f"{at}.T.{key}", penv,
+                                      ("number of steps", "durations"),
+                                      lambda k: int(k) if k.isdigit() else None)
+            U[(s, name)] = read_number(parse(tab["U"][key], f"{at}.U.{key}").evaluate(penv)
+                                       if isinstance(tab["U"][key], str) else tab["U"][key],
+                                       f"{at}.U.{key}", "a chunk's utility")
+    try:
+        return make_chunks(env, X=X, T=T, U=U)
+    except SpecError as exc:
+        raise SpecFileError(f"{where}: {exc}") from None
+
+
+def _chunk_row(row, at, penv, words, key_of) -> dict:
+    """One row of X or T: ``{ <key> = "<probability>" }`` adding up to 1."""
+    what, plural = words
+    if not isinstance(row, dict) or not row:
+        raise SpecFileError(f'{at} must be a table {{ <{what}> = "<probability>" }}')
+    out = {}
+    for k, p in row.items():
+        v = key_of(k)
+        if v is None:
+            raise SpecFileError(f"{at}: {k!r} is not a valid {what}")
+        out[v] = read_probability(parse(p, at).evaluate(penv) if isinstance(p, str) else p,
+                                  at, f"the probability of {what} {k}")
+    total = sum(out.values())
+    if total != 1:
+        raise SpecFileError(f"{at}: the probabilities add up to {total}, not 1; a row of "
+                            f"{at.rsplit('.', 2)[-2]} is a distribution over the {plural}")
+    return out
 
 
 def state_words(env) -> dict:

@@ -93,7 +93,8 @@ class _Node:
         if bad:
             raise SpecFileError(f"{self.where}: unknown name {bad[0]!r} in {what} = "
                                 f"{brief(text)}; names must be nodes of the world or declared "
-                                "params")
+                                f"params, and a text value is written in quotes "
+                                f"('{bad[0]}')")
         return e
 
     def parents_of(self, exprs, own=()) -> tuple:

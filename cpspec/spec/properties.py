@@ -1,6 +1,17 @@
 """``[[property]]`` entries: a property of an agent (``check = "myopic(3)"``), the verdict
 expected (``expect``, default ``holds``) and a time budget, verified by
-:func:`cpspec.verification.procedures.verify`.
+:func:`cpspec.verification.procedures.verify`; and ``[[equivalent]]`` entries: two agents
+that should (``expect = "holds"``) or should not (``"fails"``) choose alike in every world
+of a finite class, decided by :func:`cpspec.verification.equivalence.equivalent`::
+
+    [[equivalent]]
+    a = "itc"                 # two [agent.NAME]s
+    b = "upd"
+    over = "terminal_worlds"  # a [class.NAME] (its deterministic members), or a list of
+                              # [mdp.NAME]s: over = ["m1", "m2"]
+    rewards = ["0", "1"]      # the values a free reward ranges over (default 0 and 1)
+    expect = "holds"          # or "fails" (a distinguishing world) or "unknown"
+    timeout = 60
 
 The property functions are those of :mod:`cpspec.verification.properties`: ``myopic``,
 ``no_incentive``, ``policy_unmodified``, ``no_self_knowledge``, ``obeys_stop_button``,
@@ -20,11 +31,31 @@ from ..core.functions import const
 from ..errors import SpecError, SpecFileError
 from ..verification import procedures
 from ..verification import properties as pr
-from .base import Spec, brief, evaluate_text, internal_error, locate, read_ref
+from ..verification.equivalence import (MAX_EQUIVALENCE_WORLDS, count_deterministic_members,
+                                        equivalent)
+from .base import (Spec, brief, evaluate_text, internal_error, locate, read_number,
+                   read_ref)
+from .safeexpr import parse
 from .models import state_words
 
-__all__ = ["PropertyEntry", "PropertyResult", "MAX_TIMEOUT", "build_properties",
-           "check_properties", "read_check", "read_timeout"]
+__all__ = ["PropertyEntry", "PropertyResult", "Equivalence", "MAX_TIMEOUT",
+           "build_properties", "build_equivalences", "check_properties", "check_property",
+           "read_check", "read_timeout"]
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """The check of an ``[[equivalent]]`` entry: agent ``agent_name`` of its
+    :class:`PropertyEntry` against agent ``other``, over the entry's class (or the
+    listed environments ``worlds``), a free reward ranging over ``rewards``."""
+
+    other: str
+    worlds: tuple | None = None
+    rewards: tuple = (0, 1)
+
+    def describe(self, agent: str) -> str:
+        """How a result names the check: ``equivalent(a, b)``."""
+        return f"equivalent({agent}, {self.other})"
 
 
 @dataclass(frozen=True)
@@ -54,14 +85,20 @@ class PropertyResult:
         return self.error is None and self.verdict.status == self.entry.expect
 
     def __str__(self) -> str:
+        ent = self.entry
+        over = f" over {ent.over.name}" if ent.over is not None else ""
+        if isinstance(ent.prop, Equivalence):
+            if ent.prop.worlds:
+                over = f" over [{', '.join(ent.prop.worlds)}]"
+            what = ent.prop.describe(ent.agent_name) + over
+        else:
+            what = f"{ent.prop} of {ent.agent_name}{over}"
         if self.error:
             head = "INTERNAL ERROR" if self.internal else "ERROR"
-            return f"{head} {self.entry.prop} of {self.entry.agent_name}: {self.error}"
+            return f"{head} {what}: {self.error}"
         v = self.verdict
         mark = "PASS " if self.passed else "FAIL "
-        over = f" over {self.entry.over.name}" if self.entry.over is not None else ""
-        head = (f"{mark} {self.entry.prop} of {self.entry.agent_name}{over}: {v.status} "
-                f"({v.method}, {v.seconds:.3f} s)")
+        head = f"{mark} {what}: {v.status} ({v.method}, {v.seconds:.3f} s)"
         if not self.passed:
             head += f", expected {self.entry.expect}"
         if v.status == "fails" and v.counterexample is not None:
@@ -137,10 +174,7 @@ def build_properties(entries, agents: dict, mdps: dict, params: dict, path, line
         if not isinstance(text, str):
             raise SpecFileError(f"{where}: check = \"myopic(3)\" (a property, in quotes) is "
                                 "missing")
-        expect = ent.get("expect", "holds")
-        if not isinstance(expect, str) or expect not in ("holds", "fails", "unknown"):
-            raise SpecFileError(f'{where}: expect must be "holds", "fails" or "unknown", not '
-                                f"{brief(expect)}")
+        expect = _expect(ent, where)
         timeout = read_timeout(ent.get("timeout", 60), where)
         over = None
         if "over" in ent:
@@ -159,6 +193,72 @@ def read_check(text: str, env, params: dict, where: str):
     return evaluate_text(text, where, names, _property_functions(env, where),
                          {"stop", "null_action", "K", "var", "slack", "within"},
                          "use state variables (or s), a, values and actions")
+
+
+def _expect(ent: dict, where: str) -> str:
+    expect = ent.get("expect", "holds")
+    if not isinstance(expect, str) or expect not in ("holds", "fails", "unknown"):
+        raise SpecFileError(f'{where}: expect must be "holds", "fails" or "unknown", not '
+                            f"{brief(expect)}")
+    return expect
+
+
+_EQUIVALENT_KEYS = {"a", "b", "over", "rewards", "expect", "timeout"}
+
+
+def build_equivalences(entries, agents: dict, mdps: dict, params: dict, path, lines,
+                       classes: dict | None = None) -> tuple:
+    """``[[equivalent]]`` tables -> :class:`PropertyEntry` records whose ``prop`` is an
+    :class:`Equivalence` (parsed, not yet run)."""
+    if not isinstance(entries, list):
+        raise SpecFileError(f"{locate(path, lines, 'equivalent')}: write equivalence checks "
+                            "as [[equivalent]] tables")
+    out = []
+    for k, ent in enumerate(entries):
+        label = f"[[equivalent]] #{k + 1}"
+        where = f"{path}, {label}"
+        if not isinstance(ent, dict):
+            raise SpecFileError(f'{where}: must be a table with a = "<agent>", b = "<agent>" '
+                                'and over = "<class>"')
+        if isinstance(ent.get("a"), str):
+            where = locate(path, lines, f'a = "{ent["a"]}"', label=label)
+        extra = set(ent) - _EQUIVALENT_KEYS
+        if extra:
+            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
+                                f"{', '.join(sorted(_EQUIVALENT_KEYS))}")
+        a = read_ref(ent.get("a"), where, "a", agents, "[agent.NAME]")
+        b = read_ref(ent.get("b"), where, "b", agents, "[agent.NAME]")
+        raw = ent.get("over")
+        over, worlds = None, None
+        if isinstance(raw, list) and raw:
+            worlds = tuple(read_ref(m, where, "over", mdps, "[mdp.NAME]") for m in raw)
+        elif isinstance(raw, str):
+            over = (classes or {})[read_ref(raw, where, "over", classes or {},
+                                            "[class.NAME]")]
+        else:
+            raise SpecFileError(f'{where}: over = "<class>" (a [class.NAME]) or over = '
+                                '["<mdp>", ...] (a list of [mdp.NAME]) is missing; it names '
+                                "the worlds in which the agents are compared")
+        rewards = ent.get("rewards", ["0", "1"])
+        if not isinstance(rewards, list) or not rewards:
+            raise SpecFileError(f'{where}: rewards must be a list of numbers, e.g. ["0", '
+                                f'"1"], not {brief(rewards)}')
+        values = tuple(read_number(parse(r, where).evaluate(dict(params)) if isinstance(
+            r, str) else r, where, "a reward value") for r in rewards)
+        out.append(PropertyEntry(a, Equivalence(b, worlds, values), _expect(ent, where),
+                                 where, read_timeout(ent.get("timeout", 60), where), over))
+    return tuple(out)
+
+
+def _check_class_size(ent: PropertyEntry) -> None:
+    """Refuse a class too large to enumerate, phrased for the spec file."""
+    size = count_deterministic_members(ent.over, ent.prop.rewards)
+    if size > MAX_EQUIVALENCE_WORLDS:
+        raise SpecFileError(
+            f"{ent.where}: the class {ent.over.name!r} has {size:,} deterministic worlds, "
+            f"too many to enumerate (the limit is {MAX_EQUIVALENCE_WORLDS:,}); in "
+            f"[class.{ent.over.name}] let free.X read fewer parents, or give the entry "
+            "fewer rewards = [...] values")
 
 
 #: The longest ``timeout`` a ``[[property]]`` may ask for, in seconds (a week).
@@ -198,16 +298,25 @@ def check_properties(spec: Spec) -> list:
     >>> [r.passed for r in check_properties(spec)]
     [True]
     """
-    results = []
-    for ent in spec.properties:
-        try:
+    return [check_property(spec, ent) for ent in spec.properties]
+
+
+def check_property(spec: Spec, ent: PropertyEntry) -> PropertyResult:
+    """Verify one ``[[property]]`` (or ``[[equivalent]]``) of ``spec``; an error is its
+    result (a cpspec error, or an internal one marked as such)."""
+    try:
+        if isinstance(ent.prop, Equivalence):
+            worlds = ent.over if ent.over is not None else \
+                [spec.mdps[m][0] for m in ent.prop.worlds]
+            if ent.over is not None:
+                _check_class_size(ent)
+            v = equivalent(spec.agents[ent.agent_name], spec.agents[ent.prop.other],
+                           worlds, ent.prop.rewards, timeout=ent.timeout)
+        else:
             v = procedures.verify(spec.agents[ent.agent_name], ent.prop, timeout=ent.timeout,
                                   over=ent.over)
-        except SpecError as exc:
-            results.append(PropertyResult(ent, None, str(exc)))
-            continue
-        except Exception as exc:  # one property's failure never hides the others
-            results.append(PropertyResult(ent, None, internal_error(exc), internal=True))
-            continue
-        results.append(PropertyResult(ent, v))
-    return results
+    except SpecError as exc:
+        return PropertyResult(ent, None, str(exc))
+    except Exception as exc:  # one property's failure never hides the others
+        return PropertyResult(ent, None, internal_error(exc), internal=True)
+    return PropertyResult(ent, v)

@@ -3,7 +3,11 @@
 In a query ``X_w`` is node ``X`` of world ``w``; ``P(event, given=event)`` and
 ``E(expr, given=event)`` are exact. The claim functions about models are ``pi*(s)``,
 ``pi*(t, s)``, ``U(pi*)``, ``V(pi*, s)``, ``threshold(pi*)``, ``thresholds(pi*)`` for MDPs
-(``pi_NAME*`` with several MDPs); ``U(w)`` and ``pi*(D_w, info...)`` for a world with
+(``pi_NAME*`` with several MDPs), ``plan_thresholds(pi*, low, high)`` (the values of the
+MDP's one parameter in ``[low, high]`` where the plan from the start changes, found by
+:func:`cpspec.decisions.thresholds.plan_thresholds` without solving parametrically),
+``trace(pi*)`` and ``trace(pi*, value)`` for a car factory (its world lines in the
+paper's notation, joined by `` | ``; at a value of its one parameter); ``U(w)`` and ``pi*(D_w, info...)`` for a world with
 decision nodes; and ``act(agent, state)``, ``act(agent, state, t)``, ``value(agent, T)``,
 ``plan_threshold(agent, state)``, ``switch(agent, state)`` for agents, and for an STH
 agent with chunks ``chunk(agent, state)`` (the chunk it plans first) and
@@ -31,6 +35,9 @@ from ..core.diagram import Diagram
 from ..core.expressions import RV, Expr
 from ..core.functions import as_sympy
 from ..decisions.mdp import State
+from ..decisions.solving import solve
+from ..decisions.thresholds import plan_thresholds
+from ..examples import car_factory_traces
 from ..errors import SpecFileError
 from ..inference.exact import E, P
 from .base import Spec, evaluate_text, normal_name
@@ -130,6 +137,10 @@ def _model_names(mdps: Mapping, agents: Mapping) -> dict:
             for st in mdp.states:  # bare state names, where they are free identifiers
                 if isinstance(st, str) and st.isidentifier():
                     env.setdefault(normal_name(st), st)  # as the query's parser reads it
+        else:  # bare values of state variables: S(reg=honest), unless the name is taken
+            for v in {st[k] for st in mdp.states for k in mdp.variables}:
+                if isinstance(v, str) and v.isidentifier() and v not in mdp.variables:
+                    env.setdefault(normal_name(v), v)
         for a in mdp.actions:
             if isinstance(a, str) and a.isidentifier():
                 env.setdefault(normal_name(a), a)
@@ -225,6 +236,43 @@ def _thresholds(sols: Solutions, ref):
     return tuple(sol.thresholds()) if hasattr(sol, "thresholds") else ()
 
 
+def _trace(sols: Solutions, ref, *at):
+    if not isinstance(ref, PolicyRef):
+        raise SpecFileError("trace(pi*): pi* of a car factory ([mdp.NAME] with example = "
+                            "\"car_factory\")")
+    if len(at) > 1:
+        raise SpecFileError("trace(pi*) or trace(pi*, value): at most one parameter value")
+    sol = sols.of_policy(ref) if not at else _solved_at(sols, ref, at[0])
+    if not (sol.mdp.variables or ()) or "timer" not in sol.mdp.variables:
+        raise SpecFileError("trace(pi*) writes a car factory's world lines; this MDP is not "
+                            "one (example = \"car_factory\")")
+    return " | ".join(car_factory_traces(sol))
+
+
+def _one_parameter(sols: Solutions, ref, fname):
+    """The MDP ``pi*`` names, its horizon and its one free parameter."""
+    if not isinstance(ref, PolicyRef):
+        raise SpecFileError(f"{fname}: the first argument must be pi* (pi_NAME*)")
+    if ref.mdp is None:
+        raise SpecFileError(f"{fname}: pi* is ambiguous with several MDPs; write pi_NAME*")
+    mdp, horizon = sols.spec.mdps[ref.mdp]
+    free = mdp.free_symbols()
+    if len(free) != 1 or not isinstance(horizon, int):
+        raise SpecFileError(f"{fname}: mdp {ref.mdp} needs exactly one parameter (it has "
+                            f"{len(free)}) and a finite horizon")
+    return mdp, horizon, next(iter(free))
+
+
+def _solved_at(sols: Solutions, ref, value):
+    mdp, horizon, x = _one_parameter(sols, ref, "trace(pi*, value)")
+    return solve(mdp.bind(**{x.name: value}), horizon, timeout=None)
+
+
+def _plan_thresholds(sols: Solutions, ref, low, high):
+    mdp, horizon, x = _one_parameter(sols, ref, "plan_thresholds(pi*, low, high)")
+    return plan_thresholds(mdp, horizon, x, (low, high), timeout=None).thresholds
+
+
 def _threshold(sols: Solutions, ref):
     ts = _thresholds(sols, ref)
     if len(ts) != 1:
@@ -236,7 +284,9 @@ def _threshold(sols: Solutions, ref):
 def query_functions(spec: Spec, sols: Solutions) -> dict:
     """The claim functions (see the module docstring), solving through ``sols``."""
     funcs = {"U": partial(_U, sols), "V": partial(_V, sols),
+             "plan_thresholds": partial(_plan_thresholds, sols),
              "thresholds": partial(_thresholds, sols), "threshold": partial(_threshold, sols),
+             "trace": partial(_trace, sols),
              "act": _act, "value": _value, "plan_threshold": _plan_threshold,
              "switch": _switch, "chunk": _chunk, "reach": _reach,
              "S": lambda **kw: State(**kw)}

@@ -44,6 +44,12 @@ def check_no_incentive(agent: Agent, prop: Property, deadline):
         return Outcome("unknown", None, (
             "no_incentive is encoded for step-by-step planning worlds; this agent plans "
             "with chunks, whose policies and durations may read the node"))
+    if agent.stamped_planning:
+        return Outcome("unknown", None, (
+            f"no_incentive is encoded for planning worlds over the environment's states; "
+            f"{agent.kind}'s planning world is stamped with the planning step (its "
+            "correction depends on the steps to go); use an infinite horizon, or compare "
+            "agents with cp.equivalent"))
     if not isinstance(agent.learner, PerfectLearner):
         return Outcome("unknown", None, ("no_incentive is encoded for planning worlds built from the "
                                  "environment's own factored dynamics (learner='perfect')"))

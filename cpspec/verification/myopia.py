@@ -122,6 +122,11 @@ def check_myopic(agent: Agent, prop: Property, deadline: Deadline) -> Outcome:
     """
     if agent.chunks is not None:  # the plan can look past its horizon: read its reach
         return check_reach(agent, prop, deadline)
+    if agent.stamped_planning:
+        return Outcome("unknown", None, (
+            f"myopic is encoded for planning worlds over the environment's states; "
+            f"{agent.kind}'s planning world is stamped with the planning step (its "
+            "correction depends on the steps to go)"))
     if prop.within == 1:
         return Outcome("holds", None, "within = 1 allows the plan to look anywhere",
                        method="structure")

@@ -57,10 +57,12 @@ from __future__ import annotations
 import time
 
 from ..agents.base import Agent
+from ..core.diagram import Diagram
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..errors import BudgetError, ModelTooLargeError, SpecError
 from .encoding import require_concrete
 from .classes import WorldClass, class_certificate, class_obstacle
+from .diagrams import decide_diagram
 from .incentives import check_no_incentive
 from .myopia import check_myopic
 from .properties import KINDS, Property
@@ -95,7 +97,9 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
 
     Parameters
     ----------
-    agent : cp.agents.Agent
+    agent : cp.agents.Agent or Diagram
+        An agent, or an influence diagram (``cp.decision`` and ``cp.utility`` nodes), on
+        which ``no_incentive(node)`` is decided (:mod:`cpspec.verification.diagrams`).
     prop : Property
         From :mod:`cpspec.verification.properties` (``cp.myopic(3)``, ``cp.no_incentive("button")``...).
     timeout : float or None
@@ -118,8 +122,11 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
     >>> v.status, v.counterexample.data["flipped"]
     ('fails', 'take')
     """
+    if isinstance(agent, Diagram) and isinstance(prop, Property) and over is None:
+        return _verify_diagram(agent, prop, check_timeout(timeout))
     if not isinstance(agent, Agent):
-        raise SpecError(f"verify() needs an agent (cp.agents.FP(...), ...), got {agent!r}")
+        raise SpecError(f"verify() needs an agent (cp.agents.FP(...), ...) or an influence "
+                        f"diagram, got {agent!r}")
     if not isinstance(prop, Property):
         raise SpecError(f"verify() needs a property (cp.myopic(N), ...), got {prop!r}")
     if over is not None and not isinstance(over, WorldClass):
@@ -145,6 +152,20 @@ def verify(agent: Agent, prop: Property, timeout: float | None = 60.0,
                        time.perf_counter() - t0, running)
     return Verdict(out.status, str(prop), who, out.counterexample, out.reason,
                    time.perf_counter() - t0, out.method)
+
+
+def _verify_diagram(d: Diagram, prop: Property, timeout: float | None) -> Verdict:
+    t0 = time.perf_counter()
+    deadline = Deadline(timeout)
+    try:
+        with time_limit(deadline):
+            out = decide_diagram(d, prop)
+    except Expired:
+        return Verdict("unknown", str(prop), f"world {d.name!r}", None,
+                       f"the time budget timeout={timeout:g} s ran out before an answer; "
+                       "pass a larger timeout", time.perf_counter() - t0)
+    return Verdict(out.status, str(prop), f"world {d.name!r}", out.counterexample,
+                   out.reason, time.perf_counter() - t0, out.method)
 
 
 #: The most seconds one member of a class gets when members are searched for a

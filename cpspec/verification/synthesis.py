@@ -19,6 +19,7 @@ concretely with :func:`cp.verify`, and the two answers must agree.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -30,9 +31,11 @@ from sympy.logic.boolalg import to_nnf
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..agents.base import Agent
 from ..errors import ParameterError, SpecError, UnknownNodeError
+from ..executors import Lost, run_ordered
 from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
+from ..core.display import html_table, latex_text
 from ..core.regions import Choice, rational_between, show_set
 from ..core.partition import (ParameterRegion, parameter_box, partition, polynomial_condition,
                               show_condition,
@@ -70,6 +73,29 @@ class Synthesis:
         if self.unknown is not sympy.S.EmptySet:
             parts.append(f"unknown for {show_set(self.unknown, x)}")
         return "; ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"Synthesis({self})"
+
+    def _parts(self) -> list:
+        return [(name, s) for name, s in (("holds", self.holds), ("fails", self.fails),
+                                          ("unknown", self.unknown))
+                if s is not sympy.S.EmptySet]
+
+    def _repr_html_(self) -> str:
+        """Where the property holds, fails and is unknown, as a table."""
+        x = self.parameter
+        return html_table(["verdict", f"where {x}"],
+                          [[name, show_set(s, x)] for name, s in self._parts()],
+                          f"{self.property} over {x}")
+
+    def _repr_latex_(self) -> str:
+        r"""The regions as LaTeX cases (math mode throughout): ``holds & \gamma \in ...``."""
+        x = sympy.latex(self.parameter)
+        cases = r" \\ ".join(f"{latex_text(name)} & {x} \\in {sympy.latex(s)}"
+                             for name, s in self._parts())
+        return (r"$" + latex_text(self.property) + r": \begin{cases} " + cases
+                + r" \end{cases}$")
 
 
 @dataclass(frozen=True)
@@ -178,7 +204,8 @@ def _vertex(table: dict) -> dict:
 
 
 def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None = None,
-               timeout: float | None = 60.0, max_rounds: int = 20) -> Synthesis:
+               timeout: float | None = 60.0, max_rounds: int = 20,
+               executor: Executor | None = None) -> Synthesis:
     """The exact regions of the parameters ``over`` where ``prop`` holds for ``agent``,
     where it fails and where it is unknown.
 
@@ -189,7 +216,9 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
     :func:`_synthesize_regions` for how each property is decided). ``domain`` gives the
     parameters' ranges (``{b: sympy.Interval(0, 1), ...}``; a parameter no probability
     or discount bounds needs one). ``timeout`` is a budget in seconds for the whole call:
-    what is not decided when it runs out is unknown, never holds.
+    what is not decided when it runs out is unknown, never holds. ``executor`` (any
+    ``concurrent.futures.Executor``, e.g. a Dask ``Client(...).get_executor()``) runs
+    the concrete cross-checks of the regions' sample points.
 
     Examples
     --------
@@ -284,7 +313,7 @@ def synthesize(agent: Agent, prop: Property, over: Any, domain: sympy.Set | None
             unknown = unknown | atom
     unknown = unknown - fails
     holds = domain - fails - unknown
-    samples = _cross_check(agent, prop, x, holds, fails, deadline)
+    samples = _cross_check(agent, prop, x, holds, fails, deadline, executor)
     return Synthesis(x, str(prop), holds, fails, unknown, samples, rounds)
 
 
@@ -625,24 +654,37 @@ def _region_samples(agent, prop, params, box, conds, deadline) -> tuple:
     return tuple(out)
 
 
-def _cross_check(agent, prop, x, holds, fails, deadline) -> tuple:
+def _cross_check(agent, prop, x, holds, fails, deadline, executor=None) -> tuple:
     """Concrete verification at one interior point of each region, within what is left of
-    the call's budget (a point whose check is undecided in time is left out)."""
-    out = []
+    the call's budget (a point whose check is undecided in time, or whose worker is lost,
+    is left out). The points are independent: ``executor`` verifies them anywhere."""
+    points = []
     for want, region in (("holds", holds), ("fails", fails)):
         for atom in _atoms(region):
             if isinstance(atom, sympy.FiniteSet):
                 (v,) = atom
             else:
                 v = rational_between(atom.start, atom.end)
-            if not v.is_Rational or deadline.expired():
-                continue
-            concrete = agent.with_env(agent.env.bind(**{x.name: v}))
-            got = verify(concrete, prop, timeout=deadline.remaining()).status
-            if got == "unknown":
-                continue
-            if got != want:
-                raise SpecError(f"synthesis cross-check failed at {x} = {v}: the region says "
-                                f"{want}, concrete verification says {got}")
-            out.append((v, got))
+            if v.is_Rational:
+                points.append((v, want))
+    if deadline.expired():
+        return ()
+    out = []
+    for (v, want), got in zip(points, run_ordered(
+            executor, _sample_status, [(v, deadline.remaining()) for v, _ in points],
+            (agent, prop, x), what="the agent", timeout=deadline.remaining())):
+        if isinstance(got, Lost) or got == "unknown":
+            continue
+        if got != want:
+            raise SpecError(f"synthesis cross-check failed at {x} = {v}: the region says "
+                            f"{want}, concrete verification says {got}")
+        out.append((v, got))
     return tuple(out)
+
+
+def _sample_status(model: tuple, point: tuple) -> str:
+    """The verdict of ``prop`` for the agent with the parameter bound to one value."""
+    agent, prop, x = model
+    v, seconds = point
+    concrete = agent.with_env(agent.env.bind(**{x.name: v}))
+    return verify(concrete, prop, timeout=seconds).status

@@ -102,3 +102,19 @@ def test_bind_checks_parameter_names_and_range():
         w.bind(q=1)
     with pytest.raises(cp.ParameterError, match="outside"):
         w.bind(p=2).table("X")
+
+
+def test_rows_of_fractions_are_checked_like_any_other_row():
+    # the integer fast path for {int/str: Fraction} rows keeps every check of the slow one
+    third = Fraction(1, 3)
+    with pytest.raises(cp.DistributionError, match=r"node 'Y'.*sum to 2/3.*\(0\)"):
+        cp.world("w", X=cp.uniform([0, 1]), Y=cp.dist(lambda X: {"a": third, "b": third}))
+    with pytest.raises(cp.DistributionError, match=r"node 'Y'.*-1/3"):
+        cp.world("w", X=cp.uniform([0, 1]),
+                 Y=cp.dist(lambda X: {"a": -third, "b": 4 * third}))
+    with pytest.raises(cp.DistributionError, match=r"node 'Y'.*0\.5.*floating-point"):
+        cp.world("w", X=cp.uniform([0, 1]), Y=cp.dist(lambda X: {0.5: Fraction(1)}))
+    w = cp.world("w", X=cp.uniform([0, 1]),
+                 Y=cp.dist(lambda X: {X: third, "b": 2 * third, 7: Fraction(0)}))
+    assert set(w.domain("Y")) == {0, 1, "b"}
+    assert cp.P(w.Y == "b") == sympy.Rational(2, 3)

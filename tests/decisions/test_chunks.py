@@ -163,8 +163,7 @@ def test_chunks_let_a_short_horizon_see_the_late_reward():
     # the learning world: it walks, then takes nothing but the late reward
     assert chunked.value(3) == Fraction(243, 100)
     assert step.value(3) == 1
-    with pytest.raises(cp.SpecError, match="not drawn as a diagram"):
-        cp.draw(chunked)
+    assert "chunk planning world from start, N = 1" in cp.draw(chunked)
     with pytest.raises(cp.SpecError, match="plans with chunks"):
         cp.explain_action(chunked, "start")
 
@@ -303,3 +302,40 @@ def test_bad_lookups_and_horizons():
         m.plan(0)
     with pytest.raises(cp.SpecError, match="whole number of planning steps"):
         cp.agents.STH(delayed_reward(), horizon=sympy.Symbol("N"), chunks=m)
+
+
+# ---- the approximate planning world as a diagram ------------------------------------
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("N", [1, 2, 3])
+def test_the_planning_world_diagram_is_worth_the_approximate_plan(seed, N):
+    # the diagram (X and T independent, U_C discounted by the elapsed step, nothing
+    # earned once tau >= N) solved by cp.solve against the chunk plan of approximate()
+    env = random_mdp(seed, layered=True)
+    m = cp.chunks(env, {"up": counter_chunk(env, 3)}, primitive=True)
+    p = m.planning_world(0, N)
+    assert cp.solve(p).value == m.approximate().plan(N).value
+    assert [n for n in p.order if n.startswith("C_")] == [f"C_{k}" for k in range(N)]
+
+
+def test_the_planning_world_of_tables_with_an_unavailable_chunk():
+    env = delayed_reward(delay=2)
+    X = {("start", "long"): {"done": 1}, ("start", "take"): {"done": 1},
+         ("w1", "take"): {"done": 1}, ("w2", "take"): {"done": 1},
+         ("done", "take"): {"done": 1}}
+    T = {k: ({1: Fraction(1, 2), 3: Fraction(1, 2)} if k[1] == "long" else {1: 1}) for k in X}
+    U = {k: (Fraction(5) if k[1] == "long" else Fraction(1) if k[0] == "start" else 0)
+         for k in X}
+    m = cp.chunks(env, X=X, T=T, U=U)
+    p = m.planning_world("start", 2)
+    # by hand: long (5, ends past N with probability 1/2, else one more step from done:
+    # take earns 0) beats take (1 + 0)
+    assert cp.solve(p).value == 5 == m.plan(2).value
+    assert cp.solve(p).policy("C_0", "start", 0) == "long"
+    # the values T gives the elapsed step, and where a line ends nothing more is earned
+    q = p.replace("q", C_0=cp.const("long"), C_1=cp.const("take"))
+    assert cp.P(q.tau_1 == 3) == Fraction(1, 2) and cp.E(q.U_1) == 0
+    with pytest.raises(cp.SpecError, match="horizon 0 must be a positive integer"):
+        m.planning_world("start", 0)
+    with pytest.raises(cp.DomainError, match="'nowhere' is not a state"):
+        m.planning_world("nowhere", 2)

@@ -290,3 +290,41 @@ def test_bad_horizon(h):
 def test_reward_not_a_number():
     with pytest.raises(cp.FunctionError, match=r"reward\(.s., .a., .s.\).*not an exact number"):
         cp.MDP(["s"], ["a"], lambda s, a: {"s": 1}, lambda s, a, s2: "lots", "s")
+
+
+def _float_trap(z, actions=("a", "b")):
+    after = {"x": Fraction(3, 20), "y": Fraction(1, 10), "z": z}
+    half = Fraction(1, 2)
+    return cp.MDP(["s", "x", "y", "z"], list(actions),
+                  lambda s, a: ({"x": 1} if a == "a" else {"y": half, "z": half})
+                  if s == "s" else {s: 1},
+                  lambda s, a, s2: after[s] if s != "s" else 0, "s", gamma=1)
+
+
+def test_backward_induction_is_exact_where_floats_would_pick_the_wrong_action():
+    # Q(s, a) = 3/20 and Q(s, b) = (1/10 + 2/10 - d) / 2 = 3/20 - d/2: in floats
+    # 0.5 * 0.1 + 0.5 * 0.2 = 0.15000000000000002 > 0.15, so a float argmax picks b
+    d = Fraction(1, 10**30)
+    sol = cp.solve(_float_trap(Fraction(2, 10) - d), 2)
+    assert sol.policy(0, "s") == "a"
+    assert sol.value == sympy.Rational(3, 20)
+    assert sol.q("s", 0) == {"a": sympy.Rational(3, 20), "b": sympy.Rational(3, 20) - d / 2}
+    # an exact tie goes to the first declared action, whatever the floats say
+    assert cp.solve(_float_trap(Fraction(2, 10)), 2).policy(0, "s") == "a"
+    assert cp.solve(_float_trap(Fraction(2, 10), ("b", "a")), 2).policy(0, "s") == "b"
+
+
+def test_backward_induction_with_numbers_beyond_floats():
+    # rewards of 400 digits overflow floats: the exact comparison decides every step
+    big = 10**400
+    m = cp.MDP(["s"], ["a", "b"], lambda s, a: {"s": 1},
+               lambda s, a, s2: big if a == "a" else big + 1, "s", gamma=Fraction(1, 2))
+    sol = cp.solve(m, 3)
+    assert [sol.policy(t, "s") for t in range(3)] == ["b", "b", "b"]
+    assert sol.value == sympy.Integer(big + 1) * sympy.Rational(7, 4)
+
+    # a discount of 400 digits: its float is fine, its numerator and denominator are not
+    g = Fraction(big, big + 1)
+    m = cp.MDP(["s"], ["a", "b"], lambda s, a: {"s": 1},
+               lambda s, a, s2: 1 if a == "a" else 2, "s", gamma=g)
+    assert cp.solve(m, 2).value == 2 * (1 + sympy.Rational(g.numerator, g.denominator))

@@ -44,6 +44,9 @@ def _hook(event, args):
     if not _ARMED:
         return
     if event.startswith(_WATCHED):
+        if event == "ctypes.cdata/buffer" and sys._getframe(1).f_globals.get(
+                "__name__", "").startswith("z3"):
+            return   # Z3's own bindings marshalling a term (parameter regions), no input code
         _SEEN.append(event)
     elif event == "open" and len(args) > 1 and (
             any(c in str(args[1] or "") for c in "wax+") or (

@@ -161,3 +161,17 @@ def test_cli_synthesize_and_derive_regions_with_pictures(tmp_path, capsys):
     assert "z is not a free parameter" in capsys.readouterr().err
     assert main(["derive", str(SPECS / "dice.toml"), "E(S_f)", "--regions"]) == 2
     assert "does not depend on a parameter" in capsys.readouterr().err
+
+
+def test_check_on_workers_runs_syntheses_with_the_params(capsys):
+    from cpspec.spec.jobs import plan_jobs, run_job
+    path = SPECS / "interlock_regions.toml"
+    text = path.read_text()
+    spec = load(path)
+    jobs = plan_jobs(str(path), text, spec, bind={"b": 1})
+    assert [j.part for j in jobs].count("synthesis") == len(spec.syntheses) > 0
+    assert all(dict(j.bind) == {"b": 1} for j in jobs)
+    assert main(["check", "-j", "1", str(SPECS / "delayed_regions.toml")]) == 0
+    assert ", 0 fail" in capsys.readouterr().out
+    (line,) = run_job(None, jobs[[j.part for j in jobs].index("synthesis")])[:1]
+    assert line.text.startswith(("PASS", "FAIL", "ERROR"))
