@@ -102,43 +102,51 @@ def _internal(exc: BaseException) -> str:
     return internal_error(exc)
 
 
+def _listed(paths, kind: str) -> tuple[list, int]:
+    """The ``*.toml`` files of every target, and the exit status so far: 2 when a target
+    holds none (each such target is said on stderr), else 0."""
+    files, status = [], 0
+    for target in paths:
+        found = _files(target)
+        if not found:
+            print(f"{target}: no *.toml {kind} files here", file=sys.stderr)
+            status = 2
+        files += found
+    return files, status
+
+
 def _check(args) -> int:
     if args.jobs is not None or args.scheduler:
         return _check_on_workers(args)
-    status = 0
     total = failed = 0
-    for target in args.paths:
-        files = _files(target)
-        if not files:
-            print(f"{target}: no *.toml spec files here", file=sys.stderr)
+    files, status = _listed(args.paths, "spec")
+    for path in files:
+        print(path)
+        try:
+            spec = _load(path, args)
+            results = loader.check(spec)
+        except SpecError as exc:
+            print(f"  ERROR {_say(exc)}")
             status = max(status, 2)
-        for path in files:
-            print(path)
+            continue
+        except Exception as exc:  # one file's failure never hides the others
+            print(f"  INTERNAL ERROR {_internal(exc)}")
+            status = max(status, INTERNAL)
+            continue
+        for x, where in spec.validity.items():
+            print(f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
+                  "probability and discount lies in [0, 1]; [domains] can state it")
+        for r in results:
+            total += 1
             try:
-                spec = _load(path, args)
-                results = loader.check(spec)
-            except SpecError as exc:
-                print(f"  ERROR {_say(exc)}")
-                status = max(status, 2)
-                continue
-            except Exception as exc:  # one file's failure never hides the others
-                print(f"  INTERNAL ERROR {_internal(exc)}")
-                status = max(status, INTERNAL)
-                continue
-            for x, where in spec.validity.items():
-                print(f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
-                      "probability and discount lies in [0, 1]; [domains] can state it")
-            for r in results:
-                total += 1
-                try:
-                    line = str(r)
-                except Exception as exc:
-                    line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
-                    r = None
-                print(f"  {_say(line)}")
-                code = _exit_code(r is None or getattr(r, "internal", False),
-                                  r is not None and r.passed)
-                failed, status = failed + (code > 0), max(status, code)
+                line = str(r)
+            except Exception as exc:
+                line = f"INTERNAL ERROR while printing a result: {_internal(exc)}"
+                r = None
+            print(f"  {_say(line)}")
+            code = _exit_code(r is None or getattr(r, "internal", False),
+                              r is not None and r.passed)
+            failed, status = failed + (code > 0), max(status, code)
     print(f"{total} checks: {total - failed} pass, {failed} fail")
     return status
 
@@ -176,35 +184,30 @@ def _check_on_workers(args) -> int:
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    status = 0
     total = failed = 0
     plan = []  # (header lines, jobs) per file
-    for target in args.paths:
-        files = _files(target)
-        if not files:
-            print(f"{target}: no *.toml spec files here", file=sys.stderr)
+    files, status = _listed(args.paths, "spec")
+    for path in files:
+        head = [str(path)]
+        try:
+            text = read_text_file(str(path), "a spec file")
+            spec = _load(path, args)
+            jobs = plan_jobs(str(path), text, spec, allow_outside=args.allow_outside,
+                             root=[loader.spec_root(path),
+                                   loader.project_dir(Path.cwd())],
+                             bind=dict(_param(p) for p in args.param))
+        except SpecError as exc:
+            plan.append((head + [f"  ERROR {_say(exc)}"], []))
             status = max(status, 2)
-        for path in files:
-            head = [str(path)]
-            try:
-                text = read_text_file(str(path), "a spec file")
-                spec = _load(path, args)
-                jobs = plan_jobs(str(path), text, spec, allow_outside=args.allow_outside,
-                                 root=[loader.spec_root(path),
-                                       loader.project_dir(Path.cwd())],
-                                 bind=dict(_param(p) for p in args.param))
-            except SpecError as exc:
-                plan.append((head + [f"  ERROR {_say(exc)}"], []))
-                status = max(status, 2)
-                continue
-            except Exception as exc:
-                plan.append((head + [f"  INTERNAL ERROR {_internal(exc)}"], []))
-                status = max(status, INTERNAL)
-                continue
-            head += [f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
-                     "probability and discount lies in [0, 1]; [domains] can state it"
-                     for x, where in spec.validity.items()]
-            plan.append((head, jobs))
+            continue
+        except Exception as exc:
+            plan.append((head + [f"  INTERNAL ERROR {_internal(exc)}"], []))
+            status = max(status, INTERNAL)
+            continue
+        head += [f"  NOTE  {x}: a model only for {describe_set(where, x)}, where every "
+                 "probability and discount lies in [0, 1]; [domains] can state it"
+                 for x, where in spec.validity.items()]
+        plan.append((head, jobs))
     with closing:
         results = run_jobs([j for _, jobs in plan for j in jobs], executor,
                            on_progress=_progress)
@@ -221,39 +224,35 @@ def _check_on_workers(args) -> int:
 
 
 def _prove(args) -> int:
-    status, n, bad = 0, 0, 0
-    for target in args.paths:
-        files = _files(target)
-        if not files:
-            print(f"{target}: no *.toml proof files here", file=sys.stderr)
+    n, bad = 0, 0
+    files, status = _listed(args.paths, "proof")
+    for path in files:
+        try:
+            spec = _load(path, args)
+        except SpecError as exc:
+            print(f"{path}\n  ERROR {_say(exc)}")
+            status = max(status, 2)
+            continue
+        except Exception as exc:
+            print(f"{path}\n  INTERNAL ERROR {_internal(exc)}")
+            status = max(status, INTERNAL)
+            continue
+        print(f"{path}: {spec.theorem or '(no theorem statement)'}")
+        if not spec.properties:
+            print("  ERROR no [[property]] to prove")
             status = 2
-        for path in files:
-            try:
-                spec = _load(path, args)
-            except SpecError as exc:
-                print(f"{path}\n  ERROR {_say(exc)}")
-                status = max(status, 2)
-                continue
-            except Exception as exc:
-                print(f"{path}\n  INTERNAL ERROR {_internal(exc)}")
-                status = max(status, INTERNAL)
-                continue
-            print(f"{path}: {spec.theorem or '(no theorem statement)'}")
-            if not spec.properties:
-                print("  ERROR no [[property]] to prove")
-                status = 2
-            for r in check_properties(spec):
-                n += 1
-                ok = r.passed  # the verdict the file expects (holds unless expect says)
-                bad += not ok
-                if r.error:
-                    print(f"  {r}")
-                else:
-                    mark = "PASS " if ok else "FAIL "
-                    tail = "" if ok else f"  (expected {r.entry.expect})"
-                    print(f"  {mark}" + str(r.verdict).replace("\n", "\n  ") + tail)
-                if not ok:
-                    status = max(status, INTERNAL if r.internal else 1)
+        for r in check_properties(spec):
+            n += 1
+            ok = r.passed  # the verdict the file expects (holds unless expect says)
+            bad += not ok
+            if r.error:
+                print(f"  {r}")
+            else:
+                mark = "PASS " if ok else "FAIL "
+                tail = "" if ok else f"  (expected {r.entry.expect})"
+                print(f"  {mark}" + str(r.verdict).replace("\n", "\n  ") + tail)
+            if not ok:
+                status = max(status, INTERNAL if r.internal else 1)
     print(f"{n} theorems: {n - bad} as stated, {bad} not")
     return status
 
