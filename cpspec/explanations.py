@@ -26,7 +26,7 @@ from .core.expressions import Expr
 from .core.display import latex_text, latex_value
 from .core.functions import as_sympy, number_to_sympy
 from .agents.base import Agent
-from .core.partition import ParameterRegion, RegionSolution
+from .core.partition import ParameterRegion, RegionSolution, merge_regions, tidy
 from .decisions.solving import ParametricSolution, Solution, solve
 from .decisions.influence import IDSolution, ParametricIDSolution
 from .core.diagram import Diagram
@@ -364,12 +364,21 @@ def explain_action(model, state: Any, t: int = 0, o: tuple = (), top: int = 3,
         parts = [(r, _action_parts(r.answer, state, t, top)) for r in sol.pieces]
         regs = _merge_same_margins([ParameterRegion(r.condition, chosen, r.sample, (),
                                                     _margins(utilities, chosen))
-                                    for r, (chosen, utilities, _) in parts])
+                                    for r, (chosen, utilities, _) in parts],
+                                   sol.parameters, sol.box)
         first = parts[0][1]
-        utilities = {a: sympy.Piecewise(*[(u[1][a], r.condition) for r, u in parts])
-                     for a in first[1]}
-        margins = {a: sympy.Piecewise(*[(_margins(u[1], u[0])[a], r.condition)
-                                        for r, u in parts]) for a in first[1]}
+
+        def over_regions(value):
+            # equal expressions merged: a plain expression where it is the same everywhere
+            merged = merge_regions([ParameterRegion(r.condition, value(u), r.sample)
+                                    for r, u in parts],
+                                   same=lambda x, y: sympy.simplify(x - y) == 0,
+                                   within=(sol.parameters, sol.box))
+            if len(merged) == 1:
+                return merged[0].answer
+            return sympy.Piecewise(*[(m.answer, m.condition) for m in merged])
+        utilities = {a: over_regions(lambda u, a=a: u[1][a]) for a in first[1]}
+        margins = {a: over_regions(lambda u, a=a: _margins(u[1], u[0])[a]) for a in first[1]}
         return ActionExplanation(state, first[0], utilities, margins, first[2], regs)
     chosen, utilities, branches = _action_parts(sol, state, t, top)
     return ActionExplanation(state, chosen, utilities, _margins(utilities, chosen), branches)
@@ -379,8 +388,9 @@ def _margins(utilities: dict, chosen) -> dict:
     return {a: sympy.simplify(u - utilities[chosen]) for a, u in utilities.items()}
 
 
-def _merge_same_margins(regs: list) -> list:
-    """Regions with the same chosen action and the same margins, merged."""
+def _merge_same_margins(regs: list, params, box) -> list:
+    """Regions with the same chosen action and the same margins, merged (the merged
+    conditions tidied within ``box``)."""
     out: list = []
     for r in regs:
         for i, o in enumerate(out):
@@ -391,7 +401,8 @@ def _merge_same_margins(regs: list) -> list:
                 break
         else:
             out.append(r)
-    return out
+    return [ParameterRegion(tidy(params, box, r.condition), r.answer, r.sample, r.samples,
+                            r.margin) if r.samples else r for r in out]
 
 
 def _explain_decision(sol, info, decision) -> ActionExplanation:

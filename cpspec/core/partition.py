@@ -305,9 +305,12 @@ def parse_point(params: Sequence[sympy.Symbol], point, what: str = "at") -> dict
     return out
 
 
-def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
-                  ) -> list[ParameterRegion]:
-    """Regions with equal answers merged into one (their conditions joined by ``Or``)."""
+def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
+                  within: tuple | None = None) -> list[ParameterRegion]:
+    """Regions with equal answers merged into one (their conditions joined by ``Or``).
+
+    With ``within=(params, box)`` a merged condition is also tidied (:func:`tidy`): the
+    join of two regions is often one of their own relations, and is shown as that."""
     same = same or (lambda a, b: a == b)
     out: list[list] = []
     for r in regions:
@@ -321,6 +324,8 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None
     for group in out:
         cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
             group[0].condition
+        if within is not None and len(group) > 1:
+            cond = tidy(*within, cond)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
                                       group[0].margin))
@@ -570,7 +575,8 @@ class RegionSolution:
         rules), equal answers merged."""
         get = get or self._rules
         return merge_regions([ParameterRegion(r.condition, get(r.answer), r.sample)
-                              for r in self.pieces], same=_same)
+                              for r in self.pieces], same=_same,
+                             within=(self.parameters, self.box))
 
     def at(self, point):
         """The exact solution at a point ``{p: value, ...}`` (every parameter bound)."""

@@ -110,7 +110,7 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
 
     with time_limit(deadline):
         pieces = partition(params, box, locate, deadline, what=show_condition(box))
-    regs = merge_regions(pieces)
+    regs = merge_regions(pieces, within=(params, box))
     return sorted((ParameterRegion(r.condition, r.answer, r.sample, r.samples, margin)
                    for r in regs), key=lambda r: r.answer)
 
