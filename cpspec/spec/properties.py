@@ -22,6 +22,7 @@ The property functions are those of :mod:`cpspec.verification.properties`: ``myo
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,15 @@ def _as_predicate(x, env, where):
     return lambda s: bool(x.evaluate(state_env(s)))
 
 
+def _shown(cond, env) -> str:
+    """A condition on the states as the spec file names its variables (``a == 'take'``,
+    not the stand-in world's ``a_trace == 'take'``)."""
+    text = str(cond)
+    for n in list(env.variables or ("s",)) + ["a"]:
+        text = re.sub(rf"\b{re.escape(n)}_trace\b", n, text)
+    return text
+
+
 def _node_name(x):
     return x.node if isinstance(x, RV) else x
 
@@ -146,9 +156,10 @@ def _property_functions(env, where) -> dict:
         "obeys_stop_button": lambda K, stop=None, null_action=None: pr.obeys_stop_button(
             K, _as_predicate(stop, env, where) if stop is not None else None,
             null_action),
-        "always": lambda cond, K: pr.always(_as_predicate(cond, env, where), K, str(cond)),
+        "always": lambda cond, K: pr.always(_as_predicate(cond, env, where), K,
+                                            _shown(cond, env)),
         "eventually": lambda cond, K: pr.eventually(_as_predicate(cond, env, where), K,
-                                                    str(cond)),
+                                                    _shown(cond, env)),
     }
 
 

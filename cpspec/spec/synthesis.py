@@ -158,7 +158,7 @@ def check_syntheses(spec: Spec) -> list:
     ... fails = "r > 3"
     ... ''')
     >>> print(check_syntheses(spec)[0])
-    PASS  synthesize always(a_trace == 'take', 2) of sth over r
+    PASS  synthesize always(a == 'take', 2) of sth over r
             holds where r <= 3
             fails where r > 3
     """

@@ -175,3 +175,11 @@ def test_check_on_workers_runs_syntheses_with_the_params(capsys):
     assert ", 0 fail" in capsys.readouterr().out
     (line,) = run_job(None, jobs[[j.part for j in jobs].index("synthesis")])[:1]
     assert line.text.startswith(("PASS", "FAIL", "ERROR"))
+
+
+def test_a_synthesized_trace_condition_is_shown_as_the_file_wrote_it():
+    results = check(load(SPECS / "delayed_regions.toml"))
+    shown = [str(r) for r in results]
+    assert any("synthesize always(a == 'take', 2) of fp over gamma, r" in s for s in shown), \
+        shown
+    assert not any("_trace" in s for s in shown)
