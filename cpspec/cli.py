@@ -294,7 +294,10 @@ def _regions_of(value, spec) -> tuple:
     else:
         raise SpecError(f"--regions: the answer {show(value)} does not depend on a "
                         "parameter (no regions to list)")
-    params = sorted(set().union(*(r.condition.free_symbols for r in regs)), key=str)
+    order = [str(v) for v in spec.params.values() if isinstance(v, sympy.Symbol)]
+    params = sorted(set().union(*(r.condition.free_symbols for r in regs)),   # file order
+                    key=lambda x: (order.index(str(x)) if str(x) in order else len(order),
+                                   str(x)))
     doms = {x: spec.domains.get(x, spec.validity.get(x, sympy.Interval(0, 1)))
             for x in params}
     box = sympy.And(*[d.as_relational(x) for x, d in doms.items()])
