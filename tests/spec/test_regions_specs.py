@@ -183,3 +183,17 @@ def test_a_synthesized_trace_condition_is_shown_as_the_file_wrote_it():
     assert any("synthesize always(a == 'take', 2) of fp over gamma, r" in s for s in shown), \
         shown
     assert not any("_trace" in s for s in shown)
+
+
+def test_derive_regions_draws_the_parameters_in_the_files_order(tmp_path, capsys):
+    spec = REPO / "tests" / "spec" / "data" / "cliff_regions.toml"
+    svg = tmp_path / "cliff.svg"
+    assert main(["derive", str(spec), "pi*(0, start)", "--regions", "--png", str(svg),
+                 "--allow-outside"]) == 0
+    out = capsys.readouterr().out
+    assert "safe where 10*r*s - r + 50*s - 10 >= 0" in out
+    text = svg.read_text()
+    # params = ["s", "r"]: s along the bottom (its label drawn below r's)
+    ys = {name: float(re.search(rf'<text[^>]*y="([0-9.]+)"[^>]*>{name}</text>', text)[1])
+          for name in ("s", "r")}
+    assert ys["s"] > ys["r"]
