@@ -22,10 +22,14 @@ and points on them are real algebraic numbers decided by Z3, never floats.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import sympy
 import z3
 
@@ -35,10 +39,10 @@ from .functions import as_sympy, number_to_sympy, to_exact
 from .regions import sample_of, valid_domain
 
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
-           "box_condition", "polynomial_condition", "check_rational",
+           "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
+           "tie_rule", "truth_at", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -238,11 +242,66 @@ def polynomial_condition(diff, strict: bool):
     return (lhs > rhs) if strict else (lhs >= rhs)
 
 
-def tie_rule(best, actions: Sequence, margin: Callable) -> list:
+def element_condition(K, diff, strict: bool):
+    """:func:`polynomial_condition` of ``diff``, an element of the exact domain ``K`` (a
+    field of fractions over the integers, as :class:`~cpspec.decisions.solving.ExactModel`
+    builds), read off its numerator and denominator without rebuilding SymPy expressions
+    (the same relation; the Q-value differences of a policy recur across regions, so each
+    is read once).
+
+    >>> import sympy
+    >>> from sympy.polys.domains import ZZ
+    >>> p, q = sympy.symbols("p q")
+    >>> K = ZZ.frac_field(p, q)
+    >>> element_condition(K, K.from_sympy(-3 * q / (1 - p)), strict=False)
+    q*(p - 1) >= 0
+    """
+    try:
+        return _element_condition(K, diff, strict)
+    except TypeError:          # an element that cannot be hashed: read it directly
+        return _read_element(K, diff, strict)
+
+
+@functools.lru_cache(maxsize=4096)
+def _element_condition(K, diff, strict: bool):
+    return _read_element(K, diff, strict)
+
+
+def _read_element(K, diff, strict: bool):
+    field = getattr(K, "field", None) if getattr(K, "is_FractionField", False) else None
+    ring = getattr(field, "ring", None)
+    names = [str(x) for x in getattr(ring, "symbols", ())]
+    if ring is None or ring.domain != sympy.ZZ or names != sorted(names):
+        return polynomial_condition(K.to_sympy(diff), strict)
+    e = K.numer(diff) * K.denom(diff)          # the sign of the quotient
+    if e.is_ground:
+        c = e.LC if e else 0
+        return sympy.true if (c > 0 or (c == 0 and not strict)) else sympy.false
+    _, prim = e.primitive()                      # content > 0
+    flip = prim.LC < 0   # lex order in sorted generators: Poly's leading coefficient
+    if flip:
+        prim = -prim
+    degrees = prim.degrees()
+    used = [g for g, d in zip(ring.symbols, degrees) if d > 0]
+    if len(used) == 1 and max(degrees) == 1:     # a x + b > 0 reads x > -b/a
+        lin = sympy.Poly(prim.as_expr(), used[0])
+        a, b = lin.all_coeffs()
+        lhs, rhs = used[0], -b / a
+    else:
+        _, factors = prim.factor_list()
+        lhs = sympy.Mul(*[f.as_expr() ** k for f, k in factors])
+        rhs = sympy.Integer(0)
+    if flip:
+        return (lhs < rhs) if strict else (lhs <= rhs)
+    return (lhs > rhs) if strict else (lhs >= rhs)
+
+
+def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
     """The conditions under which ``best`` stays the chosen action under the tie rule
     (ties go to the first action declared): ``margin(a) > 0`` (``margin(a)``: the value
     of ``best`` minus that of ``a``, a rational function of the parameters) for the
-    actions declared before ``best``, ``>= 0`` for those after it.
+    actions declared before ``best``, ``>= 0`` for those after it. With ``K``, the
+    margins are elements of that exact domain (:func:`element_condition`).
 
     >>> import sympy
     >>> p = sympy.Symbol("p")
@@ -251,6 +310,9 @@ def tie_rule(best, actions: Sequence, margin: Callable) -> list:
     [p < 1/2, p <= 1/2]
     """
     order = {a: i for i, a in enumerate(actions)}
+    if K is not None:      # margins as elements of the exact domain K
+        return [element_condition(K, margin(a), strict=order[a] < order[best])
+                for a in actions if a != best]
     return [polynomial_condition(margin(a), strict=order[a] < order[best])
             for a in actions if a != best]
 
@@ -474,14 +536,32 @@ def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Calla
 GRID_POINTS = 9
 
 
+@functools.lru_cache(maxsize=64)
+def _grid_of(params: tuple, box) -> tuple:
+    """The :func:`_grid` of a box as tuples of Fractions, built once."""
+    return tuple(tuple(Fraction(int(v[x].p), int(v[x].q)) for x in params)
+                 for v in _grid(params, box, GRID_POINTS))
+
+
+@functools.lru_cache(maxsize=8192)
+def _truths(cond, params: tuple, box) -> tuple:
+    """Where on the box's grid ``cond`` is known true and known false (boolean arrays)."""
+    points = _grid_of(params, box)
+    f = _evaluator(cond, params)
+    if f is None:
+        none = np.zeros(len(points), dtype=bool)
+        return none, none
+    true = np.array([f(v) for v in points], dtype=bool)
+    return true, ~true
+
+
 def _grid(params, box, k: int) -> list:
     """Rational points of a k x ... x k grid strictly inside the box's bounding ranges
     that satisfy the box, the centre first; none for an unbounded parameter."""
     parts = box.args if isinstance(box, sympy.And) else (box,)
     axes = []
     for x in params:
-        s = sympy.And(*[c for c in parts if c.free_symbols == {x}]).as_set()
-        lo, hi = s.inf, s.sup
+        lo, hi = _bounds([c for c in parts if c.free_symbols == {x}], x)
         if not (lo.is_Rational and hi.is_Rational) or lo >= hi:
             return []
         axes.append([lo + (hi - lo) * sympy.Rational(2 * i + 1, 2 * k) for i in range(k)])
@@ -496,18 +576,103 @@ def _grid(params, box, k: int) -> list:
     return out
 
 
+def _bounds(conds, x) -> tuple:
+    """The lowest and highest value of ``x`` the conditions (on ``x`` alone) allow."""
+    lo, hi = -sympy.oo, sympy.oo
+    for c in conds:
+        if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan,
+                          sympy.StrictLessThan)) and c.lhs == x and c.rhs.is_number:
+            if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan)):
+                lo = sympy.Max(lo, c.rhs)
+            else:
+                hi = sympy.Min(hi, c.rhs)
+        elif isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan,
+                            sympy.StrictLessThan)) and c.rhs == x and c.lhs.is_number:
+            if isinstance(c, (sympy.LessThan, sympy.StrictLessThan)):
+                lo = sympy.Max(lo, c.lhs)
+            else:
+                hi = sympy.Min(hi, c.lhs)
+        else:
+            s = sympy.And(*conds).as_set()
+            return s.inf, s.sup
+    return lo, hi
+
+
 def _uncovered(params, candidates: list, regions) -> Point | None:
     """The first candidate no region covers (dropping the covered ones), or None."""
     while candidates:
         values = candidates[0]
-        covered = [r.condition.subs(values) for r in regions]
-        if any(c is sympy.true for c in covered):
+        covered = [truth_at(r.condition, params, values) for r in regions]
+        if any(c is True for c in covered):
             candidates.pop(0)
             continue
-        if all(c is sympy.false for c in covered):
+        if all(c is False for c in covered):
             return Point(params, candidates.pop(0))
-        candidates.pop(0)   # not decided by substitution: leave the point to Z3
+        candidates.pop(0)   # not decided at the point: leave it to Z3
     return None
+
+
+_RELATIONS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v: v >= 0,
+              sympy.StrictLessThan: lambda v: v < 0, sympy.LessThan: lambda v: v <= 0,
+              sympy.Equality: lambda v: v == 0, sympy.Unequality: lambda v: v != 0}
+
+
+def truth_at(cond, params: Sequence[sympy.Symbol], values: Mapping) -> bool | None:
+    """Whether ``cond`` (a SymPy Boolean of polynomial relations in ``params`` with
+    rational coefficients) holds at the rational point ``values``, in exact integer and
+    Fraction arithmetic; None where it cannot be read so (then ask :class:`Point`).
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> truth_at((p * q > sympy.Rational(1, 4)) | (p < 0), (p, q), {p: 1, q: sympy.Rational(1, 3)})
+    True
+    """
+    f = _evaluator(cond, tuple(params))
+    if f is None:
+        return None
+    try:
+        point = tuple(Fraction(int(sympy.numer(values[x])), int(sympy.denom(values[x])))
+                      for x in params)
+    except (TypeError, KeyError):
+        return None
+    return f(point)
+
+
+@functools.lru_cache(maxsize=8192)
+def _evaluator(cond, params: tuple):
+    """``cond`` compiled into a function of a tuple of Fractions (None: not polynomial)."""
+    if cond is sympy.true or cond is sympy.false:
+        value = bool(cond)
+        return lambda v: value
+    if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)):
+        parts = [_evaluator(a, params) for a in cond.args]
+        if any(f is None for f in parts):
+            return None
+        if isinstance(cond, sympy.Not):
+            return lambda v: not parts[0](v)
+        join = all if isinstance(cond, sympy.And) else any
+        return lambda v: join(f(v) for f in parts)
+    test = _RELATIONS.get(type(cond))
+    if test is None:
+        return None
+    try:
+        poly = sympy.Poly(cond.lhs - cond.rhs, *params)
+    except sympy.PolynomialError:
+        return None
+    if not all(c.is_Rational for c in poly.coeffs()):
+        return None
+    terms = [(m, Fraction(int(c.p), int(c.q))) for m, c in poly.terms()]
+
+    def f(v):
+        total = Fraction(0)
+        for m, c in terms:
+            t = c
+            for x, e in zip(v, m):
+                if e:
+                    t *= x ** e
+            total += t
+        return test(total)
+    return f
 
 
 def strictly(cond):
@@ -534,18 +699,50 @@ def _point(params, model, zv, solver, ctx) -> Point:
     return Point(params, {x: _to_sympy_value(v) for x, v in raw.items()}, model, zv)
 
 
+_LOCAL = threading.local()
+
+
+def _context() -> z3.Context:
+    """One Z3 context per thread for the short queries of simplification (a new context
+    costs more than most of these queries)."""
+    ctx = getattr(_LOCAL, "ctx", None)
+    if ctx is None:
+        ctx = _LOCAL.ctx = z3.Context()
+    return ctx
+
+
 def simplify_condition(params, box, conds) -> Any:
     """The conjunction of ``conds`` without the ones the box and the others imply (each
     removal proved by Z3; a condition Z3 cannot decide about is kept)."""
     conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))
     if any(c is sympy.false for c in conds):
         return sympy.false
-    ctx = z3.Context()
+    ctx = _context()
     zv = {x: z3.Real(str(x), ctx) for x in params}
     zbox = to_z3(box, zv, ctx)
     kept = list(conds)
+    params = tuple(params)
+
+    def needed(c, others) -> bool:
+        # a grid point where the others hold and c does not shows c is needed
+        inside = _truths(c, params, box)[1]
+        for k in others:
+            inside = inside & _truths(k, params, box)[0]
+        return bool(inside.any())
+    must = [c for c in conds if needed(c, [k for k in conds if k is not c])]
+    rest = [c for c in conds if c not in must]
+    if must and rest:
+        # often the needed ones imply all the rest: one query instead of one per condition
+        s = z3.Solver(ctx=ctx)
+        s.set("timeout", 2000)
+        s.add(zbox, *[to_z3(k, zv, ctx) for k in must],
+              z3.Not(z3.And(*[to_z3(k, zv, ctx) for k in rest])))
+        if s.check() == z3.unsat:
+            return sympy.And(*must)
     for c in conds:
         others = [k for k in kept if k is not c]
+        if c in must or needed(c, others):
+            continue
         s = z3.Solver(ctx=ctx)
         s.set("timeout", 500)      # undecided: the condition is kept (the region is the same)
         s.add(zbox, *[to_z3(k, zv, ctx) for k in others], z3.Not(to_z3(c, zv, ctx)))

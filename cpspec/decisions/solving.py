@@ -1111,8 +1111,8 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
         deadline.check()
         for s in mdp.states:
             qb = model.q(s, rule[s], V)
-            conds += tie_rule(rule[s], mdp.actions,
-                              lambda a: model.K.to_sympy(qb - model.q(s, a, V)))
+            conds += tie_rule(rule[s], mdp.actions, lambda a: qb - model.q(s, a, V),
+                              K=model.K)
     return Solution(mdp, horizon, rules, Vs, model.K, model), conds
 
 
