@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -124,6 +125,9 @@ class Point:
     def satisfies(self, cond) -> bool:
         """Whether the condition (a SymPy Boolean in the parameters) holds here."""
         if self.is_rational:
+            fast = truth_at(cond, self.params, self.values)
+            if fast is not None:
+                return fast
             v = cond.subs(self.values) if isinstance(cond, sympy.Basic) else cond
             if v in (sympy.true, sympy.false):
                 return bool(v)
@@ -538,8 +542,8 @@ GRID_POINTS = 9
 
 @functools.lru_cache(maxsize=64)
 def _grid_of(params: tuple, box) -> tuple:
-    """The :func:`_grid` of a box as tuples of Fractions, built once."""
-    return tuple(tuple(Fraction(int(v[x].p), int(v[x].q)) for x in params)
+    """The :func:`_grid` of a box as integer points (:func:`_integer_point`), built once."""
+    return tuple(_integer_point(tuple(Fraction(int(v[x].p), int(v[x].q)) for x in params))
                  for v in _grid(params, box, GRID_POINTS))
 
 
@@ -635,7 +639,13 @@ def truth_at(cond, params: Sequence[sympy.Symbol], values: Mapping) -> bool | No
                       for x in params)
     except (TypeError, KeyError):
         return None
-    return f(point)
+    return f(_integer_point(point))
+
+
+def _integer_point(point: tuple) -> tuple:
+    """A rational point as ``(numerators, D)`` over one common denominator ``D``."""
+    D = math.lcm(*[v.denominator for v in point]) if point else 1
+    return tuple(v.numerator * (D // v.denominator) for v in point), D
 
 
 @functools.lru_cache(maxsize=8192)
@@ -661,15 +671,20 @@ def _evaluator(cond, params: tuple):
         return None
     if not all(c.is_Rational for c in poly.coeffs()):
         return None
-    terms = [(m, Fraction(int(c.p), int(c.q))) for m, c in poly.terms()]
+    # integer coefficients (times the positive lcm of their denominators): only the
+    # sign of the value is read
+    L = math.lcm(*[int(c.q) for c in poly.coeffs()]) if poly.coeffs() else 1
+    terms = [(m, int(c.p) * (L // int(c.q)), sum(m)) for m, c in poly.terms()]
+    degree = max((d for _, _, d in terms), default=0)
 
-    def f(v):
-        total = Fraction(0)
-        for m, c in terms:
-            t = c
-            for x, e in zip(v, m):
+    def f(point):
+        nums, D = point          # the value at nums / D, times D**degree * L
+        total = 0
+        for m, c, d in terms:
+            t = c * D ** (degree - d)
+            for n, e in zip(nums, m):
                 if e:
-                    t *= x ** e
+                    t *= n ** e
             total += t
         return test(total)
     return f
@@ -731,12 +746,12 @@ def simplify_condition(params, box, conds) -> Any:
         return bool(inside.any())
     must = [c for c in conds if needed(c, [k for k in conds if k is not c])]
     rest = [c for c in conds if c not in must]
+    z = {c: to_z3(c, zv, ctx) for c in conds}
     if must and rest:
         # often the needed ones imply all the rest: one query instead of one per condition
         s = z3.Solver(ctx=ctx)
         s.set("timeout", 2000)
-        s.add(zbox, *[to_z3(k, zv, ctx) for k in must],
-              z3.Not(z3.And(*[to_z3(k, zv, ctx) for k in rest])))
+        s.add(zbox, *[z[k] for k in must], z3.Not(z3.And(*[z[k] for k in rest])))
         if s.check() == z3.unsat:
             return sympy.And(*must)
     for c in conds:
@@ -745,7 +760,7 @@ def simplify_condition(params, box, conds) -> Any:
             continue
         s = z3.Solver(ctx=ctx)
         s.set("timeout", 500)      # undecided: the condition is kept (the region is the same)
-        s.add(zbox, *[to_z3(k, zv, ctx) for k in others], z3.Not(to_z3(c, zv, ctx)))
+        s.add(zbox, *[z[k] for k in others], z3.Not(z[c]))
         if s.check() == z3.unsat:
             kept = others
     return sympy.And(*kept) if kept else sympy.true
