@@ -2,7 +2,12 @@
 
 How a query is answered:
 
-1. Only the ancestors of the query's variables matter (barren nodes are pruned).
+1. Only the ancestors of the query's variables matter (barren nodes are pruned). Over
+   rational probabilities the pruning also sees through tables: a parent along which a
+   table is constant is cut from it (and an observation may leave a table constant
+   along its other parents), and a normalised answer skips the parts of the network
+   the observations cut off from the query, after checking exactly that they are
+   possible.
 2. The numbers live in one exact domain chosen for the relevant probabilities: ``QQ``
    (GMP rationals when gmpy2 is installed) when they are all rational, else SymPy's
    ``construct_domain`` picks a rational-function field such as ``QQ(p, gamma)`` (or the
@@ -529,12 +534,15 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     R = _ring(K)
     rational = K is QQ  # one common denominator per factor, int64 while it fits
     if rational:
-        owned = [(n, _rational_factor(diagram, n)) for n in sorted(relevant)]
+        tables = [(n, _rational_factor(diagram, n)) for n in sorted(relevant)]
+        owned = tables
         for var, value in evidence.items():
             owned = [(o, _restrict(f, var, value, diagram, np.int64(0), var in names))
                      for o, f in owned]
-        if evidence:  # an observation may leave a factor constant along the others
-            owned = [(o, _drop_constant_axes(f, set(names) | {o})) for o, f in owned]
+        # an observation may leave a factor constant along its other variables (the
+        # factors no observation touched were reduced once, in their memo)
+        owned = [(o, f if f is t else _drop_constant_axes(f, set(names) | {o}))
+                 for (o, f), (_, t) in zip(owned, tables)]
         owned = _prune(owned, set(names) | set(evidence))
         factors = [f for _, f in owned]
         eliminate = {v for f in factors for v in f[0]} - set(names) - set(evidence)
