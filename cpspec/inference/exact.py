@@ -2,7 +2,12 @@
 
 How a query is answered:
 
-1. Only the ancestors of the query's variables matter (barren nodes are pruned).
+1. Only the ancestors of the query's variables matter (barren nodes are pruned). Over
+   rational probabilities the pruning also sees through tables: a parent along which a
+   table is constant is cut from it (and an observation may leave a table constant
+   along its other parents), and a normalised answer skips the parts of the network
+   the observations cut off from the query, after checking exactly that they are
+   possible.
 2. The numbers live in one exact domain chosen for the relevant probabilities: ``QQ``
    (GMP rationals when gmpy2 is installed) when they are all rational, else SymPy's
    ``construct_domain`` picks a rational-function field such as ``QQ(p, gamma)`` (or the
@@ -304,7 +309,90 @@ def _make_rational_factor(diagram: Diagram, name: str):
         for v, p in row.items():
             flat[k, index[v]] = p.numerator * (den // p.denominator)
     arr.setflags(write=False)  # shared through the memo
-    return (t.parents + (name,), arr, den, den)
+    return _drop_constant_axes((t.parents + (name,), arr, den, den), {name})
+
+
+def _drop_constant_axes(f, keep):
+    """``f`` without the axes, other than those of ``keep``, along which its integers do
+    not change: a table whose rows are equal for every value of a parent does not depend
+    on that parent (bnlearn files hold such tables), and an observation can leave a
+    factor constant along its other variables. The factor then no longer ties those
+    variables to the rest, which prunes them (see :func:`_prune`) or cuts the network
+    into independent parts."""
+    vs, arr = f[:2]
+    for v in [v for v in vs if v not in keep]:
+        i = vs.index(v)
+        first = arr.take([0], axis=i) if arr.shape[i] else None
+        if first is None or not (arr == first).all():
+            continue
+        vs, arr = vs[:i] + vs[i + 1:], _array(arr.take(0, axis=i))
+    if arr is not f[1] and arr.flags.writeable:
+        arr.setflags(write=False)
+    return (vs, arr) + tuple(f[2:])
+
+
+def _prune(owned: list, keep) -> list:
+    """The ``(owner, factor)`` pairs that matter for the variables ``keep``: a factor
+    whose own node is not kept and appears in no other factor sums to 1 over that node
+    (its rows are distributions) and is dropped, repeatedly, so that what remains is the
+    part of the network above the queried and observed nodes once the parents a table
+    ignores are cut."""
+    while True:
+        count: dict[str, int] = {}
+        for _, f in owned:
+            for v in f[0]:
+                count[v] = count.get(v, 0) + 1
+        kept = [(o, f) for o, f in owned
+                if o in keep or o not in f[0] or count[o] > 1]
+        if len(kept) == len(owned):
+            return owned
+        owned = kept
+
+
+def _components(scopes: list[tuple[str, ...]]) -> list[int]:
+    """A component label per scope: scopes that share a variable (directly or through
+    others) share a label; an empty scope is a component of its own."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k, vs in enumerate(scopes):
+        for v in vs:
+            a, b = find(("v", v)), find(("f", k))
+            parent[a] = b
+    return [find(("f", k)) for k in range(len(scopes))]
+
+
+def _split_off(factors: list, names) -> tuple[list, list]:
+    """``(factors connected to names, the others)``: the others multiply the result by
+    one constant."""
+    labels = _components([f[0] for f in factors])
+    wanted = {c for f, c in zip(factors, labels) if set(f[0]) & set(names)}
+    if not wanted:
+        return factors, []
+    return ([f for f, c in zip(factors, labels) if c in wanted],
+            [f for f, c in zip(factors, labels) if c not in wanted])
+
+
+def _positive(factors: list, order: list[str], card: dict[str, int]) -> bool:
+    """Whether the product of ``factors`` summed over all their variables is positive,
+    decided exactly in the Boolean semiring: the factors become 0/1 int64 tables and each
+    elimination step clips its sums to 1, so no number grows."""
+    boolean = [(f[0], (f[1] != 0).astype(np.int64)) for f in factors]
+    mentioned = {v for f in boolean for v in f[0]}
+    for v in order:
+        if v not in mentioned:
+            continue
+        touching = [f for f in boolean if v in f[0]]
+        boolean = [f for f in boolean if v not in f[0]]
+        keep = {u for f in touching for u in f[0]} - {v}
+        vs, arr = _contract(touching, keep)
+        boolean.append((vs, np.minimum(arr, 1)))
+    return all(bool(f[1].all()) for f in boolean)
 
 
 def _reduce(f):
@@ -367,6 +455,8 @@ def _eliminate(factors, order, names, card, rational: bool):
     ``rational``)."""
     for v in progress(order, len(order), "eliminating", min_total=500):
         touching = [f for f in factors if v in f[0]]
+        if not touching:  # in a part of the network set aside (see marginal)
+            continue
         factors = [f for f in factors if v not in f[0]]
         keep = {u for f in touching for u in f[0]} - {v}
         if rational:
@@ -403,7 +493,7 @@ def _restrict(factor, var: str, value, diagram: Diagram, zero, keep: bool):
 
 
 def marginal(diagram: Diagram, names, max_factor: int | None = None,
-             evidence: dict | None = None):
+             evidence: dict | None = None, up_to_scale: bool = False):
     """The exact joint distribution of the nodes ``names`` (times the evidence).
 
     Returns ``(names, table, K)``: ``table`` is a NumPy object array indexed by the
@@ -412,6 +502,12 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     is the unnormalised ``P(names, evidence)``, and an evidence node among ``names`` has
     an axis of length 1 (its observed value). Evidence is applied by slicing factors, so
     observing many nodes makes a query cheaper, not dearer.
+
+    With ``up_to_scale`` the table may be ``P(names, evidence)`` times a positive
+    rational constant (the same for every entry): enough for a caller that normalises
+    it. Over rational probabilities the parts of the network that the observations cut
+    off from ``names`` are then only checked to have a positive probability (exactly, in
+    the Boolean semiring), not computed; if one has probability 0 the table is all 0.
 
     Examples
     --------
@@ -438,20 +534,32 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     R = _ring(K)
     rational = K is QQ  # one common denominator per factor, int64 while it fits
     if rational:
-        factors = [_rational_factor(diagram, n) for n in sorted(relevant)]
-        zero = np.int64(0)
+        tables = [(n, _rational_factor(diagram, n)) for n in sorted(relevant)]
+        owned = tables
+        for var, value in evidence.items():
+            owned = [(o, _restrict(f, var, value, diagram, np.int64(0), var in names))
+                     for o, f in owned]
+        # an observation may leave a factor constant along its other variables (the
+        # factors no observation touched were reduced once, in their memo)
+        owned = [(o, f if f is t else _drop_constant_axes(f, set(names) | {o}))
+                 for (o, f), (_, t) in zip(owned, tables)]
+        owned = _prune(owned, set(names) | set(evidence))
+        factors = [f for _, f in owned]
+        eliminate = {v for f in factors for v in f[0]} - set(names) - set(evidence)
     else:
         factors = [_node_factor(diagram, n, K) for n in sorted(relevant)]
         den = R.one
         for f in factors:
             den = den * f[2]
         factors = [f[:2] for f in factors]
-        zero = R.zero
-    for var, value in evidence.items():
-        factors = [_restrict(f, var, value, diagram, zero, var in names) for f in factors]
-    plan_key = ("plan", names, frozenset(evidence))  # the order depends on the structure
+        for var, value in evidence.items():
+            factors = [_restrict(f, var, value, diagram, R.zero, var in names)
+                       for f in factors]
+        eliminate = set(relevant) - set(names) - set(evidence)
+    # the order depends on the structure, which pruning makes depend on observed values
+    plan_key = ("plan", names, frozenset(evidence), tuple(f[0] for f in factors))
     order, widest, scope = diagram.memo(plan_key, lambda: elimination_order(
-        [f[0] for f in factors], card, set(relevant) - set(names) - set(evidence)))
+        [f[0] for f in factors], card, eliminate))
     for f in factors:  # a node's own table counts as a factor the query builds
         if f[1].size > widest:
             widest, scope = f[1].size, f[0]
@@ -466,7 +574,13 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
             f"entries over ({', '.join(scope)}), above the limit {limit}, with the best "
             "of three elimination orders; query fewer variables at once (E is linear: "
             "split sums), shrink domains, or raise max_factor")
+    possible = True
+    if rational and up_to_scale:
+        factors, cut_off = _split_off(factors, names)
+        possible = _positive(cut_off, order, card)
     arr, int_den = _eliminate(factors, order, names, card, rational)
+    if not possible:  # a part cut off from names has probability 0
+        arr = np.zeros_like(arr)
     if rational:  # flat: np.ndenumerate stops at 32 axes, a table may have up to 64
         den = int(int_den)
         arr = np.array([QQ(int(x), den) if x else QQ.zero for x in arr.reshape(-1)]
@@ -672,10 +786,12 @@ def _add_partial_sums(diagram: Diagram, nodes: list[str], offset: int) -> Diagra
 
 
 def joint_rows(diagram: Diagram, keys, evidence: dict, cond: Expr | None,
-               max_factor: int | None = None):
+               max_factor: int | None = None, up_to_scale: bool = False):
     """The non-zero rows of the exact joint of ``keys`` (``evidence`` applied by slicing)
-    where ``cond`` holds: ``([(node -> value, probability in K), ...], K)``."""
-    names, arr, K = marginal(diagram, keys, max_factor, evidence)
+    where ``cond`` holds: ``([(node -> value, probability in K), ...], K)``; with
+    ``up_to_scale`` the probabilities may share a positive constant factor (see
+    :func:`marginal`)."""
+    names, arr, K = marginal(diagram, keys, max_factor, evidence, up_to_scale)
     domains = [(evidence[n],) if n in evidence else diagram.domain(n) for n in names]
     w = diagram.name
     rows = []
@@ -689,11 +805,14 @@ def joint_rows(diagram: Diagram, keys, evidence: dict, cond: Expr | None,
     return rows, K
 
 
-def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str):
+def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: str,
+                  up_to_scale: bool = False):
     """Map each value of ``expr`` to its probability jointly with ``given`` (in K).
 
     Returns ``(acc, den, K)`` with ``den = P(given)`` (``P`` of the absorbed observations
-    when ``given`` is None).
+    when ``given`` is None). With ``up_to_scale`` the weights and ``den`` may share a
+    positive constant factor, which ``acc[v] / den`` cancels; ``den`` is 0 exactly when
+    ``P(given)`` is.
     """
     diagram = world_of(expr, given, verb)
     if given is None and verb == "P":
@@ -708,7 +827,8 @@ def joint_weights(expr: Expr, given: Expr | None, max_factor: int | None, verb: 
             diagram, expr = rewritten
     keys = sorted({n for _, n in expr.variables()} |
                   ({n for _, n in cond.variables()} if cond is not None else set()))
-    rows, K = joint_rows(diagram, keys, evidence, cond, max_factor)
+    rows, K = joint_rows(diagram, keys, evidence, cond, max_factor,
+                         up_to_scale and given is not None)
     w = diagram.name
     acc: dict = {}
     den = K.zero
@@ -757,7 +877,7 @@ def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
     check_query(event, "P", True)
     if given is not None:
         check_query(given, "P", True)
-    acc, den, K = joint_weights(event, given, max_factor, "P")
+    acc, den, K = joint_weights(event, given, max_factor, "P", up_to_scale=True)
     num = sum((p for v, p in acc.items() if v), K.zero)
     return K.to_sympy(num / den if given is not None else num)
 
@@ -836,7 +956,7 @@ def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
             total += coef * numeric_value(term.evaluate({}), term)
             continue
         conditioned = True
-        acc, den, K = joint_weights(term, given, max_factor, "E")
+        acc, den, K = joint_weights(term, given, max_factor, "E", up_to_scale=True)
         part = sum((numeric_value(v, term) * K.to_sympy(p) for v, p in acc.items()),
                    sympy.Integer(0))
         if given is not None:
@@ -863,7 +983,8 @@ def distribution(expr: Expr, given: Expr | None = None, max_factor: int | None =
     check_query(expr, "distribution", False)
     if given is not None:
         check_query(given, "distribution", True)
-    acc, den, K = joint_weights(expr, given, max_factor, "distribution")
+    acc, den, K = joint_weights(expr, given, max_factor, "distribution",
+                                up_to_scale=True)
     den = den if given is not None else K.one
     out = {v: K.to_sympy(p / den) for v, p in acc.items()}
     try:
