@@ -342,8 +342,8 @@ def _synthesize(args) -> int:
               + str(cex).replace("\n", "\n    "))
     if args.png or args.svg:
         try:
-            svg = region_picture(res.regions(), list(res.parameters),
-                                 box_ranges(res.parameters, res.box),
+            svg = region_picture(res.regions(), over,      # --over's order: x, then y
+                                 box_ranges(over, res.box),
                                  title=f"{prop} of {args.agent}")
             for out in (args.png, args.svg):
                 if out:

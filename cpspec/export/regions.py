@@ -26,13 +26,34 @@ _COLOURS = ["#cfe3f7", "#f8d9c4", "#d4eccf", "#eadcf2", "#f6efbf", "#d9d9d9", "#
 
 
 def _polys(cond) -> set:
-    """The polynomials whose sign the condition reads."""
+    """The irreducible polynomials whose signs the condition reads (a product such as
+    ``(2p - 1)(2q - 1)`` is traced factor by factor, so each of its lines is drawn)."""
     out = set()
     for rel in cond.atoms(sympy.core.relational.Relational):
         e = sympy.expand(rel.lhs - rel.rhs)
         if e.free_symbols:
-            out.add(e)
+            out.update(f for f, _ in sympy.factor_list(e)[1] if f.free_symbols)
     return out
+
+
+def _with_area(cond):
+    """The condition with its equations false and its inequations true: the part of
+    the region with area, which is what a cell's centre can show."""
+    rels = cond.atoms(sympy.Equality, sympy.Unequality)
+    return cond.xreplace({r: sympy.false if isinstance(r, sympy.Equality) else sympy.true
+                          for r in rels})
+
+
+def _on_curves(cond) -> tuple:
+    """For a region that is (part of) a curve - its condition requires an equation
+    ``f = 0`` - the polynomials ``f`` and the condition with those equations taken as
+    true (to be read at floating points on the curve); else ``((), None)``."""
+    conj = sympy.And.make_args(cond)
+    eqs = [c for c in conj if isinstance(c, sympy.Equality)]
+    if not eqs:
+        return (), None
+    rest = sympy.And(*[c for c in conj if not isinstance(c, sympy.Equality)])
+    return tuple(sympy.expand(c.lhs - c.rhs) for c in eqs), rest
 
 
 def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Symbol],
@@ -56,7 +77,9 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
     if len(params) not in (1, 2):
         raise SpecError(f"region pictures show one or two parameters; got {len(params)} "
                         f"({', '.join(map(str, params))}): bind the others first")
-    funcs = [sympy.lambdify(params, r.condition, "numpy") for r in regions]
+    # cells are coloured by the regions with area: an equation never holds at a float
+    # point except by accident (regions on curves are drawn as curves)
+    funcs = [sympy.lambdify(params, _with_area(r.condition), "numpy") for r in regions]
     (x0, x1) = (float(v) for v in ranges[params[0]])
     pad, W = 50, size
     H = size if len(params) == 2 else 40
@@ -74,31 +97,37 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
     def which(xv, yv):
         args = (xv, yv) if len(params) == 2 else (xv,)
         return next((k for k, f in enumerate(funcs) if bool(f(*args))), None)
-    where: dict = {}
+    where: dict = {}     # region -> its cells (i, j)
     for j, yv in enumerate(ys):
         for i, xv in enumerate(xs):
             k = which(xv, yv)
             if k is None:
                 continue
-            where.setdefault(k, []).append((xv, yv))
+            where.setdefault(k, []).append((i, j))
             cy = py(yv) - H / rows / 2 if len(params) == 2 else pad
             items.append(f'<rect x="{px(xv) - W / cells / 2:.2f}" y="{cy:.2f}" '
                          f'width="{W / cells + 0.3:.2f}" height="{H / rows + 0.3:.2f}" '
                          f'fill="{_COLOURS[k % len(_COLOURS)]}"/>')
     polys = set().union(*(_polys(r.condition) for r in regions)) if regions else set()
-    for e in polys:
+    for e in sorted(polys, key=str):
         items += _curve(e, params, (x0, x1), (y0, y1), px, py, H, which)
-    for k, r in enumerate(regions):   # the label at the middle of the region's cells
-        if k not in where:
+    labels = []
+    for k, r in enumerate(regions):
+        if k in where:   # each part of the region labelled at its deepest cell
+            for (i, j) in _label_cells(where[k], cells, rows):
+                x = float(xs[i])
+                y = py(float(ys[j])) + 4 if len(params) == 2 else pad + 25
+                labels.append((px(x), y, "middle", str(r.answer)))
             continue
-        pts = np.array(where[k])
-        mid = pts.mean(axis=0)
-        near = pts[np.argmin(((pts - mid) ** 2).sum(axis=1))]
-        x = float(near[0])
-        y = float(near[1]) if len(params) == 2 else None
-        items.append(f'<text x="{px(x):.1f}" y="{(py(y) if y is not None else pad + 25):.1f}" '
-                     f'font-family="sans-serif" font-size="12" text-anchor="middle">'
-                     f'{escape(str(r.answer))}</text>')
+        # a region without area: a curve (or a point); drawn in colour and labelled
+        # beside its sample point
+        curve, mark = _region_curve(r, params, (x0, x1), (y0, y1), px, py, H)
+        items += curve
+        if mark is not None:
+            labels.append((mark[0] + 6, mark[1] - 6, "start", str(r.answer)))
+    for x, y, anchor, text in labels:
+        items.append(f'<text x="{x:.1f}" y="{y:.1f}" font-family="sans-serif" '
+                     f'font-size="12" text-anchor="{anchor}">{escape(text)}</text>')
     axes = [f'<rect x="{pad}" y="{pad}" width="{W}" height="{H}" fill="none" stroke="#222"/>',
             f'<text x="{pad + W / 2}" y="{pad + H + 35}" font-family="sans-serif" '
             f'font-size="13" text-anchor="middle">{escape(str(params[0]))}</text>',
@@ -123,6 +152,121 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
             + "".join(items) + "".join(axes) + "</svg>")
 
 
+def _label_cells(cells_of: list, nx: int, ny: int) -> list:
+    """One cell per connected part of a region (4-neighbours on the cell grid), the one
+    farthest from the part's edge, for its label; parts too small to hold a label are
+    left out unless the region has no other."""
+    own = set(cells_of)
+    parts, seen = [], set()
+    for c in cells_of:
+        if c in seen:
+            continue
+        seen.add(c)
+        part, todo = [], [c]
+        while todo:
+            i, j = todo.pop()
+            part.append((i, j))
+            for n in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                if n in own and n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        parts.append(part)
+    parts.sort(key=len, reverse=True)
+    big = [pt for pt in parts if len(pt) >= max(6, nx * ny // 200)] or parts[:1]
+    out = []
+    for part in big:
+        inside = set(part)
+        # distance (in cells) to the nearest cell outside the part or the picture's edge
+        depth, frontier = {}, []
+        for (i, j) in part:
+            if any(n not in inside for n in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1))):
+                depth[(i, j)] = 0
+                frontier.append((i, j))
+        while frontier:
+            nxt = []
+            for (i, j) in frontier:
+                for n in ((i + 1, j), (i - 1, j), (i, j + 1), (i, j - 1)):
+                    if n in inside and n not in depth:
+                        depth[n] = depth[(i, j)] + 1
+                        nxt.append(n)
+            frontier = nxt
+        ci = sum(i for i, _ in part) / len(part)
+        cj = sum(j for _, j in part) / len(part)
+        # deepest first; among equally deep cells the one nearest the part's middle
+        out.append(max(part, key=lambda c: (depth.get(c, 0), -abs(c[0] - ci) - abs(c[1] - cj))))
+    return out
+
+
+def _region_curve(r, params, xr, yr, px, py, H) -> tuple:
+    """The polylines of a region without area (in colour) and where to label it."""
+    mark = None
+    if r.sample:
+        try:
+            v = [float(r.sample[x]) for x in params]
+            mark = (px(v[0]), py(v[1]) if len(params) == 2 else py(0) + H / 2)
+        except (KeyError, TypeError, ValueError):
+            mark = None
+    if len(params) == 1:
+        return [], mark
+    eqs, rest = _on_curves(r.condition)
+    if not eqs:
+        return [], mark
+    holds = sympy.lambdify(params, rest, "numpy")
+    out = []
+    for e in eqs:
+        for branch in _zero_set(e, params, xr, yr):
+            pts = [pt if pt is not None and bool(holds(*pt)) else None for pt in branch]
+            out += _polylines(pts, px, py, colour="#c0392b", width=2.4)
+            if mark is None:
+                on = [pt for pt in pts if pt is not None]
+                if on:
+                    mid = on[len(on) // 2]
+                    mark = (px(mid[0]), py(mid[1]))
+    return out, mark
+
+
+def _zero_set(e, params, xr, yr) -> list:
+    """Where the polynomial ``e`` vanishes in the picture: branches of points sampled
+    along the horizontal axis (``None`` where a branch leaves the picture), or a
+    vertical line for a polynomial in the horizontal parameter alone."""
+    x, y = params
+    if y not in e.free_symbols:
+        return [[(float(root), float(yv)) for yv in np.linspace(yr[0], yr[1], 241)]
+                for root in sympy.Poly(e, x).real_roots() if xr[0] <= float(root) <= xr[1]]
+    poly = sympy.Poly(e, y)
+    coeffs = [sympy.lambdify(x, c, "numpy") for c in poly.all_coeffs()]
+    branches: list[list] = []
+    xs = np.linspace(xr[0], xr[1], 241)
+    for n, xv in enumerate(xs):
+        cs = [float(c(xv)) for c in coeffs]
+        while cs and abs(cs[0]) < 1e-12:
+            cs = cs[1:]
+        roots = sorted(r.real for r in np.roots(cs) if abs(r.imag) < 1e-9) if len(cs) > 1 \
+            else []
+        roots = [r for r in roots if yr[0] - 1e-9 <= r <= yr[1] + 1e-9]
+        while len(branches) < len(roots):
+            branches.append([None] * n)
+        for k in range(len(branches)):
+            branches[k].append((float(xv), float(roots[k])) if k < len(roots) else None)
+    return branches
+
+
+def _polylines(points: list, px, py, colour: str = "#222", width: float = 1.6,
+               shortest: int = 2) -> list:
+    """SVG polylines through the runs of at least ``shortest`` points between ``None``s."""
+    out, seg = [], []
+    for pt in list(points) + [None]:
+        if pt is not None:
+            seg.append(pt)
+            continue
+        if len(seg) >= shortest:
+            out.append('<polyline points="' + " ".join(
+                f"{px(a):.2f},{py(b):.2f}" for a, b in seg)
+                + f'" stroke="{colour}" stroke-width="{width}" fill="none"/>')
+        seg = []
+    return out
+
+
 def _curve(e, params, xr, yr, px, py, H, which) -> list:
     """Polylines where ``e`` vanishes inside the picture and separates two regions."""
     out = []
@@ -133,55 +277,15 @@ def _curve(e, params, xr, yr, px, py, H, which) -> list:
                 out.append(f'<polyline points="{px(v):.2f},{py(0) - 2:.2f} {px(v):.2f},'
                            f'{py(0) + H + 2:.2f}" stroke="#222" stroke-width="2" fill="none"/>')
         return out
-    x, y = params
-    if y not in e.free_symbols:       # a vertical line x = root, where it separates
-        for root in sympy.Poly(e, x).real_roots():
-            v = float(root)
-            if not xr[0] <= v <= xr[1]:
-                continue
-            d = (xr[1] - xr[0]) / 200
-            ys = np.linspace(yr[0], yr[1], 241)
-            keep = [which(v - d, yv) != which(v + d, yv) for yv in ys]
-            seg: list = []
-            for yv, k in zip(list(ys) + [None], keep + [False]):
-                if k:
-                    seg.append((v, yv))
-                    continue
-                if len(seg) > 1:
-                    out.append('<polyline points="' + " ".join(
-                        f"{px(a):.2f},{py(b):.2f}" for a, b in seg)
-                        + '" stroke="#222" stroke-width="1.6" fill="none"/>')
-                seg = []
-        return out
-    poly = sympy.Poly(e, y)
-    coeffs = [sympy.lambdify(x, c, "numpy") for c in poly.all_coeffs()]
-    branches: list[list] = []
-    for xv in np.linspace(xr[0], xr[1], 241):
-        cs = [float(c(xv)) for c in coeffs]
-        while cs and abs(cs[0]) < 1e-12:
-            cs = cs[1:]
-        roots = sorted(r.real for r in np.roots(cs) if abs(r.imag) < 1e-9) if len(cs) > 1 \
-            else []
-        d = (yr[1] - yr[0]) / 200
-        dx = (xr[1] - xr[0]) / 200
-        roots = [r for r in roots if yr[0] - 1e-9 <= r <= yr[1] + 1e-9
-                 and (which(xv, r + d) != which(xv, r - d)
-                      or which(xv + dx, r) != which(xv - dx, r))]
-        while len(branches) < len(roots):
-            branches.append([])
-        for k in range(len(branches)):
-            branches[k].append((xv, roots[k]) if k < len(roots) else None)
-    for br in branches:
-        seg: list = []
-        for pt in br + [None]:
-            if pt is None:
-                if len(seg) > 1:
-                    out.append('<polyline points="' + " ".join(
-                        f"{px(a):.2f},{py(b):.2f}" for a, b in seg)
-                        + '" stroke="#222" stroke-width="1.6" fill="none"/>')
-                seg = []
-            else:
-                seg.append(pt)
+    dx, dy = (xr[1] - xr[0]) / 200, (yr[1] - yr[0]) / 200
+
+    def separates(pt) -> bool:
+        a, b = pt
+        return which(a, b + dy) != which(a, b - dy) or which(a + dx, b) != which(a - dx, b)
+    for branch in _zero_set(e, params, xr, yr):
+        # a run of one or two samples is where another curve crosses, not a boundary
+        out += _polylines([pt if pt is not None and separates(pt) else None
+                           for pt in branch], px, py, shortest=3)
     return out
 
 
@@ -234,12 +338,15 @@ def save_picture(svg: str, path: str | Path) -> Path:
                          r'height="([\d.]+)" fill="none"', svg):
         x, y, ww, hh = (float(v) * s for v in m.groups())
         g.rectangle([x, y, x + ww, y + hh], outline="#222222", width=s)
-    for m in re.finditer(r'<polyline points="([^"]+)"', svg):
+    for m in re.finditer(r'<polyline points="([^"]+)" stroke="(#\w+)" stroke-width="([\d.]+)"',
+                         svg):
         pts = [tuple(float(v) * s for v in p.split(",")) for p in m.group(1).split()]
-        g.line(pts, fill="#222222", width=2 * s)
-    for m in re.finditer(r'<text x="([\d.-]+)" y="([\d.-]+)"[^>]*>([^<]*)</text>', svg):
+        g.line(pts, fill=m.group(2), width=max(1, round(float(m.group(3)) * s)))
+    for m in re.finditer(r'<text x="([\d.-]+)" y="([\d.-]+)"([^>]*)>([^<]*)</text>', svg):
         x, y = float(m.group(1)) * s, float(m.group(2)) * s
-        text = unescape(m.group(3))
-        g.text((x, y), text, fill="#111111", font=font, anchor="ms")
+        text = unescape(m.group(4))
+        anchor = "ls" if 'text-anchor="start"' in m.group(3) else (
+            "rs" if 'text-anchor="end"' in m.group(3) else "ms")
+        g.text((x, y), text, fill="#111111", font=font, anchor=anchor)
     img.save(path)
     return path

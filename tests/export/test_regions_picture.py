@@ -1,5 +1,7 @@
 """Region pictures: the 2-D plot and the 1-D strip, as SVG and PNG."""
 
+import re
+
 import sympy
 
 import cpspec as cp
@@ -26,3 +28,46 @@ def test_strip_marks_the_threshold():
             ParameterRegion(p > sympy.Rational(1, 3), "wait", {p: 1})]
     svg = cp.region_picture(regs, [p], {p: (0, 1)})
     assert svg.count("<polyline") == 1 and ">take<" in svg
+
+
+R = sympy.Rational
+
+
+def _polyline_points(svg, colour="#222"):
+    return [[tuple(map(float, pt.split(","))) for pt in m.split()]
+            for m in re.findall(rf'<polyline points="([^"]+)" stroke="{colour}"', svg)]
+
+
+def test_each_part_of_a_region_is_labelled_and_a_product_draws_each_factor():
+    # (2p - 1)(2q - 1) > 0: two opposite quadrants each; both lines p = 1/2 and q = 1/2
+    sign = (2 * p - 1) * (2 * q - 1)
+    regs = [ParameterRegion(sign > 0, "same", {p: 0, q: 0}),
+            ParameterRegion(sign <= 0, "differ", {p: 0, q: 1})]
+    svg = cp.region_picture(regs, [p, q], {p: (0, 1), q: (0, 1)})
+    assert svg.count(">same<") == 2 and svg.count(">differ<") == 2
+    labels = [(float(x), float(y)) for x, y in
+              re.findall(r'<text x="([\d.]+)" y="([\d.]+)"[^>]*>(?:same|differ)<', svg)]
+    assert len(set(labels)) == 4       # four places, one per quadrant
+    lines = _polyline_points(svg)
+    vertical = [ln for ln in lines if max(x for x, _ in ln) - min(x for x, _ in ln) < 0.5]
+    horizontal = [ln for ln in lines if max(y for _, y in ln) - min(y for _, y in ln) < 0.5]
+    assert vertical and horizontal
+
+
+def test_a_region_on_a_curve_is_drawn_in_colour_and_labelled(tmp_path):
+    on_line = sympy.And(sympy.Eq(p + q - 1, 0), p > R(1, 4))
+    regs = [ParameterRegion(on_line, "tie", {p: R(1, 2), q: R(1, 2)}),
+            ParameterRegion(p + q > 1, "act", {p: 1, q: 1}),
+            ParameterRegion(sympy.Or(p + q < 1, sympy.And(sympy.Eq(p + q, 1), p <= R(1, 4))),
+                            "wait", {p: 0, q: 0})]
+    svg = cp.region_picture(regs, [p, q], {p: (0, 1), q: (0, 1)})
+    red = _polyline_points(svg, "#c0392b")
+    # back from pixels (50 px margin, 360 px square) to (p, q)
+    on = [((X - 50) / 360, (410 - Y) / 360) for ln in red for X, Y in ln]
+    assert on and all(abs(x + y - 1) < 1e-3 and x > 0.25 - 1e-2 for x, y in on)
+    assert min(x for x, _ in on) < 0.27 and max(x for x, _ in on) > 0.99
+    assert ">tie<" in svg
+    # no cell takes the curve's colour: the first region's colour is never a fill
+    assert 'fill="#cfe3f7"' not in svg
+    png = save_picture(svg, tmp_path / "tie.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"

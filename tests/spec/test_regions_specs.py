@@ -197,3 +197,13 @@ def test_derive_regions_draws_the_parameters_in_the_files_order(tmp_path, capsys
     ys = {name: float(re.search(rf'<text[^>]*y="([0-9.]+)"[^>]*>{name}</text>', text)[1])
           for name in ("s", "r")}
     assert ys["s"] > ys["r"]
+
+
+def test_synthesize_draws_the_parameters_in_the_order_over_names_them(tmp_path, capsys):
+    svg = tmp_path / "sif.svg"
+    assert main(["synthesize", str(SPECS / "interlock_regions.toml"), "sif",
+                 "no_incentive(button)", "--over", "gamma,b", "--svg", str(svg)]) == 0
+    text = svg.read_text()
+    ys = {name: float(re.search(rf'<text[^>]*y="([0-9.]+)"[^>]*>{name}</text>', text)[1])
+          for name in ("gamma", "b")}
+    assert ys["gamma"] > ys["b"]        # gamma along the bottom
