@@ -584,21 +584,16 @@ def _bounds(conds, x) -> tuple:
     """The lowest and highest value of ``x`` the conditions (on ``x`` alone) allow."""
     lo, hi = -sympy.oo, sympy.oo
     for c in conds:
-        if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan,
-                          sympy.StrictLessThan)) and c.lhs == x and c.rhs.is_number:
-            if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan)):
-                lo = sympy.Max(lo, c.rhs)
-            else:
-                hi = sympy.Min(hi, c.rhs)
-        elif isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan,
-                            sympy.StrictLessThan)) and c.rhs == x and c.lhs.is_number:
-            if isinstance(c, (sympy.LessThan, sympy.StrictLessThan)):
-                lo = sympy.Max(lo, c.lhs)
-            else:
-                hi = sympy.Min(hi, c.lhs)
-        else:
+        if isinstance(c, sympy.core.relational.Relational) and c.rhs == x:
+            c = c.reversed                      # 0 <= x reads x >= 0
+        if not (isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan,
+                               sympy.StrictLessThan)) and c.lhs == x and c.rhs.is_number):
             s = sympy.And(*conds).as_set()
             return s.inf, s.sup
+        if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan)):
+            lo = sympy.Max(lo, c.rhs)
+        else:
+            hi = sympy.Min(hi, c.rhs)
     return lo, hi
 
 

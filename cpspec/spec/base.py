@@ -33,7 +33,7 @@ from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .safeexpr import MAX_DIGITS, parse
 
 __all__ = ["decimal_integer", "Spec", "Claim", "SpecLines", "Probes", "line_of", "locate",
-           "normal_name", "normal_names", "read_ref", "read_values", "key_value", "read_number",
+           "normal_name", "normal_names", "entry_tables", "read_ref", "read_values", "key_value", "read_number",
            "read_probability", "read_real_value", "evaluate_text", "reject_unknown_keys", "brief",
            "show", "internal_error", "phrase_for", "ADVICE", "CLI_ADVICE"]
 
@@ -178,6 +178,36 @@ def locate(path: str, lines, *needles: str, label: str = "") -> str:
     line = line_of(lines, *needles)
     loc = f"{path}, line {line}" if line else path
     return f"{loc} ({label})" if label else loc
+
+
+def entry_tables(entries, path: str, lines, kind: str, plural: str, keys, shape: str,
+                 anchor) -> list:
+    """The ``[[kind]]`` tables of a spec file as ``(entry, where)`` pairs, checked to be
+    tables with only ``keys``; ``where`` names the line of ``anchor(entry)`` (a text on
+    that line, or None) and falls back to the entry's number.
+
+    >>> entry_tables([{"check": "myopic(1)"}], "t.toml", SpecLines('check = "myopic(1)"'),
+    ...              "property", "properties", {"check"}, "check", lambda e: e["check"])
+    [({'check': 'myopic(1)'}, 't.toml, line 1 ([[property]] #1)')]
+    """
+    if not isinstance(entries, list):
+        raise SpecFileError(f"{locate(path, lines, kind)}: write {plural} as [[{kind}]] "
+                            "tables")
+    out = []
+    for k, ent in enumerate(entries):
+        label = f"[[{kind}]] #{k + 1}"
+        where = f"{path}, {label}"
+        if not isinstance(ent, dict):
+            raise SpecFileError(f"{where}: must be a table with {shape}")
+        needle = anchor(ent)
+        if isinstance(needle, str):
+            where = locate(path, lines, needle, label=label)
+        extra = set(ent) - set(keys)
+        if extra:
+            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
+                                f"{', '.join(sorted(keys))}")
+        out.append((ent, where))
+    return out
 
 
 # ---- symbolic probabilities met while a file loads ---------------------------------------

@@ -34,7 +34,7 @@ from ..verification import procedures
 from ..verification import properties as pr
 from ..verification.equivalence import (MAX_EQUIVALENCE_WORLDS, count_deterministic_members,
                                         equivalent)
-from .base import (Spec, brief, evaluate_text, internal_error, locate, read_number,
+from .base import (Spec, brief, entry_tables, evaluate_text, internal_error, read_number,
                    read_ref)
 from .safeexpr import parse
 from .models import state_words
@@ -166,20 +166,10 @@ def _property_functions(env, where) -> dict:
 def build_properties(entries, agents: dict, mdps: dict, params: dict, path, lines,
                      classes: dict | None = None) -> tuple:
     """``[[property]]`` tables -> :class:`PropertyEntry` records (parsed, not yet run)."""
-    if not isinstance(entries, list):
-        raise SpecFileError(f"{locate(path, lines, 'property')}: write properties as "
-                            "[[property]] tables")
     out = []
-    for k, ent in enumerate(entries):
-        where = f"{path}, [[property]] #{k + 1}"
-        if not isinstance(ent, dict):
-            raise SpecFileError(f"{where}: must be a table with agent and check")
-        if isinstance(ent.get("check"), str):
-            where = locate(path, lines, ent["check"], label=f"[[property]] #{k + 1}")
-        extra = set(ent) - _PROPERTY_KEYS
-        if extra:
-            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
-                                f"{', '.join(sorted(_PROPERTY_KEYS))}")
+    for ent, where in entry_tables(entries, path, lines, "property", "properties",
+                                   _PROPERTY_KEYS, "agent and check",
+                                   lambda e: e.get("check")):
         text = ent.get("check")
         name = read_ref(ent.get("agent"), where, "agent", agents, "[agent.NAME]")
         if not isinstance(text, str):
@@ -221,22 +211,11 @@ def build_equivalences(entries, agents: dict, mdps: dict, params: dict, path, li
                        classes: dict | None = None) -> tuple:
     """``[[equivalent]]`` tables -> :class:`PropertyEntry` records whose ``prop`` is an
     :class:`Equivalence` (parsed, not yet run)."""
-    if not isinstance(entries, list):
-        raise SpecFileError(f"{locate(path, lines, 'equivalent')}: write equivalence checks "
-                            "as [[equivalent]] tables")
     out = []
-    for k, ent in enumerate(entries):
-        label = f"[[equivalent]] #{k + 1}"
-        where = f"{path}, {label}"
-        if not isinstance(ent, dict):
-            raise SpecFileError(f'{where}: must be a table with a = "<agent>", b = "<agent>" '
-                                'and over = "<class>"')
-        if isinstance(ent.get("a"), str):
-            where = locate(path, lines, f'a = "{ent["a"]}"', label=label)
-        extra = set(ent) - _EQUIVALENT_KEYS
-        if extra:
-            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
-                                f"{', '.join(sorted(_EQUIVALENT_KEYS))}")
+    for ent, where in entry_tables(
+            entries, path, lines, "equivalent", "equivalence checks", _EQUIVALENT_KEYS,
+            'a = "<agent>", b = "<agent>" and over = "<class>"',
+            lambda e: f'a = "{e["a"]}"' if isinstance(e.get("a"), str) else None):
         a = read_ref(ent.get("a"), where, "a", agents, "[agent.NAME]")
         b = read_ref(ent.get("b"), where, "b", agents, "[agent.NAME]")
         raw = ent.get("over")

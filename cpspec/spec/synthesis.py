@@ -26,7 +26,7 @@ import sympy
 from ..core.partition import equivalent, show_condition
 from ..errors import SpecError, SpecFileError
 from ..verification.synthesis import synthesize
-from .base import Spec, brief, internal_error, locate, read_ref
+from .base import Spec, brief, entry_tables, internal_error, read_ref
 from .properties import read_check, read_timeout
 from .safeexpr import parse
 
@@ -85,20 +85,9 @@ class SynthesisResult:
 
 def build_syntheses(entries, agents: dict, params: dict, path, lines) -> tuple:
     """``[[synthesize]]`` tables -> :class:`SynthesisEntry` records (not yet run)."""
-    if not isinstance(entries, list):
-        raise SpecFileError(f"{locate(path, lines, 'synthesize')}: write syntheses as "
-                            "[[synthesize]] tables")
     out = []
-    for k, ent in enumerate(entries):
-        where = f"{path}, [[synthesize]] #{k + 1}"
-        if not isinstance(ent, dict):
-            raise SpecFileError(f"{where}: must be a table with agent, check and over")
-        if isinstance(ent.get("check"), str):
-            where = locate(path, lines, ent["check"], label=f"[[synthesize]] #{k + 1}")
-        extra = set(ent) - _KEYS
-        if extra:
-            raise SpecFileError(f"{where}: unknown key {sorted(extra)[0]!r}; expected "
-                                f"{', '.join(sorted(_KEYS))}")
+    for ent, where in entry_tables(entries, path, lines, "synthesize", "syntheses", _KEYS,
+                                   "agent, check and over", lambda e: e.get("check")):
         name = read_ref(ent.get("agent"), where, "agent", agents, "[agent.NAME]")
         text = ent.get("check")
         if not isinstance(text, str):
