@@ -216,6 +216,10 @@ class Solution:
         """Exact expected (discounted) utility from the start distribution."""
         if self.tail is not None:
             return self.tail.value
+        if isinstance(self._V, _Steps):   # integers over one denominator: one gcd
+            v = self._V.start_value(self.mdp.mu0)
+            if v is not None:
+                return v
         return self._K.to_sympy(self._model.start_value(self._V[0]))
 
     def _after(self, t: int, what: str) -> dict:
@@ -630,34 +634,33 @@ class _IntegerMDP:
 
     def lowest(self, X, M):
         """The values ``X`` with the common factor of ``M`` (a divisor of ``D``: the
-        factors the last steps brought in) and of the values removed, repeated while a
-        power of it divides. Lowest terms are not needed for exactness, only for the
-        size of the integers."""
-        while True:
-            W, D = self.split(X)
-            g = M
-            if self.flint:
-                g = _FlintInteger(int(g))
-                for w in W:
-                    g = w.gcd(g)
-                    if g == 1:
-                        return X
-                X = X / g
-            else:
-                for w in W:
-                    g = gmpy_gcd(g, w)
-                    if g == 1:
-                        return X
-                X = [w // g for w in W], D // g
-            M = gcd(int(g), int(D) // int(g))
-            if M == 1:
+        factors the last steps brought in) and of the values removed. Lowest terms are
+        not needed for exactness, only for the size of the integers."""
+        W, D = self.split(X)
+        if self.flint:
+            g = _FlintInteger(M)
+            for w in W:
+                g = w.gcd(g)
+                if g == 1:
+                    return X
+            return X / g
+        g = mpz(M)
+        for w in W:
+            g = gmpy_gcd(g, w)
+            if g == 1:
                 return X
+        return [w // g for w in W], D // g
 
 
 #: Steps of backward induction between two exact reads of the values into floats (in
 #: between, the floats follow the chosen actions' float Q-values with their growing
-#: error bound) and removals of common factors (a gcd per state each).
+#: error bound).
 RESYNC_EVERY = 4
+
+#: Steps between two removals of the common factors the steps' scales left (a gcd per
+#: state each time; the scales bring in only the factors of the rows used, so little is
+#: left: about a tenth of the digits on the random MDPs of bench/bench_mdp.py).
+REDUCE_EVERY = 16
 
 
 def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
@@ -665,9 +668,10 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     """Backward induction over rationals with integer arithmetic (``V_end``: rational
     values after the last step, default 0), on :class:`_IntegerMDP`. The factors the
     steps add to the common denominator are removed again every few steps where the
-    values allow (:data:`RESYNC_EVERY`). The exact values grow by a few digits per step
-    (the discount and the probabilities' denominators compound), which no exact method
-    avoids; they become rationals only when read (:class:`_Steps`).
+    values allow (:data:`REDUCE_EVERY`); the floats deciding the argmaxes are read from
+    the exact values every :data:`RESYNC_EVERY` steps. The exact values grow by a few
+    digits per step (the discount and the probabilities' denominators compound), which
+    no exact method avoids; they become rationals only when read (:class:`_Steps`).
     """
     mdp = model.mdp
     im = _IntegerMDP(mdp)
@@ -680,18 +684,19 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     steps = [X]
     rules = []
     actions, states = mdp.actions, mdp.states
-    D_read = im.split(X)[1]
+    D_reduced = im.split(X)[1]
     vl, err = im.floats(*im.split(X))
     last = None
-    for t in range(T):
+    for t in range(1, T + 1):
         deadline.check()
         acts, open_, vl, err = im.decide(vl, err)
         acts, _, X = im.step(X, acts, open_)
-        if vl is None or t % RESYNC_EVERY == RESYNC_EVERY - 1:
-            W, D = im.split(X)
-            vl, err = im.floats(W, D)
-            X = im.lowest(X, D // D_read)
-            D_read = im.split(X)[1]
+        if t % REDUCE_EVERY == 0:
+            D = im.split(X)[1]
+            X = im.lowest(X, D // D_reduced)
+            D_reduced = im.split(X)[1]
+        if vl is None or t % RESYNC_EVERY == 0:
+            vl, err = im.floats(*im.split(X))
         steps.append(X)
         rule = [actions[k] for k in acts]
         if rule != last:
@@ -722,6 +727,19 @@ class _Steps(Sequence):
             D = int(D)
             self._read[t] = {s: QQ(int(w), D) for s, w in zip(self._states, W)}
         return self._read[t]
+
+    def start_value(self, mu0: Mapping):
+        """``sum_s mu0(s) V_0(s)`` as a SymPy rational, computed on the integers (one
+        gcd, in SymPy, instead of one per state and addition); None unless every start probability
+        is a fraction."""
+        if not all(isinstance(p, Fraction) for p in mu0.values()):
+            return None
+        W, D = self._im.split(self._steps[0])
+        index = {s: i for i, s in enumerate(self._states)}
+        Lm = lcm(*[p.denominator for p in mu0.values()])
+        num = sum((int(W[index[s]]) * (p.numerator * (Lm // p.denominator))
+                   for s, p in mu0.items()), 0)
+        return sympy.Rational(num, int(D) * Lm)
 
 
 # ---- infinite horizon ------------------------------------------------------------------
@@ -829,10 +847,8 @@ def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
             break
         pol = new
     # pi*: the first action attaining the optimal Q-value (``final``, from the same Qs)
-    W, D = im.split(X)
-    D = int(D)
-    V = {s: QQ(int(w), D) for s, w in zip(mdp.states, W)}
-    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), (V,)
+    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), \
+        _Steps(mdp.states, [X], im)
 
 
 def _policy_iteration(model: ExactModel, sign: Sign, deadline: Deadline):
