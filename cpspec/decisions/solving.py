@@ -430,8 +430,8 @@ class _IntegerMDP:
     step brings into the denominator only the factors of the rows it uses, and the
     growing integers are multiplied only by the small ``mk_k * a_kj`` (one machine word
     on most models). With python-flint installed a dense table runs a step as one
-    ``fmpz_mat`` product ``[[mk A, ck], [0, gd L]] @ [W; D]``; otherwise as gmpy2
-    integers.
+    ``fmpz_mat`` product ``[[mk A, ck], [0, gd L]] @ [W; D]``; without it, the same
+    product over a NumPy object array of gmpy2 integers (sparse tables: per row).
 
     Floats decide an argmax where the best action leads by more than their proven error
     bound (:meth:`decide`); the other states are compared exactly, and an exact tie
@@ -469,12 +469,7 @@ class _IntegerMDP:
         self.succ, self.nums, self.dens, self.cnum, self.cden = succ, nums, dens, cnum, cden
         self.dense = sum(map(len, succ)) * 2 > n * m * n  # mostly non-zero: products
         self.flint = self.dense and _FlintMatrix is not None
-        self.table = None
-        if self.dense and not self.flint:
-            self.table = np.zeros((n * m, n), dtype=object)
-            self.table[...] = mpz(0)
-            for k, (js, xs) in enumerate(zip(succ, nums)):
-                self.table[k, js] = [mpz(x) for x in xs]
+        self.objects = self.dense and not self.flint   # NumPy object arrays of mpz
         self._scaled: dict = {}
         P = np.zeros((n * m, n))
         for k, (js, xs) in enumerate(zip(succ, pf)):
@@ -492,18 +487,26 @@ class _IntegerMDP:
             self.cmax = float(np.abs(self.cf).max(initial=0))
         self.eps = 4 * (n + 16) * 2.0**-52
 
-    # -- exact vectors: a flint column [W; D], or (list of gmpy2 integers W, D) ----------
+    # -- exact vectors [W; D]: a flint column, a NumPy object array of gmpy2 integers
+    # (dense tables), or (list of gmpy2 integers W, D) (sparse tables) ---------------
 
     def start(self, ws: list, D: int):
         """The engine's form of the values ``ws / D``."""
         if self.flint:
             return _FlintMatrix(len(ws) + 1, 1, [int(x) for x in ws] + [int(D)])
+        if self.objects:
+            X = np.empty(len(ws) + 1, dtype=object)
+            X[:] = [mpz(int(x)) for x in ws] + [mpz(int(D))]
+            return X
         return [mpz(int(x)) for x in ws], mpz(int(D))
 
     def split(self, X) -> tuple:
         """``(W, D)`` of an engine vector: the numerators (a list) and the denominator."""
         if self.flint:
             e = X.entries()
+            return e[:-1], e[-1]
+        if self.objects:
+            e = X.tolist()
             return e[:-1], e[-1]
         return X
 
@@ -536,9 +539,10 @@ class _IntegerMDP:
         vmax = float(np.abs(vl).max(initial=0)) + err
         # |qf - Q| <= rounding of c, of gamma * P, of the products and sums (relative:
         # (n + 5) units, eps has eight times that) + gamma * the error of vl
-        tol = self.eps * (self.cmax + g * vmax) + g * err
-        if not tol < 2.0**1000:   # floats could overflow: decide exactly
+        size = self.cmax + g * vmax
+        if not size < 2.0**1000:   # floats could overflow (or are inf): decide exactly
             return [0] * n, {i: range(m) for i in range(n)}, None, 0.0
+        tol = self.eps * size + g * err
         qf = (self.cf + self.gpf @ vl).reshape(n, m)
         near = qf >= qf.max(axis=1, keepdims=True) - 2 * tol
         best = qf.argmax(axis=1)
@@ -575,6 +579,15 @@ class _IntegerMDP:
                     B[i * (n + 1) + n] = ck[i]
                 B[-1] = S
                 got = (S, _FlintMatrix(r + 1, n + 1, B))
+            elif self.objects:
+                n, r = self.n, len(rows)
+                B = np.empty((r + 1, n + 1), dtype=object)
+                B[...] = mpz(0)
+                for i, k in enumerate(rows):
+                    B[i, self.succ[k]] = [mpz(mk[i] * a) for a in self.nums[k]]
+                    B[i, n] = mpz(ck[i])
+                B[r, n] = mpz(S)
+                got = (S, B)
             else:
                 got = (mpz(S), [mpz(x) for x in mk], [mpz(x) for x in ck])
             if len(self._scaled) >= 8:
@@ -588,15 +601,12 @@ class _IntegerMDP:
         got = self.scaled(tuple(rows))
         if self.flint:
             return got[1] * X
+        if self.objects:
+            return got[1].dot(X)
         S, mk, ck = got
         W, D = X
-        if self.table is not None:
-            vec = np.empty(self.n, dtype=object)
-            vec[:] = W
-            dots = self.table[rows].dot(vec).tolist() if rows else []
-        else:
-            dots = [sum(map(mul, self.nums[k], [W[j] for j in self.succ[k]]), mpz(0))
-                    for k in rows]
+        dots = [sum(map(mul, self.nums[k], [W[j] for j in self.succ[k]]), mpz(0))
+                for k in rows]
         return [c * D + x * y for c, x, y in zip(ck, mk, dots)], S * D
 
     def step(self, X, acts: list, open_: dict, keep=None):
@@ -649,6 +659,8 @@ class _IntegerMDP:
             g = gmpy_gcd(g, w)
             if g == 1:
                 return X
+        if self.objects:
+            return X // g
         return [w // g for w in W], D // g
 
 
