@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from fractions import Fraction
 from math import gcd, lcm
 from operator import mul
@@ -73,7 +74,7 @@ __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution",
 # ---- exact numbers ---------------------------------------------------------------------
 
 def _domain(values) -> Any:
-    if all(isinstance(v, Fraction) for v in values):
+    if all(map(isinstance, values, repeat(Fraction))):
         return QQ
     return construct_domain(list({as_sympy(v) for v in values}), field=True)[0]
 
@@ -449,15 +450,15 @@ class _IntegerMDP:
         for s in mdp.states:
             for a in mdp.actions:
                 row = mdp.P[(s, a)]
-                ps = list(row.values())
-                d = lcm(*[p.denominator for p in ps])
-                a_k = [p.numerator * (d // p.denominator) for p in ps]
-                rs = [R[(s, a, s2)] for s2 in row]
-                rd = lcm(*[r.denominator for r in rs])
+                ps = [p.as_integer_ratio() for p in row.values()]
+                d = lcm(*[q for _, q in ps])
+                a_k = [x * (d // q) for x, q in ps]
+                rs = [R[(s, a, s2)].as_integer_ratio() for s2 in row]
+                rd = lcm(*[q for _, q in rs])
                 if rd == 1:
-                    cn = sum(map(mul, a_k, [r.numerator for r in rs]))
+                    cn = sum(map(mul, a_k, [x for x, _ in rs]))
                 else:
-                    cn = sum(x * r.numerator * (rd // r.denominator) for x, r in zip(a_k, rs))
+                    cn = sum(x * r * (rd // q) for x, (r, q) in zip(a_k, rs))
                 cd = d * rd
                 h = gcd(cn, cd)
                 succ.append([index[s2] for s2 in row])
@@ -544,10 +545,10 @@ class _IntegerMDP:
             return [0] * n, {i: range(m) for i in range(n)}, None, 0.0
         tol = self.eps * size + g * err
         qf = (self.cf + self.gpf @ vl).reshape(n, m)
-        near = qf >= qf.max(axis=1, keepdims=True) - 2 * tol
-        best = qf.argmax(axis=1)
-        nxt = qf[np.arange(n), best]
-        best = best.tolist()
+        top = qf.max(axis=1, keepdims=True)     # the next values' floats (within tol)
+        near = qf >= top - 2 * tol
+        best = qf.argmax(axis=1).tolist()
+        nxt = top.ravel()
         if np.count_nonzero(near) == n:  # one candidate per state: all decided
             return best, {}, nxt, tol
         return best, {i: np.flatnonzero(near[i]).tolist()
