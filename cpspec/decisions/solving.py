@@ -8,8 +8,11 @@ is chosen, so ``pi*`` is a function.
 * A finite horizon ``T`` is solved by backward induction over the MDP's states, linear in
   ``T``; ``policy(t, s)`` is the decision rule at time ``t``.
 * ``horizon = sympy.oo`` (discounted, ``gamma < 1``) is solved by policy iteration with
-  exact linear solves (SymPy ``DomainMatrix`` over ``QQ`` or ``QQ(gamma)``);
-  ``policy(s)`` is stationary.
+  exact linear solves (over ``QQ``: integer systems, python-flint's ``fmpz_mat`` when
+  installed; SymPy ``DomainMatrix`` over ``QQ(gamma)``); ``policy(s)`` is stationary.
+* Over ``QQ`` both run on integers over one common denominator (with python-flint, one
+  ``fmpz_mat`` product per step); floats decide only the argmaxes won by more than
+  their proven error bound, and the rest is compared exactly.
 * A symbolic horizon ``N``: backward induction finds the decision rules for the first
   steps-to-go; once they repeat, the stationary tail is written in closed form
   (matrix powers and ``summation``) and its optimality for *every* larger ``N`` is proven
@@ -668,12 +671,12 @@ class _IntegerMDP:
 #: Steps of backward induction between two exact reads of the values into floats (in
 #: between, the floats follow the chosen actions' float Q-values with their growing
 #: error bound).
-RESYNC_EVERY = 4
+_RESYNC_EVERY = 4
 
 #: Steps between two removals of the common factors the steps' scales left (a gcd per
 #: state each time; the scales bring in only the factors of the rows used, so little is
 #: left: about a tenth of the digits on the random MDPs of bench/bench_mdp.py).
-REDUCE_EVERY = 16
+_REDUCE_EVERY = 16
 
 
 def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
@@ -681,8 +684,8 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     """Backward induction over rationals with integer arithmetic (``V_end``: rational
     values after the last step, default 0), on :class:`_IntegerMDP`. The factors the
     steps add to the common denominator are removed again every few steps where the
-    values allow (:data:`REDUCE_EVERY`); the floats deciding the argmaxes are read from
-    the exact values every :data:`RESYNC_EVERY` steps. The exact values grow by a few
+    values allow (``_REDUCE_EVERY``); the floats deciding the argmaxes are read from
+    the exact values every ``_RESYNC_EVERY`` steps. The exact values grow by a few
     digits per step (the discount and the probabilities' denominators compound), which
     no exact method avoids; they become rationals only when read (:class:`_Steps`).
     """
@@ -704,11 +707,11 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
         deadline.check()
         acts, open_, vl, err = im.decide(vl, err)
         acts, _, X = im.step(X, acts, open_)
-        if t % REDUCE_EVERY == 0:
+        if t % _REDUCE_EVERY == 0:
             D = im.split(X)[1]
             X = im.lowest(X, D // D_reduced)
             D_reduced = im.split(X)[1]
-        if vl is None or t % RESYNC_EVERY == 0:
+        if vl is None or t % _RESYNC_EVERY == 0:
             vl, err = im.floats(*im.split(X))
         steps.append(X)
         rule = [actions[k] for k in acts]
@@ -720,13 +723,27 @@ def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
     return tuple(rules), _Steps(mdp.states, steps, im)
 
 
+class _Plain:
+    """The split of values kept as tuples of Python integers, numerators then
+    denominator (:class:`_Steps` after pickling)."""
+
+    @staticmethod
+    def split(X) -> tuple:
+        return list(X[:-1]), X[-1]
+
+
 class _Steps(Sequence):
     """The values of backward induction per step, kept as integers over a common
     denominator and turned into a dict state -> rational only when one step is read
     (building |S| rationals per step was most of a long horizon's time)."""
 
-    def __init__(self, states, steps, im: _IntegerMDP):
+    def __init__(self, states, steps, im):
         self._states, self._steps, self._im, self._read = states, steps, im, {}
+
+    def __reduce__(self):
+        # flint's matrices do not pickle: ship the integers (a solution travels whole)
+        plain = [tuple(map(int, W)) + (int(D),) for W, D in map(self._im.split, self._steps)]
+        return _Steps, (self._states, plain, _Plain())
 
     def __len__(self):
         return len(self._steps)

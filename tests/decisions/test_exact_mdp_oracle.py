@@ -9,6 +9,7 @@ matrices and without them (when python-flint is installed).
 """
 
 import itertools
+import pickle
 import random
 from fractions import Fraction
 
@@ -201,3 +202,22 @@ def test_an_inexact_float_value_leaves_the_argmax_to_exact_comparison():
     acts, open_, _, err = im.decide(true, 0.0)
     assert acts[0] == 1 and 0 not in open_ and err > 0
     assert list(open_[1]) == [0, 1]                     # an exact tie: left open
+
+
+# ---- a solution travels (executors pickle results) ----------------------------------------
+
+def _transition(s, a):
+    return {0: Fraction(1, 3), 1: Fraction(2, 3)} if a else {s: Fraction(1)}
+
+
+def _reward(s, a, s2):
+    return Fraction(s2 + a, 2)
+
+
+@pytest.mark.parametrize("horizon", [7, sympy.oo])
+def test_solution_pickles_with_its_exact_values(engine, horizon):
+    sol = cp.solve(cp.MDP([0, 1], [0, 1], _transition, _reward, start=0,
+                          gamma=Fraction(3, 4)), horizon)
+    back = pickle.loads(pickle.dumps(sol))
+    assert back.value == sol.value and back.values == sol.values
+    assert back.rules == sol.rules
