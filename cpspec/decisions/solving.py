@@ -827,21 +827,22 @@ def _float_policy(im: _IntegerMDP) -> list:
 
 def _solve_policy(im: _IntegerMDP, pol: list):
     """The exact values of the stationary policy ``pol`` as an engine vector: one exact
-    solve of ``(S I - diag(mk) A_pol) V = ck_pol`` (:meth:`_IntegerMDP.scaled`; integer
-    coefficients; flint's ``fmpz_mat.solve`` when installed, SymPy's ``DomainMatrix``
+    solve of ``(I - gamma P_pol) V = c_pol`` with each row scaled to integers on its own
+    (integer coefficients; flint's ``fmpz_mat.solve`` when installed, SymPy's ``DomainMatrix``
     otherwise)."""
     n, m = im.n, im.m
-    rows = [i * m + pol[i] for i in range(n)]
-    Lr = lcm(*[im.dens[k] for k in rows], *[im.cden[k] for k in rows])
-    S = im.gd * Lr
     A = [[0] * n for _ in range(n)]
     b = []
-    for i, k in enumerate(rows):
-        A[i][i] += S
-        x = im.gn * (Lr // im.dens[k])
+    for i in range(n):
+        # row i times gd * lcm(d_k, c_k's denominator) only: small integers, so the
+        # elimination starts from numbers of a few digits
+        k = i * m + pol[i]
+        e = lcm(im.dens[k], im.cden[k])
+        A[i][i] += im.gd * e
+        x = im.gn * (e // im.dens[k])
         for j, a in zip(im.succ[k], im.nums[k]):
             A[i][j] -= x * a
-        b.append(im.gd * im.cnum[k] * (Lr // im.cden[k]))
+        b.append(im.gd * im.cnum[k] * (e // im.cden[k]))
     try:
         if _FlintMatrix is not None:
             col = _FlintMatrix(A).solve(_FlintMatrix(n, 1, b)).entries()
