@@ -675,7 +675,7 @@ _RESYNC_EVERY = 4
 
 #: Steps between two removals of the common factors the steps' scales left (a gcd per
 #: state each time; the scales bring in only the factors of the rows used, so little is
-#: left: about 7 % of the digits on the random MDPs of bench/bench_mdp.py).
+#: left: 7-8 % of the digits on the random MDPs of bench/bench_mdp.py).
 _REDUCE_EVERY = 16
 
 
