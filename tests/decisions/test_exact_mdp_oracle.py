@@ -131,7 +131,7 @@ CASES = [(seed, n, m, dense, ties, near)
 def test_backward_induction_equals_fraction_oracle(engine, seed, n, m, dense, ties, near,
                                                    gamma):
     P, R = random_tables(seed, n, m, dense, ties, near)
-    T = 13
+    T = 37   # past the exact reads every 4 steps and the removals of factors every 16
     rules, values = oracle_backward(P, R, gamma, n, m, T)
     sol = cp.solve(as_mdp(P, R, gamma, n, m), T)
     assert [[sol.policy(t, s) for s in range(n)] for t in range(T)] == rules
