@@ -8,8 +8,11 @@ is chosen, so ``pi*`` is a function.
 * A finite horizon ``T`` is solved by backward induction over the MDP's states, linear in
   ``T``; ``policy(t, s)`` is the decision rule at time ``t``.
 * ``horizon = sympy.oo`` (discounted, ``gamma < 1``) is solved by policy iteration with
-  exact linear solves (SymPy ``DomainMatrix`` over ``QQ`` or ``QQ(gamma)``);
-  ``policy(s)`` is stationary.
+  exact linear solves (over ``QQ``: integer systems, python-flint's ``fmpz_mat`` when
+  installed; SymPy ``DomainMatrix`` over ``QQ(gamma)``); ``policy(s)`` is stationary.
+* Over ``QQ`` both run on integers over one common denominator (with python-flint, one
+  ``fmpz_mat`` product per step); floats decide only the argmaxes won by more than
+  their proven error bound, and the rest is compared exactly.
 * A symbolic horizon ``N``: backward induction finds the decision rules for the first
   steps-to-go; once they repeat, the stationary tail is written in closed form
   (matrix powers and ``summation``) and its optimality for *every* larger ``N`` is proven
@@ -32,8 +35,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from fractions import Fraction
-from math import lcm
+from math import gcd, lcm
 from operator import mul
 from typing import Any, Callable, Mapping
 
@@ -46,6 +50,11 @@ from sympy.polys.polyerrors import PolynomialError
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
+
+try:  # optional (the ``flint`` extra): exact integer matrix products in C
+    from flint import fmpz as _FlintInteger, fmpz_mat as _FlintMatrix
+except ImportError:  # pragma: no cover - depends on the installation
+    _FlintInteger = _FlintMatrix = None
 
 from ..budget import Deadline, Expired, check_timeout, time_limit
 from ..core.diagram import Diagram
@@ -68,7 +77,7 @@ __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution",
 # ---- exact numbers ---------------------------------------------------------------------
 
 def _domain(values) -> Any:
-    if all(isinstance(v, Fraction) for v in values):
+    if all(map(isinstance, values, repeat(Fraction))):
         return QQ
     return construct_domain(list({as_sympy(v) for v in values}), field=True)[0]
 
@@ -81,22 +90,29 @@ def _conv(K, v):
 
 @dataclass(frozen=True, eq=False)
 class ExactModel:
-    """An MDP's numbers converted once into one exact domain K."""
+    """An MDP's numbers converted once into one exact domain K.
+
+    ``rows`` maps ``(s, a)`` to ``[(s2, p, r)]`` in K; it is built when first read (the
+    integer solvers over QQ read the MDP's fractions directly and never need it)."""
 
     mdp: MDP
     K: Any
     gamma: Any
-    rows: dict   # (s, a) -> [(s2, p, r)]
 
     @classmethod
     def of(cls, mdp: MDP, extra=()) -> "ExactModel":
         vals = [mdp.gamma, *mdp.R.values(), *(p for r in mdp.P.values() for p in r.values()),
                 *extra]
-        K = _domain([v if isinstance(v, Fraction) else v for v in vals])
-        rows = {(s, a): [(s2, _conv(K, p), _conv(K, mdp.R[(s, a, s2)]))
+        K = _domain(vals)
+        return cls(mdp, K, _conv(K, mdp.gamma))
+
+    @cached_property
+    def rows(self) -> dict:
+        """``(s, a) -> [(s2, p, r)]``: the transitions with their numbers in K."""
+        mdp, K = self.mdp, self.K
+        return {(s, a): [(s2, _conv(K, p), _conv(K, mdp.R[(s, a, s2)]))
                          for s2, p in mdp.P[(s, a)].items()]
                 for s in mdp.states for a in mdp.actions}
-        return cls(mdp, K, _conv(K, mdp.gamma), rows)
 
     def q(self, s, a, V) -> Any:
         K, g = self.K, self.gamma
@@ -204,6 +220,10 @@ class Solution:
         """Exact expected (discounted) utility from the start distribution."""
         if self.tail is not None:
             return self.tail.value
+        if isinstance(self._V, _Steps):   # integers over one denominator: one gcd
+            v = self._V.start_value(self.mdp.mu0)
+            if v is not None:
+                return v
         return self._K.to_sympy(self._model.start_value(self._V[0]))
 
     def _after(self, t: int, what: str) -> dict:
@@ -393,151 +413,314 @@ def backward_induction(model: ExactModel, T: int, sign: Sign, fixed=None, V_end:
 class _IntegerMDP:
     """An MDP over QQ scaled to integers, for backward induction and policy iteration.
 
-    With probabilities and rewards scaled to integers by their common denominator ``L``
-    and values ``V = W / D`` (integers over one common denominator),
-    ``Q(s, a) * (L * L * gd * D) = gd * D * c(s, a) + gn * L * (P W)(s, a)``, where
-    ``c(s, a) = sum P R`` is fixed: one small-times-large dot product per state-action
-    pair and no gcd (on dense transition tables, one NumPy object matrix-vector
-    product). Floats decide an argmax where the best action leads by more than their
-    error bound (:meth:`candidates`); the rest is compared exactly, and an exact tie
+    Read from the MDP's fractions directly. Row ``k = state * m + action`` keeps its
+    probabilities as small integers ``a_kj`` over the row's own denominator ``d_k``, and
+    ``c_k = sum_j P R`` (fixed). Values are integers over one common denominator,
+    ``V = W / D``. For a set of rows (one per state where the floats decide the action),
+    with ``L`` the lcm of their ``d_k`` and of the denominators of their ``c_k``,
+
+        ``Q(s, a) * (gd * L * D) = ck_k * D + mk_k * (a_k . W)``,
+
+    with ``ck_k = gd * L * c_k`` and ``mk_k = gn * L / d_k`` (``gamma = gn / gd``): a
+    step brings into the denominator only the factors of the rows it uses, and the
+    growing integers are multiplied only by the small ``mk_k * a_kj`` (one machine word
+    on most models). With python-flint installed a dense table runs a step as one
+    ``fmpz_mat`` product ``[[mk A, ck], [0, gd L]] @ [W; D]``; without it, the same
+    product over a NumPy object array of gmpy2 integers (sparse tables: per row).
+
+    Floats decide an argmax where the best action leads by more than their proven error
+    bound (:meth:`decide`); the other states are compared exactly, and an exact tie
     always goes to the first action in the declared order.
     """
 
-    def __init__(self, model: ExactModel):
-        mdp = model.mdp
-
-        def num(x):  # QQ's numerators are gmpy2, flint or Python integers: one type
-            return mpz(int(QQ.numer(x)))
-
-        def den(x):
-            return mpz(int(QQ.denom(x)))
-
-        self.num, self.den = num, den
-        dens = [den(x) for rows in model.rows.values() for _, p, r in rows for x in (p, r)]
-        L = self.L = mpz(lcm(*map(int, dens))) if dens else mpz(1)
-        self.gn, self.gd = num(model.gamma), den(model.gamma)
+    def __init__(self, mdp: MDP):
         index = {s: i for i, s in enumerate(mdp.states)}
         self.n, self.m = n, m = len(mdp.states), len(mdp.actions)
-        self.succ, self.probs, self.consts = succ, probs, consts = [], [], []
+        g = mdp.gamma
+        self.gn, self.gd = g.numerator, g.denominator
+        self.gf = g.numerator / g.denominator      # correctly rounded
+        succ, nums, dens, cnum, cden, pf = [], [], [], [], [], []
+        R = mdp.R
         for s in mdp.states:
             for a in mdp.actions:
-                row = model.rows[(s, a)]
-                succ.append([index[s2] for s2, _, _ in row])
-                probs.append([num(p) * (L // den(p)) for _, p, _ in row])
-                consts.append(sum((q * num(r) * (L // den(r)) for q, (_, _, r) in
-                                   zip(probs[-1], row)), mpz(0)))
-        self.dense = None
-        if sum(map(len, succ)) * 2 > n * m * n:  # mostly non-zero: a matrix product
-            self.dense = np.zeros((n * m, n), dtype=object)
-            self.dense[...] = mpz(0)
-            for i, (js, ps) in enumerate(zip(succ, probs)):
-                for j, q in zip(js, ps):
-                    self.dense[i, j] = q
-        self.pf = np.zeros((n * m, n))
-        for i, (js, ps) in enumerate(zip(succ, probs)):
-            for j, q in zip(js, ps):
-                self.pf[i, j] = q / L  # mpz / mpz is an mpfr: no overflow
-        self.cf = np.array([c / (L * L) for c in consts], dtype=float)  # inf past floats
-        self.cmax = float(np.abs(self.cf).max(initial=0))
-        self.gf = float(self.gn / self.gd)
+                row = mdp.P[(s, a)]
+                ps = [p.as_integer_ratio() for p in row.values()]
+                d = lcm(*[q for _, q in ps])
+                a_k = [x * (d // q) for x, q in ps]
+                rs = [R[(s, a, s2)].as_integer_ratio() for s2 in row]
+                rd = lcm(*[q for _, q in rs])
+                if rd == 1:
+                    cn = sum(map(mul, a_k, [x for x, _ in rs]))
+                else:
+                    cn = sum(x * r * (rd // q) for x, (r, q) in zip(a_k, rs))
+                cd = d * rd
+                h = gcd(cn, cd)
+                succ.append([index[s2] for s2 in row])
+                nums.append(a_k)
+                dens.append(d)
+                cnum.append(cn // h)
+                cden.append(cd // h)
+                pf.append([x / d for x in a_k])   # correctly rounded: x <= d
+        self.succ, self.nums, self.dens, self.cnum, self.cden = succ, nums, dens, cnum, cden
+        self.dense = sum(map(len, succ)) * 2 > n * m * n  # mostly non-zero: products
+        self.flint = self.dense and _FlintMatrix is not None
+        self.objects = self.dense and not self.flint   # NumPy object arrays of mpz
+        self._scaled: dict = {}
+        P = np.zeros((n * m, n))
+        for k, (js, xs) in enumerate(zip(succ, pf)):
+            P[k, js] = xs
+        self.pf = P
+        self.gpf = self.gf * P
+        cf = []
+        for cn, cd in zip(cnum, cden):
+            try:
+                cf.append(cn / cd)            # correctly rounded
+            except OverflowError:             # past floats: every argmax exact
+                cf.append(float("inf"))
+        self.cf = np.array(cf, dtype=float)
+        with np.errstate(all="ignore"):
+            self.cmax = float(np.abs(self.cf).max(initial=0))
         self.eps = 4 * (n + 16) * 2.0**-52
 
-    def candidates(self, W, D) -> list:
-        """Per state, the actions whose Q-value may be the largest: those within twice
-        the float error bound of the float maximum (all of them past float range)."""
-        n, m = self.n, self.m
-        k = max(D.bit_length() - 60, 0)  # W / D to within 2**-58: ~60 bits of D
+    # -- exact vectors [W; D]: a flint column, a NumPy object array of gmpy2 integers
+    # (dense tables), or (list of gmpy2 integers W, D) (sparse tables) ---------------
+
+    def start(self, ws: list, D: int):
+        """The engine's form of the values ``ws / D``."""
+        if self.flint:
+            return _FlintMatrix(len(ws) + 1, 1, [int(x) for x in ws] + [int(D)])
+        if self.objects:
+            X = np.empty(len(ws) + 1, dtype=object)
+            X[:] = [mpz(int(x)) for x in ws] + [mpz(int(D))]
+            return X
+        return [mpz(int(x)) for x in ws], mpz(int(D))
+
+    def split(self, X) -> tuple:
+        """``(W, D)`` of an engine vector: the numerators (a list) and the denominator."""
+        if self.flint:
+            e = X.entries()
+            return e[:-1], e[-1]
+        if self.objects:
+            e = X.tolist()
+            return e[:-1], e[-1]
+        return X
+
+    # -- floats ---------------------------------------------------------------------------
+
+    @staticmethod
+    def floats(ws, D):
+        """``ws / D`` as floats and a bound on their absolute error, or ``(None, 0)``
+        when a value lies beyond floats."""
+        k = max(D.bit_length() - 60, 0)  # ~60 bits of D
         Df = float(D >> k)
         try:
-            vl = [float(w >> k) / Df for w in W]
+            vl = np.array([float(w >> k) for w in ws]) / Df
         except OverflowError:  # a value beyond floats
-            return [range(m)] * n
-        with np.errstate(all="ignore"):
-            qf = (self.cf + self.gf * (self.pf @ np.array(vl))).reshape(n, m)
-            # rounding in the products and sums (relative), and the 2**-58 of vl
-            # (absolute, scaled by gamma)
-            tol = self.eps * (self.cmax + abs(self.gf) * max(map(abs, vl), default=0)) \
-                + 2.0**-50 * (1 + abs(self.gf))
-        if not (np.isfinite(tol) and np.isfinite(qf).all()):
-            return [range(m)] * n
-        near = (qf >= qf.max(axis=1, keepdims=True) - 2 * tol).tolist()
-        return [[k for k in range(m) if row[k]] for row in near]
+            return None, 0.0
+        # the truncation to ~60 bits of D (below 2**-59 absolute) and four roundings
+        # (w, D, the quotient: relative)
+        return vl, 2.0**-58 + 2.0**-50 * float(np.abs(vl).max(initial=0))
 
-    def q(self, W, D, need) -> dict:
-        """The exact ``Q * L * L * gd * D`` of the pairs ``need`` (``state * m + action``
-        indices)."""
-        if self.dense is not None:
-            vec = np.empty(self.n, dtype=object)
-            vec[:] = W
-            dots = self.dense[list(need)].dot(vec) if need else []
-        else:
-            dots = [sum(map(mul, self.probs[k], [W[j] for j in self.succ[k]]), mpz(0))
-                    for k in need]
-        rD, gL = self.gd * D, self.gn * self.L
-        return {k: rD * self.consts[k] + gL * x for k, x in zip(need, dots)}
+    def decide(self, vl, err: float):
+        """The float argmax per state over values ``vl`` known to within ``err``, the
+        states the floats cannot decide with their candidate actions (those within
+        twice the float error bound of the float maximum; every action past float
+        range), and the chosen actions' float Q-values with their error bound (the next
+        step's ``vl`` and ``err``)."""
+        n, m = self.n, self.m
+        if vl is None:
+            return [0] * n, {i: range(m) for i in range(n)}, None, 0.0
+        g = abs(self.gf)
+        vmax = float(np.abs(vl).max(initial=0)) + err
+        # |qf - Q| <= rounding of c, of gamma * P, of the products and sums (relative:
+        # (n + 5) units, eps has eight times that) + gamma * the error of vl
+        size = self.cmax + g * vmax
+        if not size < 2.0**1000:   # floats could overflow (or are inf): decide exactly
+            return [0] * n, {i: range(m) for i in range(n)}, None, 0.0
+        tol = self.eps * size + g * err
+        qf = (self.cf + self.gpf @ vl).reshape(n, m)
+        top = qf.max(axis=1, keepdims=True)     # the next values' floats (within tol)
+        near = qf >= top - 2 * tol
+        best = qf.argmax(axis=1).tolist()
+        nxt = top.ravel()
+        if np.count_nonzero(near) == n:  # one candidate per state: all decided
+            return best, {}, nxt, tol
+        return best, {i: np.flatnonzero(near[i]).tolist()
+                      for i in np.flatnonzero(near.sum(axis=1) > 1).tolist()}, nxt, tol
 
-    def best(self, W, D, keep=None):
-        """The exact greedy actions and their scaled Q-values: per state the first
-        action attaining the largest Q-value, or ``keep[state]`` unless an action is
-        strictly better (policy iteration switches only on strict improvement)."""
-        m = self.m
-        cands = self.candidates(W, D)
+    # -- exact ---------------------------------------------------------------------------
+
+    def scaled(self, rows: tuple):
+        """What the exact Q-values of the pairs ``rows`` need: ``S = gd * L_rows``
+        (``L_rows``: the lcm of the rows' denominators, so a step brings in only the
+        factors of the rows it uses), and with flint the matrix
+        ``[[diag(mk) A, ck], [0, S]]`` (``mk_k = gn * L_rows / d_k``, ``ck_k = gd *
+        L_rows * c_k``, ``A`` the numerators), without it the lists ``mk`` and ``ck``.
+        The last few sets of rows are kept: a policy repeats from step to step."""
+        got = self._scaled.get(rows)
+        if got is None:
+            Lr = lcm(*[self.dens[k] for k in rows], *[self.cden[k] for k in rows])
+            gn, gd = self.gn, self.gd
+            mk = [gn * (Lr // self.dens[k]) for k in rows]
+            ck = [gd * self.cnum[k] * (Lr // self.cden[k]) for k in rows]
+            S = gd * Lr
+            if self.flint:
+                n, r = self.n, len(rows)
+                B = [0] * ((r + 1) * (n + 1))
+                for i, k in enumerate(rows):
+                    x = mk[i]
+                    for j, a in zip(self.succ[k], self.nums[k]):
+                        B[i * (n + 1) + j] = x * a
+                    B[i * (n + 1) + n] = ck[i]
+                B[-1] = S
+                got = (S, _FlintMatrix(r + 1, n + 1, B))
+            elif self.objects:
+                n, r = self.n, len(rows)
+                B = np.empty((r + 1, n + 1), dtype=object)
+                B[...] = mpz(0)
+                for i, k in enumerate(rows):
+                    B[i, self.succ[k]] = [mpz(mk[i] * a) for a in self.nums[k]]
+                    B[i, n] = mpz(ck[i])
+                B[r, n] = mpz(S)
+                got = (S, B)
+            else:
+                got = (mpz(S), [mpz(x) for x in mk], [mpz(x) for x in ck])
+            if len(self._scaled) >= 8:
+                self._scaled.clear()
+            self._scaled[rows] = got
+        return got
+
+    def exact(self, X, rows: list):
+        """The exact ``Q * S * D`` of the pairs ``rows`` (``state * m + action``
+        indices), with ``S * D`` after them: a flint column, or (list, ``S * D``)."""
+        got = self.scaled(tuple(rows))
+        if self.flint:
+            return got[1] * X
+        if self.objects:
+            return got[1].dot(X)
+        S, mk, ck = got
+        W, D = X
+        dots = [sum(map(mul, self.nums[k], [W[j] for j in self.succ[k]]), mpz(0))
+                for k in rows]
+        return [c * D + x * y for c, x, y in zip(ck, mk, dots)], S * D
+
+    def step(self, X, acts: list, open_: dict, keep=None):
+        """One exact step from the values ``X``: ``(acts, moved, X')`` with, per state,
+        the first action attaining the largest Q-value (``acts``: the float argmaxes,
+        exact where ``open_`` lists the candidates), the actions policy iteration moves
+        to (``keep[state]`` unless an action is strictly better; ``moved`` is ``acts``
+        without ``keep``) and the new values ``X'`` along ``acts``."""
+        n, m = self.n, self.m
         if keep is not None:
-            cands = [sorted(set(c) | {keep[i]}) for i, c in enumerate(cands)]
-        qs = self.q(W, D, [i * m + k for i, c in enumerate(cands) for k in c])
-        acts, vals = [], []
-        for i, c in enumerate(cands):
-            best = keep[i] if keep is not None else None
-            bq = qs[i * m + best] if best is not None else None
-            for k in c:
-                qk = qs[i * m + k]
-                if best is None or qk > bq:
-                    best, bq = k, qk
-            acts.append(best)
-            vals.append(bq)
-        return acts, vals
+            for i in range(n):
+                if keep[i] != acts[i]:
+                    open_[i] = sorted(set(open_.get(i, ())) | {acts[i], keep[i]})
+        if not open_:   # the floats decided every state: one product per state
+            return acts, acts, self.exact(X, [i * m + k for i, k in enumerate(acts)])
+        rows = [i * m + acts[i] for i in range(n) if i not in open_]
+        for i in sorted(open_):
+            rows.extend(i * m + k for k in open_[i])
+        qs, SD = self.split(self.exact(X, rows))
+        qs = dict(zip(rows, qs))
+        acts, moved, vals = list(acts), list(acts), []
+        for i in range(n):
+            if i in open_:
+                best = bq = None
+                for k in open_[i]:   # ascending: ties go to the first declared action
+                    qk = qs[i * m + k]
+                    if best is None or qk > bq:
+                        best, bq = k, qk
+                acts[i] = best
+                if keep is not None:
+                    mv = keep[i]
+                    moved[i] = best if bq > qs[i * m + mv] else mv
+            vals.append(qs[i * m + acts[i]])
+        return acts, (moved if keep is not None else acts), self.start(vals, SD)
 
-    def scale(self, D):
-        """The denominator of the Q-values :meth:`q` gives for values over ``D``."""
-        return self.L * self.L * self.gd * D
+    def lowest(self, X, M):
+        """The values ``X`` with the common factor of ``M`` (a divisor of ``D``: the
+        factors the last steps brought in) and of the values removed. Lowest terms are
+        not needed for exactness, only for the size of the integers."""
+        W, D = self.split(X)
+        if self.flint:
+            g = _FlintInteger(M)
+            for w in W:
+                g = w.gcd(g)
+                if g == 1:
+                    return X
+            return X / g
+        g = mpz(M)
+        for w in W:
+            g = gmpy_gcd(g, w)
+            if g == 1:
+                return X
+        if self.objects:
+            return X // g
+        return [w // g for w in W], D // g
 
 
-def _lowest_terms(W: list, D):
-    g = D
-    for w in W:
-        g = gmpy_gcd(g, w)
-        if g == 1:
-            return W, D
-    return [w // g for w in W], D // g
+#: Steps of backward induction between two exact reads of the values into floats (in
+#: between, the floats follow the chosen actions' float Q-values with their growing
+#: error bound).
+_RESYNC_EVERY = 4
+
+#: Steps between two removals of the common factors the steps' scales left (a gcd per
+#: state each time; the scales bring in only the factors of the rows used, so little is
+#: left: 7-8 % of the digits on the random MDPs of bench/bench_mdp.py).
+_REDUCE_EVERY = 16
 
 
 def _backward_integer(model: ExactModel, T: int, deadline: Deadline,
                       V_end: Mapping | None = None):
     """Backward induction over rationals with integer arithmetic (``V_end``: rational
-    values after the last step, default 0), on :class:`_IntegerMDP`. The common factor
-    of a step's values is removed once per step. The exact values grow by a few digits
-    per step (the discount and the probabilities' denominators compound), which no
-    exact method avoids; they become rationals only when read (:class:`_Steps`).
+    values after the last step, default 0), on :class:`_IntegerMDP`. The factors the
+    steps add to the common denominator are removed again every few steps where the
+    values allow (``_REDUCE_EVERY``); the floats deciding the argmaxes are read from
+    the exact values every ``_RESYNC_EVERY`` steps. The exact values grow by a few
+    digits per step (the discount and the probabilities' denominators compound), which
+    no exact method avoids; they become rationals only when read (:class:`_Steps`).
     """
     mdp = model.mdp
-    im = _IntegerMDP(model)
+    im = _IntegerMDP(mdp)
     if V_end is None:
-        W, D = [mpz(0)] * im.n, mpz(1)
+        X = im.start([0] * im.n, 1)
     else:
         end = [_conv(QQ, V_end[s]) for s in mdp.states]
-        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in end)))
-        W = [im.num(v) * (D // im.den(v)) for v in end]
-    steps = [(W, D)]
+        D = lcm(1, *(int(QQ.denom(v)) for v in end))
+        X = im.start([int(QQ.numer(v)) * (D // int(QQ.denom(v))) for v in end], D)
+    steps = [X]
     rules = []
-    for _ in range(T):
+    actions, states = mdp.actions, mdp.states
+    D_reduced = im.split(X)[1]
+    vl, err = im.floats(*im.split(X))
+    last = None
+    for t in range(1, T + 1):
         deadline.check()
-        acts, W = im.best(W, D)
-        W, D = _lowest_terms(W, im.scale(D))
-        steps.append((W, D))
-        rules.append({s: mdp.actions[k] for s, k in zip(mdp.states, acts)})
+        acts, open_, vl, err = im.decide(vl, err)
+        acts, _, X = im.step(X, acts, open_)
+        if t % _REDUCE_EVERY == 0:
+            D = im.split(X)[1]
+            X = im.lowest(X, D // D_reduced)
+            D_reduced = im.split(X)[1]
+        if vl is None or t % _RESYNC_EVERY == 0:
+            vl, err = im.floats(*im.split(X))
+        steps.append(X)
+        rule = [actions[k] for k in acts]
+        if rule != last:
+            last, rule_dict = rule, dict(zip(states, rule))
+        rules.append(dict(rule_dict))
     rules.reverse()
     steps.reverse()
-    return tuple(rules), _Steps(mdp.states, steps)
+    return tuple(rules), _Steps(mdp.states, steps, im)
+
+
+class _Plain:
+    """The split of values kept as tuples of Python integers, numerators then
+    denominator (:class:`_Steps` after pickling)."""
+
+    @staticmethod
+    def split(X) -> tuple:
+        return list(X[:-1]), X[-1]
 
 
 class _Steps(Sequence):
@@ -545,8 +728,13 @@ class _Steps(Sequence):
     denominator and turned into a dict state -> rational only when one step is read
     (building |S| rationals per step was most of a long horizon's time)."""
 
-    def __init__(self, states, steps):
-        self._states, self._steps, self._read = states, steps, {}
+    def __init__(self, states, steps, im):
+        self._states, self._steps, self._im, self._read = states, steps, im, {}
+
+    def __reduce__(self):
+        # flint's matrices do not pickle: ship the integers (a solution travels whole)
+        plain = [tuple(map(int, W)) + (int(D),) for W, D in map(self._im.split, self._steps)]
+        return _Steps, (self._states, plain, _Plain())
 
     def __len__(self):
         return len(self._steps)
@@ -556,10 +744,23 @@ class _Steps(Sequence):
             return [self[i] for i in range(*t.indices(len(self)))]
         t = range(len(self))[t]
         if t not in self._read:
-            W, D = self._steps[t]
+            W, D = self._im.split(self._steps[t])
             D = int(D)
             self._read[t] = {s: QQ(int(w), D) for s, w in zip(self._states, W)}
         return self._read[t]
+
+    def start_value(self, mu0: Mapping):
+        """``sum_s mu0(s) V_0(s)`` as a SymPy rational, computed on the integers (one
+        gcd, in SymPy, instead of one per state and addition); None unless every start probability
+        is a fraction."""
+        if not all(isinstance(p, Fraction) for p in mu0.values()):
+            return None
+        W, D = self._im.split(self._steps[0])
+        index = {s: i for i, s in enumerate(self._states)}
+        Lm = lcm(*[p.denominator for p in mu0.values()])
+        num = sum((int(W[index[s]]) * (p.numerator * (Lm // p.denominator))
+                   for s, p in mu0.items()), 0)
+        return sympy.Rational(num, int(D) * Lm)
 
 
 # ---- infinite horizon ------------------------------------------------------------------
@@ -588,42 +789,88 @@ def _evaluate_stationary(model: ExactModel, rule: Mapping) -> dict:
     return {s: col[idx[s]][0] for s in mdp.states}
 
 
-def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
-    """Policy iteration over QQ on :class:`_IntegerMDP`: each policy is evaluated by one
-    exact solve of ``(L L gd I - gn L P_pi) V = gd c_pi`` (integer coefficients), and
-    improved on exact integer Q-values (floats only skip actions that cannot win)."""
-    mdp = model.mdp
-    im = _IntegerMDP(model)
+def _float_policy(im: _IntegerMDP) -> list:
+    """A start for exact policy iteration: the policy float policy iteration settles on
+    (all first actions where floats fail). Only the number of exact solves depends on
+    it; every decision after it is exact."""
     n, m = im.n, im.m
-    A0 = im.L * im.L * im.gd
-    pol = [0] * n
+    pol = np.zeros(n, dtype=int)
+    idx = np.arange(n)
+    P = im.pf.reshape(n, m, n)
+    c = im.cf.reshape(n, m)
+    if not (np.isfinite(c).all() and abs(im.gf) < 1):
+        return pol.tolist()
+    with np.errstate(all="ignore"):
+        for _ in range(100):
+            try:
+                V = np.linalg.solve(np.eye(n) - im.gf * P[idx, pol], c[idx, pol])
+            except np.linalg.LinAlgError:
+                return [0] * n
+            Q = c + im.gf * (P @ V)
+            if not np.isfinite(Q).all():
+                return [0] * n
+            new = Q.argmax(axis=1)
+            if (Q[idx, new] <= Q[idx, pol] + 1e-12 * (1 + np.abs(Q[idx, pol]))).all():
+                break
+            pol = new
+    return pol.tolist()
+
+
+def _solve_policy(im: _IntegerMDP, pol: list):
+    """The exact values of the stationary policy ``pol`` as an engine vector: one exact
+    solve of ``(I - gamma P_pol) V = c_pol`` with each row scaled to integers on its own
+    (integer coefficients; flint's ``fmpz_mat.solve`` when installed, SymPy's ``DomainMatrix``
+    otherwise)."""
+    n, m = im.n, im.m
+    A = [[0] * n for _ in range(n)]
+    b = []
+    for i in range(n):
+        # row i times gd * lcm(d_k, c_k's denominator) only: small integers, so the
+        # elimination starts from numbers of a few digits
+        k = i * m + pol[i]
+        e = lcm(im.dens[k], im.cden[k])
+        A[i][i] += im.gd * e
+        x = im.gn * (e // im.dens[k])
+        for j, a in zip(im.succ[k], im.nums[k]):
+            A[i][j] -= x * a
+        b.append(im.gd * im.cnum[k] * (e // im.cden[k]))
+    try:
+        if _FlintMatrix is not None:
+            col = _FlintMatrix(A).solve(_FlintMatrix(n, 1, b)).entries()
+            nums, dens = [int(v.p) for v in col], [int(v.q) for v in col]
+        else:
+            x = DomainMatrix([[QQ(v) for v in row] for row in A], (n, n), QQ) \
+                .lu_solve(DomainMatrix([[QQ(v)] for v in b], (n, 1), QQ))
+            col = [r[0] for r in x.to_list()]
+            nums = [int(QQ.numer(v)) for v in col]
+            dens = [int(QQ.denom(v)) for v in col]
+    except (DMNonInvertibleMatrixError, ZeroDivisionError) as exc:  # gamma = 1
+        raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
+                             "use gamma < 1 or a finite horizon") from None
+    D = lcm(1, *dens)
+    return im.start([x * (D // d) for x, d in zip(nums, dens)], D)
+
+
+def _policy_iteration_integer(model: ExactModel, deadline: Deadline):
+    """Policy iteration over QQ on :class:`_IntegerMDP`, started from the policy float
+    policy iteration finds (usually optimal already: one exact solve and one exact
+    improvement step). Each policy is evaluated by one exact solve
+    (:func:`_solve_policy`) and improved on exact integer Q-values (floats only skip
+    actions that cannot win); a policy changes only on a strict improvement."""
+    mdp = model.mdp
+    im = _IntegerMDP(mdp)
+    pol = _float_policy(im)
     for _ in range(10_000):
         deadline.check()
-        A = [[mpz(0)] * n for _ in range(n)]
-        b = []
-        for i in range(n):
-            k = i * m + pol[i]
-            A[i][i] += A0
-            for j, q in zip(im.succ[k], im.probs[k]):
-                A[i][j] -= im.gn * im.L * q
-            b.append([im.gd * im.consts[k]])
-        try:  # over QQ: with python-flint, SymPy hands this to flint's fmpq_mat
-            x = DomainMatrix([[QQ(int(v)) for v in row] for row in A], (n, n), QQ) \
-                .lu_solve(DomainMatrix([[QQ(int(v[0]))] for v in b], (n, 1), QQ))
-        except (DMNonInvertibleMatrixError, ZeroDivisionError) as exc:  # gamma = 1
-            raise ParameterError(f"the infinite-horizon values are not finite ({exc}); "
-                                 "use gamma < 1 or a finite horizon") from None
-        col = [r[0] for r in x.to_list()]
-        D = mpz(lcm(1, *(int(QQ.denom(v)) for v in col)))
-        W = [im.num(v) * (D // im.den(v)) for v in col]
-        new, _ = im.best(W, D, keep=pol)
+        X = _solve_policy(im, pol)
+        acts, open_, _, _ = im.decide(*im.floats(*im.split(X)))
+        final, new, _ = im.step(X, acts, open_, keep=pol)
         if new == pol:
             break
         pol = new
-    final, _ = im.best(W, D)  # pi*: the first action attaining the optimal Q-value
-    D = int(D)
-    V = {s: QQ(int(w), D) for s, w in zip(mdp.states, W)}
-    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), (V,)
+    # pi*: the first action attaining the optimal Q-value (``final``, from the same Qs)
+    return ({s: mdp.actions[k] for s, k in zip(mdp.states, final)},), \
+        _Steps(mdp.states, [X], im)
 
 
 def _policy_iteration(model: ExactModel, sign: Sign, deadline: Deadline):
@@ -1011,7 +1258,8 @@ def _run(mdp: MDP, horizon, domain, fixed, deadline: Deadline):
         return _symbolic_horizon(model, horizon, sign, deadline)
 
     needs_regions = len(mdp.actions) > 1 and fixed is None and not model.K.is_QQ
-    params = mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
+    params = (mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
+              if needs_regions else set())
     if needs_regions and len(params) > 1 and (domain is None or len(domain) > 1):
         return _solve_regions(mdp, horizon, params, domain, deadline)
     if needs_regions and len(params) > 1:   # one domain given: the others may cancel out
