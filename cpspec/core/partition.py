@@ -43,7 +43,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "truth_at", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
+           "tie_rule", "truth_at", "TIDY_ATOMS", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -371,12 +371,18 @@ def parse_point(params: Sequence[sympy.Symbol], point, what: str = "at") -> dict
     return out
 
 
+#: Merged conditions with at most this many relations are tidied (:func:`tidy` asks Z3
+#: about each part; a larger union is shown as the union of its regions).
+TIDY_ATOMS = 8
+
+
 def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
                   within: tuple | None = None) -> list[ParameterRegion]:
     """Regions with equal answers merged into one (their conditions joined by ``Or``).
 
     With ``within=(params, box)`` a merged condition is also tidied (:func:`tidy`): the
-    join of two regions is often one of their own relations, and is shown as that."""
+    join of two regions is often one of their own relations, and is shown as that (up to
+    :data:`TIDY_ATOMS` relations)."""
     same = same or (lambda a, b: a == b)
     out: list[list] = []
     for r in regions:
@@ -390,7 +396,8 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
     for group in out:
         cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
             group[0].condition
-        if within is not None and len(group) > 1:
+        if within is not None and len(group) > 1 and \
+                len(cond.atoms(sympy.core.relational.Relational)) <= TIDY_ATOMS:
             cond = tidy(*within, cond)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
@@ -911,6 +918,12 @@ def tidy(params, box, cond) -> Any:
     zv = {x: z3.Real(str(x), ctx) for x in params}
     side: list = []
     zbox = to_z3(box, zv, ctx, side)
+    memo: dict = {}
+
+    def z(c):    # each part converted once
+        if c not in memo:
+            memo[c] = to_z3(c, zv, ctx, side)
+        return memo[c]
 
     def unsat(*terms) -> bool:
         s = z3.Solver(ctx=ctx)
@@ -920,7 +933,7 @@ def tidy(params, box, cond) -> Any:
 
     def walk(c):
         if not isinstance(c, (sympy.And, sympy.Or)):
-            zc = to_z3(c, zv, ctx, side)
+            zc = z(c)
             if unsat(zc):
                 return sympy.false
             if unsat(z3.Not(zc)):
@@ -936,8 +949,8 @@ def tidy(params, box, cond) -> Any:
             others = [o for o in kids if o is not k]
             if not others:
                 break
-            zk = to_z3(k, zv, ctx, side)
-            zo = [to_z3(o, zv, ctx, side) for o in others]
+            zk = z(k)
+            zo = [z(o) for o in others]
             # And: drop k when the others imply it; Or: drop k when it implies the others
             if (join is sympy.And and unsat(*zo, z3.Not(zk))) or \
                     (join is sympy.Or and unsat(zk, z3.Not(z3.Or(*zo)))):
@@ -948,8 +961,7 @@ def tidy(params, box, cond) -> Any:
         # often one of its own relations (or the opposite of one) says the same
         for atom in sorted(out.atoms(sympy.core.relational.Relational), key=sympy.count_ops):
             for cand in (atom, sympy.Not(atom)):
-                z = to_z3(cand, zv, ctx, side) != to_z3(out, zv, ctx, side)
-                if unsat(z):
+                if unsat(z(cand) != z(out)):
                     return cand.reversed if cand.lhs.is_number else cand
     if len(out.free_symbols) == 1 and out not in (sympy.true, sympy.false):
         # one parameter: its set, read back as the fewest relations

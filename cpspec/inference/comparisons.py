@@ -99,6 +99,44 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
             out[a] = _HOLDS[type(a)](point.sign(d))
         return out
 
+    folded = (sympy.piecewise_fold(number_to_sympy(relation.lhs - relation.rhs))
+              if isinstance(relation, Relational) and inner else None)
+    if isinstance(folded, sympy.Piecewise) and not any(
+            e.has(sympy.Piecewise) for e, _ in folded.args):
+        # one piece at a time: the region is where the first piece whose condition holds
+        # is this one and its own comparison keeps its truth (not every cell of every
+        # piece's relations)
+        kind = type(relation)
+
+        def locate(point):
+            earlier = []
+            for e, c in folded.args:
+                c = sympy.sympify(c)
+                here = truths(sorted(c.atoms(Relational), key=str), point)
+                if c.xreplace({a: sympy.true if t else sympy.false
+                               for a, t in here.items()}) is sympy.true:
+                    break
+                earlier.append(sympy.Not(c))
+            else:
+                raise ParameterError(f"{relation}: no piece of {folded} applies at {point}")
+            rel = kind(e, 0)
+            truth = bool(truths([rel], point)[rel]) if rel.free_symbols else bool(rel)
+            conds = earlier + ([c] if c is not sympy.true else []) + (
+                [_truth_condition(rel, truth)] if rel.free_symbols else [])
+            return truth, simplify_condition(params, box, conds)
+    else:
+        locate = _cells(relation, inner, truths, params, box)
+
+    with time_limit(deadline):
+        pieces = partition(params, box, locate, deadline, what=show_condition(box))
+    regs = merge_regions(pieces, within=(params, box))
+    return sorted((ParameterRegion(r.condition, r.answer, r.sample, r.samples, margin)
+                   for r in regs), key=lambda r: r.answer)
+
+
+def _cells(relation, inner, truths, params, box):
+    """``locate`` for :func:`partition`: the region of a point is where every relation of
+    the comparison (and of the Piecewise conditions inside it) keeps its truth."""
     def locate(point):
         known = truths(inner, point)
         rel = relation.xreplace({a: sympy.true if t else sympy.false for a, t in known.items()})
@@ -107,12 +145,7 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
                                    for a, t in here.items()}))
         conds = [_truth_condition(a, t) for a, t in {**known, **here}.items()]
         return truth, simplify_condition(params, box, conds)
-
-    with time_limit(deadline):
-        pieces = partition(params, box, locate, deadline, what=show_condition(box))
-    regs = merge_regions(pieces, within=(params, box))
-    return sorted((ParameterRegion(r.condition, r.answer, r.sample, r.samples, margin)
-                   for r in regs), key=lambda r: r.answer)
+    return locate
 
 
 def _truth_condition(atom, holds: bool):

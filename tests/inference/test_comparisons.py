@@ -57,3 +57,25 @@ def test_a_comparison_of_an_optimal_value_over_regions():
         want = hand_off_switch(pv, qv)[1] >= R(1, 4)
         hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
         assert hit == [want], (pv, qv)
+
+
+def test_a_piecewise_optimal_value_is_compared_piece_by_piece():
+    # a chain of 4 states: risky jumps two ahead with probability p (else back to the
+    # start), safe one ahead with probability q; each step pays its state's index
+    def transition(s, a):
+        if s == 3:
+            return {3: 1}
+        if a == "risky":
+            return {min(s + 2, 3): p, 0: 1 - p}
+        return {s + 1: q, s: 1 - q}
+    m = cp.MDP([0, 1, 2, 3], ["risky", "safe"], transition, lambda s, a, s2: s, 0)
+    unit = {p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)}
+    sol = cp.solve(m, 3, domain=unit)
+    assert isinstance(sol.value, sympy.Piecewise)
+    c = sol.at({p: R(1, 2), q: R(1, 2)}).value
+    regs = cp.where(sol.value >= c, domain=unit)
+    assert sorted(x.answer for x in regs) == [False, True]
+    for pv, qv in itertools.product(GRID, GRID):
+        want = cp.solve(m.bind(p=pv, q=qv), 3).value >= c      # an exact solve there
+        hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
+        assert hit == [want], (pv, qv)
