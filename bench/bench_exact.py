@@ -1,6 +1,9 @@
-"""Exact inference: cpspec against pgmpy (float variable elimination) and sympy.stats.
+"""Exact inference: cpspec against pgmpy (float variable elimination) and sympy.stats;
+symbolic networks in python-flint's polynomials against SymPy's.
 
-Run:  python bench/bench_exact.py      (pip install '.[bench]' for pgmpy)
+Run:  python bench/bench_exact.py      (pip install '.[bench]' for pgmpy,
+                                        '.[flint]' for python-flint)
+      python bench/bench_exact.py --symbolic    (only the symbolic networks)
 
 The same queries go through each library in one process; best of ``REPEAT`` runs;
 ratios > 1 mean cpspec is faster. "cold" includes building the model and, for cpspec,
@@ -15,7 +18,11 @@ import sys
 import time
 from fractions import Fraction
 
+import sympy
+
 import cpspec as cp
+from cpspec.inference.exact import through_partial_sums
+from cpspec.inference.polynomials import has_flint_polynomials
 
 REPEAT = 5
 
@@ -98,6 +105,85 @@ def to_pgmpy(spec):
     return model
 
 
+def random_symbolic_network(n: int, symbols: int, seed: int, window: int = 4,
+                            rational: float = 0.5):
+    """Binary nodes with 1-3 parents among the ``window`` nodes before them (the first
+    node has none), so that every node is an ancestor of the last one; each row's
+    P(node = 1) is a rational (with probability ``rational``), else a symbol ``p``,
+    ``1 - p`` or a product ``p * q * k/10`` of the ``symbols`` symbols."""
+    rng = random.Random(seed)
+    syms = sympy.symbols(f"p1:{symbols + 1}")
+    spec = []
+    for i in range(n):
+        lo = max(0, i - window)
+        k = min(rng.randint(1, 3), i - lo)
+        parents = sorted(rng.sample(range(lo, i), k))
+        rows = {}
+        for cfg in range(2 ** k):
+            if rng.random() < rational:
+                q = Fraction(rng.randint(1, 9), 10)
+            else:
+                kind, s = rng.randrange(3), rng.choice(syms)
+                q = (s if kind == 0 else 1 - s if kind == 1
+                     else s * rng.choice(syms) * Fraction(rng.randint(1, 9), 10))
+            rows[cfg] = q
+        spec.append((f"X{i}", [f"X{j}" for j in parents], rows))
+    return spec
+
+
+def symbolic_main(repeat: int = 3) -> int:
+    """Symbolic networks: one marginal of the last node with the polynomials in SymPy's
+    ring and in python-flint's ``fmpz_mpoly``, same process, same answers checked."""
+    print("\n# symbolic networks (binary, 1-3 parents among the 4 nodes before, half the rows"
+          " symbolic): cp.marginal of the last node")
+    print("# cold = build the world + marginal; warm = marginal again on the same world;"
+          " to_sympy = the table's entries as SymPy expressions (the same for both)")
+    if not has_flint_polynomials():
+        print("flint: skipped: python-flint >= 0.7 not installed (pip install '.[flint]')")
+        return 0
+    print(f"{'nodes':>5} {'symbols':>7} {'terms':>6} {'backend':>7} {'cold':>12} {'warm':>12}"
+          f" {'to_sympy':>10} {'sympy/flint warm':>16} {'cold + to_sympy':>15}")
+    for n, k in ((40, 4), (80, 2)):
+        spec = random_symbolic_network(n, k, seed=n)
+        target = f"X{n - 1}"
+        times, tables = {}, {}
+        for backend in ("sympy", "flint"):
+            t_cold, _ = best(lambda: cp.marginal(to_cpspec(spec), [target], backend=backend),
+                             repeat)
+            d = to_cpspec(spec)
+            t_warm, (_, arr, K) = best(lambda: cp.marginal(d, [target], backend=backend),
+                                       repeat)
+            t_expr, exprs = best(lambda: [K.to_sympy(x) for x in arr], 1)
+            times[backend] = (t_cold, t_warm, t_expr)
+            tables[backend] = (list(arr), exprs, len(K.numer(arr[1])))
+        assert tables["sympy"][:2] == tables["flint"][:2], "the backends disagree"
+        for backend in ("sympy", "flint"):
+            c, w, x = times[backend]
+            sc, sw, sx = times["sympy"]
+            ratio = f"{sw / w:>15.1f}x" if backend == "flint" else ""
+            total = f"{(sc + sx) / (c + x):>14.2f}x" if backend == "flint" else ""
+            print(f"{n:>5} {k:>7} {tables[backend][2]:>6} {backend:>7} {fmt(c):>12} "
+                  f"{fmt(w):>12} {x:>9.3f}s {ratio:>16} {total:>15}")
+    print("\n# n Bernoulli(p) coins, P(C_1 + ... + C_n = n/2) through partial sums: the"
+          " marginal of the last partial sum, warm")
+    print(f"{'n':>5} {'sympy':>12} {'flint':>12} {'sympy/flint':>11}")
+    p = sympy.Symbol("p")
+    for n in (16, 64):
+        w = cp.world("coins", [(f"C{i}", cp.bernoulli(p)) for i in range(n)])
+        d, e = through_partial_sums(w, sum((w[f"C{i}"] for i in range(n)), 0) == n // 2)
+        out = {}
+        for backend in ("sympy", "flint"):
+            t, (_, arr, K) = best(lambda: cp.marginal(d, [e.args[0].node], backend=backend),
+                                  repeat)
+            out[backend] = (t, K.to_sympy(arr[n // 2]))
+        want = sympy.binomial(n, n // 2) * p**(n // 2) * (1 - p)**(n // 2)
+        assert out["sympy"][1] == out["flint"][1]
+        assert sympy.expand(out["flint"][1] - want) == 0
+        print(f"{n:>5} {fmt(out['sympy'][0]):>12} {fmt(out['flint'][0]):>12} "
+              f"{out['sympy'][0] / out['flint'][0]:>10.1f}x")
+    return 0
+
+
 def leaves(spec):
     has_child = {p for _, parents, _ in spec for p in parents}
     return [name for name, _, _ in spec if name not in has_child]
@@ -156,7 +242,7 @@ def main() -> int:
             t_cp, _ = best(lambda: to_cpspec(spec))
             t_pg, _ = best(lambda: to_pgmpy(spec).check_model())
             print(f"{n:>5} {fmt(t_cp):>12} {fmt(t_pg):>12} {t_pg / t_cp:>11.2f}x")
-    return 0
+    return symbolic_main()
 
 
 def _obs(d, ev):
@@ -168,4 +254,4 @@ def _obs(d, ev):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(symbolic_main() if "--symbolic" in sys.argv[1:] else main())
