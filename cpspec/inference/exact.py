@@ -35,7 +35,7 @@ from ..errors import ConditioningError, FactorTooLargeError, QueryError
 from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import as_sympy, fn, number_to_sympy
 from ..progress import progress
-from .polynomials import BACKENDS, PolynomialRing, polynomial_ring
+from .polynomials import BACKENDS, PolynomialRing, field_to_sympy, polynomial_ring
 
 __all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E",
            "distribution", "marginal", "elimination_order", "through_partial_sums",
@@ -772,7 +772,7 @@ def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
         check_query(given, "P", True)
     acc, den, K = joint_weights(event, given, max_factor, "P")
     num = sum((p for v, p in acc.items() if v), K.zero)
-    return K.to_sympy(num / den if given is not None else num)
+    return field_to_sympy(K, num / den if given is not None else num)
 
 
 def _linear_terms(expr: Expr, sign=1):
@@ -850,10 +850,10 @@ def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
             continue
         conditioned = True
         acc, den, K = joint_weights(term, given, max_factor, "E")
-        part = sum((numeric_value(v, term) * K.to_sympy(p) for v, p in acc.items()),
+        part = sum((numeric_value(v, term) * field_to_sympy(K, p) for v, p in acc.items()),
                    sympy.Integer(0))
         if given is not None:
-            part = part / K.to_sympy(den)
+            part = part / field_to_sympy(K, den)
         total += coef * part
     if not conditioned:  # a constant given an event: the event must still be possible
         joint_weights(given, given, max_factor, "E")
@@ -878,7 +878,7 @@ def distribution(expr: Expr, given: Expr | None = None, max_factor: int | None =
         check_query(given, "distribution", True)
     acc, den, K = joint_weights(expr, given, max_factor, "distribution")
     den = den if given is not None else K.one
-    out = {v: K.to_sympy(p / den) for v, p in acc.items()}
+    out = {v: field_to_sympy(K, p / den) for v, p in acc.items()}
     try:
         return dict(sorted(out.items()))
     except TypeError:  # values of mixed types keep their order

@@ -20,6 +20,9 @@ them, so an answer is the same SymPy expression whichever ring computed it.
 
 from __future__ import annotations
 
+from functools import cmp_to_key
+
+from sympy import Add, Basic, Mul, Pow, S, Symbol
 from sympy.polys.domains import ZZ
 from sympy.polys.polyerrors import DomainError
 
@@ -31,7 +34,7 @@ except ImportError:  # pragma: no cover - exercised in the environment without i
     flint = None
 
 __all__ = ["PolynomialRing", "SymPyPolynomials", "FlintPolynomials", "polynomial_ring",
-           "has_flint_polynomials", "BACKENDS"]
+           "has_flint_polynomials", "field_to_sympy", "BACKENDS"]
 
 #: The names :func:`polynomial_ring` accepts for ``backend``.
 BACKENDS = ("flint", "sympy")
@@ -273,3 +276,54 @@ def polynomial_ring(K, backend: str | None = None) -> PolynomialRing:
     if backend == "flint" or (backend is None and _fits_flint(K)):
         return FlintPolynomials(K)
     return SymPyPolynomials(K)
+
+
+# ---- answers as SymPy expressions ----------------------------------------------------
+
+_CANONICAL = cmp_to_key(Basic.compare)  # the order SymPy sorts a product's factors in
+
+
+def field_to_sympy(K, x):
+    """``K.to_sympy(x)``: the same SymPy expression, built faster for rational functions
+    with integer coefficients in plain symbols.
+
+    SymPy builds each term of a polynomial with the general ``Mul`` constructor, which
+    works out the term's assumptions; here a term (an integer times powers of distinct
+    symbols) is assembled directly in the order ``Mul`` would give it (the coefficient
+    first, the powers sorted with ``Basic.compare``), and the sum goes through ``Add`` as
+    in SymPy. Other fields (``QQ``, ``EX``, generators that are not symbols) go to
+    ``K.to_sympy``.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from sympy.polys.constructor import construct_domain
+    >>> p, q = sympy.symbols("p q")
+    >>> K = construct_domain([p * q / 3], field=True)[0]
+    >>> x = K.from_sympy(1 - 2 * p**2 * q / 3)
+    >>> field_to_sympy(K, x), field_to_sympy(K, x) == K.to_sympy(x)
+    (-2*p**2*q/3 + 1, True)
+    """
+    field = getattr(K, "field", None)
+    if not (getattr(K, "is_FractionField", False) and K.dom == ZZ and field is not None
+            and all(isinstance(g, Symbol) and g.is_commutative for g in field.symbols)):
+        return K.to_sympy(x)
+    gens = field.symbols
+    return _polynomial_expr(x.numer, gens) / _polynomial_expr(x.denom, gens)
+
+
+def _polynomial_expr(poly, gens):
+    """``poly.as_expr()`` for integer coefficients and symbol generators."""
+    to_sympy = poly.ring.domain.to_sympy
+    terms = []
+    for monom, coeff in poly.iterterms():
+        c = to_sympy(coeff)
+        factors = [Pow(g, m) for g, m in zip(gens, monom) if m]
+        if not factors:
+            terms.append(c)
+            continue
+        factors.sort(key=_CANONICAL)
+        if c is not S.One:
+            factors.insert(0, c)
+        terms.append(factors[0] if len(factors) == 1 else Mul._from_args(factors, True))
+    return Add(*terms)

@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 import sympy
 from sympy.polys.constructor import construct_domain
-from sympy.polys.domains import EX
+from sympy.polys.domains import EX, QQ
 
 import cpspec as cp
 from conftest import REPO
 from cpspec.errors import QueryError
 from cpspec.inference.exact import through_partial_sums
 from cpspec.inference.polynomials import (
-    FlintPolynomials, SymPyPolynomials, has_flint_polynomials, polynomial_ring)
+    FlintPolynomials, SymPyPolynomials, field_to_sympy, has_flint_polynomials,
+    polynomial_ring)
 
 needs_flint = pytest.mark.skipif(not has_flint_polynomials(),
                                  reason="python-flint's fmpz_mpoly is not installed")
@@ -46,7 +47,8 @@ def random_symbolic_network(n, symbols, seed, max_parents=3):
             elif kind == 2:
                 x = 1 - rng.choice(symbols)
             else:
-                x = rng.choice(symbols) * rng.choice(symbols) * sympy.Rational(rng.randint(1, 9), 10)
+                x = (rng.choice(symbols) * rng.choice(symbols)
+                     * sympy.Rational(rng.randint(1, 9), 10))
             rows[cfg] = x
         spec.append((f"X{i}", [f"X{j}" for j in parents], rows))
     return spec
@@ -252,3 +254,32 @@ def test_the_generic_domain_keeps_its_values_as_their_own_numerators():
     assert K == EX and polynomial_ring(K).name == "sympy"
     assert sympy.simplify(K.to_sympy(arr[1]) - sympy.sqrt(p) * p) == 0
     assert np.all([x is not None for x in arr])
+
+
+# ---- answers as SymPy expressions ------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(3))
+def test_field_to_sympy_builds_sympy_s_own_expression(seed):
+    rng = random.Random(seed)
+    names = sympy.symbols("b a gamma x10 x2 p")
+    for _ in range(60):
+        gens = rng.sample(names, rng.randint(1, 4))
+
+        def poly():
+            return sum(rng.choice([-3, -1, 1, 2, 7, 10**30])
+                       * sympy.Mul(*[g**rng.randint(0, 3) for g in gens])
+                       for _ in range(rng.randint(1, 6)))
+        e = poly() / poly() if rng.random() < 0.5 else poly()
+        if e == 0:
+            continue
+        K = construct_domain([e] + gens, field=True)[0]
+        x = K.from_sympy(e)
+        got, want = field_to_sympy(K, x), K.to_sympy(x)
+        # structurally the same (argument order included), not merely equal
+        assert got == want and sympy.srepr(got) == sympy.srepr(want), e
+
+
+def test_field_to_sympy_leaves_other_fields_to_sympy():
+    K = construct_domain([sympy.exp(p), p], field=True)[0]  # EX
+    assert field_to_sympy(K, K.from_sympy(sympy.exp(p) * p)) == sympy.exp(p) * p
+    assert field_to_sympy(QQ, QQ(3, 4)) == sympy.Rational(3, 4)
