@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from sympy import Add, Basic, Mul, Pow, S, Symbol
+from sympy import Add, Basic, Mul, Pow, Rational, S, Symbol
 from sympy.polys.domains import ZZ
 from sympy.polys.polyerrors import DomainError
 
@@ -287,12 +287,15 @@ def field_to_sympy(K, x):
     """``K.to_sympy(x)``: the same SymPy expression, built faster for rational functions
     with integer coefficients in plain symbols.
 
-    SymPy builds each term of a polynomial with the general ``Mul`` constructor, which
-    works out the term's assumptions; here a term (an integer times powers of distinct
-    symbols) is assembled directly in the order ``Mul`` would give it (the coefficient
-    first, the powers sorted with ``Basic.compare``), and the sum goes through ``Add`` as
-    in SymPy. Other fields (``QQ``, ``EX``, generators that are not symbols) go to
-    ``K.to_sympy``.
+    SymPy builds each term of a polynomial with the general ``Mul`` constructor (which
+    works out the term's assumptions), sums the terms with ``Add``, and divides by an
+    integer denominator by distributing it over the sum, which builds and sorts every
+    term a second time. Here each term (a rational coefficient, the denominator included,
+    times powers of distinct symbols) is assembled once in the order ``Mul`` gives it
+    (the coefficient first, unless it is 1; the powers sorted with ``Basic.compare``),
+    and the terms are sorted once with ``Basic.compare`` after the constant, as ``Add``
+    orders them. Other fields (``QQ``, ``EX``, generators that are not symbols) go to
+    ``K.to_sympy``; a polynomial denominator divides as in SymPy.
 
     Examples
     --------
@@ -309,21 +312,27 @@ def field_to_sympy(K, x):
             and all(isinstance(g, Symbol) and g.is_commutative for g in field.symbols)):
         return K.to_sympy(x)
     gens = field.symbols
-    return _polynomial_expr(x.numer, gens) / _polynomial_expr(x.denom, gens)
+    num, den = x.numer, x.denom
+    if den.is_ground:  # an integer (positive: SymPy cancels so): distributed over num
+        return _polynomial_expr(num, gens, int(den.LC))
+    return _polynomial_expr(num, gens) / _polynomial_expr(den, gens)
 
 
-def _polynomial_expr(poly, gens):
-    """``poly.as_expr()`` for integer coefficients and symbol generators."""
-    to_sympy = poly.ring.domain.to_sympy
-    terms = []
+def _polynomial_expr(poly, gens, den: int = 1):
+    """``poly.as_expr() / den`` for integer coefficients and symbol generators."""
+    constant, terms = [], []
     for monom, coeff in poly.iterterms():
-        c = to_sympy(coeff)
+        c = Rational(int(coeff), den)
         factors = [Pow(g, m) for g, m in zip(gens, monom) if m]
         if not factors:
-            terms.append(c)
+            constant.append(c)
             continue
         factors.sort(key=_CANONICAL)
         if c is not S.One:
             factors.insert(0, c)
         terms.append(factors[0] if len(factors) == 1 else Mul._from_args(factors, True))
-    return Add(*terms)
+    terms.sort(key=_CANONICAL)
+    args = constant + terms
+    if not args:
+        return S.Zero
+    return args[0] if len(args) == 1 else Add._from_args(args, True)
