@@ -9,7 +9,8 @@ How a query is answered:
    generic ``EX`` domain for algebraic numbers). Generic ``Expr`` arithmetic never runs in
    the inner loop; values become SymPy expressions once, at the end.
 3. Factors are NumPy object arrays of domain elements, so products and sums broadcast in C
-   while each element operation stays exact.
+   while each element operation stays exact. Symbolic factors hold polynomials: FLINT's
+   when python-flint is installed, SymPy's otherwise (:mod:`cpspec.inference.polynomials`).
 4. Variables are eliminated in a greedy min-weight order on the interaction graph; the
    widest factor is estimated before any work and the query is refused when it is above
    ``max_factor``.
