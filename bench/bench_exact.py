@@ -1,6 +1,9 @@
-"""Exact inference: cpspec against pgmpy (float variable elimination) and sympy.stats.
+"""Exact inference: cpspec against pgmpy (float variable elimination) and sympy.stats;
+symbolic networks in python-flint's polynomials against SymPy's.
 
-Run:  python bench/bench_exact.py      (pip install '.[bench]' for pgmpy)
+Run:  python bench/bench_exact.py      (pip install '.[bench]' for pgmpy,
+                                        '.[flint]' for python-flint)
+      python bench/bench_exact.py --symbolic    (only the symbolic networks)
 
 The same queries go through each library in one process; best of ``REPEAT`` runs;
 ratios > 1 mean cpspec is faster. "cold" includes building the model and, for cpspec,
@@ -15,7 +18,11 @@ import sys
 import time
 from fractions import Fraction
 
+import sympy
+
 import cpspec as cp
+from cpspec.inference.exact import through_partial_sums
+from cpspec.inference.polynomials import field_to_sympy, has_flint_polynomials
 
 REPEAT = 5
 
@@ -98,6 +105,100 @@ def to_pgmpy(spec):
     return model
 
 
+def random_symbolic_network(n: int, symbols: int, seed: int, window: int = 4,
+                            rational: float = 0.5):
+    """Binary nodes with 1-3 parents among the ``window`` nodes before them (the first
+    node has none), so that every node is an ancestor of the last one; each row's
+    P(node = 1) is a rational (with probability ``rational``), else a symbol ``p``,
+    ``1 - p`` or a product ``p * q * k/10`` of the ``symbols`` symbols."""
+    rng = random.Random(seed)
+    syms = sympy.symbols(f"p1:{symbols + 1}")
+    spec = []
+    for i in range(n):
+        lo = max(0, i - window)
+        k = min(rng.randint(1, 3), i - lo)
+        parents = sorted(rng.sample(range(lo, i), k))
+        rows = {}
+        for cfg in range(2 ** k):
+            if rng.random() < rational:
+                q = Fraction(rng.randint(1, 9), 10)
+            else:
+                kind, s = rng.randrange(3), rng.choice(syms)
+                q = (s if kind == 0 else 1 - s if kind == 1
+                     else s * rng.choice(syms) * Fraction(rng.randint(1, 9), 10))
+            rows[cfg] = q
+        spec.append((f"X{i}", [f"X{j}" for j in parents], rows))
+    return spec
+
+
+def symbolic_main(repeat: int = 3) -> int:
+    """Symbolic networks: one marginal of the last node with the polynomials in SymPy's
+    ring and in python-flint's ``fmpz_mpoly``, same process, same answers checked; then
+    the answer as SymPy expressions, by SymPy's ``K.to_sympy`` and by ``field_to_sympy``
+    (what ``P`` and ``distribution`` use)."""
+    print("\n# symbolic networks (binary, 1-3 parents among the 4 nodes before, half the rows"
+          " symbolic): cp.marginal of the last node")
+    print("# cold = build the world + marginal; warm = marginal again on the same world;"
+          " terms = the answer's numerator")
+    if not has_flint_polynomials():
+        print("flint: skipped: python-flint >= 0.7 not installed (pip install '.[flint]')")
+        return 0
+    print(f"{'nodes':>5} {'symbols':>7} {'terms':>6} {'backend':>7} {'cold':>12} {'warm':>12}"
+          f" {'sympy/flint':>11}")
+    answers = []
+    for n, k in ((40, 4), (80, 2)):
+        spec = random_symbolic_network(n, k, seed=n)
+        target = f"X{n - 1}"
+        times, tables = {}, {}
+        for backend in ("sympy", "flint"):
+            t_cold, _ = best(lambda: cp.marginal(to_cpspec(spec), [target], backend=backend),
+                             repeat)
+            d = to_cpspec(spec)
+            t_warm, (_, arr, K) = best(lambda: cp.marginal(d, [target], backend=backend),
+                                       repeat)
+            times[backend] = (t_cold, t_warm)
+            tables[backend] = (list(arr), len(K.numer(arr[1])))
+        assert tables["sympy"][0] == tables["flint"][0], "the backends disagree"
+        for backend in ("sympy", "flint"):
+            c, w = times[backend]
+            ratio = (f"{times['sympy'][0] / c:>5.1f}x c {times['sympy'][1] / w:>4.1f}x w"
+                     if backend == "flint" else "")
+            print(f"{n:>5} {k:>7} {tables[backend][1]:>6} {backend:>7} {fmt(c):>12} "
+                  f"{fmt(w):>12}  {ratio}")
+        answers.append((n, k, K, arr, times))
+    print("\n# the table as SymPy expressions (one run each, identical results checked), and a"
+          " cold query end to end: before = SymPy ring + K.to_sympy, now = flint +"
+          " field_to_sympy")
+    print(f"{'nodes':>5} {'symbols':>7} {'K.to_sympy':>11} {'field_to_sympy':>14} {'ratio':>6}"
+          f" {'before':>9} {'now':>9} {'ratio':>6}")
+    for n, k, K, arr, times in answers:
+        # the fast one first: SymPy's cache then favours K.to_sympy, not field_to_sympy
+        t_fast, fast = best(lambda: [field_to_sympy(K, x) for x in arr], 1)
+        t_slow, slow = best(lambda: [K.to_sympy(x) for x in arr], 1)
+        assert fast == slow and [sympy.srepr(x) for x in fast] == [sympy.srepr(x) for x in slow]
+        before, now = times["sympy"][0] + t_slow, times["flint"][0] + t_fast
+        print(f"{n:>5} {k:>7} {t_slow:>10.3f}s {t_fast:>13.3f}s {t_slow / t_fast:>5.1f}x"
+              f" {before:>8.3f}s {now:>8.3f}s {before / now:>5.1f}x")
+    print("\n# n Bernoulli(p) coins, P(C_1 + ... + C_n = n/2) through partial sums: the"
+          " marginal of the last partial sum, warm")
+    print(f"{'n':>5} {'sympy':>12} {'flint':>12} {'sympy/flint':>11}")
+    p = sympy.Symbol("p")
+    for n in (16, 64):
+        w = cp.world("coins", [(f"C{i}", cp.bernoulli(p)) for i in range(n)])
+        d, e = through_partial_sums(w, sum((w[f"C{i}"] for i in range(n)), 0) == n // 2)
+        out = {}
+        for backend in ("sympy", "flint"):
+            t, (_, arr, K) = best(lambda: cp.marginal(d, [e.args[0].node], backend=backend),
+                                  repeat)
+            out[backend] = (t, K.to_sympy(arr[n // 2]))
+        want = sympy.binomial(n, n // 2) * p**(n // 2) * (1 - p)**(n // 2)
+        assert out["sympy"][1] == out["flint"][1]
+        assert sympy.expand(out["flint"][1] - want) == 0
+        print(f"{n:>5} {fmt(out['sympy'][0]):>12} {fmt(out['flint'][0]):>12} "
+              f"{out['sympy'][0] / out['flint'][0]:>10.1f}x")
+    return 0
+
+
 def leaves(spec):
     has_child = {p for _, parents, _ in spec for p in parents}
     return [name for name, _, _ in spec if name not in has_child]
@@ -156,7 +257,7 @@ def main() -> int:
             t_cp, _ = best(lambda: to_cpspec(spec))
             t_pg, _ = best(lambda: to_pgmpy(spec).check_model())
             print(f"{n:>5} {fmt(t_cp):>12} {fmt(t_pg):>12} {t_pg / t_cp:>11.2f}x")
-    return 0
+    return symbolic_main()
 
 
 def _obs(d, ev):
@@ -168,4 +269,4 @@ def _obs(d, ev):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(symbolic_main() if "--symbolic" in sys.argv[1:] else main())

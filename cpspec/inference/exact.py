@@ -14,7 +14,8 @@ How a query is answered:
    generic ``EX`` domain for algebraic numbers). Generic ``Expr`` arithmetic never runs in
    the inner loop; values become SymPy expressions once, at the end.
 3. Factors are NumPy object arrays of domain elements, so products and sums broadcast in C
-   while each element operation stays exact.
+   while each element operation stays exact. Symbolic factors hold polynomials: FLINT's
+   when python-flint is installed, SymPy's otherwise (:mod:`cpspec.inference.polynomials`).
 4. Variables are eliminated in a greedy min-weight order on the interaction graph; the
    widest factor is estimated before any work and the query is refused when it is above
    ``max_factor``.
@@ -33,13 +34,14 @@ from gmpy2 import gcd, mpz
 import sympy
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import EX, QQ
-from sympy.polys.polyerrors import CoercionFailed, DomainError
+from sympy.polys.polyerrors import CoercionFailed
 
 from ..core.diagram import Diagram, make_node
 from ..errors import ConditioningError, FactorTooLargeError, QueryError
 from ..core.expressions import Const, Expr, Op, RV
 from ..core.functions import as_sympy, fn, number_to_sympy
 from ..progress import progress
+from .polynomials import BACKENDS, PolynomialRing, field_to_sympy, polynomial_ring
 
 __all__ = ["joint_weights", "numeric_value", "check_query", "world_of", "split_evidence", "P", "E",
            "distribution", "marginal", "elimination_order", "through_partial_sums",
@@ -82,28 +84,20 @@ def _to_field(K, p):
     return K.from_sympy(as_sympy(p))
 
 
-def _ring(K):
-    """The ring whose fractions form ``K`` (``ZZ`` for ``QQ``, ``ZZ[p]`` for ``ZZ(p)``),
-    or ``K`` itself when it has none (``EX``)."""
-    try:
-        R = K.get_ring()
-    except (DomainError, NotImplementedError, AttributeError):  # a domain without a ring
-        return K
-    return R if R is not K else K
-
-
-def _node_factor(diagram: Diagram, name: str, K):
-    """The node's conditional table as ``(scope, numerators, denominator)``.
+def _node_factor(diagram: Diagram, name: str, R: PolynomialRing):
+    """The node's conditional table as ``(scope, numerators, denominator)`` in the ring
+    ``R`` (:func:`~cpspec.inference.polynomials.polynomial_ring`).
 
     Entries are scaled by the least common denominator, so elimination multiplies and
-    adds ring elements (GMP integers, polynomials), which is several times faster than
-    field arithmetic: no gcd is taken per operation. The denominators are scalars and
-    are divided out once, at the end of the elimination.
+    adds ring elements (polynomials, in FLINT or SymPy), which is several times faster
+    than field arithmetic: no gcd is taken per operation. The denominators are scalars
+    and are divided out once, at the end of the elimination.
     """
-    return diagram.memo(("factor", name, K), lambda: _make_factor(diagram, name, K))
+    return diagram.memo(("factor", name, R.field, R.name),
+                        lambda: _make_factor(diagram, name, R))
 
 
-def _make_factor(diagram: Diagram, name: str, K):
+def _make_factor(diagram: Diagram, name: str, R: PolynomialRing | None = None):
     t = diagram.table(name)
     if t.rows is None:
         raise QueryError(
@@ -112,21 +106,22 @@ def _make_factor(diagram: Diagram, name: str, K):
             f"(replace(..., {name}=cp.fn(policy)))")
     shape = tuple(len(diagram.domain(p)) for p in t.parents) + (len(t.domain),)
     index = {v: i for i, v in enumerate(t.domain)}
-    entries = [(k, index[v], _to_field(K, p))
-               for k, row in enumerate(t.rows) for v, p in row.items()]
-    R = _ring(K)
-    arr = np.full(shape, R.zero, dtype=object)
+    K = R.field
+    split: dict = {}  # tables repeat few values (p, 1 - p): convert each once
+    entries = []
+    for k, row in enumerate(t.rows):
+        for v, p in row.items():
+            if p not in split:
+                split[p] = R.split(_to_field(K, p))
+            entries.append((k, index[v], split[p]))
+    arr = np.empty(shape, dtype=object)
+    arr.fill(R.zero)  # not np.full: NumPy would read a FLINT polynomial as a sequence
     flat = arr.reshape(-1, len(t.domain))
-    if R is K:
-        den = K.one
-        for k, j, x in entries:
-            flat[k, j] = x
-    else:
-        den = R.one
-        for _, _, x in entries:
-            den = R.lcm(den, K.denom(x))
-        for k, j, x in entries:
-            flat[k, j] = K.numer(x) * R.exquo(den, K.denom(x))
+    den = R.one
+    for _, _, (_, d) in entries:
+        den = R.lcm(den, d)
+    for k, j, (x, d) in entries:
+        flat[k, j] = x * R.exquo(den, d)
     return (t.parents + (name,), arr, den)
 
 
@@ -486,14 +481,16 @@ def _restrict(factor, var: str, value, diagram: Diagram, zero, keep: bool):
     except ValueError:  # a value outside the domain has probability 0
         shape = list(arr.shape)
         shape[axis] = 1
-        arr, i = np.full(shape, zero, dtype=arr.dtype), 0
+        arr, i = np.empty(shape, dtype=arr.dtype), 0
+        arr.fill(zero)  # not np.full: NumPy would read a FLINT polynomial as a sequence
     if keep:
         return (vs, np.take(arr, [i], axis=axis)) + factor[2:]
     return (vs[:axis] + vs[axis + 1:], _array(np.take(arr, i, axis=axis))) + factor[2:]
 
 
 def marginal(diagram: Diagram, names, max_factor: int | None = None,
-             evidence: dict | None = None, up_to_scale: bool = False):
+             evidence: dict | None = None, up_to_scale: bool = False,
+             backend: str | None = None):
     """The exact joint distribution of the nodes ``names`` (times the evidence).
 
     Returns ``(names, table, K)``: ``table`` is a NumPy object array indexed by the
@@ -503,11 +500,28 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     an axis of length 1 (its observed value). Evidence is applied by slicing factors, so
     observing many nodes makes a query cheaper, not dearer.
 
-    With ``up_to_scale`` the table may be ``P(names, evidence)`` times a positive
-    rational constant (the same for every entry): enough for a caller that normalises
-    it. Over rational probabilities the parts of the network that the observations cut
-    off from ``names`` are then only checked to have a positive probability (exactly, in
-    the Boolean semiring), not computed; if one has probability 0 the table is all 0.
+    Parameters
+    ----------
+    diagram : Diagram
+        The world.
+    names : iterable of str
+        The nodes whose joint distribution is wanted.
+    max_factor : int, optional
+        Refuse a query whose elimination would build a larger factor; default
+        :data:`MAX_FACTOR_SIZE`.
+    evidence : dict, optional
+        Observed nodes and their values.
+    up_to_scale : bool, optional
+        With ``up_to_scale`` the table may be ``P(names, evidence)`` times a positive
+        rational constant (the same for every entry): enough for a caller that normalises
+        it. Over rational probabilities the parts of the network that the observations cut
+        off from ``names`` are then only checked to have a positive probability (exactly, in
+        the Boolean semiring), not computed; if one has probability 0 the table is all 0.
+    backend : {"flint", "sympy"}, optional
+        How polynomials are represented when the probabilities are symbolic (see
+        :func:`~cpspec.inference.polynomials.polynomial_ring`): by default
+        python-flint's when it is installed, else SymPy's. The table is the same either
+        way; rational queries ignore it.
 
     Examples
     --------
@@ -517,6 +531,8 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     >>> [[K.to_sympy(x) for x in row] for row in table]
     [[0, 1/2], [1/2, 0]]
     """
+    if backend is not None and backend not in BACKENDS:
+        polynomial_ring(QQ, backend)  # raises, naming the backends
     names = tuple(dict.fromkeys(names))
     evidence = dict(evidence or {})
     for n in names + tuple(evidence):
@@ -531,7 +547,6 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     limit = MAX_FACTOR_SIZE if max_factor is None else max_factor
     card = {n: 1 if n in evidence else len(diagram.domain(n)) for n in relevant}
     K = _field(diagram, relevant)
-    R = _ring(K)
     rational = K is QQ  # one common denominator per factor, int64 while it fits
     if rational:
         tables = [(n, _rational_factor(diagram, n)) for n in sorted(relevant)]
@@ -547,7 +562,8 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
         factors = [f for _, f in owned]
         eliminate = {v for f in factors for v in f[0]} - set(names) - set(evidence)
     else:
-        factors = [_node_factor(diagram, n, K) for n in sorted(relevant)]
+        R = polynomial_ring(K, backend)
+        factors = [_node_factor(diagram, n, R) for n in sorted(relevant)]
         den = R.one
         for f in factors:
             den = den * f[2]
@@ -585,12 +601,11 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
         den = int(int_den)
         arr = np.array([QQ(int(x), den) if x else QQ.zero for x in arr.reshape(-1)]
                        + [None], dtype=object)[:-1].reshape(arr.shape)
-    elif R is not K:
-        kden = K.convert_from(den, R)
-        out = np.empty(arr.shape, dtype=object)
-        for idx, x in np.ndenumerate(arr):
-            out[idx] = K.convert_from(x, R) / kden if x else K.zero
-        arr = out
+    else:
+        out = np.empty(arr.size, dtype=object)
+        for i, x in enumerate(arr.reshape(-1)):
+            out[i] = R.to_field(x, den) if x else K.zero
+        arr = out.reshape(arr.shape)
     return names, arr, K
 
 
@@ -879,7 +894,7 @@ def P(event: Expr, given: Expr | None = None, max_factor: int | None = None):
         check_query(given, "P", True)
     acc, den, K = joint_weights(event, given, max_factor, "P", up_to_scale=True)
     num = sum((p for v, p in acc.items() if v), K.zero)
-    return K.to_sympy(num / den if given is not None else num)
+    return field_to_sympy(K, num / den if given is not None else num)
 
 
 def _linear_terms(expr: Expr, sign=1):
@@ -957,10 +972,10 @@ def E(expr: Expr, given: Expr | None = None, max_factor: int | None = None):
             continue
         conditioned = True
         acc, den, K = joint_weights(term, given, max_factor, "E", up_to_scale=True)
-        part = sum((numeric_value(v, term) * K.to_sympy(p) for v, p in acc.items()),
+        part = sum((numeric_value(v, term) * field_to_sympy(K, p) for v, p in acc.items()),
                    sympy.Integer(0))
         if given is not None:
-            part = part / K.to_sympy(den)
+            part = part / field_to_sympy(K, den)
         total += coef * part
     if not conditioned:  # a constant given an event: the event must still be possible
         joint_weights(given, given, max_factor, "E")
@@ -986,7 +1001,7 @@ def distribution(expr: Expr, given: Expr | None = None, max_factor: int | None =
     acc, den, K = joint_weights(expr, given, max_factor, "distribution",
                                 up_to_scale=True)
     den = den if given is not None else K.one
-    out = {v: K.to_sympy(p / den) for v, p in acc.items()}
+    out = {v: field_to_sympy(K, p / den) for v, p in acc.items()}
     try:
         return dict(sorted(out.items()))
     except TypeError:  # values of mixed types keep their order
