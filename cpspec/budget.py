@@ -6,9 +6,11 @@ Two mechanisms enforce it:
 * :class:`Deadline` is checked between steps of cpspec's own loops (backward induction,
   policy iteration, verification queries), in any thread;
 * :func:`time_limit` also interrupts a long computation inside SymPy, where no check of
-  ours runs, with a ``SIGALRM`` timer. It is used only in the main thread and only when
-  no other alarm is set (a user's own ``signal.alarm`` is never replaced or swallowed);
-  elsewhere the deadline checks alone apply.
+  ours runs, with a ``SIGALRM`` timer (fired again every :data:`REFIRE_SECONDS` until the
+  body is left, since Python drops an exception raised inside a garbage-collector
+  callback). It is used only in the main thread and only when no other alarm is set (a
+  user's own ``signal.alarm`` is never replaced or swallowed); elsewhere the deadline
+  checks alone apply.
 
 Expiry raises :class:`Expired`, which derives from ``BaseException`` like
 ``KeyboardInterrupt``, so that no ``except Exception`` inside SymPy mistakes it for a
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 
 from .errors import SpecError
 
-__all__ = ["Deadline", "Expired", "time_limit", "check_timeout"]
+__all__ = ["Deadline", "Expired", "time_limit", "check_timeout", "REFIRE_SECONDS"]
 
 
 class Expired(BaseException):
@@ -102,11 +104,16 @@ def time_limit(deadline: Deadline):
         return
     if left <= 0:
         raise Expired()
+    active = [True]
 
     def on_alarm(signum, frame):
-        # one shot: the previous handler is back before Expired is raised, so no
-        # handler is left behind wherever the exception lands
-        signal.signal(signal.SIGALRM, previous)
+        if not active[0]:       # the body is over: nothing to interrupt
+            signal.signal(signal.SIGALRM, previous)
+            return
+        # Python drops an exception raised where the handler happens to run inside a
+        # garbage-collector callback or a __del__; the alarm fires again shortly, so a
+        # dropped expiry never lets the body run on past its budget
+        signal.setitimer(signal.ITIMER_REAL, REFIRE_SECONDS)
         raise Expired()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -114,7 +121,13 @@ def time_limit(deadline: Deadline):
         signal.setitimer(signal.ITIMER_REAL, left)
         yield
     finally:
+        active[0] = False
         _disarm(previous)
+
+
+#: After a budget's alarm has fired, it fires again this often until the interrupted body
+#: is left (an exception raised inside a garbage-collector callback is dropped by Python).
+REFIRE_SECONDS = 0.05
 
 
 def _disarm(previous) -> None:

@@ -172,3 +172,23 @@ def test_verify_timeout_is_a_budget_for_the_whole_call():
     seconds = time.perf_counter() - t0
     assert v.status == "unknown" and not v.holds
     assert seconds < 4, seconds
+
+
+def test_an_expiry_dropped_where_python_drops_exceptions_fires_again():
+    # as if the first Expired were raised inside a garbage-collector callback, where
+    # Python drops it: the body must still be interrupted, soon after
+    dropped = []
+    t0 = time.perf_counter()
+    with pytest.raises(Expired):
+        with time_limit(Deadline(0.05)):
+            while time.perf_counter() - t0 < 10:      # bounded: a failure, never a hang
+                try:
+                    while time.perf_counter() - t0 < 10:
+                        pass
+                except Expired:
+                    if dropped:
+                        raise
+                    dropped.append(time.perf_counter() - t0)
+    assert len(dropped) == 1 and time.perf_counter() - t0 < 5
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
