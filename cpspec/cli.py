@@ -283,7 +283,7 @@ def _regions_of(value, spec) -> tuple:
     if isinstance(value, list) and value and isinstance(value[0], ParameterRegion):
         regs = value
     elif isinstance(value, Choice):
-        regs = [ParameterRegion(s.as_relational(value.parameter), a, {})
+        regs = [ParameterRegion(s.as_relational(value.x), a, {})
                 for s, a in value.pieces]
     elif isinstance(value, sympy.Piecewise):
         regs = [ParameterRegion(c, e, {}) for e, c in value.args]

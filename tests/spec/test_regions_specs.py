@@ -207,3 +207,23 @@ def test_synthesize_draws_the_parameters_in_the_order_over_names_them(tmp_path, 
     ys = {name: float(re.search(rf'<text[^>]*y="([0-9.]+)"[^>]*>{name}</text>', text)[1])
           for name in ("gamma", "b")}
     assert ys["gamma"] > ys["b"]        # gamma along the bottom
+
+
+def test_a_claim_over_a_parameter_the_answer_does_not_read_fails_cleanly(tmp_path):
+    # q is declared but the world no longer uses it: the derived policy is a choice in p
+    # alone, and the expected regions, which read q, are a different answer (a FAIL,
+    # never an internal error)
+    text = (SPECS / "off_switch.toml").read_text()
+    text = text.replace('(q if U == 1 else 1 - q)', '(R(3, 4) if U == 1 else R(1, 4))')
+    text = text.replace('(1 - q if U == 1 else q)', '(R(1, 4) if U == 1 else R(3, 4))')
+    path = tmp_path / "off.toml"
+    path.write_text(text.replace("R(3, 4)", "3/4").replace("R(1, 4)", "1/4"))
+    results = check(load(path))
+    policy = next(r for r in results if r.claim.query == "pi*(A_off)")
+    assert not policy.passed and not getattr(policy, "internal", False), str(policy)
+
+
+def test_derive_regions_of_a_one_parameter_answer(capsys):
+    assert main(["derive", str(SPECS / "fp.toml"), "act(fp_g, start)", "--regions"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["take where gamma >= 0 and gamma <= 1/3", "wait where gamma > 1/3 and gamma < 1"]
