@@ -36,6 +36,7 @@ import z3
 
 from ..budget import Deadline
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
+from .display import html_table, svg
 from .functions import as_sympy, number_to_sympy, to_exact
 from .regions import sample_of, valid_domain
 
@@ -74,7 +75,12 @@ class ParameterRegion:
 
 def _show_answer(a) -> str:
     if isinstance(a, dict):
-        return "{" + ", ".join(f"{k}: {v}" for k, v in a.items()) + "}"
+        if set(a) == {()}:       # a decision without information: its one choice
+            return _show_answer(a[()])
+        return "{" + ", ".join(f"{k}: {_show_answer(v)}" for k, v in a.items()) + "}"
+    if isinstance(a, tuple) and a and all(isinstance(x, dict) for x in a):
+        # decision rules of a finite horizon, one per step
+        return "; ".join(f"t={t} {_show_answer(x)}" for t, x in enumerate(a))
     return str(a)
 
 
@@ -827,6 +833,15 @@ class RegionSolution:
     def __repr__(self):
         return (f"RegionSolution({', '.join(map(str, self.parameters))}: "
                 f"{len(self.pieces)} regions)")
+
+    def _repr_html_(self) -> str:
+        """The regions' picture (one or two parameters) above a table of each region's
+        condition and decision rules, numbered alike."""
+        rows = [[str(i + 1), show_condition(r.condition), _show_answer(r.answer)]
+                for i, r in enumerate(self.regions())]
+        return (svg(self) or "") + html_table(
+            ["region", "where", "decision rules"], rows,
+            f"optimal policy over {', '.join(map(str, self.parameters))}")
 
     def __str__(self):
         return "\n".join(str(r) for r in self.regions())

@@ -47,6 +47,7 @@ from ..decisions.mdp import influence_diagram
 from ..errors import ModelTooLargeError, SpecError
 from .notation import (Mark, Sketch, diagram_sketch, differences, learning_sketch,
                        planning_sketch, runs, short)
+from .regions import picture_of
 
 __all__ = ["Scene", "Drawing", "scene", "sketch_scene", "summary_sketch", "draw", "to_svg",
            "to_png", "beside", "above", "agent_scene", "agents_scene", "trace_scene",
@@ -789,6 +790,8 @@ def is_agent(obj: Any) -> bool:
 
 
 def _display(obj) -> str:
+    if callable(getattr(obj, "regions", None)) and hasattr(obj, "box"):
+        return picture_of(obj)      # regions over one or two parameters
     try:
         return str(draw(obj))
     except ModelTooLargeError:  # a notebook shows the summary rather than nothing

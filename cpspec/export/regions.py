@@ -17,10 +17,10 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-from ..core.partition import ParameterRegion
+from ..core.partition import ParameterRegion, RegionSolution
 from ..errors import SpecError
 
-__all__ = ["region_picture", "save_picture", "box_ranges"]
+__all__ = ["region_picture", "save_picture", "box_ranges", "picture_of"]
 
 _COLOURS = ["#cfe3f7", "#f8d9c4", "#d4eccf", "#eadcf2", "#f6efbf", "#d9d9d9", "#f4cfd9"]
 
@@ -287,6 +287,36 @@ def _curve(e, params, xr, yr, px, py, H, which) -> list:
         out += _polylines([pt if pt is not None and separates(pt) else None
                            for pt in branch], px, py, shortest=3)
     return out
+
+
+def picture_of(obj) -> str | None:
+    """The region picture of a solution or synthesis over one or two parameters (what a
+    notebook shows): a :class:`~cpspec.core.partition.RegionSolution`'s regions numbered
+    as in its table, a synthesis's labelled *holds* / *fails* / *unknown*; None when
+    there is nothing to draw (more parameters, or a box without finite ranges).
+
+    >>> import sympy, cpspec as cp
+    >>> p, q = sympy.symbols("p q")
+    >>> w = cp.world("w", A=cp.decision(["x", "y"]),
+    ...              U=cp.utility(lambda A: p if A == "x" else q))
+    >>> sol = cp.solve(w, domain={p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)})
+    >>> svg = picture_of(sol)
+    >>> ">1<" in svg and ">2<" in svg
+    True
+    """
+    params = list(getattr(obj, "parameters", ()))
+    box = getattr(obj, "box", None)
+    if len(params) not in (1, 2) or box is None or not callable(getattr(obj, "regions", None)):
+        return None
+    regs = obj.regions()
+    if isinstance(obj, RegionSolution):
+        regs = [ParameterRegion(r.condition, str(i + 1), r.sample, r.samples)
+                for i, r in enumerate(regs)]
+    try:
+        ranges = box_ranges(params, box)
+    except SpecError:
+        return None
+    return region_picture(regs, params, ranges, title=str(getattr(obj, "property", "")))
 
 
 def box_ranges(params: Sequence[sympy.Symbol], box) -> dict:

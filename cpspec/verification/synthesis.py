@@ -35,7 +35,7 @@ from ..executors import Lost, run_ordered
 from ..core.functions import number_to_sympy
 from ..agents.learners import PerfectLearner
 from .properties import Property
-from ..core.display import html_table, latex_text
+from ..core.display import html_table, latex_text, svg
 from ..core.regions import Choice, rational_between, show_set
 from ..core.partition import (ParameterRegion, parameter_box, partition, polynomial_condition,
                               show_condition,
@@ -130,6 +130,16 @@ class RegionSynthesis:
                 out.append(ParameterRegion(cond, answer, pts[0] if pts else {},
                                            tuple(pts)))
         return out
+
+    def _repr_html_(self) -> str:
+        """The regions' picture (one or two parameters) above a table of the conditions
+        where the property holds, fails and is unknown."""
+        rows = [[r.answer, show_condition(r.condition)] for r in self.regions()]
+        if self.reason and self.unknown is not sympy.false:
+            rows.append(["(unknown: why)", self.reason])
+        return (svg(self) or "") + html_table(
+            ["verdict", "where"], rows,
+            f"{self.property} over {', '.join(map(str, self.parameters))}")
 
     def __str__(self) -> str:
         parts = []

@@ -71,3 +71,48 @@ def test_a_region_on_a_curve_is_drawn_in_colour_and_labelled(tmp_path):
     assert 'fill="#cfe3f7"' not in svg
     png = save_picture(svg, tmp_path / "tie.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_notebook_shows_a_region_solution_as_a_picture_above_its_table():
+    w = cp.world("w", A=cp.decision(["x", "y", "z"]),
+                 U=cp.utility(lambda A: {"x": p, "y": q, "z": R(1, 2)}[A]))
+    sol = cp.solve(w, domain={p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)})
+    html = sol._repr_html_()
+    assert html.startswith("<svg") and "</svg><table>" in html
+    regs = sol.regions()
+    # the picture numbers the regions as the table does
+    for i, r in enumerate(regs):
+        assert f">{i + 1}<" in html[:html.index("</svg>")]
+        assert f"<td>{i + 1}</td>" in html
+    assert "x where" not in html and "{A: z}" in html
+
+    syn = cp.synthesize(cp.agents.FP(cliff(sympy.Symbol("s"), sympy.Symbol("r"))),
+                        cp.always(lambda st, a: a == "safe", 1, "a == safe"),
+                        over=[sympy.Symbol("s"), sympy.Symbol("r")],
+                        domain={sympy.Symbol("s"): sympy.Interval(0, 1),
+                                sympy.Symbol("r"): sympy.Interval(0, 10)})
+    html = syn._repr_html_()
+    picture = html[:html.index("</svg>")]
+    assert ">holds<" in picture and ">fails<" in picture
+    assert "<td>holds</td><td>10*r*s - r + 50*s - 10 &gt;= 0</td>" in html
+
+
+def test_no_picture_over_three_parameters():
+    g = sympy.Symbol("g")
+    w = cp.world("w", A=cp.decision(["x", "y"]),
+                 U=cp.utility(lambda A: p * q if A == "x" else g))
+    unit = sympy.Interval(0, 1)
+    sol = cp.solve(w, domain={p: unit, q: unit, g: unit})
+    html = sol._repr_html_()
+    assert html.startswith("<table>") and "<svg" not in html
+
+
+def cliff(s, reward):
+    return cp.MDP(
+        states=["start", "ledge", "goal", "fell"], actions=["safe", "risky"],
+        transition=lambda st, a: ({"ledge": 1} if a == "safe" else {"goal": 1 - s, "fell": s})
+        if st == "start" else ({"goal": 1} if st == "ledge" else {st: 1}),
+        reward=lambda st, a, st2: (reward if st2 == "goal" and st != "goal" else 0)
+        - (5 if st2 == "fell" and st != "fell" else 0)
+        - (1 if (st, a) == ("start", "safe") else 0),
+        start="start", gamma=R(9, 10))
