@@ -44,7 +44,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "truth_at", "TIDY_ATOMS", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
+           "tie_rule", "truth_at", "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -590,6 +590,26 @@ def _grid(params, box, k: int) -> list:
         values = {x: axes[j][i] for j, (x, i) in enumerate(zip(params, ix))}
         if box.subs(values) is sympy.true:
             out.append(values)
+    return out
+
+
+def parameter_ranges(params: Sequence[sympy.Symbol], box) -> dict:
+    """``{x: (low, high)}``: the extent of each parameter in ``box`` (a SymPy Boolean);
+    a :class:`ParameterError` for a parameter the box leaves unbounded.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> parameter_ranges([p, q], sympy.And(p >= 0, p <= 1, q > 0, q < 2, p + q <= 2))
+    {p: (0, 1), q: (0, 2)}
+    """
+    parts = box.args if isinstance(box, sympy.And) else (box,)
+    out = {}
+    for x in params:
+        lo, hi = _bounds([c for c in parts if c.free_symbols == {x}], x)
+        if not (lo.is_finite and hi.is_finite):
+            raise ParameterError(f"{x} has no finite range in {show_condition(box)}; give "
+                                 f"it a domain (domain={{{x}: sympy.Interval(a, b)}})")
+        out[x] = (lo, hi)
     return out
 
 

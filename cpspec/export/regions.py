@@ -36,6 +36,11 @@ def _polys(cond) -> set:
     return out
 
 
+def _label(answer) -> str:
+    """A region's label: its answer (None: an enclosure's undecided boxes)."""
+    return "undecided" if answer is None else str(answer)
+
+
 def _with_area(cond):
     """The condition with its equations false and its inequations true: the part of
     the region with area, which is what a cell's centre can show."""
@@ -117,14 +122,14 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
             for (i, j) in _label_cells(where[k], cells, rows):
                 x = float(xs[i])
                 y = py(float(ys[j])) + 4 if len(params) == 2 else pad + 25
-                labels.append((px(x), y, "middle", str(r.answer)))
+                labels.append((px(x), y, "middle", _label(r.answer)))
             continue
         # a region without area: a curve (or a point); drawn in colour and labelled
         # beside its sample point
         curve, mark = _region_curve(r, params, (x0, x1), (y0, y1), px, py, H)
         items += curve
         if mark is not None:
-            labels.append((mark[0] + 6, mark[1] - 6, "start", str(r.answer)))
+            labels.append((mark[0] + 6, mark[1] - 6, "start", _label(r.answer)))
     for x, y, anchor, text in labels:
         items.append(f'<text x="{x:.1f}" y="{y:.1f}" font-family="sans-serif" '
                      f'font-size="12" text-anchor="{anchor}">{escape(text)}</text>')

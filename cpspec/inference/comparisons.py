@@ -19,8 +19,9 @@ from sympy.core.relational import Relational
 from ..budget import Deadline, check_timeout, time_limit
 from ..core.diagram import Diagram
 from ..core.functions import number_to_sympy
-from ..core.partition import (ParameterRegion, merge_regions, parameter_box, partition,
-                              polynomial_condition, show_condition, sign_condition,
+from ..core.enclosure import enclose, truth_in
+from ..core.partition import (ParameterRegion, merge_regions, parameter_box, parameter_ranges,
+                              partition, polynomial_condition, show_condition, sign_condition,
                               simplify_condition)
 from ..errors import ParameterError, QueryError
 
@@ -32,7 +33,7 @@ _HOLDS = {sympy.StrictGreaterThan: lambda s: s > 0, sympy.GreaterThan: lambda s:
 
 
 def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = None,
-          timeout: float | None = 60.0) -> list[ParameterRegion]:
+          timeout: float | None = 60.0, enclosure=None) -> list[ParameterRegion]:
     """The exact regions of the parameters where ``relation`` is true and where it is
     false.
 
@@ -49,12 +50,20 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
         The world the answers come from, whose probabilities bound the parameters.
     timeout : float or None
         Seconds for the whole call.
+    enclosure : rational, optional
+        For a comparison that is not of rational functions (``sqrt(p) > q``), whose
+        regions have no polynomial boundaries: a certified numeric enclosure instead of
+        an error. The box is split into boxes decided by interval arithmetic (where the
+        comparison provably holds throughout, provably fails throughout, or, once a box's
+        sides are at most ``enclosure`` times the box's, undecided: answer None). Exact
+        regions are derived whenever the comparison allows, whatever this says.
 
     Returns
     -------
     list of ParameterRegion
-        ``.answer`` True or False (equal answers merged), ``.condition``, ``.sample``,
-        and ``.margin`` (``lhs - rhs`` for a single relation).
+        ``.answer`` True or False (equal answers merged; None: undecided boxes of an
+        enclosure), ``.condition``, ``.sample``, and ``.margin`` (``lhs - rhs`` for a
+        single relation).
 
     Examples
     --------
@@ -83,6 +92,8 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
         p for n in model.order for row in (model.table(n).rows or ()) for p in row.values()]
     params, box = parameter_box(params, domain, probs)
     deadline = Deadline(check_timeout(timeout))
+    if enclosure is not None and not _rational(relation, params):
+        return _enclosed(relation, params, box, enclosure, deadline, margin)
 
     # a Piecewise (an optimal value over regions) is read through its conditions first
     inner = sorted({a for pw in relation.atoms(sympy.Piecewise) for _, c in pw.args
@@ -94,8 +105,9 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
             d = number_to_sympy(a.lhs - a.rhs)
             if d.free_symbols and not d.is_rational_function(*params):
                 raise ParameterError(f"{a}: {d} is not a rational function of "
-                                     f"{', '.join(map(str, params))}; cpspec derives regions "
-                                     "bounded by polynomials only")
+                                     f"{', '.join(map(str, params))}; cpspec derives exact "
+                                     "regions bounded by polynomials only; where(..., "
+                                     "enclosure=1/64) gives a certified numeric enclosure")
             out[a] = _HOLDS[type(a)](point.sign(d))
         return out
 
@@ -132,6 +144,35 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
     regs = merge_regions(pieces, within=(params, box))
     return sorted((ParameterRegion(r.condition, r.answer, r.sample, r.samples, margin)
                    for r in regs), key=lambda r: r.answer)
+
+
+def _rational(relation, params) -> bool:
+    """Whether every comparison in ``relation`` is between rational functions."""
+    for a in relation.atoms(Relational):
+        d = number_to_sympy(a.lhs - a.rhs)
+        if d.free_symbols and not d.is_rational_function(*params):
+            return False
+    return not relation.has(sympy.Piecewise) or all(
+        _rational(sympy.sympify(c), params) and number_to_sympy(e).is_rational_function(*params)
+        for pw in relation.atoms(sympy.Piecewise) for e, c in pw.args)
+
+
+def _enclosed(relation, params, box, resolution, deadline, margin) -> list:
+    """The certified enclosure of a comparison (:func:`cpspec.core.enclosure.enclose`),
+    its boxes merged by answer: True, False, None (undecided)."""
+    ranges = parameter_ranges(params, box)
+    boxes = enclose(params, ranges, lambda b: truth_in(relation, b), resolution, deadline)
+    out = []
+    for answer in (False, True, None):
+        mine = [b for b, a in boxes if a is answer]
+        if not mine:
+            continue
+        cond = sympy.Or(*[sympy.And(*[r for x in params
+                                      for r in (x >= b[x][0], x <= b[x][1])])
+                          for b in mine])
+        samples = tuple({x: (b[x][0] + b[x][1]) / 2 for x in params} for b in mine)
+        out.append(ParameterRegion(cond, answer, samples[0], samples, margin))
+    return out
 
 
 def _cells(relation, inner, truths, params, box):
