@@ -69,3 +69,19 @@ def hard_incentive_world():
                   "y": cp.dist(lambda y, A: ty[(y, A)])},
         actions=["a", "b"], reward=lambda s, a, s2: R[(s.x, s.y, a)],
         start={"x": 0, "y": 0}, gamma="9/10")
+
+
+def cliff_mdp(s, reward):
+    """A slippery shortcut over two parameters: from 'start', 'safe' costs 1 and reaches
+    the goal (paying ``reward``) a step later through 'ledge'; 'risky' reaches it at once
+    with probability 1 - ``s`` and falls (-5) otherwise; gamma = 9/10. Safe is optimal
+    exactly where -1 + 9 reward / 10 >= (1 - s) reward - 5 s."""
+    import cpspec as cp
+    return cp.MDP(
+        states=["start", "ledge", "goal", "fell"], actions=["safe", "risky"],
+        transition=lambda st, a: ({"ledge": 1} if a == "safe" else {"goal": 1 - s, "fell": s})
+        if st == "start" else ({"goal": 1} if st == "ledge" else {st: 1}),
+        reward=lambda st, a, st2: (reward if st2 == "goal" and st != "goal" else 0)
+        - (5 if st2 == "fell" and st != "fell" else 0)
+        - (1 if (st, a) == ("start", "safe") else 0),
+        start="start", gamma=sympy.Rational(9, 10))

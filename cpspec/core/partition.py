@@ -608,7 +608,9 @@ def parameter_ranges(params: Sequence[sympy.Symbol], box) -> dict:
         lo, hi = _bounds([c for c in parts if c.free_symbols == {x}], x)
         if not (lo.is_finite and hi.is_finite):
             raise ParameterError(f"{x} has no finite range in {show_condition(box)}; give "
-                                 f"it a domain (domain={{{x}: sympy.Interval(a, b)}})")
+                                 f"it one (domain={{{x}: sympy.Interval(a, b)}} in Python, "
+                                 f'{x} = "{x} >= a and {x} <= b" under [domains] in a spec '
+                                 "file)")
         out[x] = (lo, hi)
     return out
 

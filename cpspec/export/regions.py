@@ -17,8 +17,8 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-from ..core.partition import ParameterRegion, RegionSolution
-from ..errors import SpecError
+from ..core.partition import ParameterRegion, RegionSolution, parameter_ranges
+from ..errors import ParameterError, SpecError
 
 __all__ = ["region_picture", "save_picture", "box_ranges", "picture_of"]
 
@@ -333,16 +333,10 @@ def box_ranges(params: Sequence[sympy.Symbol], box) -> dict:
     >>> box_ranges([p, q], sympy.And(p >= 0, p <= 1, q > 0, q < 2, p + q <= 2))
     {p: (0, 1), q: (0, 2)}
     """
-    parts = box.args if isinstance(box, sympy.And) else (box,)
-    out = {}
-    for x in params:
-        s = sympy.And(*[c for c in parts if c.free_symbols == {x}]).as_set()
-        lo, hi = s.inf, s.sup
-        if not (lo.is_finite and hi.is_finite):
-            raise SpecError(f"the box gives {x} no finite range ({s}); give it a domain "
-                            "to draw the regions")
-        out[x] = (lo, hi)
-    return out
+    try:
+        return parameter_ranges(params, box)
+    except ParameterError as exc:
+        raise SpecError(f"{exc}, to draw the regions") from None
 
 
 def save_picture(svg: str, path: str | Path) -> Path:

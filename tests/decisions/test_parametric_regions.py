@@ -7,6 +7,7 @@ import pytest
 import sympy
 
 import cpspec as cp
+from conftest import cliff_mdp
 from cpspec.core import partition as part
 from cpspec.examples import delayed_reward
 
@@ -183,25 +184,12 @@ def test_a_region_that_misses_its_own_point_is_a_bug_reported():
         part.partition([p], box, lambda pt: ("x", p > 2))
 
 
-def cliff(s, reward):
-    """A slippery shortcut: from 'start', 'safe' costs 1 and reaches the goal a step later
-    through 'ledge'; 'risky' reaches it at once with probability 1 - s and falls (-5)
-    otherwise. Safe is optimal exactly where -1 + 9r/10 >= (1 - s) r - 5 s."""
-    return cp.MDP(
-        states=["start", "ledge", "goal", "fell"], actions=["safe", "risky"],
-        transition=lambda st, a: ({"ledge": 1} if a == "safe" else {"goal": 1 - s, "fell": s})
-        if st == "start" else ({"goal": 1} if st == "ledge" else {st: 1}),
-        reward=lambda st, a, st2: (reward if st2 == "goal" and st != "goal" else 0)
-        - (5 if st2 == "fell" and st != "fell" else 0)
-        - (1 if (st, a) == ("start", "safe") else 0),
-        start="start", gamma=R(9, 10))
-
 
 def test_merged_regions_are_shown_as_the_one_relation_they_amount_to():
     # the later decisions split the box along r*s - r + 5*s - 1 = 0 too; joined back,
     # the start decision's regions are exactly the two sides of one curve
     s_ = sympy.Symbol("s")
-    sol = cp.solve(cliff(s_, r), 3, domain={s_: sympy.Interval(0, 1), r: sympy.Interval(0, 10)})
+    sol = cp.solve(cliff_mdp(s_, r), 3, domain={s_: sympy.Interval(0, 1), r: sympy.Interval(0, 10)})
     regs = sol.regions(lambda x: x.policy(0, "start"))
     boundary = 10 * r * s_ - r + 50 * s_ - 10
     assert [(x.answer, x.condition) for x in regs] == [("safe", boundary >= 0),

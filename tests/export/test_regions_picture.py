@@ -5,6 +5,7 @@ import re
 import sympy
 
 import cpspec as cp
+from conftest import cliff_mdp
 from cpspec.core.partition import ParameterRegion
 from cpspec.export.regions import save_picture
 
@@ -86,7 +87,7 @@ def test_a_notebook_shows_a_region_solution_as_a_picture_above_its_table():
         assert f"<td>{i + 1}</td>" in html
     assert "x where" not in html and "{A: z}" in html
 
-    syn = cp.synthesize(cp.agents.FP(cliff(sympy.Symbol("s"), sympy.Symbol("r"))),
+    syn = cp.synthesize(cp.agents.FP(cliff_mdp(sympy.Symbol("s"), sympy.Symbol("r"))),
                         cp.always(lambda st, a: a == "safe", 1, "a == safe"),
                         over=[sympy.Symbol("s"), sympy.Symbol("r")],
                         domain={sympy.Symbol("s"): sympy.Interval(0, 1),
@@ -106,13 +107,3 @@ def test_no_picture_over_three_parameters():
     html = sol._repr_html_()
     assert html.startswith("<table>") and "<svg" not in html
 
-
-def cliff(s, reward):
-    return cp.MDP(
-        states=["start", "ledge", "goal", "fell"], actions=["safe", "risky"],
-        transition=lambda st, a: ({"ledge": 1} if a == "safe" else {"goal": 1 - s, "fell": s})
-        if st == "start" else ({"goal": 1} if st == "ledge" else {st: 1}),
-        reward=lambda st, a, st2: (reward if st2 == "goal" and st != "goal" else 0)
-        - (5 if st2 == "fell" and st != "fell" else 0)
-        - (1 if (st, a) == ("start", "safe") else 0),
-        start="start", gamma=R(9, 10))
