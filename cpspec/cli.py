@@ -262,7 +262,8 @@ def _derive(args) -> int:
         spec = _load(args.file, args)
         value = loader.derive(spec, args.expr, where="command line")
         if args.regions or args.png:
-            return _print_regions(_regions_of(value, spec), args.png, args.expr)
+            return _print_regions(_regions_of(value, spec, _enclosure(args.enclosure)),
+                                  args.png, args.expr)
     except SpecError as exc:
         print(f"error: {_say(exc)}", file=sys.stderr)
         return 2
@@ -278,8 +279,9 @@ def _derive(args) -> int:
     return 0
 
 
-def _regions_of(value, spec) -> tuple:
-    """``(regions, parameters, box)`` of a parametric answer of a query."""
+def _regions_of(value, spec, enclosure=None) -> tuple:
+    """``(regions, parameters, box)`` of a parametric answer of a query (``enclosure``:
+    a comparison without polynomial boundaries is enclosed in boxes that fine)."""
     if isinstance(value, list) and value and isinstance(value[0], ParameterRegion):
         regs = value
     elif isinstance(value, Choice):
@@ -288,7 +290,8 @@ def _regions_of(value, spec) -> tuple:
     elif isinstance(value, sympy.Piecewise):
         regs = [ParameterRegion(c, e, {}) for e, c in value.args]
     elif isinstance(value, sympy.logic.boolalg.Boolean) and value.free_symbols:
-        regs = regions_where(value, domain=spec.domain_for(value.free_symbols), timeout=None)
+        regs = regions_where(value, domain=spec.domain_for(value.free_symbols), timeout=None,
+                             enclosure=enclosure)
     elif hasattr(value, "regions") and callable(value.regions):
         regs = value.regions()
     else:
@@ -309,7 +312,7 @@ def _print_regions(found: tuple, png, title: str) -> int:
     for r in regs:
         cond = "everywhere" if r.condition is sympy.true else \
             f"where {show_condition(r.condition)}"
-        print(f"{show(r.answer)} {cond}")
+        print(f"{show(r.answer) if r.answer is not None else 'undecided'} {cond}")
     if png:
         svg = region_picture(regs, params, box_ranges(params, box), title=title)
         print(save_picture(svg, png))
@@ -460,6 +463,19 @@ def _draw(args) -> int:
 MAX_VALUES = 50_000_000
 
 
+def _enclosure(text: str | None):
+    """``--enclosure FRACTION``: an exact number in (0, 1], read by the safe interpreter."""
+    if text is None:
+        return None
+    v = read_number(parse(text, "--enclosure").evaluate({}), "--enclosure",
+                    "the smallest box side")
+    v = sympy.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else v
+    if not (v.is_Rational and 0 < v <= 1):
+        raise SpecError(f"--enclosure {text}: give the smallest box side as a fraction of "
+                        "the box, between 0 and 1 (e.g. --enclosure 1/64)")
+    return v
+
+
 def _param(text: str) -> tuple[str, object]:
     """``NAME=VALUE`` of ``--param``: the value an exact number (``1/3``), read by the
     safe interpreter (never by float() or Fraction(), which are slow on ``1e-400000000``)."""
@@ -587,6 +603,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--regions", action="store_true",
                    help="list the exact regions of a parametric answer")
     d.add_argument("--png", help="draw the regions to out.png (or .svg)")
+    d.add_argument("--enclosure", default=None, metavar="FRACTION",
+                   help="with --regions, for a comparison without polynomial boundaries: "
+                        "a certified numeric enclosure in boxes down to FRACTION of the "
+                        "box (e.g. 1/64); undecided boxes are listed as None")
     d.set_defaults(run=_derive)
     dr = sub.add_parser("draw", help="draw the worlds or agents of a spec file",
                         parents=[files])

@@ -74,6 +74,8 @@ class ParameterRegion:
 
 
 def _show_answer(a) -> str:
+    if a is None:                # an enclosure's boxes that interval arithmetic left open
+        return "undecided"
     if isinstance(a, dict):
         if set(a) == {()}:       # a decision without information: its one choice
             return _show_answer(a[()])
@@ -608,9 +610,7 @@ def parameter_ranges(params: Sequence[sympy.Symbol], box) -> dict:
         lo, hi = _bounds([c for c in parts if c.free_symbols == {x}], x)
         if not (lo.is_finite and hi.is_finite):
             raise ParameterError(f"{x} has no finite range in {show_condition(box)}; give "
-                                 f"it one (domain={{{x}: sympy.Interval(a, b)}} in Python, "
-                                 f'{x} = "{x} >= a and {x} <= b" under [domains] in a spec '
-                                 "file)")
+                                 f"it one (domain={{{x}: sympy.Interval(a, b)}})")
         out[x] = (lo, hi)
     return out
 

@@ -520,6 +520,8 @@ ADVICE = (
      "--summary"),
     (re.compile(r"use cp\.synthesize to derive"), None, "use cp.synthesize (Python) to derive"),
     (re.compile(r" or give symbols assumptions \(positive=True\)"), None, ""),
+    (re.compile(r"where\(\.\.\., enclosure=1/64\)"),
+     "cpspec derive FILE QUERY --regions --enclosure 1/64", "--enclosure 1/64"),
 )
 
 #: The command line's ``(pattern, replacement)`` pairs of :data:`ADVICE`, in order.
@@ -554,9 +556,4 @@ def phrase_for(message: str, interface: str = "cli") -> str:
     for pattern, spec, _ in ADVICE:
         if spec is not None:
             message = pattern.sub(spec, message)
-    return message
-    if interface != "cli":
-        raise SpecError(f"phrase_for: interface {interface!r} is 'cli' or 'python'")
-    for pattern, replacement in CLI_ADVICE:
-        message = pattern.sub(replacement, message)
     return message

@@ -227,3 +227,26 @@ def test_derive_regions_of_a_one_parameter_answer(capsys):
     assert main(["derive", str(SPECS / "fp.toml"), "act(fp_g, start)", "--regions"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == ["take where gamma >= 0 and gamma <= 1/3", "wait where gamma > 1/3 and gamma < 1"]
+
+
+def test_derive_encloses_a_comparison_without_polynomial_boundaries_only_when_asked(capsys):
+    spec = str(REPO / "tests" / "spec" / "data" / "coins_two.toml")
+    query = "sqrt(E(X_c)) > E(Y_c)"
+    assert main(["derive", spec, query, "--regions", "--allow-outside"]) == 2
+    err = capsys.readouterr().err
+    assert "--enclosure 1/64" in err and "where(" not in err       # phrased for the CLI
+    assert main(["derive", spec, query, "--regions", "--allow-outside",
+                 "--enclosure", "1/8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(" where ")[0] for ln in lines] == ["False", "True", "undecided"]
+    assert main(["derive", spec, query, "--regions", "--allow-outside",
+                 "--enclosure", "2"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_enclosure_advice_in_a_spec_file_names_the_command():
+    from cpspec.spec.base import phrase_for
+    msg = "not polynomial; where(..., enclosure=1/64) gives a certified numeric enclosure"
+    assert "cpspec derive FILE QUERY --regions --enclosure 1/64" in phrase_for(msg, "spec")
+    assert "--enclosure 1/64 gives" in phrase_for(msg, "cli")
+    assert phrase_for(msg, "python") == msg
