@@ -26,9 +26,9 @@ import threading
 import time
 from contextlib import contextmanager
 
-from .errors import SpecError
+from .errors import BudgetError, SpecError
 
-__all__ = ["Deadline", "Expired", "time_limit", "check_timeout", "REFIRE_SECONDS"]
+__all__ = ["Deadline", "Expired", "time_limit", "within", "check_timeout", "REFIRE_SECONDS"]
 
 
 class Expired(BaseException):
@@ -141,3 +141,21 @@ def _disarm(previous) -> None:
             return
         except Expired:  # the alarm fired while disarming: the body's outcome stands
             continue
+
+
+def within(deadline: Deadline, verb: str, work):
+    """``work()`` run within the call's budget ``deadline`` (:func:`time_limit`); its
+    expiry becomes a :class:`~cpspec.errors.BudgetError` naming ``verb``, and an
+    enclosing call's budget is left to that call.
+
+    >>> within(Deadline(None), "where", lambda: 42)
+    42
+    """
+    try:
+        with time_limit(deadline):
+            return work()
+    except Expired:
+        if not deadline.expired():   # an enclosing call's budget: that call reports it
+            raise
+        raise BudgetError(f"{verb} did not finish within timeout={deadline.seconds:g} s; "
+                          "pass a larger timeout (or None for no limit)") from None

@@ -96,8 +96,15 @@ def truth_in(cond, box: dict) -> bool | None:
         if isinstance(cond, sympy.And):
             return False if False in ts else (None if None in ts else True)
         return True if True in ts else (None if None in ts else False)
-    v = interval_value(cond.lhs - cond.rhs, box)
+    try:
+        v = interval_value(cond.lhs - cond.rhs, box)
+    except (ArithmeticError, ValueError):
+        # the box reaches where the comparison is not a real number (the square root
+        # or logarithm of a negative number, a division by an interval holding 0)
+        return None
     lo, hi = float(v.a), float(v.b)      # exact: the endpoints are doubles
+    if lo != lo or hi != hi:             # NaN: nothing known
+        return None
     if isinstance(cond, sympy.StrictGreaterThan):
         return True if lo > 0 else (False if hi <= 0 else None)
     if isinstance(cond, sympy.GreaterThan):

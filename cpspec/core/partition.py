@@ -122,6 +122,10 @@ class Point:
             v = sympy.cancel(expr.subs(self.values))
             if v.is_Rational:
                 return int(bool(v > 0)) - int(bool(v < 0))
+            if v.has(sympy.zoo, sympy.nan) or self.model is None:
+                raise ParameterError(
+                    f"{expr} is undefined at {self} (a denominator vanishes there); narrow "
+                    "the parameters' domains so that it does not")
         num, den = sympy.fraction(sympy.together(expr))
         out = 1
         for part in (num, den):
@@ -385,7 +389,8 @@ TIDY_ATOMS = 8
 
 
 def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
-                  within: tuple | None = None) -> list[ParameterRegion]:
+                  within: tuple | None = None, deadline: Deadline | None = None
+                  ) -> list[ParameterRegion]:
     """Regions with equal answers merged into one (their conditions joined by ``Or``).
 
     With ``within=(params, box)`` a merged condition is also tidied (:func:`tidy`): the
@@ -406,7 +411,7 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
             group[0].condition
         if within is not None and len(group) > 1 and \
                 len(cond.atoms(sympy.core.relational.Relational)) <= TIDY_ATOMS:
-            cond = tidy(*within, cond)
+            cond = tidy(*within, cond, deadline=deadline)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
                                       group[0].margin))
@@ -947,10 +952,11 @@ def equivalent(params, box, a, b, timeout: float = 10.0) -> bool | None:
     return True if res == z3.unsat else (False if res == z3.sat else None)
 
 
-def tidy(params, box, cond) -> Any:
+def tidy(params, box, cond, deadline: Deadline | None = None) -> Any:
     """``cond`` with the parts the box decides replaced by true/false and the parts
     implied by their siblings dropped (each step proved by Z3; equivalent within the
-    box)."""
+    box). With ``deadline``, Z3 is asked nothing once it has passed: what is left stays
+    as it was (the same set, less tidy)."""
     ctx = z3.Context()
     zv = {x: z3.Real(str(x), ctx) for x in params}
     side: list = []
@@ -963,8 +969,11 @@ def tidy(params, box, cond) -> Any:
         return memo[c]
 
     def unsat(*terms) -> bool:
+        left = None if deadline is None else deadline.remaining()
+        if left is not None and left <= 0:
+            return False            # no time to prove it: keep the part
         s = z3.Solver(ctx=ctx)
-        s.set("timeout", 2000)
+        s.set("timeout", 2000 if left is None else max(1, min(2000, int(left * 1000))))
         s.add(zbox, *side, *terms)
         return s.check() == z3.unsat
 

@@ -1107,6 +1107,13 @@ def _violations(rel, x, start: int):
 def _parameter(mdp: MDP, horizon, domain):
     syms = mdp.free_symbols() - ({horizon} if isinstance(horizon, sympy.Symbol) else set())
     if domain is not None:
+        extra = sorted({str(k) for k in domain} - {str(x) for x in syms}) \
+            if isinstance(domain, Mapping) else []
+        if extra:
+            raise ParameterError(
+                f"domain gives {', '.join(extra)}, which the model does not have (its "
+                f"parameters: {', '.join(sorted(map(str, syms))) or 'none'}); leave "
+                f"{'them' if len(extra) > 1 else 'it'} out of domain")
         if not isinstance(domain, Mapping) or len(domain) != 1:
             raise ParameterError("domain must map one parameter to its set, e.g. "
                                  "{gamma: sympy.Interval(0, 1)}")

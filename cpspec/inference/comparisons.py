@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import sympy
 from sympy.core.relational import Relational
 
-from ..budget import Deadline, check_timeout, time_limit
+from ..budget import Deadline, check_timeout, within
 from ..core.diagram import Diagram
 from ..core.functions import number_to_sympy
 from ..core.enclosure import enclose, truth_in
@@ -139,9 +139,9 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
     else:
         locate = _cells(relation, inner, truths, params, box)
 
-    with time_limit(deadline):
-        pieces = partition(params, box, locate, deadline, what=show_condition(box))
-    regs = merge_regions(pieces, within=(params, box))
+    regs = within(deadline, "where", lambda: merge_regions(
+        partition(params, box, locate, deadline, what=show_condition(box)),
+        within=(params, box), deadline=deadline))
     return sorted((ParameterRegion(r.condition, r.answer, r.sample, r.samples, margin)
                    for r in regs), key=lambda r: r.answer)
 

@@ -60,6 +60,7 @@ import sympy
 
 from ..core.diagram import Diagram, world as _world
 from ..core.functions import StructuralFunction, number_to_sympy, to_exact
+from ..core.partition import show_condition
 from ..errors import DuplicateNameError, SpecError, SpecFileError
 from .base import (Claim, Probes, Spec, SpecLines, brief, locate, normal_name, normal_names,
                    phrase_for, read_ref, show)
@@ -252,6 +253,15 @@ def bind_spec(spec: Spec, values: dict, interface: str = "spec") -> Spec:
         if not isinstance(v, sympy.Expr) or v.free_symbols or not v.is_real:
             raise SpecFileError(f"{where}: the value of {n} must be an exact real number "
                                 f"such as \"1/3\", got {text!r}")
+        dom = spec.domains.get(spec.params[n])
+        if dom is not None and dom.contains(v) is not sympy.true:
+            raise SpecFileError(f"{where}: {n} = {v} lies outside its domain "
+                                f"({show_condition(dom.as_relational(spec.params[n]))}); "
+                                "give a value in it, or widen the [domains] entry")
+        if any(horizon == spec.params[n] for _, horizon in spec.mdps.values()) and not (
+                v.is_Integer and v >= 0):
+            raise SpecFileError(f"{where}: {n} = {v} is a horizon: give a non-negative "
+                                "integer")
         bound[n] = v
 
     def pick(syms):

@@ -408,15 +408,16 @@ def _synthesize_regions(agent: Agent, prop: Property, over: list, domain, deadli
     found = _Found([], [], [])
 
     def done(holds_cond=None, samples=None):
-        f = tidy(params, box, sympy.Or(*found.fails)) if found.fails else sympy.false
-        u = tidy(params, box, sympy.And(sympy.Or(*found.unknown), sympy.Not(f))) \
+        f = tidy(params, box, sympy.Or(*found.fails), deadline) if found.fails \
+            else sympy.false
+        u = tidy(params, box, sympy.And(sympy.Or(*found.unknown), sympy.Not(f)), deadline) \
             if found.unknown else sympy.false
         h = holds_cond if holds_cond is not None else tidy(
-            params, box, to_nnf(sympy.And(box, sympy.Not(f), sympy.Not(u))))
+            params, box, to_nnf(sympy.And(box, sympy.Not(f), sympy.Not(u))), deadline)
         if samples is None:
             samples = _region_samples(agent, prop, params, box, {"holds": h, "fails": f},
                                       deadline)
-        cexes = tuple((tidy(params, box, c), _witness(w)) for c, w in found.cexes)
+        cexes = tuple((tidy(params, box, c, deadline), _witness(w)) for c, w in found.cexes)
         return RegionSynthesis(params, str(prop), box, h, f, u, cexes, samples,
                                found.rounds, found.reason)
 

@@ -200,3 +200,12 @@ def test_merged_regions_are_shown_as_the_one_relation_they_amount_to():
     assert sympy.expand(why.utilities["risky"] - ((1 - s_) * r - 5 * s_)) == 0
     assert [(x.answer, x.condition) for x in why.regions] == [("safe", boundary >= 0),
                                                              ("risky", boundary < 0)]
+
+
+def test_a_domain_for_a_parameter_the_model_lacks_is_named():
+    m = cp.MDP(["a", "b"], ["x", "y"], lambda s, a: {"b": q, "a": 1 - q},
+               lambda s, a, s2: 1 if s2 == "b" else 0, "a")
+    with pytest.raises(cp.ParameterError, match="domain gives p, which the model does not "
+                                                "have \\(its parameters: q\\)"):
+        cp.solve(m, 2, domain={p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)})
+    assert cp.solve(m, 2, domain={q: sympy.Interval(0, 1)}).value == 2 * q

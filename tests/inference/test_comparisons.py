@@ -79,3 +79,28 @@ def test_a_piecewise_optimal_value_is_compared_piece_by_piece():
         want = cp.solve(m.bind(p=pv, q=qv), 3).value >= c      # an exact solve there
         hit = [x.answer for x in regs if x.condition.subs({p: pv, q: qv}) is sympy.true]
         assert hit == [want], (pv, qv)
+
+
+def test_where_reports_a_spent_budget_as_a_budget_error():
+    w = cp.world("w", X=cp.bernoulli(p), Y=cp.bernoulli(q))
+    with pytest.raises(cp.BudgetError, match="where did not finish within timeout"):
+        cp.where(cp.E(w.X) ** 3 - cp.E(w.X * w.Y) > p / 7 - q ** 5 / 3, model=w,
+                 timeout=1e-6)
+
+
+def test_where_names_a_point_where_the_comparison_is_undefined():
+    unit = {p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)}
+    with pytest.raises(cp.ParameterError, match="undefined at .*a denominator vanishes"):
+        cp.where(p / (q - R(1, 2)) > 1, domain=unit)
+
+
+def test_an_enclosure_leaves_undecided_where_the_comparison_is_not_real():
+    w = cp.world("w", X=cp.bernoulli(p), Y=cp.bernoulli(q))
+    regs = {r.answer: r for r in cp.where(sympy.sqrt(cp.E(w.X) - R(1, 2)) > cp.E(w.Y),
+                                          model=w, enclosure=R(1, 16))}
+    # sqrt(p - 1/2) is not real for p < 1/2: no box there is said to hold or fail
+    for answer in (True, False):
+        for box in sympy.Or.make_args(regs[answer].condition):
+            low = max(a.rhs for a in box.args if isinstance(a, sympy.GreaterThan) and a.lhs == p)
+            assert low >= R(1, 2)
+    assert regs[None].condition.subs({p: R(1, 4), q: R(1, 2)}) is sympy.true

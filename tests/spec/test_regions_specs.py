@@ -250,3 +250,51 @@ def test_enclosure_advice_in_a_spec_file_names_the_command():
     assert "cpspec derive FILE QUERY --regions --enclosure 1/64" in phrase_for(msg, "spec")
     assert "--enclosure 1/64 gives" in phrase_for(msg, "cli")
     assert phrase_for(msg, "python") == msg
+
+
+HORIZON_SPEC = '''params = ["N"]
+[bind]
+N = "{N}"
+[mdp.patient]
+states = ["start", "w", "done"]
+actions = ["take", "wait"]
+start = "start"
+gamma = "9/10"
+horizon = "N"
+reward = "1 if s == start and a == take else (3 if s == w else 0)"
+transition_prob = "(1 if s2 == w else 0) if (s == start and a == wait) else (1 if s2 == done else 0)"
+[claims]
+"U(pi_patient*)" = "27/10"
+'''
+
+
+@pytest.mark.parametrize("value", ["5/2", "-1"])
+def test_a_horizon_is_bound_to_a_non_negative_integer_only(value):
+    with pytest.raises(cp.SpecError, match="is a horizon: give a non-negative integer"):
+        load("n.toml", text=HORIZON_SPEC.format(N=value))
+    assert all(r.passed for r in check(load("n.toml", text=HORIZON_SPEC.format(N="2"))))
+
+
+def test_a_bound_value_must_lie_in_its_domain_and_leaves_synthesize_over(capsys):
+    assert main(["check", str(SPECS / "delayed_regions.toml"), "--param", "r=20"]) == 2
+    assert "r = 20 lies outside its domain (r >= 0 and r <= 10)" in capsys.readouterr().out
+    # bound inside its domain: the [[synthesize]] entries run over gamma alone, their
+    # expected conditions read r = 2
+    assert main(["check", str(SPECS / "delayed_regions.toml"), "--param", "r=2"]) == 0
+    out = capsys.readouterr().out
+    assert "5 checks: 5 pass, 0 fail" in out and "holds where gamma <= 1/2" in out
+
+
+@pytest.mark.parametrize("expected, passes", [
+    ("2*p - 1 if p >= 1/2 and p >= q else (0 if p + q <= 1 else p + q - 1)", True),
+    # the boundary on the other side of a tie (both branches are 0 on p + q = 1)
+    ("2*p - 1 if p >= 1/2 and p >= q else (0 if p + q < 1 else p + q - 1)", True),
+    ("2*p - 1 if p > 1/2 and p >= q else (0 if p + q <= 1 else p + q - 1)", True),
+    ("2*p - 1 if p >= 1/2 and p >= q else (0 if p + q < 1 else p + q - 1/2)", False),
+    ("2*p - 1 if p > 1/3 and p >= q else (0 if p + q <= 1 else p + q - 1)", False),
+])
+def test_a_value_claim_over_two_parameters_is_the_same_function_or_not(expected, passes):
+    base = (SPECS / "off_switch.toml").read_text().split("[claims]")[0]
+    text = base + f'[claims]\n"U(off)" = "{expected}"\n'
+    (result,) = check(load(SPECS / "off_switch.toml", text=text))
+    assert result.passed is passes, str(result)
