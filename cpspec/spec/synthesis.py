@@ -18,6 +18,7 @@ entries and the probabilities' ranges.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,5 +178,8 @@ def check_syntheses(spec: Spec) -> list:
         except Exception as exc:  # one entry's failure never hides the others
             results.append(SynthesisResult(ent, None, (), internal_error(exc), True))
             continue
+        if fixed:   # shown over the parameters it ran over, with the bound ones' values
+            ent = dataclasses.replace(ent, over=tuple(over), expected={
+                a: sympy.sympify(c).subs(fixed) for a, c in ent.expected.items()})
         results.append(SynthesisResult(ent, res, tuple(wrong)))
     return results

@@ -283,6 +283,7 @@ def test_a_bound_value_must_lie_in_its_domain_and_leaves_synthesize_over(capsys)
     assert main(["check", str(SPECS / "delayed_regions.toml"), "--param", "r=2"]) == 0
     out = capsys.readouterr().out
     assert "5 checks: 5 pass, 0 fail" in out and "holds where gamma <= 1/2" in out
+    assert "synthesize myopic(1) of fp over gamma\n" in out
 
 
 @pytest.mark.parametrize("expected, passes", [
