@@ -143,10 +143,11 @@ def _disarm(previous) -> None:
             continue
 
 
-def within(deadline: Deadline, verb: str, work):
+def within(deadline: Deadline, verb: str, work, error=None):
     """``work()`` run within the call's budget ``deadline`` (:func:`time_limit`); its
-    expiry becomes a :class:`~cpspec.errors.BudgetError` naming ``verb``, and an
-    enclosing call's budget is left to that call.
+    expiry becomes a :class:`~cpspec.errors.BudgetError` naming ``verb`` (or the
+    exception ``error()`` returns, when given), and an enclosing call's budget is left
+    to that call.
 
     >>> within(Deadline(None), "where", lambda: 42)
     42
@@ -157,5 +158,7 @@ def within(deadline: Deadline, verb: str, work):
     except Expired:
         if not deadline.expired():   # an enclosing call's budget: that call reports it
             raise
+        if error is not None:
+            raise error() from None
         raise BudgetError(f"{verb} did not finish within timeout={deadline.seconds:g} s; "
                           "pass a larger timeout (or None for no limit)") from None

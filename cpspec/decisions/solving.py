@@ -56,9 +56,9 @@ try:  # optional (the ``flint`` extra): exact integer matrix products in C
 except ImportError:  # pragma: no cover - depends on the installation
     _FlintInteger = _FlintMatrix = None
 
-from ..budget import Deadline, Expired, check_timeout, time_limit
+from ..budget import Deadline, check_timeout, within
 from ..core.diagram import Diagram
-from ..errors import BudgetError, ClosedFormError, ParameterError, SpecError
+from ..errors import ClosedFormError, ParameterError, SpecError
 from ..core.functions import as_sympy
 from .mdp import MDP, action_distribution, policy_function, check_horizon
 from ..core.display import html_table
@@ -1199,19 +1199,13 @@ def run_within(deadline: Deadline, verb: str, horizon, work):
     >>> run_within(Deadline(None), "solve", None, lambda: 42)
     42
     """
-    try:
-        with time_limit(deadline):
-            return work()
-    except Expired:
-        if not deadline.expired():  # an enclosing call's budget: that call reports it
-            raise
-        if isinstance(horizon, sympy.Symbol):
-            raise ClosedFormError(
-                f"{verb}: no closed form for the horizon {horizon} within "
-                f"timeout={deadline.seconds:g} s; pass a larger timeout (or None), or "
-                "solve for concrete horizons") from None
-        raise BudgetError(f"{verb} did not finish within timeout={deadline.seconds:g} s; "
-                          "pass a larger timeout (or None for no limit)") from None
+    def no_closed_form():
+        return ClosedFormError(
+            f"{verb}: no closed form for the horizon {horizon} within "
+            f"timeout={deadline.seconds:g} s; pass a larger timeout (or None), or "
+            "solve for concrete horizons")
+    return within(deadline, verb, work,
+                  no_closed_form if isinstance(horizon, sympy.Symbol) else None)
 
 
 def evaluate_policy(mdp: MDP, policy: Any, horizon: Any, domain: Mapping | None = None,
