@@ -85,3 +85,25 @@ def cliff_mdp(s, reward):
         - (5 if st2 == "fell" and st != "fell" else 0)
         - (1 if (st, a) == ("start", "safe") else 0),
         start="start", gamma=sympy.Rational(9, 10))
+
+
+#: A three-state errand world and a one-step STH agent over it, as spec-file text.
+ERRAND = '''
+[mdp.m]
+states = ["start", "w", "done"]
+actions = ["take", "wait"]
+start = "start"
+gamma = "9/10"
+reward = "1 if s == start and a == take else (3 if s == w else 0)"
+transition.start.take = { done = "1" }
+transition.start.wait = { w = "1" }
+transition.w.take = { done = "1" }
+transition.w.wait = { done = "1" }
+transition.done.take = { done = "1" }
+transition.done.wait = { done = "1" }
+
+[agent.c]
+kind = "STH"
+env = "m"
+horizon = 1
+'''

@@ -12,26 +12,8 @@ import cpspec as cp
 from cpspec.cli import main
 from cpspec.examples import car_factory, delayed_reward, input_terminal
 from cpspec.spec.loader import check, load
+from conftest import ERRAND
 
-ERRAND = '''
-[mdp.m]
-states = ["start", "w", "done"]
-actions = ["take", "wait"]
-start = "start"
-gamma = "9/10"
-reward = "1 if s == start and a == take else (3 if s == w else 0)"
-transition.start.take = { done = "1" }
-transition.start.wait = { w = "1" }
-transition.w.take = { done = "1" }
-transition.w.wait = { done = "1" }
-transition.done.take = { done = "1" }
-transition.done.wait = { done = "1" }
-
-[agent.c]
-kind = "STH"
-env = "m"
-horizon = 1
-'''
 NEVER_ENDS = ERRAND + 'chunks.walk = "wait"\nprimitive_chunks = true\n'
 T_ROW = ERRAND + ('chunk_tables.long.X.start = { done = "1" }\n'
                   'chunk_tables.long.T.start = { "1" = "1/2", "3" = "1/4" }\n'

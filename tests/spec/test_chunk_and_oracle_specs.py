@@ -3,30 +3,11 @@
 the example files pass, and bad input is a SpecFileError naming the agent's line."""
 
 import pytest
-from conftest import REPO
+from conftest import ERRAND, REPO
 
 from cpspec.errors import SpecFileError
 from cpspec.spec.loader import check, load
 
-ERRAND = '''
-[mdp.m]
-states = ["start", "w", "done"]
-actions = ["take", "wait"]
-start = "start"
-gamma = "9/10"
-reward = "1 if s == start and a == take else (3 if s == w else 0)"
-transition.start.take = { done = "1" }
-transition.start.wait = { w = "1" }
-transition.w.take = { done = "1" }
-transition.w.wait = { done = "1" }
-transition.done.take = { done = "1" }
-transition.done.wait = { done = "1" }
-
-[agent.c]
-kind = "STH"
-env = "m"
-horizon = 1
-'''
 
 
 @pytest.mark.parametrize("name", ["sth_chunks.toml", "oracle.toml"])
