@@ -30,7 +30,10 @@ def values_equal(a, b) -> bool:
         return str(a) == str(b)     # an action, and the word a bound condition chose
     if isinstance(a, list) and a and isinstance(a[0], ParameterRegion):
         return regions_equal(a, b)
-    if isinstance(a, sympy.Piecewise) and len(_condition_symbols(a)) > 1:
+    if isinstance(a, sympy.Piecewise) and len(
+            _condition_symbols(a) | (_condition_symbols(sympy.piecewise_fold(b))
+                                     if isinstance(b, sympy.Basic) and
+                                     b.has(sympy.Piecewise) else set())) > 1:
         # a Piecewise's pieces hold in order: each where the earlier ones do not
         return regions_equal([ParameterRegion(sympy.And(c, *[sympy.Not(e) for _, e in
                                                            a.args[:i]]), v, {})
@@ -157,7 +160,10 @@ def regions_equal(regions, expected) -> bool:
     ...     regions_equal(regs, sympy.Piecewise((a, p > q), (w, True)))
     (True, False)
     """
-    params = sorted(set().union(*(r.condition.free_symbols for r in regions)), key=str)
+    params = sorted(set().union(*(r.condition.free_symbols for r in regions)) |
+                    (_condition_symbols(sympy.piecewise_fold(expected))
+                     if isinstance(expected, sympy.Basic) and expected.has(sympy.Piecewise)
+                     else set()), key=str)   # the expected regions may read more
     if isinstance(expected, sympy.Basic):
         expected = sympy.piecewise_fold(expected)
     pieces = list(expected.args) if isinstance(expected, sympy.Piecewise) else \

@@ -299,3 +299,14 @@ def test_a_value_claim_over_two_parameters_is_the_same_function_or_not(expected,
     text = base + f'[claims]\n"U(off)" = "{expected}"\n'
     (result,) = check(load(SPECS / "off_switch.toml", text=text))
     assert result.passed is passes, str(result)
+
+
+def test_a_one_parameter_value_against_regions_over_two_is_compared_by_regions():
+    from cpspec.spec.equality import values_equal
+    p, q = sympy.symbols("p q")
+    derived = sympy.Piecewise((0, p < R(1, 2)), (2 * p - 1, True))
+    # differs at p = 3/5, q = 9/10 (expected 0, derived 1/5): decided on the regions
+    assert values_equal(derived, sympy.Piecewise((2 * p - 1, (p >= R(1, 2)) & (p >= q)),
+                                                 (0, True))) is False
+    assert values_equal(derived, sympy.Piecewise((2 * p - 1, (p >= R(1, 2)) | (q > 2 * q + 5)),
+                                                 (0, True))) is False
