@@ -84,3 +84,66 @@ def test_simplification_is_equivalent_to_the_conjunction(seed):
     out = part.simplify_condition([p, q], UNIT, conds)
     assert part.equivalent([p, q], UNIT, out, sympy.And(*conds)) is True
     assert len(sympy.And.make_args(out)) <= len(conds)
+
+
+def random_factor(rng):
+    """A factor that is sometimes of one sign on the unit box, sometimes not."""
+    return rng.choice([p + rng.randint(1, 4), 9 * q + 1, p - q, q - R(1, 2),
+                       81 * p ** 2 - 9 * p + 1, -(p * q + 1), p ** 2 - 2, p * q,
+                       random_polynomial(rng, 2) or sympy.Integer(3)])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_conditions_read_on_the_box_are_the_same_set_there(seed):
+    rng = random.Random(seed)
+    lhs = sympy.Mul(*[random_factor(rng) ** rng.choice([1, 1, 2, 3])
+                      for _ in range(rng.randint(1, 3))])
+    rel = rng.choice([sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan,
+                      sympy.LessThan])
+    cond = rel(lhs, 0, evaluate=False)
+    got = part.on_box(cond, (p, q), UNIT)
+    for i in range(9):
+        for j in range(9):
+            values = {p: R(i, 8), q: R(j, 8)}
+            assert bool(got.subs(values)) is bool(cond.subs(values)), (cond, got, values)
+    if got not in (sympy.true, sympy.false):     # what is left of it is all undecided
+        left = sympy.Mul.make_args(got.lhs - got.rhs)
+        assert all(part.sign_on(f.as_base_exp()[0], (p, q), ((0, 1), (0, 1))) is None
+                   for f in left if f.free_symbols)
+
+
+def test_factors_of_one_sign_on_the_box_are_dropped_and_the_relation_flipped():
+    unit = (Fraction(0), Fraction(1))
+    assert part.sign_on(9 * p + 1, (p, q), (unit, unit)) == 1
+    assert part.sign_on(-(81 * p ** 2 - 9 * p + 1), (p, q), (unit, unit)) == -1
+    assert part.sign_on(p, (p, q), (unit, unit)) is None       # zero on the edge
+    assert part.sign_on(p - q, (p, q), (unit, unit)) is None
+    cond = sympy.StrictLessThan((9 * p + 1) * (q - 2) ** 3 * (p - q), 0)
+    assert part.on_box(cond, (p, q), UNIT) == (p - q > 0)
+    assert part.on_box(sympy.GreaterThan((p + 1) * (2 * q - 1), 0), (p, q), UNIT) == \
+        (q >= R(1, 2))
+    assert part.on_box((p - 2) * (q + 1) < 0, (p, q), UNIT) is sympy.true
+    # outside the box the factor may change sign: nothing is dropped on a wider box
+    wide = sympy.And(p >= -1, p <= 1, q >= 0, q <= 1)
+    assert part.on_box((p + R(1, 2)) * q > 0, (p, q), wide) == ((p + R(1, 2)) * q > 0)
+    # an unbounded box reads nothing
+    assert part.on_box((p + 1) * q > 0, (p, q), p >= 0) == ((p + 1) * q > 0)
+
+
+def test_regions_of_a_discounted_chain_read_without_positive_factors():
+    import cpspec as cp
+    chain = cp.MDP([0, 1, 2], ["risky", "safe"],
+                   lambda s, a: {2: 1} if s == 2 else (
+                       {2: p, 0: 1 - p} if a == "risky" else {s + 1: q, s: 1 - q}),
+                   lambda s, a, s2: s, 0, gamma="9/10")
+    sol = cp.solve(chain, sympy.oo, domain={p: sympy.Interval(0, 1),
+                                             q: sympy.Interval(0, 1)})
+    for r in sol.pieces:
+        for rel in sympy.And.make_args(r.condition):
+            for f in sympy.Mul.make_args(rel.lhs - rel.rhs):
+                base = f.as_base_exp()[0]
+                if base.free_symbols:
+                    assert part.sign_on(base, (p, q), ((0, 1), (0, 1))) is None, r
+    # and each region is the policy's: its sample point solves to it exactly
+    for r in sol.pieces:
+        assert sol.at(r.sample).policy(0) == r.answer.policy(0)
