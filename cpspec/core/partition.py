@@ -304,12 +304,17 @@ def _read_element(K, diff, strict: bool):
         a, b = lin.all_coeffs()
         lhs, rhs = used[0], -b / a
     else:
-        _, factors = prim.factor_list()
-        lhs = sympy.Mul(*[f.as_expr() ** k for f, k in factors])
+        # numerator and denominator factored apart (much cheaper than their product;
+        # the factors, normalised with positive leading coefficients, are the same)
+        powers: dict = {}
+        for part in (K.numer(diff), K.denom(diff)):
+            for f, k in part.factor_list()[1]:
+                powers[f] = powers.get(f, 0) + k
+        lhs = sympy.Mul(*[f.as_expr() ** k for f, k in powers.items()])
         rhs = sympy.Integer(0)
     if flip:
-        return (lhs < rhs) if strict else (lhs <= rhs)
-    return (lhs > rhs) if strict else (lhs >= rhs)
+        return (sympy.StrictLessThan if strict else sympy.LessThan)(lhs, rhs, evaluate=False)
+    return (sympy.StrictGreaterThan if strict else sympy.GreaterThan)(lhs, rhs, evaluate=False)
 
 
 def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
@@ -827,7 +832,7 @@ def _on_ranges(cond, params: tuple, ranges: tuple):
         return cond
     if not kept:
         return sympy.true if _RELATIONS[rel](sign) else sympy.false
-    lhs = sympy.Mul(*kept)
+    lhs = sympy.Mul(*kept)   # (relations built unevaluated: no assumptions asked)
     relation = rel if sign > 0 else _FLIPPED[rel]
     if len(kept) == 1 and not isinstance(lhs, sympy.Pow):
         poly = sympy.Poly(lhs, *sorted(lhs.free_symbols, key=str))
@@ -835,8 +840,8 @@ def _on_ranges(cond, params: tuple, ranges: tuple):
             a, b = poly.all_coeffs()
             if a < 0:
                 relation = _FLIPPED[relation]
-            return relation(poly.gens[0], -b / a)
-    return relation(lhs, 0)
+            return relation(poly.gens[0], -b / a, evaluate=False)
+    return relation(lhs, sympy.Integer(0), evaluate=False)
 
 
 def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
@@ -861,6 +866,16 @@ def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
         return None
     terms = [(m, Fraction(int(c.p), int(c.q))) for m, c in poly.terms()]
     used = [i for i in range(len(params)) if any(m[i] for m, _ in terms)]
+    # a polynomial that is zero or changes sign at the box's corners or centre has no
+    # one sign there: no interval arithmetic needed
+    seen = set()
+    for corner in itertools.chain([tuple((lo + hi) / 2 for lo, hi in ranges)],
+                                  itertools.product(*ranges)):
+        v = sum((c * math.prod(x ** e for x, e in zip(corner, m)) for m, c in terms),
+                Fraction(0))
+        seen.add((v > 0) - (v < 0))
+        if 0 in seen or len(seen) > 1:
+            return None
     boxes = [ranges]
     signs = set()
     examined = 0
@@ -904,18 +919,37 @@ def _interval(terms, box) -> tuple:
     return lo, hi
 
 
+def _quick_solver(ctx, ms: int):
+    """A solver for one short question about polynomial conditions: Z3's nonlinear
+    real arithmetic procedure (nlsat) alone, which answers these faster than the default
+    solver's preprocessing; ``unknown`` after ``ms`` milliseconds."""
+    return z3.TryFor(z3.Tactic("qfnra-nlsat", ctx), ms).solver()
+
+
+def _z3_of(cond, params: tuple, ctx):
+    """``to_z3`` of a condition in the thread's context, kept (conditions recur from
+    region to region)."""
+    cache = getattr(_LOCAL, "terms", None)
+    if cache is None or len(cache) > 4096:
+        cache = _LOCAL.terms = {}
+    key = (cond, params)
+    if key not in cache:
+        cache[key] = to_z3(cond, {x: z3.Real(str(x), ctx) for x in params}, ctx)
+    return cache[key]
+
+
 def simplify_condition(params, box, conds) -> Any:
     """The conjunction of ``conds`` without the ones the box and the others imply (each
-    removal proved by Z3; a condition Z3 cannot decide about is kept)."""
+    removal proved by Z3; a condition Z3 cannot decide about is kept), each condition
+    first read within the box (:func:`on_box`)."""
+    params = tuple(params)
     conds = [on_box(c, params, box) for c in conds]
     conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))
     if any(c is sympy.false for c in conds):
         return sympy.false
     ctx = _context()
-    zv = {x: z3.Real(str(x), ctx) for x in params}
-    zbox = to_z3(box, zv, ctx)
-    kept = list(conds)
-    params = tuple(params)
+    zbox = _z3_of(box, params, ctx)
+    z = {c: _z3_of(c, params, ctx) for c in conds}
 
     def needed(c, others) -> bool:
         # a grid point where the others hold and c does not shows c is needed
@@ -925,20 +959,40 @@ def simplify_condition(params, box, conds) -> Any:
         return bool(inside.any())
     must = [c for c in conds if needed(c, [k for k in conds if k is not c])]
     rest = [c for c in conds if c not in must]
-    z = {c: to_z3(c, zv, ctx) for c in conds}
-    if must and rest:
-        # often the needed ones imply all the rest: one query instead of one per condition
-        s = z3.Solver(ctx=ctx)
-        s.set("timeout", 2000)
+    # often the needed ones imply all the rest: one query instead of one per condition.
+    # Where they do not, Z3's point shows which of the rest fail there: one failing alone
+    # is needed; of several, the first is taken on trust (the conjunction is the same
+    # region either way) and asked about once more at the end
+    guessed: list = []
+    while rest:
+        s = _quick_solver(ctx, 2000)
         s.add(zbox, *[z[k] for k in must], z3.Not(z3.And(*[z[k] for k in rest])))
-        if s.check() == z3.unsat:
-            return sympy.And(*must)
-    for c in conds:
+        res = s.check()
+        if res == z3.unsat:
+            rest = []
+            break
+        if res != z3.sat:
+            break
+        m = s.model()
+        raw = [m.eval(z3.Real(str(x), ctx), model_completion=True) for x in params]
+        if not all(z3.is_rational_value(v) for v in raw):
+            break
+        values = {x: sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
+                  for x, v in zip(params, raw)}
+        truth = {c: truth_at(c, params, values) for c in rest}
+        failing = [c for c in rest if truth[c] is False]
+        if not failing or any(t is None for t in truth.values()):
+            break
+        if len(failing) > 1:
+            guessed.append(failing[0])
+        must.append(failing[0])
+        rest.remove(failing[0])
+    kept = [c for c in conds if c in must or c in rest]
+    for c in [*(c for c in conds if c in rest), *guessed]:
         others = [k for k in kept if k is not c]
-        if c in must or needed(c, others):
+        if needed(c, others):
             continue
-        s = z3.Solver(ctx=ctx)
-        s.set("timeout", 500)      # undecided: the condition is kept (the region is the same)
+        s = _quick_solver(ctx, 500)   # undecided: the condition is kept (the same region)
         s.add(zbox, *[z[k] for k in others], z3.Not(z[c]))
         if s.check() == z3.unsat:
             kept = others

@@ -98,6 +98,9 @@ class ExactModel:
     mdp: MDP
     K: Any
     gamma: Any
+    #: symbolic evaluations kept between calls (:func:`optimal_at`): a finite-horizon
+    #: step's values and tie conditions depend only on the decision rules from it on
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, mdp: MDP, extra=()) -> "ExactModel":
@@ -114,6 +117,36 @@ class ExactModel:
                          for s2, p in mdp.P[(s, a)].items()]
                 for s in mdp.states for a in mdp.actions}
 
+    def bound(self, values: Mapping) -> MDP:
+        """The MDP at a rational point of its parameters (``{symbol: rational}``), its
+        numbers read off K's elements: what ``mdp.bind`` gives, without SymPy's
+        substitution (``mdp.bind`` itself where K has no parameters or a value is
+        missing or a denominator vanishes, so that its errors name the problem)."""
+        mdp, K = self.mdp, self.K
+        ring = getattr(getattr(K, "field", None), "ring", None)
+        own = mdp.free_symbols()
+
+        def bind():
+            return mdp.bind(**{str(x): v for x, v in values.items() if x in own})
+        if ring is None or ring.domain != sympy.ZZ or \
+                any(x not in values for x in ring.symbols):
+            return bind()
+        xs = [Fraction(int(sympy.numer(values[x])), int(sympy.denom(values[x])))
+              for x in ring.symbols]
+
+        def at(e):
+            return _poly_at(K.numer(e), xs) / _poly_at(K.denom(e), xs)
+        try:
+            P = {k: {s2: at(p) for s2, p, _ in row} for k, row in self.rows.items()}
+            R = {(s, a, s2): at(r) for (s, a), row in self.rows.items() for s2, _, r in row}
+            gamma = at(self.gamma)
+        except ZeroDivisionError:
+            return bind()
+        return MDP(mdp.states, mdp.actions, lambda s, a: P[(s, a)],
+                   lambda s, a, s2: R[(s, a, s2)],
+                   mdp.mu0 if len(mdp.mu0) > 1 else next(iter(mdp.mu0)), gamma,
+                   mdp.variables)
+
     def q(self, s, a, V) -> Any:
         K, g = self.K, self.gamma
         total = K.zero
@@ -124,6 +157,18 @@ class ExactModel:
     def start_value(self, V) -> Any:
         K = self.K
         return sum((_conv(K, p) * V[s] for s, p in self.mdp.mu0.items()), K.zero)
+
+
+def _poly_at(f, xs) -> Fraction:
+    """A polynomial over the integers (a ring element) at a point of Fractions."""
+    total = Fraction(0)
+    for monom, c in f.items():
+        t = Fraction(int(c))
+        for x, e in zip(xs, monom):
+            if e:
+                t *= x ** e
+        total += t
+    return total
 
 
 # ---- results --------------------------------------------------------------------------
@@ -1339,30 +1384,58 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
                    "the reward or discount")
     model = model or ExactModel.of(mdp)
     if point.is_rational:
-        own = mdp.free_symbols()
-        exact = ExactModel.of(mdp.bind(**{str(x): v for x, v in point.values.items()
-                                          if x in own}))
+        exact = ExactModel.of(model.bound(point.values))
         sign = Sign(exact.K, None)
     else:
         exact, sign = model, Sign(model.K, point)   # exact algebraic comparisons (Z3)
     if infinite:
         rules = _policy_iteration(exact, sign, deadline)[0]
-        Vs = (_evaluate_stationary(model, rules[0]),)
-        after = [Vs[0]]
-    else:
-        rules = backward_induction(exact, horizon, sign, V_end=V_end, deadline=deadline)[0]
-        _, Vs = backward_induction(model, horizon, Sign(model.K, None),
-                                   lambda t, s: {rules[t][s]: Fraction(1)}, V_end=V_end,
-                                   deadline=deadline)
-        after = Vs[1:]
-    conds = []
-    for rule, V in zip(rules, after):
+        key = ("oo", tuple(rules[0][s] for s in mdp.states))
+        if key not in model.memo:
+            V = _evaluate_stationary(model, rules[0])
+            model.memo[key] = (V, _tie_conditions(model, rules[0], V))
+        V, conds = model.memo[key]
+        return Solution(mdp, horizon, rules, (V,), model.K, model), list(conds)
+    rules = backward_induction(exact, horizon, sign, V_end=V_end, deadline=deadline)[0]
+    # V_t and step t's conditions depend only on rules[t:] (and V_end): regions that
+    # differ in their early steps share the evaluation of the later ones
+    K = model.K
+    V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
+    try:
+        key = ("end", None if V_end is None else
+               tuple(as_sympy(V_end[s]) for s in mdp.states))
+        hash((key, tuple(rules[-1][s] for s in mdp.states) if rules else ()))
+    except TypeError:                    # an unhashable action: nothing is kept
+        key = None
+    Vs, steps = [V], []
+    for t in reversed(range(horizon)):
         deadline.check()
-        for s in mdp.states:
-            qb = model.q(s, rule[s], V)
-            conds += tie_rule(rule[s], mdp.actions, lambda a: qb - model.q(s, a, V),
-                              K=model.K)
-    return Solution(mdp, horizon, rules, Vs, model.K, model), conds
+        rule = rules[t]
+        if key is not None:
+            key = (key, tuple(rule[s] for s in mdp.states))
+        got = model.memo.get(key) if key is not None else None
+        if got is None:
+            got = ({s: model.q(s, rule[s], V) for s in mdp.states},
+                   _tie_conditions(model, rule, V))
+            if key is not None:
+                model.memo[key] = got
+        V = got[0]
+        Vs.append(V)
+        steps.append(got[1])
+    Vs.reverse()
+    conds = [c for step in reversed(steps) for c in step]
+    return Solution(mdp, horizon, rules, tuple(Vs), model.K, model), conds
+
+
+def _tie_conditions(model: ExactModel, rule: Mapping, V: Mapping) -> tuple:
+    """The conditions (:func:`tie_rule`) under which each state's action of ``rule``
+    stays optimal given the values ``V`` after the step."""
+    conds: list = []
+    for s in model.mdp.states:
+        qb = model.q(s, rule[s], V)
+        conds += tie_rule(rule[s], model.mdp.actions, lambda a: qb - model.q(s, a, V),
+                          K=model.K)
+    return tuple(conds)
 
 
 def _rules_answer(sol: Solution):

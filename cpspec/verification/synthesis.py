@@ -41,7 +41,7 @@ from ..core.partition import (ParameterRegion, parameter_box, partition, polynom
                               show_condition,
                               simplify_condition, solve_regions, strictly, tidy, to_z3)
 from ..decisions.mdp import MDP
-from ..decisions.solving import ParametricSolution, Solution, optimal_at, solve
+from ..decisions.solving import ExactModel, ParametricSolution, Solution, optimal_at, solve
 from .structure import no_path_certificate
 from .behaviour import behaviour_conditions, behaviour_obstacle
 from .encoding import check_z3, fraction, new_solver
@@ -545,13 +545,17 @@ def _myopic_regions(agent, N, params, box, dom, deadline, max_rounds, found) -> 
         mdp = agent.planning_mdp(agent.o0, s)
         V_end = {x: vals.get(x, Fraction(0)) for x in mdp.states}
         region = sympy.And(box, cond)
+        model = ExactModel.of(mdp)
         sol = solve_regions(params, region, lambda pt: optimal_at(
-            mdp, N, pt, deadline, V_end=V_end), None, lambda one: one.policy(0, s), deadline)
+            mdp, N, pt, deadline, V_end=V_end, model=model), None,
+            lambda one: one.policy(0, s), deadline)
         gained = [r.condition for r in sol.regions() if r.answer != act]
         bare = MDP(mdp.states, mdp.actions, lambda x, a: mdp.P[(x, a)], lambda *_: 0,
                    mdp.start, mdp.gamma)
+        bare_model = ExactModel.of(bare)
         lead = solve_regions(params, region, lambda pt: optimal_at(
-            bare, N, pt, deadline, V_end=V_end), None, lambda one: one.q(s, 0), deadline)
+            bare, N, pt, deadline, V_end=V_end, model=bare_model), None,
+            lambda one: one.q(s, 0), deadline)
         for r in lead.regions():
             ahead = [polynomial_condition(q - r.answer[act], strict=True)
                      for b, q in r.answer.items() if b != act]
