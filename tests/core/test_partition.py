@@ -147,3 +147,27 @@ def test_regions_of_a_discounted_chain_read_without_positive_factors():
     # and each region is the policy's: its sample point solves to it exactly
     for r in sol.pieces:
         assert sol.at(r.sample).policy(0) == r.answer.policy(0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_condition_kept_is_needed(seed):
+    """Minimal as well as equivalent: dropping any kept condition changes the region
+    (checked by an independent Z3 query per condition)."""
+    import z3
+    rng = random.Random(seed)
+    conds = [random_polynomial(rng, 2) >= 0, random_polynomial(rng, 1) > 0,
+             p - R(rng.randint(1, 5), 6) > 0, q - R(rng.randint(1, 5), 6) < 0,
+             p + q - R(rng.randint(2, 9), 6) <= 0, random_polynomial(rng, 2) < 1]
+    conds = [c for c in conds if c not in (sympy.true, sympy.false)]
+    out = part.simplify_condition([p, q], UNIT, conds)
+    assert part.equivalent([p, q], UNIT, out, sympy.And(*conds)) is True
+    kept = list(sympy.And.make_args(out))
+    if out in (sympy.true, sympy.false):
+        return
+    ctx = z3.Context()
+    zv = {p: z3.Real("p", ctx), q: z3.Real("q", ctx)}
+    for c in kept:
+        s = z3.Solver(ctx=ctx)
+        s.add(part.to_z3(UNIT, zv, ctx), *[part.to_z3(k, zv, ctx) for k in kept if k is not c],
+              z3.Not(part.to_z3(c, zv, ctx)))
+        assert s.check() == z3.sat, (c, out, conds)
