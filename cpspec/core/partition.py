@@ -26,6 +26,7 @@ import functools
 import itertools
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
@@ -44,7 +45,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
-           "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
+           "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS", "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions", "sign_condition", "equivalent"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -938,6 +939,11 @@ def _z3_of(cond, params: tuple, ctx):
     return cache[key]
 
 
+#: Z3's time for simplifying one region's condition, in seconds (what is not decided in
+#: it is kept: the region is the same, its description longer).
+SIMPLIFY_SECONDS = 1.5
+
+
 def simplify_condition(params, box, conds) -> Any:
     """The conjunction of ``conds`` without the ones the box and the others imply (each
     removal proved by Z3; a condition Z3 cannot decide about is kept), each condition
@@ -964,8 +970,10 @@ def simplify_condition(params, box, conds) -> Any:
     # is needed; of several, the first is taken on trust (the conjunction is the same
     # region either way) and asked about once more at the end
     guessed: list = []
-    while rest:
-        s = _quick_solver(ctx, 2000)
+    spent = time.monotonic()
+    left = lambda ms: min(ms, int(SIMPLIFY_SECONDS * 1000 - (time.monotonic() - spent) * 1000))
+    while rest and left(1000) > 0:
+        s = _quick_solver(ctx, left(1000))
         s.add(zbox, *[z[k] for k in must], z3.Not(z3.And(*[z[k] for k in rest])))
         res = s.check()
         if res == z3.unsat:
@@ -992,7 +1000,9 @@ def simplify_condition(params, box, conds) -> Any:
         others = [k for k in kept if k is not c]
         if needed(c, others):
             continue
-        s = _quick_solver(ctx, 500)   # undecided: the condition is kept (the same region)
+        if left(500) <= 0:
+            break                     # undecided: kept (the same region, less tidy)
+        s = _quick_solver(ctx, left(500))
         s.add(zbox, *[z[k] for k in others], z3.Not(z[c]))
         if s.check() == z3.unsat:
             kept = others
