@@ -309,13 +309,20 @@ def _read_element(K, diff, strict: bool):
         # the factors, normalised with positive leading coefficients, are the same)
         powers: dict = {}
         for part in (K.numer(diff), K.denom(diff)):
-            for f, k in part.factor_list()[1]:
+            for f, k in _factors(part):
                 powers[f] = powers.get(f, 0) + k
         lhs = sympy.Mul(*[f.as_expr() ** k for f, k in powers.items()])
         rhs = sympy.Integer(0)
     if flip:
         return (sympy.StrictLessThan if strict else sympy.LessThan)(lhs, rhs, evaluate=False)
     return (sympy.StrictGreaterThan if strict else sympy.GreaterThan)(lhs, rhs, evaluate=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _factors(poly) -> list:
+    """The irreducible factors of a ring element with their powers (kept: a denominator
+    recurs in many differences, and a difference is read strict and non-strict)."""
+    return poly.factor_list()[1]
 
 
 def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
@@ -845,6 +852,7 @@ def _on_ranges(cond, params: tuple, ranges: tuple):
     return relation(lhs, sympy.Integer(0), evaluate=False)
 
 
+@functools.lru_cache(maxsize=8192)
 def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
     """``1`` or ``-1`` when the polynomial ``expr`` (rational coefficients) is provably
     positive or negative at every point of the ranges (``((low, high), ...)`` per
