@@ -130,13 +130,22 @@ def best_of(k, f):
     return min(times), out
 
 
+#: Seconds one partition may take (cp.solve's timeout= budget for the whole call).
+BUDGET = 120
+
+
 def main(sizes=(4, 6, 8, 10)) -> None:
     print(f"{'n':>3} {'T':>4} {'regions s':>10} {'#':>3} {'solve s':>9} {'= solves':>9} "
           f"{'grid s':>8} {'where s':>8} {'storm s':>8} {'decided':>8} {'checks':>7}")
     for n in sizes:
         for T in ((3, n, sympy.oo) if n == sizes[0] else (3, sympy.oo)):
             m = chain(n, "1" if T is not sympy.oo else "9/10")
-            t_reg, sol = best_of(1, lambda: cp.solve(m, T, domain=UNIT, timeout=None))
+            try:
+                t_reg, sol = best_of(1, lambda: cp.solve(m, T, domain=UNIT, timeout=BUDGET))
+            except cp.BudgetError:
+                print(f"{n:>3} {'oo' if T is sympy.oo else T:>4}  > {BUDGET} s: the regions "
+                      "were not done within the budget (BudgetError)")
+                continue
             t_one, _ = best_of(3, lambda: cp.solve(m.bind(p="1/3", q="2/3"), T))
             grid = [Fraction(i, 10) for i in range(11)]
             t_grid, _ = best_of(1, lambda: [cp.solve(m.bind(p=a, q=b), T)

@@ -563,7 +563,7 @@ def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Calla
     """
     def located(point):
         sol, conds = locate(point)
-        return sol, simplify_condition(params, box, conds)
+        return sol, simplify_condition(params, box, conds, deadline)
     pieces = partition(params, box, located, deadline, what=f"the box {box}")
     return RegionSolution(params, box, pieces, solve_at, answer)
 
@@ -952,10 +952,11 @@ def _z3_of(cond, params: tuple, ctx):
 SIMPLIFY_SECONDS = 1.5
 
 
-def simplify_condition(params, box, conds) -> Any:
+def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> Any:
     """The conjunction of ``conds`` without the ones the box and the others imply (each
-    removal proved by Z3; a condition Z3 cannot decide about is kept), each condition
-    first read within the box (:func:`on_box`)."""
+    removal proved by Z3; a condition Z3 cannot decide about within
+    :data:`SIMPLIFY_SECONDS`, or within what is left of ``deadline``, is kept), each
+    condition first read within the box (:func:`on_box`)."""
     params = tuple(params)
     conds = [on_box(c, params, box) for c in conds]
     conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))
@@ -979,9 +980,13 @@ def simplify_condition(params, box, conds) -> Any:
     # region either way) and asked about once more at the end
     guessed: list = []
     spent = time.monotonic()
-    left = lambda ms: min(ms, int(SIMPLIFY_SECONDS * 1000 - (time.monotonic() - spent) * 1000))
-    while rest and left(1000) > 0:
-        s = _quick_solver(ctx, left(1000))
+    def left(ms: int) -> int:
+        """Milliseconds for the next query: at most ``ms``, within both budgets."""
+        out = min(ms, int((SIMPLIFY_SECONDS - (time.monotonic() - spent)) * 1000))
+        rest_of_call = deadline.remaining() if deadline is not None else None
+        return out if rest_of_call is None else min(out, int(rest_of_call * 1000))
+    while rest and (ms := left(1000)) > 0:
+        s = _quick_solver(ctx, ms)
         s.add(zbox, *[z[k] for k in must], z3.Not(z3.And(*[z[k] for k in rest])))
         res = s.check()
         if res == z3.unsat:
@@ -1008,9 +1013,10 @@ def simplify_condition(params, box, conds) -> Any:
         others = [k for k in kept if k is not c]
         if needed(c, others):
             continue
-        if left(500) <= 0:
+        ms = left(500)
+        if ms <= 0:
             break                     # undecided: kept (the same region, less tidy)
-        s = _quick_solver(ctx, left(500))
+        s = _quick_solver(ctx, ms)
         s.add(zbox, *[z[k] for k in others], z3.Not(z[c]))
         if s.check() == z3.unsat:
             kept = others

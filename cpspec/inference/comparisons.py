@@ -135,9 +135,9 @@ def where(relation: Any, domain: Mapping | None = None, model: Diagram | None = 
             truth = bool(truths([rel], point)[rel]) if rel.free_symbols else bool(rel)
             conds = earlier + ([c] if c is not sympy.true else []) + (
                 [_truth_condition(rel, truth)] if rel.free_symbols else [])
-            return truth, simplify_condition(params, box, conds)
+            return truth, simplify_condition(params, box, conds, deadline)
     else:
-        locate = _cells(relation, inner, truths, params, box)
+        locate = _cells(relation, inner, truths, params, box, deadline)
 
     regs = within(deadline, "where", lambda: merge_regions(
         partition(params, box, locate, deadline, what=show_condition(box)),
@@ -175,7 +175,7 @@ def _enclosed(relation, params, box, resolution, deadline, margin) -> list:
     return out
 
 
-def _cells(relation, inner, truths, params, box):
+def _cells(relation, inner, truths, params, box, deadline=None):
     """``locate`` for :func:`partition`: the region of a point is where every relation of
     the comparison (and of the Piecewise conditions inside it) keeps its truth."""
     def locate(point):
@@ -185,7 +185,7 @@ def _cells(relation, inner, truths, params, box):
         truth = bool(rel.xreplace({a: sympy.true if t else sympy.false
                                    for a, t in here.items()}))
         conds = [_truth_condition(a, t) for a, t in {**known, **here}.items()]
-        return truth, simplify_condition(params, box, conds)
+        return truth, simplify_condition(params, box, conds, deadline)
     return locate
 
 

@@ -576,7 +576,7 @@ def _behaviour_regions(agent, prop, params, box, deadline, found: _Found, done):
     def locate(point):
         conds = behaviour_conditions(agent, point, prop.K, deadline)
         answer = _verify_at(agent, prop, point.values, deadline)
-        cond = simplify_condition(params, box, conds)
+        cond = simplify_condition(params, box, conds, deadline)
         pieces.append(ParameterRegion(cond, answer, dict(point.values)))
         return answer, cond
     try:

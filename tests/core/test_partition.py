@@ -171,3 +171,23 @@ def test_every_condition_kept_is_needed(seed):
         s.add(part.to_z3(UNIT, zv, ctx), *[part.to_z3(k, zv, ctx) for k in kept if k is not c],
               z3.Not(part.to_z3(c, zv, ctx)))
         assert s.check() == z3.sat, (c, out, conds)
+
+
+def test_simplification_asks_z3_only_within_the_calls_budget(monkeypatch):
+    """Each query's time limit is within both SIMPLIFY_SECONDS and what is left of the
+    whole call's budget (a timeout is a budget for the whole call)."""
+    from cpspec.budget import Deadline
+    asked = []
+    real = part._quick_solver
+    monkeypatch.setattr(part, "_quick_solver",
+                        lambda ctx, ms: asked.append(ms) or real(ctx, ms))
+    conds = [p > R(1, 2), p > R(1, 4), p * q <= 1, q < 1 - p + p, p + q < 3]
+    part.simplify_condition([p, q], UNIT, conds, Deadline(0.3))
+    assert asked and all(0 < ms <= 300 for ms in asked), asked
+    asked.clear()
+    part.simplify_condition([p, q], UNIT, conds)
+    assert asked and max(asked) > 300            # no call budget: the own limits apply
+    asked.clear()
+    monkeypatch.setattr(part, "SIMPLIFY_SECONDS", 0)
+    out = part.simplify_condition([p, q], UNIT, conds)
+    assert asked == [] and part.equivalent([p, q], UNIT, out, sympy.And(*conds))
