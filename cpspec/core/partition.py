@@ -524,15 +524,13 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         if point is not None:
             add_region(point)
             continue
-        if deadline.remaining() is not None:
-            solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
         # prefer points inside the box (strictly), where the answer is the typical one
         solver.push()
         solver.add(to_z3(strictly(box), zv, ctx))
-        res = solver.check()
+        res = _check_within(solver, deadline)
         inner = solver.model() if res == z3.sat else None
         solver.pop()
-        res = z3.sat if inner is not None else solver.check()
+        res = z3.sat if inner is not None else _check_within(solver, deadline)
         if res == z3.unsat:
             break
         if res != z3.sat:
@@ -540,8 +538,17 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
             raise BudgetError(f"Z3 could not decide whether {len(regions)} regions cover "
                               f"{what} ({solver.reason_unknown()}); pass a larger timeout "
                               "or bind a parameter")
-        add_region(_point(params, inner or solver.model(), zv, solver, ctx))
+        add_region(_point(params, inner or solver.model(), zv, solver, ctx, deadline))
     return regions
+
+
+def _check_within(solver, deadline: Deadline):
+    """``solver.check()`` limited to what is left of the call's budget (each query gets
+    the time left when it starts, so that two queries in a row never take twice it)."""
+    deadline.check()
+    if deadline.remaining() is not None:
+        solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
+    return solver.check()
 
 
 def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Callable,
@@ -747,7 +754,7 @@ def strictly(cond):
                                    else sympy.StrictLessThan)(e.lhs, e.rhs))
 
 
-def _point(params, model, zv, solver, ctx) -> Point:
+def _point(params, model, zv, solver, ctx, deadline: Deadline | None = None) -> Point:
     """A rational point near the model's when one is uncovered too, else the model's."""
     raw = {x: model.eval(zv[x], model_completion=True) for x in params}
     if all(z3.is_rational_value(v) for v in raw.values()):
@@ -756,7 +763,7 @@ def _point(params, model, zv, solver, ctx) -> Point:
         guess = {x: _rational_near(v, digits) for x, v in raw.items()}
         solver.push()
         solver.add(*[zv[x] == z3.RealVal(f"{g.p}/{g.q}", ctx) for x, g in guess.items()])
-        ok = solver.check() == z3.sat
+        ok = _check_within(solver, deadline or Deadline(None)) == z3.sat
         m = solver.model() if ok else None
         solver.pop()
         if ok:

@@ -191,3 +191,26 @@ def test_simplification_asks_z3_only_within_the_calls_budget(monkeypatch):
     monkeypatch.setattr(part, "SIMPLIFY_SECONDS", 0)
     out = part.simplify_condition([p, q], UNIT, conds)
     assert asked == [] and part.equivalent([p, q], UNIT, out, sympy.And(*conds))
+
+
+def test_each_coverage_query_gets_only_the_time_left():
+    """Two Z3 queries in a row (inside the box, then on its edge) share the call's
+    budget: the second is limited to what the first left, never the whole budget again."""
+    import time as _time
+    from cpspec.budget import Deadline
+
+    class Solver:
+        def __init__(self):
+            self.limits = []
+
+        def set(self, key, value):
+            self.limits.append(value)
+
+        def check(self):
+            _time.sleep(0.3)
+            return "unknown"
+
+    s, deadline = Solver(), Deadline(1.0)
+    part._check_within(s, deadline)
+    part._check_within(s, deadline)
+    assert s.limits[0] <= 1000 and s.limits[1] <= 750, s.limits
