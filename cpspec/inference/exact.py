@@ -427,8 +427,9 @@ def _rational_contract(factors: list, keep, terms: int):
             b *= f[3]
         return b
 
-    if bound(factors) > _INT64_BOUND:
-        factors = [_reduce(f) for f in factors]
+    if bound(factors) > _INT64_BOUND:  # object factors were reduced when they were made
+        factors = [_reduce(f) if f[1].dtype != object or f[3].bit_length() >= _REDUCE_BITS
+                   else f for f in factors]
     den = 1
     for f in factors:
         den *= f[2]
