@@ -418,6 +418,76 @@ def _reduce(f):
     return vs, arr, den, top
 
 
+def _AS_OBJECT(arr):
+    """``arr`` as an object array of Python integers (a no-op on one already)."""
+    return arr if arr.dtype == object else arr.astype(object)
+
+
+#: Above this many entries in a clique (the product of one step's factors before the
+#: sum), its non-zero products are not listed (:func:`_sparse_contract`)
+_SPARSE_CLIQUE = 1 << 20
+#: ... nor below this many (the bookkeeping costs more than the products it saves)
+_SPARSE_MIN = 4096
+#: ... nor when more than this share of the clique's products are non-zero
+_SPARSE_SHARE = 0.5
+
+
+def _sparse_contract(factors: list, keep, convert):
+    """:func:`_contract` over Python integers by the clique's non-zero products only.
+
+    Conditional tables are mostly zeros (bnlearn's pathfinder: 50 to 85 percent), and
+    each product of Python integers is a call, so the products whose factors are all
+    non-zero are listed first, on Boolean masks, and only those are multiplied
+    (``convert`` turns the gathered entries into Python or GMP integers). The clique's
+    axes are ordered with the kept variables first, so that its flat non-zero positions
+    come grouped by result entry and each group is summed by one ``np.add.reduceat``.
+    None when the clique has more than :data:`_SPARSE_CLIQUE` entries or more than
+    :data:`_SPARSE_SHARE` of its products are non-zero (then a dense ``np.einsum`` does
+    the same products with less bookkeeping)."""
+    allvars: list[str] = []
+    size: dict[str, int] = {}
+    for vs, arr in factors:
+        for v, n in zip(vs, arr.shape):
+            if v not in size:
+                allvars.append(v)
+                size[v] = n
+    out = tuple(v for v in allvars if v in keep)
+    clique = out + tuple(v for v in allvars if v not in keep)
+    shape = tuple(size[v] for v in clique)
+    total = math.prod(shape)
+    if (len(factors) < 2 or not _SPARSE_MIN <= total <= _SPARSE_CLIQUE
+            or not 0 < len(clique) <= 32):
+        return None
+    views = []
+    mask = np.ones((1,) * len(clique), dtype=bool)
+    for vs, arr in factors:  # each factor as a view broadcastable over the clique
+        present = [v for v in clique if v in vs]
+        a = arr.transpose([vs.index(v) for v in present]) if vs else arr
+        a = a.reshape([size[v] if v in vs else 1 for v in clique])
+        views.append(a)
+        mask = mask & (a != 0)
+    flat = np.flatnonzero(np.broadcast_to(mask, shape))
+    if flat.size > _SPARSE_SHARE * total:
+        return None
+    result = np.zeros(math.prod(shape[:len(out)]), dtype=object)
+    if flat.size:
+        at = np.unravel_index(flat, shape)
+        prod = None
+        for a in views:  # the entries of a at the non-zero products, by flat position
+            lin, step = None, 1
+            for i in range(len(shape) - 1, -1, -1):
+                if a.shape[i] > 1:
+                    lin = at[i] * step if lin is None else lin + at[i] * step
+                    step *= a.shape[i]
+            vals = convert(a.reshape(-1)[lin] if lin is not None
+                           else np.repeat(a.reshape(-1), flat.size))
+            prod = vals if prod is None else prod * vals
+        group = flat // math.prod(shape[len(out):])
+        starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
+        result[group[starts]] = np.add.reduceat(prod, starts)
+    return out, _array(result.reshape(shape[:len(out)]))
+
+
 def _rational_contract(factors: list, keep, terms: int):
     """:func:`_contract` for rational factors; ``terms`` is the number of products each
     result entry sums (the product of the summed variables' domain sizes)."""
@@ -437,9 +507,10 @@ def _rational_contract(factors: list, keep, terms: int):
         vs, arr = _contract([(f[0], f[1]) for f in factors], keep)
         return vs, arr, den, bound(factors)
     top = bound(factors)
-    wide = top.bit_length() > _GMP_BITS
-    vs, arr = _contract([(f[0], _TO_MPZ(f[1]) if wide else f[1].astype(object))
-                         for f in factors], keep)
+    convert = _TO_MPZ if top.bit_length() > _GMP_BITS else _AS_OBJECT
+    found = _sparse_contract([f[:2] for f in factors], keep, convert)
+    vs, arr = found if found is not None else _contract(
+        [(f[0], convert(f[1])) for f in factors], keep)
     if top.bit_length() < _REDUCE_BITS:  # small integers: a gcd pass costs more than
         return vs, arr, den, top         # it saves
     return _reduce((vs, arr, den, top))
