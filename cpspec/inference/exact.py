@@ -362,15 +362,27 @@ def _components(scopes: list[tuple[str, ...]]) -> list[int]:
     return [find(("f", k)) for k in range(len(scopes))]
 
 
-def _split_off(factors: list, names) -> tuple[list, list]:
+def _split_off(factors: list, names, diagram: Diagram | None = None) -> tuple[list, list]:
     """``(factors connected to names, the others)``: the others multiply the result by
-    one constant."""
-    labels = _components([f[0] for f in factors])
-    wanted = {c for f, c in zip(factors, labels) if set(f[0]) & set(names)}
-    if not wanted:
+    one constant. Which factors are connected depends on their scopes only: with
+    ``diagram`` it is kept there, per tuple of scopes."""
+    scopes = tuple(f[0] for f in factors)
+    if diagram is None:
+        near = _connected(scopes, names)
+    else:
+        near = diagram.memo(("connected", tuple(names), scopes),
+                            lambda: _connected(scopes, names))
+    if near is None:
         return factors, []
-    return ([f for f, c in zip(factors, labels) if c in wanted],
-            [f for f, c in zip(factors, labels) if c not in wanted])
+    return ([f for f, k in zip(factors, near) if k],
+            [f for f, k in zip(factors, near) if not k])
+
+
+def _connected(scopes: tuple, names):
+    """Per scope, whether it is connected to ``names`` (None when none is)."""
+    labels = _components(list(scopes))
+    wanted = {c for vs, c in zip(scopes, labels) if set(vs) & set(names)}
+    return [c in wanted for c in labels] if wanted else None
 
 
 def _positive(factors: list, order: list[str], card: dict[str, int]) -> bool:
@@ -626,7 +638,8 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     evidence = dict(evidence or {})
     for n in names + tuple(evidence):
         diagram.node(n)  # unknown names raise here
-    relevant = frozenset(diagram.ancestors(names + tuple(evidence)))
+    relevant = diagram.memo(("relevant", names, frozenset(evidence)), lambda: frozenset(
+        diagram.ancestors(names + tuple(evidence))))
     decisions = [n for n in relevant if diagram.node(n).kind == "decision"]
     if decisions:
         raise QueryError(
@@ -681,7 +694,7 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
             "split sums), shrink domains, or raise max_factor")
     possible = True
     if rational and up_to_scale:
-        factors, cut_off = _split_off(factors, names)
+        factors, cut_off = _split_off(factors, names, diagram)
         possible = _positive(cut_off, order, card)
     arr, int_den = _eliminate(factors, order, names, card, rational)
     if not possible:  # a part cut off from names has probability 0
