@@ -537,9 +537,16 @@ def _rational_contract(factors: list, keep, terms: int):
         return vs, arr, den, bound(factors)
     top = bound(factors)
     convert = _TO_MPZ if top.bit_length() > _GMP_BITS else _AS_OBJECT
-    found = _sparse_contract([(f[0], f[1], f[3]) for f in factors], keep, convert)
-    vs, arr = found if found is not None else _contract(
-        [(f[0], convert(f[1])) for f in factors], keep)
+    if len(factors) == 1 and all(n for n in factors[0][1].shape):
+        # one table summed over some axes: NumPy's add.reduce is cheaper than einsum
+        vs, arr = factors[0][:2]
+        gone = tuple(i for i, v in enumerate(vs) if v not in keep)
+        vs = tuple(v for v in vs if v in keep)
+        arr = _array(convert(arr).sum(axis=gone)) if gone else convert(arr)
+    else:
+        found = _sparse_contract([(f[0], f[1], f[3]) for f in factors], keep, convert)
+        vs, arr = found if found is not None else _contract(
+            [(f[0], convert(f[1])) for f in factors], keep)
     if top.bit_length() < _REDUCE_BITS:  # small integers: a gcd pass costs more than
         return vs, arr, den, top         # it saves
     return _reduce((vs, arr, den, top))
