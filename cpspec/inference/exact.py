@@ -477,17 +477,17 @@ def _sparse_contract(factors: list, keep, convert):
         return None
     # a product is 0 only where a factor is, so at least 1 - (sum of the factors'
     # shares of zeros) of the clique is non-zero: dense tables are let through at once
-    zeros = sum(1 - np.count_nonzero(arr) / arr.size for _, arr, _ in factors)
-    if 1 - zeros > _SPARSE_SHARE:
+    nonzero = [arr != 0 for _, arr, _ in factors]
+    if 1 - sum(1 - np.count_nonzero(nz) / nz.size for nz in nonzero) > _SPARSE_SHARE:
         return None
     views = []
     mask = None
-    for vs, arr, top in factors:  # each factor as an array broadcastable over the clique
-        present = [v for v in clique if v in vs]
-        a = arr.transpose([vs.index(v) for v in present]) if vs else arr
-        a = np.ascontiguousarray(a).reshape([size[v] if v in vs else 1 for v in clique])
+    for (vs, arr, top), nz in zip(factors, nonzero):  # as arrays broadcastable over the clique
+        axes = [vs.index(v) for v in clique if v in vs]
+        shape_in = [size[v] if v in vs else 1 for v in clique]
+        a = np.ascontiguousarray(arr.transpose(axes)).reshape(shape_in)
+        nz = np.ascontiguousarray(nz.transpose(axes)).reshape(shape_in)
         views.append((a, top))
-        nz = a != 0
         mask = nz if mask is None else mask & nz
     flat = np.flatnonzero(mask)
     if flat.size > _SPARSE_SHARE * total:
