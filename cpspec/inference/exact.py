@@ -284,7 +284,8 @@ _TO_MPZ = np.frompyfunc(mpz, 1, 1)
 
 def _rational_factor(diagram: Diagram, name: str):
     """The node's table over QQ as ``(scope, integers, den, top)`` (kept with the
-    diagram)."""
+    diagram), already divided by the gcd of its integers and denominator, with ``top``
+    its largest integer."""
     return diagram.memo(("int-factor", name), lambda: _make_rational_factor(diagram, name))
 
 
@@ -304,7 +305,9 @@ def _make_rational_factor(diagram: Diagram, name: str):
         for v, p in row.items():
             flat[k, index[v]] = p.numerator * (den // p.denominator)
     arr.setflags(write=False)  # shared through the memo
-    return _drop_constant_axes((t.parents + (name,), arr, den, den), {name})
+    f = _reduce(_drop_constant_axes((t.parents + (name,), arr, den, den), {name}))
+    f[1].setflags(write=False)
+    return f
 
 
 def _drop_constant_axes(f, keep):
@@ -517,9 +520,11 @@ def _sparse_contract(factors: list, keep, convert):
     return out, _array(result.reshape(shape[len(summed):]))
 
 
-def _rational_contract(factors: list, keep, terms: int):
+def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
     """:func:`_contract` for rational factors; ``terms`` is the number of products each
-    result entry sums (the product of the summed variables' domain sizes)."""
+    result entry sums (the product of the summed variables' domain sizes). ``reduced``
+    holds the ``id`` of factors known to be reduced already (the nodes' own tables):
+    those are not divided by their gcd again."""
     def bound(fs):
         b = terms
         for f in fs:
@@ -527,8 +532,9 @@ def _rational_contract(factors: list, keep, terms: int):
         return b
 
     if bound(factors) > _INT64_BOUND:  # object factors were reduced when they were made
-        factors = [_reduce(f) if f[1].dtype != object or f[3].bit_length() >= _REDUCE_BITS
-                   else f for f in factors]
+        factors = [_reduce(f) if id(f) not in reduced and (
+            f[1].dtype != object or f[3].bit_length() >= _REDUCE_BITS) else f
+            for f in factors]
     den = 1
     for f in factors:
         den *= f[2]
@@ -552,10 +558,12 @@ def _rational_contract(factors: list, keep, terms: int):
     return _reduce((vs, arr, den, top))
 
 
-def _eliminate(factors, order, names, card, rational: bool):
+def _eliminate(factors, order, names, card, rational: bool, reduced=frozenset()):
     """Sum out ``order`` from ``factors``, one variable at a time, and multiply what is
     left into one table over ``names``: ``(table, den)`` (``den`` is 1 unless
-    ``rational``)."""
+    ``rational``). ``reduced``: the ``id`` of rational factors already divided by their
+    gcd (see :func:`_rational_contract`); they stay in ``factors`` until used, so no
+    other factor takes their ``id``."""
     for v in progress(order, len(order), "eliminating", min_total=500):
         touching = [f for f in factors if v in f[0]]
         if not touching:  # in a part of the network set aside (see marginal)
@@ -563,11 +571,11 @@ def _eliminate(factors, order, names, card, rational: bool):
         factors = [f for f in factors if v not in f[0]]
         keep = {u for f in touching for u in f[0]} - {v}
         if rational:
-            factors.append(_rational_contract(touching, keep, card[v]))
+            factors.append(_rational_contract(touching, keep, card[v], reduced))
         else:
             factors.append(_contract(touching, keep))
     if rational:
-        vs, arr, den, _ = _rational_contract(factors, set(names), 1)
+        vs, arr, den, _ = _rational_contract(factors, set(names), 1, reduced)
     else:
         (vs, arr), den = _contract(factors, set(names)), 1
     for n in names:  # a queried node no factor mentions (none today): kept with size 1
@@ -667,6 +675,7 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
         # factors no observation touched were reduced once, in their memo)
         owned = [(o, f if f is t else _drop_constant_axes(f, set(names) | {o}))
                  for (o, f), (_, t) in zip(owned, tables)]
+        reduced = {id(t) for _, t in tables}  # tables are reduced in their memo
         owned = _prune(owned, set(names) | set(evidence))
         factors = [f for _, f in owned]
         eliminate = {v for f in factors for v in f[0]} - set(names) - set(evidence)
@@ -703,7 +712,8 @@ def marginal(diagram: Diagram, names, max_factor: int | None = None,
     if rational and up_to_scale:
         factors, cut_off = _split_off(factors, names, diagram)
         possible = _positive(cut_off, order, card)
-    arr, int_den = _eliminate(factors, order, names, card, rational)
+    arr, int_den = _eliminate(factors, order, names, card, rational,
+                              reduced if rational else frozenset())
     if not possible:  # a part cut off from names has probability 0
         arr = np.zeros_like(arr)
     if rational:  # flat: np.ndenumerate stops at 32 axes, a table may have up to 64
