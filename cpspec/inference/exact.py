@@ -498,10 +498,9 @@ def _sparse_contract(factors: list, keep, convert):
     nout = math.prod(shape[len(summed):])
     result = np.zeros(nout, dtype=object)
     if flat.size:
-        at = np.unravel_index(flat, shape)
         small, bound, prod = None, 1, None
         for a, top in sorted(views, key=lambda x: x[0].dtype == object):
-            vals = a[tuple(at[i] if n > 1 else 0 for i, n in enumerate(a.shape))]
+            vals = np.broadcast_to(a, shape)[mask]  # in the order of flat
             if vals.dtype != object and bound * top <= _INT64_BOUND:
                 small = vals if small is None else small * vals
                 bound *= top
