@@ -271,10 +271,12 @@ def _contract_wide(factors, out):
 # with one common denominator per factor, and ``top`` bounds its largest integer. The
 # integers are NumPy int64 while a product-sum provably stays below 2**63 (``top`` of the
 # operands times the number of summed terms), else Python integers in an object array.
-# A denominator is divided out by the gcd of the factor's integers (for int64 factors
-# when a bound would overflow; for object ones once their bound passes _REDUCE_BITS), so
-# that a variable that sums to 1 does not leave its table's denominator in everything
-# that follows, and a factor whose integers shrink back below 2**63 returns to int64.
+# A denominator is divided out by the gcd of the factor's integers (a node's table once,
+# in its memo; other int64 factors when a bound would overflow; object ones once their
+# bound passes _REDUCE_BITS), so that a variable that sums to 1 does not leave its
+# table's denominator in everything that follows, and a factor whose integers shrink
+# back below 2**63 returns to int64. A product of object factors over a large clique
+# that is mostly zeros multiplies only its non-zero products (:func:`_sparse_contract`).
 
 _INT64_BOUND = 2**63 - 1
 _REDUCE_BITS = 160  # below this, integers are cheaper to multiply than to reduce
