@@ -458,8 +458,8 @@ def _sparse_contract(factors: list, keep, convert):
     first, on Boolean masks, and only those are multiplied: the int64 factors among
     themselves in int64 while the product of their bounds fits, then as Python or GMP
     integers (``convert`` turns gathered entries into those). The clique's axes are
-    ordered with the summed variables first and the kept ones by increasing size, as
-    C-contiguous arrays (NumPy's loops are fastest over a long last axis); the products
+    ordered with the summed variables first and the kept ones by increasing size, the
+    masks C-contiguous (NumPy's loops are fastest over a long last axis); the products
     are then sorted by result entry and each entry's are summed by one
     ``np.add.reduceat``. The result's axes come in that order (the scope says which).
 
@@ -490,7 +490,7 @@ def _sparse_contract(factors: list, keep, convert):
     for (vs, arr, top), nz in zip(factors, nonzero):  # as arrays broadcastable over the clique
         axes = [vs.index(v) for v in clique if v in vs]
         shape_in = [size[v] if v in vs else 1 for v in clique]
-        a = np.ascontiguousarray(arr.transpose(axes)).reshape(shape_in)
+        a = arr.transpose(axes).reshape(shape_in)
         nz = np.ascontiguousarray(nz.transpose(axes)).reshape(shape_in)
         views.append((a, top))
         mask = nz if mask is None else mask & nz
