@@ -288,3 +288,63 @@ def test_pruned_queries_agree_with_brute_force(seed):
     # the unnormalised joint keeps its absolute value
     x = next(iter(want), 0)
     assert cp.P((d[target] == x) & given) == sympy.Rational(want.get(x, 0))
+
+
+def sparse_clique_spec(seed, den):
+    """X0 -> X1 -> X2 and X0 -> X2 over 16 values each, X0 uniform and every other row
+    with 2 non-zero values of denominator ``den``: eliminating X0 or X1 meets a clique
+    of 16**3 = 4,096 entries of which one in 64 is a non-zero product."""
+    rng = random.Random(seed)
+    spec = [("X0", [], {(): {v: Fraction(1, 16) for v in range(16)}})]
+    for i in (1, 2):
+        parents = [f"X{j}" for j in range(i)]
+        rows = {}
+        for cfg in itertools.product(range(16), repeat=i):
+            a = sum(cfg) % 16  # every value is possible
+            b = (a + rng.randint(1, 15)) % 16
+            p = rng.randint(1, den - 1)
+            rows[cfg] = {a: Fraction(p, den), b: Fraction(den - p, den)}
+        spec.append((f"X{i}", parents, rows))
+    return spec
+
+
+def test_sparse_cliques_multiply_only_their_non_zero_products(monkeypatch):
+    from cpspec.inference import exact
+    listed = []
+    original = exact._sparse_contract
+
+    def spy(factors, keep, convert):
+        out = original(factors, keep, convert)
+        listed.append(out is not None)
+        return out
+
+    monkeypatch.setattr(exact, "_sparse_contract", spy)
+    spec = sparse_clique_spec(1, 10**15)
+    d = to_world(spec)
+    want = brute_force(spec, "X2")
+    assert cp.distribution(d.X2) == {k: sympy.Rational(v) for k, v in want.items() if v}
+    assert True in listed  # 3 tables of 50-bit integers: past int64, and sparse
+    want = brute_force(spec, "X0", {"X2": 3})
+    total = sum(want.values())
+    assert cp.distribution(d.X0, given=d.X2 == 3) == {
+        k: sympy.Rational(v / total) for k, v in want.items() if v}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_contraction_through_the_sparse_path_is_exact(seed, monkeypatch):
+    # the thresholds lowered so that every product of two or more factors past int64
+    # goes through the listing of non-zero products: tables of 1, 2 and more axes,
+    # results with no axes, all-zero cliques (impossible observations) and GMP integers
+    from cpspec.inference import exact
+    monkeypatch.setattr(exact, "_SPARSE_MIN", 0)
+    monkeypatch.setattr(exact, "_SPARSE_SHARE", 1.0)
+    test_pruned_queries_agree_with_brute_force(seed)
+    spec = random_spec(seed, 8, [3, 2, 4, 3, 2, 3, 4, 2], 10**12)
+    d = to_world(spec)
+    want = brute_force(spec, "X7")
+    assert cp.distribution(d.X7) == {k: sympy.Rational(v) for k, v in want.items()}
+    assert cp.P((d.X7 == 1) & (d.X2 == 0)) == sympy.Rational(
+        brute_force(spec, "X7", {"X2": 0}).get(1, 0))
+    if seed == 0:
+        test_integers_of_thousands_of_bits_stay_exact()
+        test_an_event_that_observes_every_variable_it_reads()
