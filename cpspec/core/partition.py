@@ -807,7 +807,7 @@ def on_box(cond, params: Sequence[sympy.Symbol], box) -> Any:
     ranges = _ranges_of(tuple(params), box)
     if ranges is None:
         return cond
-    return _on_ranges(cond, tuple(params), ranges)
+    return _on_ranges(cond, tuple(params), ranges, SIGN_BOXES)
 
 
 @functools.lru_cache(maxsize=64)
@@ -829,9 +829,9 @@ _FLIPPED = {sympy.StrictGreaterThan: sympy.StrictLessThan,
 
 
 @functools.lru_cache(maxsize=8192)
-def _on_ranges(cond, params: tuple, ranges: tuple):
+def _on_ranges(cond, params: tuple, ranges: tuple, limit: int):
     if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)):
-        return cond.func(*[_on_ranges(a, params, ranges) for a in cond.args])
+        return cond.func(*[_on_ranges(a, params, ranges, limit) for a in cond.args])
     rel = type(cond)
     if rel not in _FLIPPED or cond.rhs != 0:
         return cond
@@ -840,7 +840,7 @@ def _on_ranges(cond, params: tuple, ranges: tuple):
         base, k = f.as_base_exp()
         if not (k.is_Integer and k > 0):
             return cond
-        s = sign_on(base, params, ranges)
+        s = _sign_on(base, params, ranges, limit)
         if s is None:
             kept.append(f)
         elif k % 2:
@@ -861,7 +861,6 @@ def _on_ranges(cond, params: tuple, ranges: tuple):
     return relation(lhs, sympy.Integer(0), evaluate=False)
 
 
-@functools.lru_cache(maxsize=8192)
 def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
     """``1`` or ``-1`` when the polynomial ``expr`` (rational coefficients) is provably
     positive or negative at every point of the ranges (``((low, high), ...)`` per
@@ -874,8 +873,15 @@ def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
     >>> sign_on(81 * p**2 - 9 * p + 1, (p,), (half,)), sign_on(p - 1, (p,), (half,))
     (1, None)
     """
+    return _sign_on(expr, tuple(params), tuple(ranges), SIGN_BOXES)
+
+
+@functools.lru_cache(maxsize=8192)
+def _sign_on(expr, params: tuple, ranges: tuple, limit: int) -> int | None:
     if expr.is_Rational:
         return None if expr == 0 else (1 if expr > 0 else -1)
+    if not params or not expr.free_symbols <= set(params):
+        return None                      # a symbol the ranges do not bound
     try:
         poly = sympy.Poly(expr, *params)
     except sympy.PolynomialError:
@@ -905,7 +911,7 @@ def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
             signs.add(1)
         elif hi < 0:
             signs.add(-1)
-        elif lo == hi == 0 or examined + len(boxes) >= SIGN_BOXES:
+        elif lo == hi == 0 or examined + len(boxes) >= limit:
             return None
         else:
             j = max(used, key=lambda i: b[i][1] - b[i][0])

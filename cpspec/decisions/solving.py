@@ -142,6 +142,8 @@ class ExactModel:
             gamma = at(self.gamma)
         except ZeroDivisionError:
             return bind()
+        if any(not 0 <= v <= 1 for row in P.values() for v in row.values()):
+            return bind()                # its error names the probability and its range
         return MDP(mdp.states, mdp.actions, lambda s, a: P[(s, a)],
                    lambda s, a, s2: R[(s, a, s2)],
                    mdp.mu0 if len(mdp.mu0) > 1 else next(iter(mdp.mu0)), gamma,

@@ -549,7 +549,7 @@ def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
         vs, arr = factors[0][:2]
         gone = tuple(i for i, v in enumerate(vs) if v not in keep)
         vs = tuple(v for v in vs if v in keep)
-        arr = _array(convert(arr).sum(axis=gone)) if gone else convert(arr)
+        arr = _array(convert(arr).sum(axis=gone)) if gone else _array(convert(arr))
     else:
         found = _sparse_contract([(f[0], f[1], f[3]) for f in factors], keep, convert)
         vs, arr = found if found is not None else _contract(

@@ -214,3 +214,16 @@ def test_each_coverage_query_gets_only_the_time_left():
     part._check_within(s, deadline)
     part._check_within(s, deadline)
     assert s.limits[0] <= 1000 and s.limits[1] <= 750, s.limits
+
+
+def test_sign_checks_read_only_the_parameters_they_are_given(monkeypatch):
+    unit = (Fraction(0), Fraction(1))
+    assert part.sign_on(p - 2, (), ()) is None        # p is bounded by nothing here
+    assert part.sign_on(p - 2 + q, (q,), (unit,)) is None
+    assert part.on_box(p - 2 < 0, (), sympy.And(p >= 0, p <= 1)) == (p - 2 < 0)
+    # the bisection limit is part of what is kept: lowering it is seen at once
+    f = 81 * p ** 2 - 9 * p + 1                       # positive, but needs halving
+    assert part.sign_on(f, (p,), (unit,)) == 1
+    monkeypatch.setattr(part, "SIGN_BOXES", 1)
+    assert part.sign_on(f, (p,), (unit,)) is None
+    assert part.on_box(f * (q - 2) < 0, (p, q), UNIT) == (f > 0)

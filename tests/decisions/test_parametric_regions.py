@@ -2,6 +2,7 @@
 against hand derivations and against exact solves on a grid of rational points."""
 
 import itertools
+from fractions import Fraction
 
 import pytest
 import sympy
@@ -209,3 +210,19 @@ def test_a_domain_for_a_parameter_the_model_lacks_is_named():
                                                 "have \\(its parameters: q\\)"):
         cp.solve(m, 2, domain={p: sympy.Interval(0, 1), q: sympy.Interval(0, 1)})
     assert cp.solve(m, 2, domain={q: sympy.Interval(0, 1)}).value == 2 * q
+
+
+def test_a_point_where_a_probability_leaves_0_1_is_named_as_such():
+    """The MDP at a point is read off the exact domain; a point where a probability is
+    not one still gets bind's error, which names the probability and its range."""
+    from cpspec.core.partition import Point
+    from cpspec.decisions.solving import ExactModel, optimal_at
+    x = sympy.Symbol("x")
+    m = cp.MDP([0, 1], ["a", "b"], lambda s, a: {0: x, 1: 1 - x},
+               lambda s, a, s2: s2 if a == "a" else 0, 0)
+    for bad in (sympy.Rational(-1, 2), sympy.Rational(3, 2)):
+        with pytest.raises(cp.ParameterError, match=r"only for 0 <= x <= 1"):
+            optimal_at(m, 2, Point([x], {x: bad}))
+    good = ExactModel.of(m).bound({x: sympy.Rational(1, 3)})
+    assert good.P[(0, "a")] == m.bind(x="1/3").P[(0, "a")] == {0: Fraction(1, 3),
+                                                               1: Fraction(2, 3)}

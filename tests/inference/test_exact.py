@@ -1,4 +1,6 @@
 
+from fractions import Fraction
+
 import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
@@ -174,3 +176,11 @@ def test_observation_outside_domain(dice):
     assert cp.P(dice.S == 13) == 0
     with pytest.raises(cp.ConditioningError):
         cp.E(dice.G, given=dice.S == 1)
+
+
+def test_one_factor_left_with_numbers_past_gmp_size_is_answered_exactly():
+    """A query whose last product is one table with no axes left, its integers past the
+    GMP threshold (1,000 bits): exact, like any other."""
+    d = cp.world("w", A=cp.bernoulli(Fraction(1, 3 ** 700)))
+    assert cp.P(d.A == 1) == sympy.Rational(1, 3 ** 700)
+    assert cp.P(d.A == 0) == 1 - sympy.Rational(1, 3 ** 700)
