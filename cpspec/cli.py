@@ -51,7 +51,7 @@ import numpy as np
 import sympy
 
 from .core.diagram import Diagram
-from .core.partition import ParameterRegion, show_condition
+from .core.partition import TIDY_ATOMS, ParameterRegion, show_condition, tidy
 from .core.regions import Choice
 from .errors import SpecError
 from .executors import connect, local_processes
@@ -65,6 +65,7 @@ from .spec.base import internal_error, normal_name, phrase_for, read_number, sho
 from .spec.files import read_text_file
 from .spec.jobs import plan_jobs, run_jobs
 from .spec.properties import build_properties, check_properties, read_check
+from .spec.queries import PolicyRef
 from .verification.procedures import verify
 from .verification.properties import no_incentive
 from .verification.synthesis import synthesize
@@ -288,12 +289,23 @@ def _regions_of(value, spec, enclosure=None) -> tuple:
         regs = [ParameterRegion(s.as_relational(value.x), a, {})
                 for s, a in value.pieces]
     elif isinstance(value, sympy.Piecewise):
-        regs = [ParameterRegion(c, e, {}) for e, c in value.args]
+        # a piece holds where its condition does and no earlier one's (the last piece's
+        # ``True`` reads "otherwise")
+        regs, earlier = [], []
+        for e, c in value.args:
+            regs.append(ParameterRegion(sympy.And(c, *[sympy.Not(k) for k in earlier]),
+                                        e, {}))
+            earlier.append(c)
+        regs = [r for r in regs if r.condition is not sympy.false]
     elif isinstance(value, sympy.logic.boolalg.Boolean) and value.free_symbols:
         regs = regions_where(value, domain=spec.domain_for(value.free_symbols), timeout=None,
                              enclosure=enclosure)
     elif hasattr(value, "regions") and callable(value.regions):
         regs = value.regions()
+    elif isinstance(value, PolicyRef):
+        raise SpecError("--regions: a policy has regions per state; ask for its action in "
+                        "one, e.g. \"pi*(STATE)\" (\"pi*(t, STATE)\" for a finite "
+                        "horizon), or for its value \"U(pi*)\"")
     else:
         raise SpecError(f"--regions: the answer {show(value)} does not depend on a "
                         "parameter (no regions to list)")
@@ -304,6 +316,10 @@ def _regions_of(value, spec, enclosure=None) -> tuple:
     doms = {x: spec.domains.get(x, spec.validity.get(x, sympy.Interval(0, 1)))
             for x in params}
     box = sympy.And(*[d.as_relational(x) for x, d in doms.items()])
+    if isinstance(value, sympy.Piecewise):
+        regs = [ParameterRegion(tidy(params, box, r.condition) if len(
+                    r.condition.atoms(sympy.core.relational.Relational)) <= TIDY_ATOMS
+                    else r.condition, r.answer, r.sample) for r in regs]
     return regs, params, box
 
 

@@ -522,6 +522,8 @@ ADVICE = (
     (re.compile(r" or give symbols assumptions \(positive=True\)"), None, ""),
     (re.compile(r"where\(\.\.\., enclosure=1/64\)"),
      "cpspec derive FILE QUERY --regions --enclosure 1/64", "--enclosure 1/64"),
+    # a factored state as spec files and the command line write it
+    (re.compile(r"\bState\((?=\w+=)"), "S(", None),
 )
 
 #: The command line's ``(pattern, replacement)`` pairs of :data:`ADVICE`, in order.
@@ -544,6 +546,8 @@ def phrase_for(message: str, interface: str = "cli") -> str:
     'bind the others (a [bind] entry NAME = "VALUE")'
     >>> phrase_for("give it, e.g. domain={r: sympy.Interval(0, 10)}", "cli")
     'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
+    >>> phrase_for("states are State(mood='fine'), State(mood='slump')", "spec")
+    "states are S(mood='fine'), S(mood='slump')"
     """
     if interface == "python" or not message:
         return message

@@ -95,7 +95,10 @@ class Solutions:
                                 "decision node D of world w)")
         mdp, horizon = self.spec.mdps[ref.mdp]
         if horizon is None:
-            raise SpecFileError(f"mdp {ref.mdp}: claims about pi* need horizon = ...")
+            raise SpecFileError(
+                f"mdp {ref.mdp}: claims about pi* need a planning horizon; add to "
+                f"[mdp.{ref.mdp}] horizon = 3 (steps), \"oo\" (infinite, with gamma < 1) "
+                "or a declared parameter such as \"N\"")
         return self.get(("mdp", ref.mdp))
 
 

@@ -310,3 +310,39 @@ def test_a_one_parameter_value_against_regions_over_two_is_compared_by_regions()
                                                  (0, True))) is False
     assert values_equal(derived, sympy.Piecewise((2 * p - 1, (p >= R(1, 2)) | (q > 2 * q + 5)),
                                                  (0, True))) is False
+
+
+def test_derive_regions_of_a_piecewise_value_reads_the_last_piece_as_otherwise(capsys):
+    """A Piecewise value's last piece (condition True) holds where no earlier one does:
+    it is listed with that condition, not as 'everywhere'."""
+    assert main(["derive", str(SPECS / "delayed_regions.toml"), "U(pi*)", "--regions"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["gamma*r where gamma*r > 1",
+                                                    "1 where gamma*r <= 1"]
+
+
+def test_derive_regions_errors_name_what_to_ask_instead(tmp_path, capsys):
+    spec = tmp_path / "mood.toml"
+    spec.write_text('''params = ["p"]
+[domains]
+p = "p >= 0 and p <= 1"
+[mdp.work]
+actions = ["steady", "gamble"]
+gamma = "9/10"
+start = { mood = "fine" }
+variables.mood = ["fine", "slump"]
+dynamics.mood.probs.slump = "0 if mood == slump else (1 - p if a == gamble else 0)"
+dynamics.mood.probs.fine = "1 if mood == slump else (p if a == gamble else 1)"
+reward = "0 if mood == slump else (1 if a == steady else 3 * p)"
+''')
+    assert main(["derive", str(spec), "pi*(S(mood='fine'))", "--regions"]) == 2
+    assert 'horizon = 3 (steps), "oo" (infinite' in capsys.readouterr().err
+    spec.write_text(spec.read_text().replace('gamma = "9/10"', 'gamma = "9/10"\nhorizon = "oo"'))
+    assert main(["derive", str(spec), "pi_work_star", "--regions"]) == 2
+    assert 'ask for its action in one, e.g. "pi*(STATE)"' in capsys.readouterr().err
+    assert main(["derive", str(spec), "pi*(fine)", "--regions"]) == 2
+    assert "states are S(mood='fine'), S(mood='slump')" in capsys.readouterr().err
+    assert main(["derive", str(spec), "pi*(S(mood='fine'))", "--regions"]) == 0
+    # by hand: gamble at fine is worth 3p + 9/10 (10p + (1 - p) 9/10 10) against 10
+    # for steady, so it pays exactly where 39p > 19
+    assert capsys.readouterr().out.splitlines() == ["steady where p >= 0 and p <= 19/39",
+                                                    "gamble where p <= 1 and p > 19/39"]
