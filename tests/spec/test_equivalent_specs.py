@@ -72,4 +72,4 @@ def test_cpspec_check_reports_the_equivalences(capsys):
     assert main(["check", str(REPO / "specs" / "upd_equivalence.toml")]) == 0
     out = capsys.readouterr().out
     assert "PASS  equivalent(itc, upd) over terminal_worlds: holds (enumeration" in out
-    assert "in state State(terminal='hard') ITC chooses 'work' and ITF chooses 'change'" in out
+    assert "in state S(terminal='hard') ITC chooses 'work' and ITF chooses 'change'" in out
