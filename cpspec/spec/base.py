@@ -523,7 +523,7 @@ ADVICE = (
     (re.compile(r"where\(\.\.\., enclosure=1/64\)"),
      "cpspec derive FILE QUERY --regions --enclosure 1/64", "--enclosure 1/64"),
     # a factored state as spec files and the command line write it
-    (re.compile(r"\bState\((?=\w+=)"), "S(", None),
+    (re.compile(r"(?<![.\w])State\((?=\w+=)"), "S(", None),   # not cp.State(...) in code
 )
 
 #: The command line's ``(pattern, replacement)`` pairs of :data:`ADVICE`, in order.
@@ -548,6 +548,8 @@ def phrase_for(message: str, interface: str = "cli") -> str:
     'give it, e.g. a [domains] entry r = "r >= 0 and r <= 10"'
     >>> phrase_for("states are State(mood='fine'), State(mood='slump')", "spec")
     "states are S(mood='fine'), S(mood='slump')"
+    >>> phrase_for("write cp.State(mood='fine')", "spec")
+    "write cp.State(mood='fine')"
     """
     if interface == "python" or not message:
         return message
