@@ -51,7 +51,7 @@ import numpy as np
 import sympy
 
 from .core.diagram import Diagram
-from .core.partition import TIDY_ATOMS, ParameterRegion, show_condition, tidy
+from .core.partition import ParameterRegion, show_condition, tidy_small
 from .core.regions import Choice
 from .errors import SpecError
 from .executors import connect, local_processes
@@ -317,9 +317,8 @@ def _regions_of(value, spec, enclosure=None) -> tuple:
             for x in params}
     box = sympy.And(*[d.as_relational(x) for x, d in doms.items()])
     if isinstance(value, sympy.Piecewise):
-        regs = [ParameterRegion(tidy(params, box, r.condition) if len(
-                    r.condition.atoms(sympy.core.relational.Relational)) <= TIDY_ATOMS
-                    else r.condition, r.answer, r.sample) for r in regs]
+        regs = [ParameterRegion(tidy_small(params, box, r.condition), r.answer, r.sample)
+                for r in regs]
     return regs, params, box
 
 

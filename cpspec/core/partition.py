@@ -44,7 +44,7 @@ from .regions import sample_of, valid_domain
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
-           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy", "tidy_small",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
            "sign_condition", "equivalent"]
@@ -424,9 +424,8 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
     for group in out:
         cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
             group[0].condition
-        if within is not None and len(group) > 1 and \
-                len(cond.atoms(sympy.core.relational.Relational)) <= TIDY_ATOMS:
-            cond = tidy(*within, cond, deadline=deadline)
+        if within is not None and len(group) > 1:
+            cond = tidy_small(*within, cond, deadline=deadline)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
                                       group[0].margin))
@@ -895,8 +894,7 @@ def _sign_on(expr, params: tuple, ranges: tuple, limit: int) -> int | None:
     seen = set()
     for corner in itertools.chain([tuple((lo + hi) / 2 for lo, hi in ranges)],
                                   itertools.product(*ranges)):
-        v = sum((c * math.prod(x ** e for x, e in zip(corner, m)) for m, c in terms),
-                Fraction(0))
+        v = _interval(terms, tuple((x, x) for x in corner))[0]     # the value there
         seen.add((v > 0) - (v < 0))
         if 0 in seen or len(seen) > 1:
             return None
@@ -1187,6 +1185,14 @@ def equivalent(params, box, a, b, timeout: float = 10.0) -> bool | None:
     s.add(*side)
     res = s.check()
     return True if res == z3.unsat else (False if res == z3.sat else None)
+
+
+def tidy_small(params, box, cond, deadline: Deadline | None = None) -> Any:
+    """:func:`tidy` for a condition of at most :data:`TIDY_ATOMS` relations; a larger
+    one is returned as it is (each relation would cost Z3 queries)."""
+    if len(cond.atoms(sympy.core.relational.Relational)) > TIDY_ATOMS:
+        return cond
+    return tidy(params, box, cond, deadline=deadline)
 
 
 def tidy(params, box, cond, deadline: Deadline | None = None) -> Any:

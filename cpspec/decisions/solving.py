@@ -1403,24 +1403,17 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
     # differ in their early steps share the evaluation of the later ones
     K = model.K
     V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
-    try:
-        key = ("end", None if V_end is None else
-               tuple(as_sympy(V_end[s]) for s in mdp.states))
-        hash((key, tuple(rules[-1][s] for s in mdp.states) if rules else ()))
-    except TypeError:                    # an unhashable action: nothing is kept
-        key = None
+    # (states and actions are hashable: the MDP keys its tables by them)
+    key = ("end", None if V_end is None else tuple(as_sympy(V_end[s]) for s in mdp.states))
     Vs, steps = [V], []
     for t in reversed(range(horizon)):
         deadline.check()
         rule = rules[t]
-        if key is not None:
-            key = (key, tuple(rule[s] for s in mdp.states))
-        got = model.memo.get(key) if key is not None else None
+        key = (key, tuple(rule[s] for s in mdp.states))
+        got = model.memo.get(key)
         if got is None:
-            got = ({s: model.q(s, rule[s], V) for s in mdp.states},
-                   _tie_conditions(model, rule, V))
-            if key is not None:
-                model.memo[key] = got
+            got = model.memo[key] = ({s: model.q(s, rule[s], V) for s in mdp.states},
+                                     _tie_conditions(model, rule, V))
         V = got[0]
         Vs.append(V)
         steps.append(got[1])
