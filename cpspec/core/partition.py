@@ -37,6 +37,7 @@ import z3
 
 from ..budget import Deadline
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
+from . import boxes
 from .display import html_table, svg
 from .functions import as_sympy, number_to_sympy, to_exact
 from .regions import sample_of, valid_domain
@@ -523,6 +524,14 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         if point is not None:
             add_region(point)
             continue
+        # subdivision first (exact integer bounds on the boundaries' signs): it proves the
+        # box covered, or finds a point no region covers, or leaves small boxes to Z3
+        found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
+        if found is True:
+            break
+        if found is not None:
+            add_region(found)
+            continue
         # prefer points inside the box (strictly), where the answer is the typical one
         solver.push()
         solver.add(to_z3(strictly(box), zv, ctx))
@@ -539,6 +548,64 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
                               "or bind a parameter")
         add_region(_point(params, inner or solver.model(), zv, solver, ctx, deadline))
     return regions
+
+
+#: Open boxes (:func:`cpspec.core.boxes.cover`) decided one by one by Z3; with more,
+#: the whole box is asked about at once.
+OPEN_BOXES = 64
+
+
+def _cover_by_boxes(params: tuple, box, regions: list, ctx, zv: Mapping, deadline: Deadline,
+                    what: str):
+    """``True`` when the regions cover the box, or a :class:`Point` of the box none of
+    them covers, by subdivision (:func:`cpspec.core.boxes.cover`) with Z3 deciding each
+    small box it leaves open on its own; None where subdivision does not apply (an
+    unbounded box, a condition that is not polynomial) or leaves too much open. Raises
+    :class:`BudgetError` when Z3 cannot decide a small box."""
+    ranges = _ranges_of(params, box)
+    if ranges is None:
+        return None
+    conds = [*[r.condition for r in regions], sympy.Not(box)]
+    found = boxes.cover(params, ranges, conds, deadline)
+    if found is None or len(found.open) > OPEN_BOXES:
+        return None
+    if found.point is not None:
+        return Point(params, found.point)
+    decided = _decide_open(params, found.open, conds, ctx, zv, _milliseconds(deadline))
+    if decided is True:
+        return True
+    if isinstance(decided, z3.Solver):
+        return _point(params, decided.model(), zv, decided, ctx, deadline)
+    deadline.check()
+    raise BudgetError(f"Z3 could not decide whether {len(regions)} regions cover {what} "
+                      f"where {decided}; pass a larger timeout or bind a parameter")
+
+
+def _decide_open(params: tuple, open_boxes: list, conds: list, ctx, zv: Mapping, ms: int):
+    """Z3 on each box :func:`cpspec.core.boxes.cover` left open: ``True`` when on every
+    one each point satisfies one of its conditions (read within that box), else the
+    solver holding a point that satisfies none (``sat``), else the box it could not
+    decide within ``ms`` milliseconds in all, as text."""
+    end = time.monotonic() + ms / 1000
+    for sub, left in open_boxes:
+        solver = _quick_solver(ctx, max(1, int((end - time.monotonic()) * 1000)))
+        for (lo, hi), x in zip(sub, params):
+            solver.add(zv[x] >= z3.RealVal(str(lo), ctx), zv[x] <= z3.RealVal(str(hi), ctx))
+        solver.add(*[z3.Not(to_z3(_on_ranges(conds[i], params, sub, SIGN_BOXES), zv, ctx))
+                     for i in left])
+        res = solver.check()
+        if res == z3.sat:
+            return solver
+        if res != z3.unsat:
+            where = ", ".join(f"{x} in [{lo}, {hi}]" for x, (lo, hi) in zip(params, sub))
+            return f"{where} ({solver.reason_unknown()})"
+    return True
+
+
+def _milliseconds(deadline: Deadline | None) -> int:
+    """What is left of ``deadline`` in milliseconds, for one Z3 query (at least 1)."""
+    left = deadline.remaining() if deadline is not None else None
+    return 2 ** 31 - 1 if left is None else max(1, min(2 ** 31 - 1, int(left * 1000)))
 
 
 def _check_within(solver, deadline: Deadline):
@@ -966,18 +1033,34 @@ SIMPLIFY_SECONDS = 1.5
 
 
 def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> Any:
-    """The conjunction of ``conds`` without the ones the box and the others imply (each
-    removal proved by Z3; a condition Z3 cannot decide about within
-    :data:`SIMPLIFY_SECONDS`, or within what is left of ``deadline``, is kept), each
-    condition first read within the box (:func:`on_box`)."""
+    """The conjunction of ``conds`` without the ones the box and the others imply, each
+    condition first read within the box (:func:`on_box`). A removal is proved by
+    subdivision (:func:`cpspec.core.boxes.cover`: the others' complements and the
+    condition cover the box), with Z3 deciding the small boxes subdivision leaves open;
+    a condition neither decides within :data:`SIMPLIFY_SECONDS`, or within what is left
+    of ``deadline``, is kept (the same region, described at more length).
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    >>> simplify_condition((p, q), box, [q > p**2, q > p**3, p < sympy.Rational(1, 2)])
+    (p < 1/2) & (q > p**2)
+    """
     params = tuple(params)
     conds = [on_box(c, params, box) for c in conds]
     conds = list(dict.fromkeys(c for c in conds if c is not sympy.true))
     if any(c is sympy.false for c in conds):
         return sympy.false
+    ranges = _ranges_of(params, box)
     ctx = _context()
-    zbox = _z3_of(box, params, ctx)
-    z = {c: _z3_of(c, params, ctx) for c in conds}
+    zv = {x: z3.Real(str(x), ctx) for x in params}
+    spent = time.monotonic()
+
+    def left() -> int:
+        """Milliseconds left for simplifying, within both budgets."""
+        out = int((SIMPLIFY_SECONDS - (time.monotonic() - spent)) * 1000)
+        rest_of_call = deadline.remaining() if deadline is not None else None
+        return out if rest_of_call is None else min(out, int(rest_of_call * 1000))
 
     def needed(c, others) -> bool:
         # a grid point where the others hold and c does not shows c is needed
@@ -985,53 +1068,28 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
         for k in others:
             inside = inside & _truths(k, params, box)[0]
         return bool(inside.any())
-    must = [c for c in conds if needed(c, [k for k in conds if k is not c])]
-    rest = [c for c in conds if c not in must]
-    # often the needed ones imply all the rest: one query instead of one per condition.
-    # Where they do not, Z3's point shows which of the rest fail there: one failing alone
-    # is needed; of several, the first is taken on trust (the conjunction is the same
-    # region either way) and asked about once more at the end
-    guessed: list = []
-    spent = time.monotonic()
-    def left(ms: int) -> int:
-        """Milliseconds for the next query: at most ``ms``, within both budgets."""
-        out = min(ms, int((SIMPLIFY_SECONDS - (time.monotonic() - spent)) * 1000))
-        rest_of_call = deadline.remaining() if deadline is not None else None
-        return out if rest_of_call is None else min(out, int(rest_of_call * 1000))
-    while rest and (ms := left(1000)) > 0:
-        s = _quick_solver(ctx, ms)
-        s.add(zbox, *[z[k] for k in must], z3.Not(z3.And(*[z[k] for k in rest])))
-        res = s.check()
-        if res == z3.unsat:
-            rest = []
-            break
-        if res != z3.sat:
-            break
-        m = s.model()
-        raw = [m.eval(z3.Real(str(x), ctx), model_completion=True) for x in params]
-        if not all(z3.is_rational_value(v) for v in raw):
-            break
-        values = {x: sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
-                  for x, v in zip(params, raw)}
-        truth = {c: truth_at(c, params, values) for c in rest}
-        failing = [c for c in rest if truth[c] is False]
-        if not failing or any(t is None for t in truth.values()):
-            break
-        if len(failing) > 1:
-            guessed.append(failing[0])
-        must.append(failing[0])
-        rest.remove(failing[0])
-    kept = [c for c in conds if c in must or c in rest]
-    for c in [*(c for c in conds if c in rest), *guessed]:
+
+    kept = list(conds)
+    for c in conds:
         others = [k for k in kept if k is not c]
-        if needed(c, others):
+        if needed(c, others) or (ms := left()) <= 0:
             continue
-        ms = left(500)
-        if ms <= 0:
-            break                     # undecided: kept (the same region, less tidy)
-        s = _quick_solver(ctx, ms)
-        s.add(zbox, *[z[k] for k in others], z3.Not(z[c]))
-        if s.check() == z3.unsat:
+        # c is implied where c, or the complement of another, or the outside of the box
+        # covers the box
+        question = [c, *[sympy.Not(k) for k in others], sympy.Not(box)]
+        found = (boxes.cover(params, ranges, question, deadline)
+                 if ranges is not None else None)
+        if found is not None and found.point is not None:
+            continue
+        if found is None:
+            s = _quick_solver(ctx, ms)
+            s.add(_z3_of(box, params, ctx), *[_z3_of(k, params, ctx) for k in others],
+                  z3.Not(_z3_of(c, params, ctx)))
+            implied = s.check() == z3.unsat
+        else:
+            implied = found.proved or _decide_open(params, found.open, question, ctx, zv,
+                                                   ms) is True
+        if implied:
             kept = others
     return sympy.And(*kept) if kept else sympy.true
 

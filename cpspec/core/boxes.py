@@ -1,0 +1,338 @@
+"""Exact certificates over a box of parameters by subdivision.
+
+A polynomial's values on a box lie between the least and the greatest of its Bernstein
+coefficients on that box (the corner coefficients are its values at the corners), and
+halving the box (de Casteljau's algorithm) tightens them. :func:`cover` uses this to
+decide, in integer arithmetic, whether some condition of a list holds at every point of
+a box: each condition is a Boolean of relations ``c * f_1**k_1 * ... * f_m**k_m  > 0``
+(``>=``, ``<``, ``<=``, ``=``, ``!=``) over irreducible polynomials ``f_i``, so on a box
+where each ``f_i`` has a known set of possible signs it is true, false or undecided.
+
+A box is **covered** when a condition is true on all of it, or when every combination of
+the possible signs of the factors still in question makes some condition true (one
+boundary curve crossing the box between two regions; two crossing each other). A box
+where every condition is false, or whose centre satisfies none, gives a rational point
+no condition covers. Other boxes are halved; a box that stays undecided (where three
+boundaries meet, or one touches another) is returned **open**, for an exact decision
+procedure (Z3) to settle on that small box alone.
+
+This is what :func:`cpspec.core.partition.partition` asks before it asks Z3 about the
+whole box: a parameter box covered by regions whose boundaries have high degree is
+proved covered by a few hundred small integer computations and a few local queries,
+instead of one query whose cost grows with the degree and number of every boundary.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Sequence
+
+import numpy as np
+import sympy
+
+__all__ = ["cover", "Cover", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
+
+#: Boxes :func:`cover` examines before it gives up (its answer is then None).
+COVER_BOXES = 2000
+#: Halvings after which an undecided box where at most three factors are in question is
+#: left open (for an exact local decision) instead of halved again.
+LOCAL_DEPTH = 5
+#: Halvings after which any undecided box is left open.
+MAX_DEPTH = 12
+#: Sign combinations of the undecided factors enumerated on one box, at most.
+COMBINATIONS = 81
+
+_TESTS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v: v >= 0,
+          sympy.StrictLessThan: lambda v: v < 0, sympy.LessThan: lambda v: v <= 0,
+          sympy.Equality: lambda v: v == 0, sympy.Unequality: lambda v: v != 0}
+
+
+@dataclass
+class Cover:
+    """What :func:`cover` found: ``proved`` (every point of the box satisfies a
+    condition), else ``point`` (a rational point, ``{symbol: Rational}``, that satisfies
+    none), else ``open``: the boxes left undecided, each ``(ranges, indices)`` with its
+    ranges (``((low, high), ...)`` per parameter, Fractions) and the indices of the
+    conditions that are not false on it (the rest of the box is covered)."""
+    proved: bool = False
+    point: dict | None = None
+    open: list = field(default_factory=list)
+
+
+class _Unsupported(Exception):
+    """A condition that is not a Boolean of polynomial relations with rational
+    coefficients (the certificate does not apply)."""
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(cond, params: tuple):
+    """``cond`` as nested tuples: ``('c', bool)``, ``('&', parts)``, ``('|', parts)``,
+    ``('~', part)`` or ``('a', test, sign, ((factor, power), ...))`` with each factor a
+    primitive integer :class:`sympy.Poly` with a positive leading coefficient."""
+    if cond is sympy.true or cond is sympy.false:
+        return ("c", bool(cond))
+    if isinstance(cond, (sympy.And, sympy.Or)):
+        return ("&" if isinstance(cond, sympy.And) else "|",
+                tuple(_parse(a, params) for a in cond.args))
+    if isinstance(cond, sympy.Not):
+        return ("~", _parse(cond.args[0], params))
+    test = _TESTS.get(type(cond))
+    if test is None:
+        raise _Unsupported(cond)
+    parts = sympy.Mul.make_args(cond.lhs) if cond.rhs == 0 else (cond.lhs - cond.rhs,)
+    sign, factors = 1, {}
+    for part in parts:
+        base, k = part.as_base_exp()
+        if not (k.is_Integer and k > 0):
+            base, k = part, 1
+        if base.is_Rational:
+            sign *= (1 if base > 0 else -1 if base < 0 else 0) ** k
+            continue
+        s, fs = _factor(base, params)
+        sign *= s ** k
+        for f, j in fs:
+            factors[f] = factors.get(f, 0) + j * k
+    if sign == 0:
+        return ("c", bool(test(0)))
+    factors = tuple(factors.items())
+    if not factors:
+        return ("c", bool(test(sign)))
+    return ("a", test, sign, tuple(factors))
+
+
+@functools.lru_cache(maxsize=8192)
+def _factor(expr, params: tuple) -> tuple:
+    """``(sign, ((factor, power), ...))``: the sign of a polynomial's (or a rational
+    function's: numerator times denominator) constant and its irreducible factors, each
+    primitive over the integers with a positive leading coefficient."""
+    try:
+        poly = sympy.Poly(expr, *params)
+    except sympy.PolynomialError:
+        poly = None
+    if poly is None or not all(c.is_Rational for c in poly.coeffs()):
+        num, den = sympy.fraction(sympy.together(expr))
+        try:
+            poly = sympy.Poly(sympy.expand(num * den), *params)
+        except sympy.PolynomialError:
+            raise _Unsupported(expr) from None
+        if not all(c.is_Rational for c in poly.coeffs()):
+            raise _Unsupported(expr)
+    if poly.is_zero:
+        return 0, ()
+    constant, parts = poly.factor_list()
+    sign = 1 if constant > 0 else -1
+    factors = []
+    for f, k in parts:
+        if f.LC() < 0:
+            f = -f
+            sign *= (-1) ** k
+        factors.append((f, k))
+    return sign, tuple(factors)
+
+
+def _atom_signs(sets, k: int) -> frozenset:
+    return frozenset(s ** k for s in sets)
+
+
+def _truth(tree, signs: dict):
+    """True, False or None (undecided) of a parsed condition when each factor's sign is
+    one of ``signs[factor]`` (independently)."""
+    kind = tree[0]
+    if kind == "c":
+        return tree[1]
+    if kind == "a":
+        _, test, sign, factors = tree
+        possible = {sign}
+        for f, k in factors:
+            possible = {a * b for a in possible for b in _atom_signs(signs[f], k)}
+        truths = {bool(test(v)) for v in possible}
+        return truths.pop() if len(truths) == 1 else None
+    if kind == "~":
+        t = _truth(tree[1], signs)
+        return None if t is None else not t
+    values = [_truth(t, signs) for t in tree[1]]
+    if kind == "&":
+        return False if False in values else (None if None in values else True)
+    return True if True in values else (None if None in values else False)
+
+
+def _factors_of(tree, out: dict) -> dict:
+    if tree[0] == "a":
+        for f, _ in tree[3]:
+            out.setdefault(f, None)
+    elif tree[0] in "&|":
+        for t in tree[1]:
+            _factors_of(t, out)
+    elif tree[0] == "~":
+        _factors_of(tree[1], out)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _change(n: int, lo: Fraction, width: Fraction) -> np.ndarray:
+    """The matrix taking a polynomial's power coefficients in ``x`` (degree ``n``) to its
+    Bernstein coefficients in ``t`` on ``[0, 1]``, where ``x = lo + width * t``."""
+    # power basis in x -> power basis in t: (lo + w t)^i = sum_j C(i, j) lo^(i-j) w^j t^j
+    shift = [[Fraction(math.comb(i, j)) * lo ** (i - j) * width ** j if j <= i else Fraction(0)
+              for i in range(n + 1)] for j in range(n + 1)]
+    # power basis in t -> Bernstein: b_k = sum_{j<=k} C(k, j) / C(n, j) a_j
+    to_b = [[Fraction(math.comb(k, j), math.comb(n, j)) if j <= k else Fraction(0)
+             for j in range(n + 1)] for k in range(n + 1)]
+    m = [[sum(to_b[k][j] * shift[j][i] for j in range(n + 1)) for i in range(n + 1)]
+         for k in range(n + 1)]
+    return np.array(m, dtype=object)
+
+
+@functools.lru_cache(maxsize=64)
+def _halves(n: int) -> tuple:
+    """Integer matrices taking Bernstein coefficients of degree ``n`` on ``[0, 1]`` to
+    those on ``[0, 1/2]`` and ``[1/2, 1]``, both times ``2**n`` (de Casteljau at 1/2)."""
+    left = [[2 ** (n - k) * math.comb(k, j) if j <= k else 0 for j in range(n + 1)]
+            for k in range(n + 1)]
+    right = [[2 ** k * math.comb(n - k, j - k) if j >= k else 0 for j in range(n + 1)]
+             for k in range(n + 1)]
+    return np.array(left, dtype=object), np.array(right, dtype=object)
+
+
+def _along(m: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
+    return np.moveaxis(np.tensordot(m, a, axes=([1], [axis])), 0, axis)
+
+
+def bernstein(poly: sympy.Poly, ranges: Sequence) -> np.ndarray:
+    """Integer Bernstein coefficients of ``poly`` (rational coefficients, one generator
+    per range) on the box ``ranges`` (``((low, high), ...)``, Fractions), times a positive
+    constant: an array with one axis per generator, of length its degree plus one.
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> bernstein(sympy.Poly(2 * p - 1, p), ((Fraction(0), Fraction(1)),)).tolist()
+    [-1, 1]
+    """
+    degrees = poly.degree_list() if poly.gens else ()
+    a = np.zeros([d + 1 for d in degrees], dtype=object)
+    a[...] = Fraction(0)
+    for m, c in poly.terms():
+        a[m] = Fraction(int(c.p), int(c.q))
+    for axis, (d, (lo, hi)) in enumerate(zip(degrees, ranges)):
+        a = _along(_change(d, Fraction(lo), Fraction(hi) - Fraction(lo)), a, axis)
+    scale = math.lcm(*[v.denominator for v in a.flat])
+    out = np.empty(a.shape, dtype=object)
+    out.flat[:] = [int(v * scale) for v in a.flat]
+    g = math.gcd(*out.flat)
+    if g > 1:
+        out.flat[:] = [v // g for v in out.flat]
+    return out
+
+
+def _sign_set(b: np.ndarray) -> frozenset:
+    lo, hi = min(b.flat), max(b.flat)
+    if lo > 0:
+        return frozenset({1})
+    if hi < 0:
+        return frozenset({-1})
+    if lo >= 0:
+        return frozenset({0, 1})
+    if hi <= 0:
+        return frozenset({-1, 0})
+    return frozenset({-1, 0, 1})
+
+
+def _split(b: np.ndarray) -> list:
+    """The coefficients on the ``2**d`` halves of the box, in ``itertools.product``
+    order of (low half, high half) per axis."""
+    parts = [b]
+    for axis in range(b.ndim):
+        n = b.shape[axis] - 1
+        if n == 0:
+            parts = [x for x in parts for x in (x, x)]
+            continue
+        left, right = _halves(n)
+        parts = [x for y in parts for x in (_along(left, y, axis), _along(right, y, axis))]
+    return parts
+
+
+def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
+          deadline=None, boxes: int | None = None) -> Cover | None:
+    """Whether every point of the box ``ranges`` (``((low, high), ...)`` per parameter,
+    Fractions; closed) satisfies one of ``conds`` (SymPy Booleans of polynomial relations
+    in ``params`` with rational coefficients), by exact subdivision (module docstring).
+    Returns a :class:`Cover`, or None when a condition is not of that form or more than
+    ``boxes`` (default :data:`COVER_BOXES`) boxes would be needed.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> unit = ((Fraction(0), Fraction(1)),) * 2
+    >>> cover((p, q), unit, [q - p**3 >= 0, q - p**3 < 0]).proved
+    True
+    >>> cover((p, q), unit, [q - p**3 > 0, q - p**3 < -Fraction(1, 2)]).point
+    {p: 3/4, q: 1/4}
+    """
+    params = tuple(params)
+    ranges = tuple((Fraction(lo), Fraction(hi)) for lo, hi in ranges)
+    try:
+        trees = [_parse(c, params) for c in conds]
+    except _Unsupported:
+        return None
+    factors = list({f: None for t in trees for f in _factors_of(t, {})})
+    start = {f: bernstein(f, ranges) for f in factors}
+    limit = COVER_BOXES if boxes is None else boxes
+    out = Cover()
+    # a box: (ranges, depth, coefficients of its undecided factors, signs of all)
+    stack = deque([(ranges, 0, start, {})])     # breadth first: large boxes first
+    examined = 0
+    while stack:
+        if deadline is not None:
+            deadline.check()
+        examined += 1
+        if examined > limit:
+            return None
+        box, depth, coeffs, known = stack.popleft()
+        signs = dict(known)
+        for f, b in coeffs.items():
+            signs[f] = _sign_set(b)
+        truths = [_truth(t, signs) for t in trees]
+        if True in truths:
+            continue
+        left = [i for i, t in enumerate(truths) if t is None]
+        centre = tuple((lo + hi) / 2 for lo, hi in box)
+        if not left:
+            out.point = _point(params, centre)
+            return out
+        asked = list({f: None for i in left for f in _factors_of(trees[i], {})
+                      if len(signs[f]) > 1})
+        if math.prod(len(signs[f]) for f in asked) <= COMBINATIONS and all(
+                any(_truth(trees[i], {**signs, **dict(zip(asked, map(frozenset, map(
+                    lambda s: {s}, combo))))}) for i in left)
+                for combo in itertools.product(*[sorted(signs[f]) for f in asked])):
+            continue
+        halves = {f: _split(b) for f, b in coeffs.items() if len(signs[f]) > 1}
+        # the first half's last corner is the box's centre: the signs there, exactly
+        at_centre = {**signs, **{f: frozenset({_sign(h[0].flat[-1])})
+                                 for f, h in halves.items()}}
+        if not any(_truth(trees[i], at_centre) for i in left):
+            out.point = _point(params, centre)
+            return out
+        if depth >= MAX_DEPTH or (depth >= LOCAL_DEPTH and len(asked) <= 3):
+            out.open.append((box, left))
+            continue
+        fixed = {f: s for f, s in signs.items() if len(s) == 1}
+        for k, corner in enumerate(itertools.product((0, 1), repeat=len(box))):
+            sub = tuple((lo, (lo + hi) / 2) if c == 0 else ((lo + hi) / 2, hi)
+                        for (lo, hi), c in zip(box, corner))
+            stack.append((sub, depth + 1, {f: h[k] for f, h in halves.items()}, fixed))
+    if not out.open:
+        out.proved = True
+    return out
+
+
+def _sign(v) -> int:
+    return (v > 0) - (v < 0)
+
+
+def _point(params: tuple, values: tuple) -> dict:
+    return {x: sympy.Rational(v.numerator, v.denominator) for x, v in zip(params, values)}
