@@ -226,3 +226,42 @@ def test_a_point_where_a_probability_leaves_0_1_is_named_as_such():
     good = ExactModel.of(m).bound({x: sympy.Rational(1, 3)})
     assert good.P[(0, "a")] == m.bind(x="1/3").P[(0, "a")] == {0: Fraction(1, 3),
                                                                1: Fraction(2, 3)}
+
+
+def chain(n: int) -> cp.MDP:
+    """n states in a row over (p, q): ``risky`` jumps two ahead with probability p and
+    falls back to the start otherwise; ``safe`` moves one ahead with probability q; each
+    step pays the index of its state; the last absorbs (the regions benchmark's model)."""
+    last = n - 1
+
+    def transition(s, a):
+        if s == last:
+            return {s: 1}
+        if a == "risky":
+            return {min(s + 2, last): p, 0: 1 - p}
+        return {s + 1: q, s: 1 - q}
+    return cp.MDP(list(range(n)), ["risky", "safe"], transition, lambda s, a, s2: s, 0,
+                  gamma="9/10")
+
+
+def test_coverage_is_proved_by_subdivision_and_agrees_with_the_whole_box_query(monkeypatch):
+    """The discounted chain's boundaries have degree 5: the box is proved covered by
+    exact subdivision, without the one Z3 query about the whole box, and the regions are
+    the ones that query gives."""
+    from cpspec.core import boxes
+    asked = []
+    real = part._check_within
+    monkeypatch.setattr(part, "_check_within", lambda s, d: asked.append(1) or real(s, d))
+    sol = cp.solve(chain(6), sympy.oo, domain=UNIT)
+    assert asked == []
+    monkeypatch.setattr(boxes, "cover", lambda *args, **kw: None)
+    whole = cp.solve(chain(6), sympy.oo, domain=UNIT)
+    assert asked                                    # the whole-box query, this time
+    box = part.box_condition([p, q], UNIT)
+    assert len(sol.pieces) == len(whole.pieces) == 6
+    for a in sol.pieces:
+        b, = [b for b in whole.pieces if b.answer.rules == a.answer.rules]
+        assert part.equivalent([p, q], box, a.condition, b.condition) is True
+    for pv, qv in itertools.product(GRID, GRID):   # and exact solves agree at the grid
+        exact = cp.solve(chain(6).bind(p=pv, q=qv), sympy.oo)
+        assert sol.region_of({p: pv, q: qv}).answer.rules == exact.rules

@@ -1,0 +1,187 @@
+"""Exact subdivision certificates (cpspec.core.boxes), checked against independent
+computations: the Bernstein form rebuilt symbolically, exact values at points, and Z3's
+decision on the whole box."""
+
+import random
+from fractions import Fraction
+
+import pytest
+import sympy
+import z3
+
+from cpspec.core import boxes
+from cpspec.core import partition as part
+
+p, q = sympy.symbols("p q")
+F = Fraction
+R = sympy.Rational
+UNIT = ((F(0), F(1)), (F(0), F(1)))
+
+
+def random_polynomial(rng, degree=3):
+    out = sum(rng.randint(-4, 4) * p ** i * q ** j
+              for i in range(degree + 1) for j in range(degree + 1 - i)
+              if rng.random() < 0.6)
+    return out if out != 0 and out.free_symbols else p - q + R(rng.randint(-3, 3), 4)
+
+
+def random_box(rng):
+    out = []
+    for _ in range(2):
+        lo = F(rng.randint(-6, 5), rng.randint(1, 4))
+        out.append((lo, lo + F(rng.randint(1, 6), rng.randint(1, 4))))
+    return tuple(out)
+
+
+def rebuilt(b, box):
+    """The polynomial whose Bernstein coefficients on ``box`` are ``b``, in p and q."""
+    (p0, p1), (q0, q1) = box
+    t, s = (p - R(p0)) / R(p1 - p0), (q - R(q0)) / R(q1 - q0)
+    n, m = b.shape[0] - 1, b.shape[1] - 1
+    return sympy.expand(sum(
+        int(b[i, j]) * sympy.binomial(n, i) * t ** i * (1 - t) ** (n - i)
+        * sympy.binomial(m, j) * s ** j * (1 - s) ** (m - j)
+        for i in range(n + 1) for j in range(m + 1)))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_bernstein_coefficients_are_the_polynomial_times_a_positive_constant(seed):
+    rng = random.Random(seed)
+    f, box = random_polynomial(rng), random_box(rng)
+    poly = sympy.Poly(f, p, q)
+    b = boxes.bernstein(poly, box)
+    ratio = sympy.cancel(rebuilt(b, box) / f)
+    assert ratio.is_Rational and ratio > 0, ratio
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_halving_gives_the_coefficients_on_the_halves(seed):
+    rng = random.Random(seed)
+    f, box = random_polynomial(rng), random_box(rng)
+    poly = sympy.Poly(f, p, q)
+    (p0, p1), (q0, q1) = box
+    pm, qm = (p0 + p1) / 2, (q0 + q1) / 2
+    halves = boxes._split(boxes.bernstein(poly, box))
+    subs = [((p0, pm), (q0, qm)), ((p0, pm), (qm, q1)), ((pm, p1), (q0, qm)),
+            ((pm, p1), (qm, q1))]
+    for h, sub in zip(halves, subs):
+        ratio = sympy.cancel(rebuilt(h, sub) / f)
+        assert ratio.is_Rational and ratio > 0, (sub, ratio)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_enclosure_holds_at_points_of_the_box(seed):
+    rng = random.Random(seed)
+    f, box = random_polynomial(rng, 4), random_box(rng)
+    signs = boxes._sign_set(boxes.bernstein(sympy.Poly(f, p, q), box))
+    (p0, p1), (q0, q1) = box
+    for i in range(7):
+        for j in range(7):
+            v = f.subs({p: R(p0 + (p1 - p0) * F(i, 6)), q: R(q0 + (q1 - q0) * F(j, 6))})
+            assert int(sympy.sign(v)) in signs
+
+
+def z3_uncovered(conds, box, excluded=()):
+    """Z3's own answer: a point of the box (outside the ``excluded`` boxes) that
+    satisfies none of the conditions, or None."""
+    ctx = z3.Context()
+    zv = {x: z3.Real(str(x), ctx) for x in (p, q)}
+    s = z3.Solver(ctx=ctx)
+    for (lo, hi), x in zip(box, (p, q)):
+        s.add(zv[x] >= z3.RealVal(str(lo), ctx), zv[x] <= z3.RealVal(str(hi), ctx))
+    for sub in excluded:
+        s.add(z3.Not(z3.And(*[z3.And(zv[x] >= z3.RealVal(str(lo), ctx),
+                                     zv[x] <= z3.RealVal(str(hi), ctx))
+                              for (lo, hi), x in zip(sub, (p, q))])))
+    s.add(*[z3.Not(part.to_z3(c, zv, ctx)) for c in conds])
+    res = s.check()
+    assert res != z3.unknown
+    return s.model() if res == z3.sat else None
+
+
+def cells(polys, rng):
+    """The sign cells of the curves, each a conjunction (strict and non-strict sides
+    chosen at random, so that every point is in exactly one cell)."""
+    out = [sympy.true]
+    for f in polys:
+        strict = rng.random() < 0.5
+        above, below = (f > 0, f <= 0) if strict else (f >= 0, f < 0)
+        out = [c & side for c in out for side in (above, below)]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_cells_of_crossing_curves_cover_the_box(seed):
+    rng = random.Random(seed)
+    polys = [random_polynomial(rng, rng.choice((1, 2, 3))) for _ in range(rng.choice((1, 2, 3)))]
+    conds = cells(polys, rng)
+    found = boxes.cover((p, q), UNIT, conds)
+    assert found is not None and found.point is None
+    # what is not left open is covered, on Z3's independent word
+    assert z3_uncovered(conds, UNIT, [sub for sub, _ in found.open]) is None
+    for sub, left in found.open:    # the conditions left on an open box: the others are false there
+        inside = z3_uncovered([conds[i] for i in left], sub)
+        assert inside is None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_missing_cell_is_found_or_left_open_never_proved(seed):
+    rng = random.Random(seed)
+    polys = [random_polynomial(rng, rng.choice((1, 2, 3))) for _ in range(rng.choice((1, 2)))]
+    conds = cells(polys, rng)
+    dropped = conds.pop(rng.randrange(len(conds)))
+    found = boxes.cover((p, q), UNIT, conds)
+    gap = z3_uncovered(conds, UNIT)
+    assert found is not None
+    if gap is None:                              # the dropped cell was empty in the box
+        assert found.point is None
+        return
+    assert not found.proved
+    if found.point is not None:
+        point = found.point
+        assert all(0 <= point[x] <= 1 for x in (p, q))
+        assert not any(part.truth_at(c, (p, q), point) for c in conds)
+        assert part.truth_at(dropped, (p, q), point)
+    else:          # the gap lies in the open boxes only
+        assert z3_uncovered(conds, UNIT, [sub for sub, _ in found.open]) is None
+
+
+def test_a_gap_with_an_interior_is_found_at_a_rational_point():
+    conds = [q - p ** 3 > 0, q - p ** 3 < -R(1, 2)]
+    found = boxes.cover((p, q), UNIT, conds)
+    assert found.point == {p: R(3, 4), q: R(1, 4)}
+    assert boxes.cover((p, q), UNIT, [q - p ** 3 >= 0, q - p ** 3 < 0]).proved
+
+
+def test_a_boundary_on_a_halving_line_and_on_the_box_edge_is_covered():
+    """Curves through the box's edges and through the dyadic points where it is halved
+    (coefficients that are zero) are still decided: the signs there are {0, +}."""
+    conds = [p <= R(1, 2), (p > R(1, 2)) & (q * (1 - p) >= 0)]
+    assert boxes.cover((p, q), UNIT, conds).proved
+    conds = [p * q > 0, sympy.Eq(p * q, 0)]
+    assert boxes.cover((p, q), UNIT, conds).proved
+
+
+def test_a_gap_that_is_only_a_curve_is_left_open_not_proved():
+    """A missing boundary (measure zero: no centre of a box lies on it) cannot be found
+    by subdivision; it must be left open for Z3, which finds it."""
+    f = q - p ** 2 - R(1, 5)
+    found = boxes.cover((p, q), UNIT, [f > 0, f < 0])
+    assert found is not None and not found.proved and found.point is None
+    assert found.open and all(len(left) == 2 for _, left in found.open)
+    models = [z3_uncovered([f > 0, f < 0], sub) for sub, _ in found.open]
+    assert any(m is not None for m in models)
+
+
+def test_conditions_it_cannot_read_give_none():
+    a = sympy.Symbol("a")
+    assert boxes.cover((p, q), UNIT, [sympy.sqrt(p) > q, q >= sympy.sqrt(p)]) is None
+    assert boxes.cover((p, q), UNIT, [a * p > q]) is None
+    assert boxes.cover((p,), UNIT[:1], [p > 0, p <= 0], boxes=0) is None
+
+
+def test_a_rational_function_is_read_by_the_sign_of_numerator_times_denominator():
+    conds = [p / (q + 1) - R(1, 3) > 0, (3 * p - q - 1) / (q + 1) <= 0]
+    assert boxes.cover((p, q), UNIT, conds).proved
+    found = boxes.cover((p, q), UNIT, [p / (q - 2) > 0])
+    assert found.point is not None           # p / (q - 2) <= 0 on the whole box
