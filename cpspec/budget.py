@@ -143,6 +143,19 @@ def _disarm(previous) -> None:
             continue
 
 
+def _from_expiry(exc: BaseException) -> bool:
+    """Whether ``exc`` comes of an :class:`Expired` (the alarm raised inside Python code
+    that a C loop called, such as NumPy's over an object array, reaches the caller as a
+    ``SystemError`` whose cause is the expiry)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Expired):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def within(deadline: Deadline, verb: str, work, error=None):
     """``work()`` run within the call's budget ``deadline`` (:func:`time_limit`); its
     expiry becomes a :class:`~cpspec.errors.BudgetError` naming ``verb`` (or the
@@ -155,7 +168,9 @@ def within(deadline: Deadline, verb: str, work, error=None):
     try:
         with time_limit(deadline):
             return work()
-    except Expired:
+    except (Expired, SystemError) as exc:
+        if isinstance(exc, SystemError) and not _from_expiry(exc):
+            raise
         if not deadline.expired():   # an enclosing call's budget: that call reports it
             raise
         if error is not None:

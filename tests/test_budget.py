@@ -192,3 +192,26 @@ def test_an_expiry_dropped_where_python_drops_exceptions_fires_again():
     assert len(dropped) == 1 and time.perf_counter() - t0 < 5
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+
+
+def test_an_expiry_inside_numpys_loop_over_python_objects_is_a_budget_error():
+    """The alarm may fire in Python code NumPy calls from C (an object array of
+    Fractions): it arrives as a SystemError caused by the expiry, and is still reported
+    as the call's BudgetError; a SystemError of another cause is left alone."""
+    import numpy as np
+    from cpspec.budget import within
+    a = np.array([[Fraction(k, 7) for k in range(60)]] * 60, dtype=object)
+    t0 = time.perf_counter()
+
+    def work():
+        while time.perf_counter() - t0 < 10:       # bounded: a failure, never a hang
+            a.dot(a)
+
+    with pytest.raises(cp.BudgetError, match="solve did not finish within timeout=0.2 s"):
+        within(Deadline(0.2), "solve", work)
+    assert time.perf_counter() - t0 < 5
+
+    def broken():
+        raise SystemError("something else")
+    with pytest.raises(SystemError, match="something else"):
+        within(Deadline(5), "solve", broken)
