@@ -90,6 +90,7 @@ def _parse(cond, params: tuple):
         base, k = part.as_base_exp()
         if not (k.is_Integer and k > 0):
             base, k = part, 1
+        k = int(k)
         if base.is_Rational:
             sign *= (1 if base > 0 else -1 if base < 0 else 0) ** k
             continue
@@ -131,7 +132,7 @@ def _factor(expr, params: tuple) -> tuple:
         if f.LC() < 0:
             f = -f
             sign *= (-1) ** k
-        factors.append((f, k))
+        factors.append((f, int(k)))
     return sign, tuple(factors)
 
 
@@ -188,17 +189,6 @@ def _change(n: int, lo: Fraction, width: Fraction) -> np.ndarray:
     return np.array(m, dtype=object)
 
 
-@functools.lru_cache(maxsize=64)
-def _halves(n: int) -> tuple:
-    """Integer matrices taking Bernstein coefficients of degree ``n`` on ``[0, 1]`` to
-    those on ``[0, 1/2]`` and ``[1/2, 1]``, both times ``2**n`` (de Casteljau at 1/2)."""
-    left = [[2 ** (n - k) * math.comb(k, j) if j <= k else 0 for j in range(n + 1)]
-            for k in range(n + 1)]
-    right = [[2 ** k * math.comb(n - k, j - k) if j >= k else 0 for j in range(n + 1)]
-             for k in range(n + 1)]
-    return np.array(left, dtype=object), np.array(right, dtype=object)
-
-
 def _along(m: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(np.tensordot(m, a, axes=([1], [axis])), 0, axis)
 
@@ -206,13 +196,19 @@ def _along(m: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
 def bernstein(poly: sympy.Poly, ranges: Sequence) -> np.ndarray:
     """Integer Bernstein coefficients of ``poly`` (rational coefficients, one generator
     per range) on the box ``ranges`` (``((low, high), ...)``, Fractions), times a positive
-    constant: an array with one axis per generator, of length its degree plus one.
+    constant: an array with one axis per generator, of length its degree plus one (kept:
+    the same factors recur from question to question; do not modify the array).
 
     >>> import sympy
     >>> p = sympy.Symbol("p")
     >>> bernstein(sympy.Poly(2 * p - 1, p), ((Fraction(0), Fraction(1)),)).tolist()
     [-1, 1]
     """
+    return _bernstein(poly, tuple((Fraction(lo), Fraction(hi)) for lo, hi in ranges))
+
+
+@functools.lru_cache(maxsize=4096)
+def _bernstein(poly: sympy.Poly, ranges: tuple) -> np.ndarray:
     degrees = poly.degree_list() if poly.gens else ()
     a = np.zeros([d + 1 for d in degrees], dtype=object)
     a[...] = Fraction(0)
@@ -244,16 +240,30 @@ def _sign_set(b: np.ndarray) -> frozenset:
 
 def _split(b: np.ndarray) -> list:
     """The coefficients on the ``2**d`` halves of the box, in ``itertools.product``
-    order of (low half, high half) per axis."""
+    order of (low half, high half) per axis, each times a positive constant."""
     parts = [b]
     for axis in range(b.ndim):
-        n = b.shape[axis] - 1
-        if n == 0:
+        if b.shape[axis] == 1:
             parts = [x for x in parts for x in (x, x)]
             continue
-        left, right = _halves(n)
-        parts = [x for y in parts for x in (_along(left, y, axis), _along(right, y, axis))]
+        parts = [x for y in parts for x in _halve(y, axis)]
     return parts
+
+
+def _halve(b: np.ndarray, axis: int) -> tuple:
+    """De Casteljau at 1/2 along ``axis`` in integers: the sums ``c_i + c_(i+1)`` taken
+    ``r`` times are ``2**r`` times the averages, so the halves' coefficients, all times
+    ``2**n``, are ``2**(n-k) * c_0`` after ``k`` rounds (low half) and ``2**k * c_k``
+    after ``n - k`` rounds (high half)."""
+    c = np.moveaxis(b, axis, 0)
+    n = c.shape[0] - 1
+    low, high = [c[0] * (1 << n)], [None] * (n + 1)
+    high[n] = c[n] * (1 << n)
+    for r in range(1, n + 1):
+        c = c[:-1] + c[1:]
+        low.append(c[0] * (1 << (n - r)))
+        high[n - r] = c[-1] * (1 << (n - r))
+    return (np.moveaxis(np.stack(low), 0, axis), np.moveaxis(np.stack(high), 0, axis))
 
 
 def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
@@ -318,7 +328,7 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
             out.point = _point(params, centre)
             return out
         if depth >= MAX_DEPTH or (depth >= LOCAL_DEPTH and len(asked) <= 3):
-            out.open.append((box, left))
+            out.open.append((box, left, [_residual(conds[i], trees[i], signs) for i in left]))
             continue
         fixed = {f: s for f, s in signs.items() if len(s) == 1}
         for k, corner in enumerate(itertools.product((0, 1), repeat=len(box))):
@@ -328,6 +338,18 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
     if not out.open:
         out.proved = True
     return out
+
+
+def _residual(cond, tree, signs: dict):
+    """``cond`` with each relation that is decided under ``signs`` replaced by its truth
+    value (the condition as it reads on the box those signs hold on)."""
+    kind = tree[0]
+    if kind in "&|":
+        return cond.func(*[_residual(c, t, signs) for c, t in zip(cond.args, tree[1])])
+    if kind == "~":
+        return sympy.Not(_residual(cond.args[0], tree[1], signs))
+    t = _truth(tree, signs)
+    return cond if t is None else sympy.true if t else sympy.false
 
 
 def _sign(v) -> int:

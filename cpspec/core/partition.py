@@ -35,7 +35,7 @@ import numpy as np
 import sympy
 import z3
 
-from ..budget import Deadline
+from ..budget import Deadline, Expired
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
 from . import boxes
 from .display import html_table, svg
@@ -571,7 +571,7 @@ def _cover_by_boxes(params: tuple, box, regions: list, ctx, zv: Mapping, deadlin
         return None
     if found.point is not None:
         return Point(params, found.point)
-    decided = _decide_open(params, found.open, conds, ctx, zv, _milliseconds(deadline))
+    decided = _decide_open(params, found.open, ctx, zv, _milliseconds(deadline))
     if decided is True:
         return True
     if isinstance(decided, z3.Solver):
@@ -581,18 +581,17 @@ def _cover_by_boxes(params: tuple, box, regions: list, ctx, zv: Mapping, deadlin
                       f"where {decided}; pass a larger timeout or bind a parameter")
 
 
-def _decide_open(params: tuple, open_boxes: list, conds: list, ctx, zv: Mapping, ms: int):
+def _decide_open(params: tuple, open_boxes: list, ctx, zv: Mapping, ms: int):
     """Z3 on each box :func:`cpspec.core.boxes.cover` left open: ``True`` when on every
-    one each point satisfies one of its conditions (read within that box), else the
+    one each point satisfies one of its conditions (as they read on that box), else the
     solver holding a point that satisfies none (``sat``), else the box it could not
     decide within ``ms`` milliseconds in all, as text."""
     end = time.monotonic() + ms / 1000
-    for sub, left in open_boxes:
+    for sub, _, residuals in open_boxes:
         solver = _quick_solver(ctx, max(1, int((end - time.monotonic()) * 1000)))
         for (lo, hi), x in zip(sub, params):
             solver.add(zv[x] >= z3.RealVal(str(lo), ctx), zv[x] <= z3.RealVal(str(hi), ctx))
-        solver.add(*[z3.Not(to_z3(_on_ranges(conds[i], params, sub, SIGN_BOXES), zv, ctx))
-                     for i in left])
+        solver.add(*[z3.Not(to_z3(c, zv, ctx)) for c in residuals])
         res = solver.check()
         if res == z3.sat:
             return solver
@@ -1069,27 +1068,68 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
             inside = inside & _truths(k, params, box)[0]
         return bool(inside.any())
 
-    kept = list(conds)
-    for c in conds:
-        others = [k for k in kept if k is not c]
-        if needed(c, others) or (ms := left()) <= 0:
-            continue
-        # c is implied where c, or the complement of another, or the outside of the box
-        # covers the box
-        question = [c, *[sympy.Not(k) for k in others], sympy.Not(box)]
-        found = (boxes.cover(params, ranges, question, deadline)
-                 if ranges is not None else None)
+    def uncovered(question: list):
+        """True when every point of the box satisfies one of ``question``, else a
+        rational point (``{x: value}``) satisfying none, else None (not decided within
+        the budget, or a point that is not rational)."""
+        ms = left()
+        if ms <= 0:
+            return None
+        question = [*question, sympy.Not(box)]
+        try:      # within what is left of both budgets
+            found = (boxes.cover(params, ranges, question, Deadline(ms / 1000))
+                     if ranges is not None else None)
+        except Expired:
+            if deadline is not None:
+                deadline.check()        # the call's own budget: the call reports it
+            return None
         if found is not None and found.point is not None:
-            continue
-        if found is None:
-            s = _quick_solver(ctx, ms)
-            s.add(_z3_of(box, params, ctx), *[_z3_of(k, params, ctx) for k in others],
-                  z3.Not(_z3_of(c, params, ctx)))
-            implied = s.check() == z3.unsat
+            return found.point
+        if found is not None and found.proved:
+            return True
+        if found is not None:
+            decided = _decide_open(params, found.open, ctx, zv, ms)
         else:
-            implied = found.proved or _decide_open(params, found.open, question, ctx, zv,
-                                                   ms) is True
-        if implied:
+            decided = _quick_solver(ctx, ms)
+            decided.add(*[z3.Not(_z3_of(c, params, ctx)) for c in question])
+            res = decided.check()
+            decided = True if res == z3.unsat else decided if res == z3.sat else None
+        if not isinstance(decided, z3.Solver):
+            return decided if decided is True else None
+        m = decided.model()
+        raw = [m.eval(zv[x], model_completion=True) for x in params]
+        if not all(z3.is_rational_value(v) for v in raw):
+            return None
+        return {x: sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
+                for x, v in zip(params, raw)}
+
+    # a grid point where the others hold and c does not shows c is needed; often the
+    # needed ones imply all the rest: one question instead of one per condition. Where
+    # they do not, the point found shows which of the rest fail there: one failing alone
+    # is needed; of several, the first is taken on trust (the conjunction is the same
+    # region either way) and asked about once more at the end
+    must = [c for c in conds if needed(c, [k for k in conds if k is not c])]
+    rest = [c for c in conds if c not in must]
+    guessed: list = []
+    while rest:
+        point = uncovered([sympy.And(*rest), *[sympy.Not(k) for k in must]])
+        if point is True:
+            rest = []
+            break
+        if point is None:
+            break
+        truth = {c: truth_at(c, params, point) for c in rest}
+        failing = [c for c in rest if truth[c] is False]
+        if not failing or any(t is None for t in truth.values()):
+            break
+        if len(failing) > 1:
+            guessed.append(failing[0])
+        must.append(failing[0])
+        rest.remove(failing[0])
+    kept = [c for c in conds if c in must or c in rest]
+    for c in [*(c for c in conds if c in rest), *guessed]:
+        others = [k for k in kept if k is not c]
+        if not needed(c, others) and uncovered([c, *[sympy.Not(k) for k in others]]) is True:
             kept = others
     return sympy.And(*kept) if kept else sympy.true
 

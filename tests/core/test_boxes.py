@@ -99,6 +99,12 @@ def z3_uncovered(conds, box, excluded=()):
     return s.model() if res == z3.sat else None
 
 
+def same_on(a, b, box) -> bool:
+    """Whether a and b hold at the same points of the box, on Z3's word."""
+    return (z3_uncovered([sympy.Or(sympy.Not(a), b)], box) is None
+            and z3_uncovered([sympy.Or(a, sympy.Not(b))], box) is None)
+
+
 def cells(polys, rng):
     """The sign cells of the curves, each a conjunction (strict and non-strict sides
     chosen at random, so that every point is in exactly one cell)."""
@@ -118,10 +124,37 @@ def test_the_cells_of_crossing_curves_cover_the_box(seed):
     found = boxes.cover((p, q), UNIT, conds)
     assert found is not None and found.point is None
     # what is not left open is covered, on Z3's independent word
-    assert z3_uncovered(conds, UNIT, [sub for sub, _ in found.open]) is None
-    for sub, left in found.open:    # the conditions left on an open box: the others are false there
-        inside = z3_uncovered([conds[i] for i in left], sub)
-        assert inside is None
+    assert z3_uncovered(conds, UNIT, [sub for sub, _, _ in found.open]) is None
+    for sub, left, residuals in found.open:
+        # the conditions not false on an open box cover it (the others are false there),
+        # and each reads there as its residual
+        assert z3_uncovered([conds[i] for i in left], sub) is None
+        for i, r in zip(left, residuals):
+            assert same_on(conds[i], r, sub)
+
+
+def argmax_regions(rng, k=3):
+    """Where each of k random polynomials is the greatest (ties to the first): regions
+    that meet at points where three boundaries cross, as a policy's do."""
+    fs = [random_polynomial(rng, 2) for _ in range(k)]
+    out = [sympy.And(*[(fs[i] - fs[j] >= 0) if i < j else (fs[i] - fs[j] > 0)
+                       for j in range(k) if j != i]) for i in range(k)]
+    return [out[0] | (q > 3), *out[1:]]      # (q > 3: a relation false on the box)
+
+
+def test_the_regions_of_an_argmax_cover_the_box_with_their_meeting_points_left_open():
+    opened = 0
+    for seed in range(12):
+        conds = argmax_regions(random.Random(seed))
+        found = boxes.cover((p, q), UNIT, conds)
+        assert found is not None and found.point is None
+        assert z3_uncovered(conds, UNIT, [sub for sub, _, _ in found.open]) is None
+        for sub, left, residuals in found.open:
+            assert z3_uncovered([conds[i] for i in left], sub) is None
+            for i, r in zip(left, residuals):
+                assert same_on(conds[i], r, sub)
+        opened += bool(found.open)
+    assert opened >= 3          # the open boxes and their residuals are exercised
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -143,7 +176,7 @@ def test_a_missing_cell_is_found_or_left_open_never_proved(seed):
         assert not any(part.truth_at(c, (p, q), point) for c in conds)
         assert part.truth_at(dropped, (p, q), point)
     else:          # the gap lies in the open boxes only
-        assert z3_uncovered(conds, UNIT, [sub for sub, _ in found.open]) is None
+        assert z3_uncovered(conds, UNIT, [sub for sub, _, _ in found.open]) is None
 
 
 def test_a_gap_with_an_interior_is_found_at_a_rational_point():
@@ -168,8 +201,8 @@ def test_a_gap_that_is_only_a_curve_is_left_open_not_proved():
     f = q - p ** 2 - R(1, 5)
     found = boxes.cover((p, q), UNIT, [f > 0, f < 0])
     assert found is not None and not found.proved and found.point is None
-    assert found.open and all(len(left) == 2 for _, left in found.open)
-    models = [z3_uncovered([f > 0, f < 0], sub) for sub, _ in found.open]
+    assert found.open and all(len(left) == 2 for _, left, _ in found.open)
+    models = [z3_uncovered([f > 0, f < 0], sub) for sub, _, _ in found.open]
     assert any(m is not None for m in models)
 
 
