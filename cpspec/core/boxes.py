@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import sympy
 
-__all__ = ["cover", "Cover", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
+__all__ = ["cover", "Cover", "degree", "bernstein", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
@@ -134,6 +134,23 @@ def _factor(expr, params: tuple) -> tuple:
             sign *= (-1) ** k
         factors.append((f, int(k)))
     return sign, tuple(factors)
+
+
+def degree(params: Sequence[sympy.Symbol], conds: Sequence) -> int | None:
+    """The highest total degree of a boundary of ``conds`` (of the irreducible factors
+    of their relations), or None where a condition is not of the form :func:`cover`
+    reads.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> degree((p, q), [(p**2 - q) * (p - 1) > 0, q < 1])
+    2
+    """
+    try:
+        trees = [_parse(c, tuple(params)) for c in conds]
+    except _Unsupported:
+        return None
+    return max((f.total_degree() for t in trees for f in _factors_of(t, {})), default=0)
 
 
 def _atom_signs(sets, k: int) -> frozenset:
@@ -255,15 +272,18 @@ def _halve(b: np.ndarray, axis: int) -> tuple:
     ``r`` times are ``2**r`` times the averages, so the halves' coefficients, all times
     ``2**n``, are ``2**(n-k) * c_0`` after ``k`` rounds (low half) and ``2**k * c_k``
     after ``n - k`` rounds (high half)."""
-    c = np.moveaxis(b, axis, 0)
-    n = c.shape[0] - 1
-    low, high = [c[0] * (1 << n)], [None] * (n + 1)
-    high[n] = c[n] * (1 << n)
+    n = b.shape[axis] - 1
+    head = (slice(None),) * axis
+    first, last = head + (0,), head + (-1,)
+    c = b
+    low, high = [c[first] << n], [c[last] << n]
     for r in range(1, n + 1):
-        c = c[:-1] + c[1:]
-        low.append(c[0] * (1 << (n - r)))
-        high[n - r] = c[-1] * (1 << (n - r))
-    return (np.moveaxis(np.stack(low), 0, axis), np.moveaxis(np.stack(high), 0, axis))
+        c = c[head + (slice(None, -1),)] + c[head + (slice(1, None),)]
+        low.append(c[first] << (n - r))
+        high.append(c[last] << (n - r))
+    if b.ndim == 1:             # scalars: kept as Python integers (never int64)
+        return np.array(low, dtype=object), np.array(high[::-1], dtype=object)
+    return np.stack(low, axis=axis), np.stack(high[::-1], axis=axis)
 
 
 def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
@@ -288,12 +308,13 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         trees = [_parse(c, params) for c in conds]
     except _Unsupported:
         return None
-    factors = list({f: None for t in trees for f in _factors_of(t, {})})
-    start = {f: bernstein(f, ranges) for f in factors}
+    factors_of = [tuple(_factors_of(t, {})) for t in trees]
+    start = {f: bernstein(f, ranges) for fs in factors_of for f in fs}
     limit = COVER_BOXES if boxes is None else boxes
     out = Cover()
-    # a box: (ranges, depth, coefficients of its undecided factors, signs of all)
-    stack = deque([(ranges, 0, start, {})])     # breadth first: large boxes first
+    # a box: its ranges, depth, the conditions not false on it, the coefficients of
+    # their factors of undecided sign, and the signs of those of one sign
+    stack = deque([(ranges, 0, range(len(trees)), start, {})])   # large boxes first
     examined = 0
     while stack:
         if deadline is not None:
@@ -301,26 +322,32 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         examined += 1
         if examined > limit:
             return None
-        box, depth, coeffs, known = stack.popleft()
+        box, depth, live, coeffs, known = stack.popleft()
         signs = dict(known)
         for f, b in coeffs.items():
             signs[f] = _sign_set(b)
-        truths = [_truth(t, signs) for t in trees]
-        if True in truths:
+        left, covered = [], False
+        for i in live:
+            t = _truth(trees[i], signs)
+            if t is True:
+                covered = True
+                break
+            if t is None:
+                left.append(i)
+        if covered:
             continue
-        left = [i for i, t in enumerate(truths) if t is None]
         centre = tuple((lo + hi) / 2 for lo, hi in box)
         if not left:
             out.point = _point(params, centre)
             return out
-        asked = list({f: None for i in left for f in _factors_of(trees[i], {})
-                      if len(signs[f]) > 1})
+        asked = list({f: None for i in left for f in factors_of[i] if len(signs[f]) > 1})
         if math.prod(len(signs[f]) for f in asked) <= COMBINATIONS and all(
-                any(_truth(trees[i], {**signs, **dict(zip(asked, map(frozenset, map(
-                    lambda s: {s}, combo))))}) for i in left)
+                any(_truth(trees[i], {**signs, **{f: frozenset((s,))
+                                                  for f, s in zip(asked, combo)}})
+                    for i in left)
                 for combo in itertools.product(*[sorted(signs[f]) for f in asked])):
             continue
-        halves = {f: _split(b) for f, b in coeffs.items() if len(signs[f]) > 1}
+        halves = {f: _split(coeffs[f]) for f in asked}
         # the first half's last corner is the box's centre: the signs there, exactly
         at_centre = {**signs, **{f: frozenset({_sign(h[0].flat[-1])})
                                  for f, h in halves.items()}}
@@ -330,11 +357,12 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         if depth >= MAX_DEPTH or (depth >= LOCAL_DEPTH and len(asked) <= 3):
             out.open.append((box, left, [_residual(conds[i], trees[i], signs) for i in left]))
             continue
-        fixed = {f: s for f, s in signs.items() if len(s) == 1}
+        fixed = {f: signs[f] for i in left for f in factors_of[i] if len(signs[f]) == 1}
         for k, corner in enumerate(itertools.product((0, 1), repeat=len(box))):
             sub = tuple((lo, (lo + hi) / 2) if c == 0 else ((lo + hi) / 2, hi)
                         for (lo, hi), c in zip(box, corner))
-            stack.append((sub, depth + 1, {f: h[k] for f, h in halves.items()}, fixed))
+            stack.append((sub, depth + 1, left, {f: h[k] for f, h in halves.items()},
+                          fixed))
     if not out.open:
         out.proved = True
     return out

@@ -12,10 +12,18 @@ without re-deriving the model symbolically on a grid:
    inequalities in the parameters (for a policy: its own Q-value differences, derived once
    for that policy);
 3. the point must satisfy the condition (checked exactly); the region is recorded and the
-   loop repeats until Z3 proves the box covered.
+   loop repeats until the box is proved covered.
 
-So the cost is one exact solve and one symbolic policy evaluation per region, plus the Z3
-queries. Regions with equal answers are merged (:func:`merge_regions`). Boundaries are
+Where the boundaries have high degree (above :data:`Z3_DEGREE`: a discounted chain of ten
+states has boundaries of degree 9, on which one Z3 query about the whole box does not
+return in minutes), the box is first subdivided (:mod:`cpspec.core.boxes`): exact integer
+bounds on each boundary's sign prove most of the box covered or find a rational point no
+region covers, and Z3 is asked only about the few small boxes left open, each with the
+conditions as they read there. Simplifying a region's condition (dropping what the
+others imply) asks the same kind of question.
+
+So the cost is one exact solve and one symbolic policy evaluation per region, plus the
+coverage questions. Regions with equal answers are merged (:func:`merge_regions`). Boundaries are
 exact: the conditions are SymPy relations between polynomials with rational coefficients,
 and points on them are real algebraic numbers decided by Z3, never floats.
 """
@@ -48,7 +56,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy", "tidy_small",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "equivalent"]
+           "sign_condition", "equivalent", "OPEN_BOXES", "Z3_DEGREE"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -524,14 +532,17 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         if point is not None:
             add_region(point)
             continue
-        # subdivision first (exact integer bounds on the boundaries' signs): it proves the
-        # box covered, or finds a point no region covers, or leaves small boxes to Z3
-        found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
-        if found is True:
-            break
-        if found is not None:
-            add_region(found)
-            continue
+        # boundaries of high degree: subdivision first (exact integer bounds on their
+        # signs), which proves the box covered, or finds a point no region covers, or
+        # leaves small boxes to Z3 (Z3's query about the whole box grows with the degree
+        # and number of every boundary; below Z3_DEGREE it is the faster way)
+        if _high_degree(params, [r.condition for r in regions]):
+            found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
+            if found is True:
+                break
+            if found is not None:
+                add_region(found)
+                continue
         # prefer points inside the box (strictly), where the answer is the typical one
         solver.push()
         solver.add(to_z3(strictly(box), zv, ctx))
@@ -553,6 +564,17 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
 #: Open boxes (:func:`cpspec.core.boxes.cover`) decided one by one by Z3; with more,
 #: the whole box is asked about at once.
 OPEN_BOXES = 64
+
+#: Boundaries of at most this total degree are asked about in one Z3 query (fast at
+#: such degrees); higher ones by subdivision first (:func:`cpspec.core.boxes.cover`).
+Z3_DEGREE = 4
+
+
+def _high_degree(params: tuple, conds: list) -> bool:
+    """Whether a boundary of ``conds`` has total degree above :data:`Z3_DEGREE` (and
+    all of them can be read by subdivision)."""
+    d = boxes.degree(params, conds)
+    return d is not None and d > Z3_DEGREE
 
 
 def _cover_by_boxes(params: tuple, box, regions: list, ctx, zv: Mapping, deadline: Deadline,
@@ -1078,7 +1100,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
         question = [*question, sympy.Not(box)]
         try:      # within what is left of both budgets
             found = (boxes.cover(params, ranges, question, Deadline(ms / 1000))
-                     if ranges is not None else None)
+                     if ranges is not None and _high_degree(params, question) else None)
         except Expired:
             if deadline is not None:
                 deadline.check()        # the call's own budget: the call reports it
