@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["cover", "Cover", "degree", "bernstein", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
+__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
@@ -240,6 +240,38 @@ def _bernstein(poly: sympy.Poly, ranges: tuple) -> np.ndarray:
     if g > 1:
         out.flat[:] = [v // g for v in out.flat]
     return out
+
+
+def sign(poly: sympy.Poly, ranges: Sequence, limit: int) -> int | None:
+    """``1`` or ``-1`` when ``poly`` (rational coefficients) is positive or negative at
+    every point of the box ``ranges``, else None: its Bernstein coefficients there, the
+    box halved (up to ``limit`` boxes) where they have both signs; a zero or a change of
+    sign at a corner (where the coefficient is the exact value) ends it at once.
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> unit = ((Fraction(0), Fraction(1)),)
+    >>> sign(sympy.Poly(81 * p**2 - 9 * p + 1, p), unit, 32), sign(sympy.Poly(p - 1, p), unit, 32)
+    (1, None)
+    """
+    queue = [bernstein(poly, ranges)]
+    found: set = set()
+    examined = 0
+    corners = list(itertools.product((0, -1), repeat=len(ranges)))
+    while queue:
+        b = queue.pop()
+        examined += 1
+        s = _sign_set(b)
+        if len(s) == 1:
+            found |= s
+            if len(found) > 1:
+                return None
+            continue
+        at = {_sign(b[c]) for c in corners}
+        if 0 in at or len(at) > 1 or examined + len(queue) >= limit:
+            return None
+        queue += _split(b)
+    return found.pop() if len(found) == 1 else None
 
 
 def _sign_set(b: np.ndarray) -> frozenset:

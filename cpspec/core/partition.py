@@ -951,8 +951,8 @@ def _on_ranges(cond, params: tuple, ranges: tuple, limit: int):
 def sign_on(expr, params: tuple, ranges: tuple) -> int | None:
     """``1`` or ``-1`` when the polynomial ``expr`` (rational coefficients) is provably
     positive or negative at every point of the ranges (``((low, high), ...)`` per
-    parameter, Fractions), else None: exact interval arithmetic over the monomials,
-    halving the widest side up to :data:`SIGN_BOXES` boxes.
+    parameter, Fractions), else None: exact bounds by the Bernstein coefficients
+    (:func:`cpspec.core.boxes.sign`), halving up to :data:`SIGN_BOXES` boxes.
 
     >>> import sympy
     >>> p = sympy.Symbol("p")
@@ -975,58 +975,7 @@ def _sign_on(expr, params: tuple, ranges: tuple, limit: int) -> int | None:
         return None
     if not all(c.is_Rational for c in poly.coeffs()):
         return None
-    terms = [(m, Fraction(int(c.p), int(c.q))) for m, c in poly.terms()]
-    used = [i for i in range(len(params)) if any(m[i] for m, _ in terms)]
-    # a polynomial that is zero or changes sign at the box's corners or centre has no
-    # one sign there: no interval arithmetic needed
-    seen = set()
-    for corner in itertools.chain([tuple((lo + hi) / 2 for lo, hi in ranges)],
-                                  itertools.product(*ranges)):
-        v = _interval(terms, tuple((x, x) for x in corner))[0]     # the value there
-        seen.add((v > 0) - (v < 0))
-        if 0 in seen or len(seen) > 1:
-            return None
-    boxes = [ranges]
-    signs = set()
-    examined = 0
-    while boxes:
-        b = boxes.pop()
-        examined += 1
-        lo, hi = _interval(terms, b)
-        if lo > 0:
-            signs.add(1)
-        elif hi < 0:
-            signs.add(-1)
-        elif lo == hi == 0 or examined + len(boxes) >= limit:
-            return None
-        else:
-            j = max(used, key=lambda i: b[i][1] - b[i][0])
-            a, c = b[j]
-            mid = (a + c) / 2
-            boxes += [b[:j] + ((a, mid),) + b[j + 1:], b[:j] + ((mid, c),) + b[j + 1:]]
-        if len(signs) > 1:
-            return None
-    return signs.pop() if len(signs) == 1 else None
-
-
-def _interval(terms, box) -> tuple:
-    """An exact interval containing the polynomial's values on the box."""
-    lo = hi = Fraction(0)
-    for m, c in terms:
-        a = b = Fraction(1)
-        for (x_lo, x_hi), e in zip(box, m):
-            if e:
-                ends = (x_lo ** e, x_hi ** e)
-                p_lo, p_hi = min(ends), max(ends)
-                if e % 2 == 0 and x_lo < 0 < x_hi:
-                    p_lo = Fraction(0)
-                cands = (a * p_lo, a * p_hi, b * p_lo, b * p_hi)
-                a, b = min(cands), max(cands)
-        if c > 0:
-            lo, hi = lo + c * a, hi + c * b
-        else:
-            lo, hi = lo + c * b, hi + c * a
-    return lo, hi
+    return boxes.sign(poly, ranges, limit)
 
 
 def _quick_solver(ctx, ms: int):

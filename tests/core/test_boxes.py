@@ -233,3 +233,19 @@ def test_one_parameter_and_large_coefficients_stay_exact():
     assert [sub for sub, _, _ in found.open if sub[0][0] <= F(1, 2) + eps <= sub[0][1]]
     halves = boxes._split(boxes.bernstein(sympy.Poly(2 * p - 1, p), UNIT[:1]))
     assert all(h.dtype == object for h in halves)      # never int64, which would wrap
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_proved_sign_holds_at_points_and_a_clear_margin_is_proved(seed):
+    rng = random.Random(seed)
+    f, box = random_polynomial(rng, 3), random_box(rng)
+    (p0, p1), (q0, q1) = box
+    values = [f.subs({p: R(p0 + (p1 - p0) * F(i, 8)), q: R(q0 + (q1 - q0) * F(j, 8))})
+              for i in range(9) for j in range(9)]
+    s = boxes.sign(sympy.Poly(f, p, q), box, 64)
+    if s is not None:
+        assert all(int(sympy.sign(v)) == s for v in values)
+    # shifted clear of its range on the box, it has one sign, and it is proved
+    lo = min(values) - 1 - sum(abs(c) for c in sympy.Poly(f, p, q).coeffs()) * 40 ** 3
+    assert boxes.sign(sympy.Poly(f - lo, p, q), box, 64) == 1
+    assert boxes.sign(sympy.Poly(lo - f, p, q), box, 64) == -1
