@@ -1039,14 +1039,14 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
             inside = inside & _truths(k, params, box)[0]
         return bool(inside.any())
 
-    def uncovered(question: list):
-        """True when every point of the box satisfies one of ``question``, else a
-        rational point (``{x: value}``) satisfying none, else None (not decided within
-        the budget, or a point that is not rational)."""
+    def counterexample(premises: list, conclusion):
+        """True when the premises imply the conclusion within the box, else a rational
+        point (``{x: value}``) of the box where they hold and it does not, else None (not
+        decided within the budget, or a point that is not rational)."""
         ms = left()
         if ms <= 0:
             return None
-        question = [*question, sympy.Not(box)]
+        question = [conclusion, *[sympy.Not(k) for k in premises], sympy.Not(box)]
         try:      # within what is left of both budgets
             found = (boxes.cover(params, ranges, question, Deadline(ms / 1000))
                      if ranges is not None and _high_degree(params, question) else None)
@@ -1062,7 +1062,8 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
             decided = _decide_open(params, found.open, ctx, zv, ms)
         else:
             decided = _quick_solver(ctx, ms)
-            decided.add(*[z3.Not(_z3_of(c, params, ctx)) for c in question])
+            decided.add(_z3_of(box, params, ctx), *[_z3_of(k, params, ctx) for k in premises],
+                        z3.Not(_z3_of(conclusion, params, ctx)))
             res = decided.check()
             decided = True if res == z3.unsat else decided if res == z3.sat else None
         if not isinstance(decided, z3.Solver):
@@ -1083,7 +1084,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
     rest = [c for c in conds if c not in must]
     guessed: list = []
     while rest:
-        point = uncovered([sympy.And(*rest), *[sympy.Not(k) for k in must]])
+        point = counterexample(must, sympy.And(*rest))
         if point is True:
             rest = []
             break
@@ -1100,7 +1101,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
     kept = [c for c in conds if c in must or c in rest]
     for c in [*(c for c in conds if c in rest), *guessed]:
         others = [k for k in kept if k is not c]
-        if not needed(c, others) and uncovered([c, *[sympy.Not(k) for k in others]]) is True:
+        if not needed(c, others) and counterexample(others, c) is True:
             kept = others
     return sympy.And(*kept) if kept else sympy.true
 
