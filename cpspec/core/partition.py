@@ -53,7 +53,8 @@ from .regions import sample_of, valid_domain
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "box_condition", "polynomial_condition", "element_condition", "check_rational",
            "MAX_REGION_PARAMETERS", "MAX_REGIONS", "parse_point", "show_condition",
-           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy", "tidy_small",
+           "simplify_condition", "RegionSolution", "parameter_box", "strictly", "tidy",
+           "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
            "sign_condition", "equivalent", "OPEN_BOXES", "Z3_DEGREE"]
@@ -99,14 +100,23 @@ def _show_answer(a) -> str:
 
 
 def show_condition(cond) -> str:
-    """A condition as a user reads it: ``p > 1/2 and q <= 1``; ``or`` between parts."""
+    """A condition as a user reads it: ``p > 1/2 and q <= 1``; ``or`` between parts;
+    ``q == 0`` for an equation.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> show_condition((p > sympy.Rational(1, 2)) & sympy.Eq(q, 0) | sympy.Eq(0, p))
+    '(p == 0) or (q == 0 and p > 1/2)'
+    """
     if cond is sympy.true:
         return "everywhere"
     if isinstance(cond, sympy.Or):
         return " or ".join(f"({show_condition(a)})" for a in cond.args)
     if isinstance(cond, sympy.core.relational.Relational) and cond.lhs.is_number and \
             not cond.rhs.is_number:
-        return str(cond.reversed)   # the parameter on the left: b <= 0, not 0 >= b
+        return show_condition(cond.reversed)   # the parameter on the left: b <= 0
+    if isinstance(cond, (sympy.Eq, sympy.Ne)):  # as spec files write them: q == 0
+        return f"{cond.lhs} {'==' if isinstance(cond, sympy.Eq) else '!='} {cond.rhs}"
     if isinstance(cond, sympy.And):
         return " and ".join(f"({show_condition(a)})" if isinstance(a, sympy.Or)
                             else show_condition(a) for a in cond.args)
@@ -1259,10 +1269,64 @@ def equivalent(params, box, a, b, timeout: float = 10.0) -> bool | None:
 
 def tidy_small(params, box, cond, deadline: Deadline | None = None) -> Any:
     """:func:`tidy` for a condition of at most :data:`TIDY_ATOMS` relations; a larger
-    one is returned as it is (each relation would cost Z3 queries)."""
+    one is returned as it is (each relation would cost Z3 queries), unless it compares
+    one parameter with numbers only: then it is the union of intervals it amounts to
+    within the box (:func:`one_parameter`), of any length.
+
+    >>> import sympy
+    >>> q = sympy.Symbol("q")
+    >>> box = sympy.And(q >= 0, q <= 1)
+    >>> pieces = [(q > k / sympy.Integer(9)) & (q <= (k + 1) / sympy.Integer(9)) for k in range(1, 9)]
+    >>> tidy_small([q], box, sympy.Or(*pieces))
+    q > 1/9
+    """
+    one = one_parameter(box, cond)
+    if one is not None:
+        return one
     if len(cond.atoms(sympy.core.relational.Relational)) > TIDY_ATOMS:
         return cond
     return tidy(params, box, cond, deadline=deadline)
+
+
+def one_parameter(box, cond) -> Any:
+    """``cond``, a Boolean of relations between one parameter and numbers, as the
+    union of intervals it amounts to within ``box`` (bounds the box already sets left
+    out), exactly; None for any other condition.
+
+    >>> import sympy
+    >>> q = sympy.Symbol("q")
+    >>> box = sympy.And(q >= 0, q <= 1)
+    >>> one_parameter(box, (q <= 0) & ~((q > 0) & (q <= sympy.Rational(1, 9))))
+    Eq(q, 0)
+    """
+    if len(cond.free_symbols) != 1:
+        return None
+    x = next(iter(cond.free_symbols))
+    for r in cond.atoms(sympy.core.relational.Relational):
+        if not (isinstance(r, tuple(_RELATIONS)) and {r.lhs, r.rhs} & {x}
+                and (r.rhs if r.lhs == x else r.lhs).is_Rational):
+            return None
+    own = [c for c in sympy.And.make_args(box) if c.free_symbols == {x}]
+    try:
+        within = sympy.And(*own).as_set() if own else sympy.S.Reals
+        s = cond.as_set().intersect(within)
+    except (NotImplementedError, TypeError):
+        return None
+    lo, hi = within.inf, within.sup
+    parts = []
+    for piece in (s.args if isinstance(s, sympy.Union) else (s,)):
+        if isinstance(piece, sympy.FiniteSet):
+            parts += [sympy.Eq(x, v) for v in piece.args]
+        elif isinstance(piece, sympy.Interval):
+            bounds = []
+            if not (piece.start == lo and (piece.left_open == (lo not in within))):
+                bounds.append(x > piece.start if piece.left_open else x >= piece.start)
+            if not (piece.end == hi and (piece.right_open == (hi not in within))):
+                bounds.append(x < piece.end if piece.right_open else x <= piece.end)
+            parts.append(sympy.And(*bounds))
+        elif piece is not sympy.S.EmptySet:
+            return None
+    return sympy.Or(*parts)
 
 
 def tidy(params, box, cond, deadline: Deadline | None = None) -> Any:

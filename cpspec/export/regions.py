@@ -36,6 +36,11 @@ def _polys(cond) -> set:
     return out
 
 
+#: Answers longer than this many characters are numbered in their regions and written
+#: out in a legend under the picture.
+LABEL_CHARS = 24
+
+
 def _label(answer) -> str:
     """A region's label: its answer (None: an enclosure's undecided boxes)."""
     return "undecided" if answer is None else str(answer)
@@ -117,19 +122,33 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
     for e in sorted(polys, key=str):
         items += _curve(e, params, (x0, x1), (y0, y1), px, py, H, which)
     labels = []
+    # answers too long to write in a region (a value's formula) are numbered there and
+    # written out in a legend below the picture
+    names = [_label(r.answer) for r in regions]
+    legend = any(len(n) > LABEL_CHARS for n in names)
+    if legend:
+        names = [str(k + 1) for k in range(len(regions))]
     for k, r in enumerate(regions):
         if k in where:   # each part of the region labelled at its deepest cell
             for (i, j) in _label_cells(where[k], cells, rows):
                 x = float(xs[i])
                 y = py(float(ys[j])) + 4 if len(params) == 2 else pad + 25
-                labels.append((px(x), y, "middle", _label(r.answer)))
+                labels.append((px(x), y, "middle", names[k]))
             continue
         # a region without area: a curve (or a point); drawn in colour and labelled
         # beside its sample point
         curve, mark = _region_curve(r, params, (x0, x1), (y0, y1), px, py, H)
         items += curve
         if mark is not None:
-            labels.append((mark[0] + 6, mark[1] - 6, "start", _label(r.answer)))
+            labels.append((mark[0] + 6, mark[1] - 6, "start", names[k]))
+    w, h = W + 2 * pad, H + 2 * pad
+    if legend:
+        width = int(w / 7) - 4           # characters of 12 px sans-serif that fit
+        for k, r in enumerate(regions):
+            text = f"{k + 1}: {_label(r.answer)}"
+            labels.append((8, h + 16 * k, "start",
+                           text if len(text) <= width else text[:width - 3] + "..."))
+        h += 16 * len(regions)
     for x, y, anchor, text in labels:
         items.append(f'<text x="{x:.1f}" y="{y:.1f}" font-family="sans-serif" '
                      f'font-size="12" text-anchor="{anchor}">{escape(text)}</text>')
@@ -151,7 +170,6 @@ def region_picture(regions: Sequence[ParameterRegion], params: Sequence[sympy.Sy
                  f'<text x="{pad - 8}" y="{pad + 10}" font-family="sans-serif" '
                  f'font-size="11" text-anchor="end">{escape(str(ranges[params[1]][1]))}'
                  '</text>']
-    w, h = W + 2 * pad, H + 2 * pad
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
             f'viewBox="0 0 {w} {h}"><rect width="{w}" height="{h}" fill="white"/>'
             + "".join(items) + "".join(axes) + "</svg>")

@@ -227,3 +227,36 @@ def test_sign_checks_read_only_the_parameters_they_are_given(monkeypatch):
     monkeypatch.setattr(part, "SIGN_BOXES", 1)
     assert part.sign_on(f, (p,), (unit,)) is None
     assert part.on_box(f * (q - 2) < 0, (p, q), UNIT) == (f > 0)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_one_parameter_conditions_become_their_intervals_within_the_box(seed):
+    """A union of adjacent and overlapping pieces in one parameter reads as the few
+    intervals it is, the same set within the box (checked at every breakpoint and
+    between them), with the box's own bounds left out."""
+    rng = random.Random(seed)
+    cuts = sorted({R(rng.randint(0, 12), 12) for _ in range(6)})
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        if rng.random() < 0.6:
+            lo = (q > a) if rng.random() < 0.5 else (q >= a)
+            hi = (q < b) if rng.random() < 0.5 else (q <= b)
+            pieces.append(lo & hi)
+    if rng.random() < 0.3 or not pieces:
+        pieces.append(sympy.Eq(q, cuts[0]))
+    cond = sympy.Or(*pieces)
+    box = sympy.And(q >= 0, q <= 1)
+    out = part.one_parameter(box, cond)
+    assert out is not None
+    points = sorted({*cuts, *[(a + b) / 2 for a, b in zip(cuts, cuts[1:])], R(0), R(1)})
+    for v in points:
+        assert bool(out.subs(q, v)) == bool(cond.subs(q, v)), (v, out, cond)
+    assert not {q <= 1, q >= 0} & set(out.atoms(sympy.core.relational.Relational))
+    assert len(out.atoms(sympy.core.relational.Relational)) <= 2 * len(cuts)
+
+
+def test_one_parameter_leaves_other_conditions_alone():
+    box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    assert part.one_parameter(box, (p > q) | (q > R(1, 2))) is None
+    assert part.one_parameter(box, q ** 2 > R(1, 2)) is None
+    assert part.one_parameter(box, q > sympy.sqrt(2) / 2) is None

@@ -107,3 +107,24 @@ def test_no_picture_over_three_parameters():
     html = sol._repr_html_()
     assert html.startswith("<table>") and "<svg" not in html
 
+
+
+def test_long_answers_are_numbered_with_a_legend_below():
+    """A value's formula does not fit in its region: the regions are numbered and the
+    formulas written out under the picture (cut to its width); short answers stay in
+    their regions, with no legend."""
+    import sympy
+    from cpspec.core.partition import ParameterRegion
+    from cpspec.export.regions import region_picture
+    p, q = sympy.symbols("p q")
+    long_a = (540 * q + 60) / (9 * p + 9 * q + 1)
+    long_b = sum(k * p ** k * q for k in range(1, 12)) / (p + 1)
+    regs = [ParameterRegion(q > p, long_a, {p: 0, q: 1}),
+            ParameterRegion(q <= p, long_b, {p: 1, q: 0})]
+    svg = region_picture(regs, [p, q], {p: (0, 1), q: (0, 1)})
+    assert ">1<" in svg and ">2<" in svg
+    assert f">1: {long_a}<" in svg
+    assert ">2: " in svg and "...<" in svg and str(long_b) not in svg
+    short = region_picture([ParameterRegion(q > p, "wait", {p: 0, q: 1})], [p, q],
+                           {p: (0, 1), q: (0, 1)})
+    assert ">wait<" in short and ">1: " not in short
