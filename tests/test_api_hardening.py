@@ -551,3 +551,14 @@ def test_fuzzed_arguments_to_the_api_give_named_errors(a, b, c):
                 pass
     finally:
         mdp_module.MAX_HORIZON_WORK, agents_module.MAX_SIMULATION_STEPS = saved
+
+
+def test_params_that_are_not_a_mapping_are_named_even_when_truthiness_fails():
+    """An array as params= (its truth value is ambiguous to NumPy) is refused with the
+    named error, not NumPy's ValueError."""
+    d = cp.world("f", X=cp.uniform([1, 2]), Y=cp.bernoulli(p)).bind(p="1/2")
+    with pytest.raises(cp.ParameterError, match=r"params=.* must map parameter names"):
+        cp.simulate(d, 10, 1, params=np.array([1, 2]))
+    assert len(cp.simulate(d, 10, 1, params={})["X"]) == 10
+    with pytest.raises(cp.ParameterError, match=r"params=.* must map parameter names"):
+        cp.crosscheck(d, d.X == 1, n=10, seed=1, params=np.array([1, 2]))

@@ -427,9 +427,21 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
                   ) -> list[ParameterRegion]:
     """Regions with equal answers merged into one (their conditions joined by ``Or``).
 
-    With ``within=(params, box)`` a merged condition is also tidied (:func:`tidy`): the
-    join of two regions is often one of their own relations, and is shown as that (up to
-    :data:`TIDY_ATOMS` relations)."""
+    With ``within=(params, box)`` (``regions`` then a partition of that box) a merged
+    condition is also tidied (:func:`tidy`): the join of two regions is often one of
+    their own relations, and is shown as that (up to :data:`TIDY_ATOMS` relations); and a
+    group is written as the complement of the others where that has fewer relations.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> box = sympy.And(p >= 0, p <= 1, q >= 0, q <= 1)
+    >>> half = sympy.Rational(1, 2)
+    >>> regs = [ParameterRegion(q > p**3, "a", {}),
+    ...         ParameterRegion((q <= p**3) & (p < half), "b", {}),
+    ...         ParameterRegion((q <= p**3) & (p >= half), "a", {})]
+    >>> [str(r) for r in merge_regions(regs, within=((p, q), box))]
+    ['a where (p >= 1/2) or (q > p**3)', 'b where p < 1/2 and q <= p**3']
+    """
     same = same or (lambda a, b: a == b)
     out: list[list] = []
     for r in regions:
@@ -439,16 +451,26 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
                 break
         else:
             out.append([r])
+    joined = [sympy.Or(*[r.condition for r in group]) for group in out]
     merged = []
-    for group in out:
-        cond = sympy.Or(*[r.condition for r in group]) if len(group) > 1 else \
-            group[0].condition
-        if within is not None and len(group) > 1:
+    for k, group in enumerate(out):
+        cond = joined[k]
+        if within is not None and len(out) > 1:
+            # the regions partition the box: a group is also what the others leave, which
+            # is often shorter (the one relation that separates two answers)
+            rest = sympy.Not(sympy.Or(*joined[:k], *joined[k + 1:])).to_nnf()
+            if _relations(rest) < _relations(cond):
+                cond = rest
+        if within is not None and (len(group) > 1 or cond is not joined[k]):
             cond = tidy_small(*within, cond, deadline=deadline)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
                                       group[0].margin))
     return merged
+
+
+def _relations(cond) -> int:
+    return len(cond.atoms(sympy.core.relational.Relational))
 
 
 def interval_regions(x: sympy.Symbol, pieces, solve_exact: Callable, get: Callable

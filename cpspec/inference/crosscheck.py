@@ -108,8 +108,10 @@ def crosscheck(diagram: Diagram, query: Expr, n: int = 20_000, seed: int = 0,
             given is not None and given.worlds() - {diagram.name}):
         raise QueryError(f"crosscheck({diagram.name!r}, {query!r}): the query must read "
                          f"variables of world {diagram.name!r} only")
-    if params:
-        diagram = diagram.bind(**parameters_of(params))
+    if params is not None:
+        params = parameters_of(params)     # (a mapping checked before its truth is read)
+        if params:
+            diagram = diagram.bind(**params)
     query = retarget(query, diagram)
     given = retarget(given, diagram) if given is not None else None
     if diagram.free_symbols():

@@ -119,8 +119,10 @@ def simulate(diagram: Diagram, n: int, seed: int, params: Mapping[str, Any] | No
             f"would take about {_gib(need)} of memory, above "
             f"cpspec.inference.sampling.MAX_SIMULATION_BYTES = {_gib(MAX_SIMULATION_BYTES)}; draw "
             "fewer samples (several seeded calls), or raise the limit")
-    if params:
-        diagram = diagram.bind(**parameters_of(params))
+    if params is not None:
+        params = parameters_of(params)     # (a mapping checked before its truth is read)
+        if params:
+            diagram = diagram.bind(**params)
     _check_simulable(diagram)
     shards = list(run_ordered(executor, draw_shard, shard_plan(n, seed), diagram,
                               what=f"world {diagram.name!r}"))

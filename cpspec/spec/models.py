@@ -74,7 +74,7 @@ from .nodes import compile_node
 from .safeexpr import SafeExpression, parse
 
 __all__ = ["MAX_HORIZON", "build_mdp", "build_agents", "read_horizon", "read_steps",
-           "word_names", "state_words"]
+           "word_names", "state_words", "no_clash"]
 
 _MDP_KEYS = {"states", "actions", "start", "gamma", "horizon", "transition",
              "transition_prob", "reward", "variables", "dynamics", "example"}
@@ -116,6 +116,23 @@ def word_names(values, where) -> dict:
                                          f"same name {n!r} in expressions (NFKC); rename one")
             out.setdefault(n, x)
     return out
+
+
+_ROLES = {"s": "the state s", "a": "the action a", "s2": "the next state s2"}
+
+
+def no_clash(e, words: dict, roles: dict, params, where, what, text) -> None:
+    """Refuse an expression that names bare a value (a state, an action, a variable's
+    value) whose name is also one of the expression's own names (``roles``: name ->
+    what it is there, such as ``s2``, the next state) or a parameter: ``s == s2`` would
+    silently read the other one."""
+    for n in sorted(e.names):
+        if n in words and (n in roles or n in params):
+            role = roles.get(n) or f"the parameter {n}"
+            raise SpecFileError(
+                f"{where}: {what} = {brief(text)} names {n!r}, which is both {role} and "
+                f"the value {words[n]!r}; rename that value (e.g. {n + '_'!r}) so that "
+                "each name means one thing")
 
 
 def _by_text(values, where, what) -> dict:
@@ -266,6 +283,8 @@ class _Flat:
 
     def expr(self, text, names, what) -> SafeExpression:
         e = parse(text, f"{self.where}, {what}")
+        no_clash(e, self.words, {n: _ROLES.get(n, n) for n in names}, self.penv,
+                 self.where, what, text)
         bad = sorted(n for n in e.names
                      if n not in names and n not in self.penv and n not in self.words)
         if bad:
@@ -440,6 +459,9 @@ def _factored_reward(text, domains, words, params, where):
     """``reward``: an expression of the variables, ``a`` and ``VARIABLE_next``."""
     allowed = set(domains) | {f"{v}_next" for v in domains} | {"a"} | set(params) | set(words)
     re_ = parse(text, f"{where}, reward")
+    no_clash(re_, words, {"a": "the action a", **{v: f"the variable {v}" for v in domains},
+                          **{f"{v}_next": f"the next value of {v}" for v in domains}},
+             {str(k) for k in params}, where, "reward", text)
     bad = sorted(n for n in re_.names if n not in allowed)
     if bad:
         raise SpecFileError(f"{where}: unknown name {bad[0]!r} in reward; use the variables, "

@@ -737,3 +737,43 @@ def test_roots_that_sympy_writes_with_i_are_refused(text):
 def test_parsing_an_expression_prints_no_python_warning(recwarn):
     parse("1if 1 else 0", "test")  # Python warns "invalid decimal literal" on its own
     assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
+
+
+def test_a_value_named_like_an_expressions_own_name_is_refused_where_it_is_used():
+    """A state named s2 in a reward (s2 is the next state there), or one named like a
+    parameter: ``s == s2`` would silently compare with the other meaning. Refused where
+    an expression names it; a state named so that no expression names is fine."""
+    mdp = """
+params = ["p"]
+[mdp.m]
+states = ["s0", "s1", "s2", "p"]
+actions = ["go"]
+start = "s0"
+horizon = 2
+transition.s0 = { go = { s1 = "1" } }
+transition.s1 = { go = { s2 = "1" } }
+transition.s2 = { go = { s2 = "1" } }
+transition.p = { go = { p = "1" } }
+reward = "%s"
+[claims]
+"U(pi*)" = "%s"
+"""
+    spec_error(mdp % ("1 if s == s2 else 0", "1"),
+               r"t\.toml, line \d+ \(mdp m\): reward = .* names 's2', which is both the "
+               r"next state s2 and the value 's2'; rename that value \(e\.g\. 's2_'\)")
+    spec_error(mdp % ("1 if s == p else 0", "0"),
+               r"names 'p', which is both the parameter p and the value 'p'")
+    # named nowhere in an expression: no clash (s1 reached at step 1 pays 1)
+    results = check(load("t.toml", text=mdp % ("1 if s == s1 else 0", "1")))
+    assert results and all(r.passed for r in results), [str(r) for r in results]
+    factored = """
+[mdp.f]
+variables = { mood = ["mood", "calm"] }
+actions = ["go"]
+start = { mood = "calm" }
+horizon = 1
+dynamics.mood = "calm"
+reward = "1 if mood_next == mood else 0"
+"""
+    spec_error(factored, r"reward = .* names 'mood', which is both the variable mood and the "
+                         r"value 'mood'")

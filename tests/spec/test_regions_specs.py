@@ -109,16 +109,16 @@ def test_bind_table_and_param_option(tmp_path, capsys):
 RAW = '''
 params = ["gamma", "r"]
 [mdp.m]
-states = ["s", "w"]
+states = ["home", "w"]
 actions = ["take", "wait"]
-start = "s"
+start = "home"
 gamma = "gamma"
 horizon = 2
-transition.s = { take = { s = "1" }, wait = { w = "1" } }
-transition.w = { take = { s = "1" }, wait = { s = "1" } }
+transition.home = { take = { home = "1" }, wait = { w = "1" } }
+transition.w = { take = { home = "1" }, wait = { home = "1" } }
 reward = "1 if a == take else (r if s == w else 0)"
 [claims]
-"pi*(0, s)" = "take"
+"pi*(0, home)" = "take"
 '''
 
 
