@@ -37,6 +37,12 @@
     chunk_tables.<name>.U.<state> = "<utility>"             with rows are where it starts)
     reader = "<variable>"       unread = "<its value when nobody reads>"  (FO, CFO)
 
+In ``reward`` and ``transition_prob``, ``s`` is the state, ``a`` the action and ``s2``
+the next state; states and actions are named bare (``s == start``). A state or action
+whose name is also one of those names, or a parameter's, cannot be named in these
+expressions (``s == s2`` would read the next state, not the state ``s2``): such an
+expression is an error naming the value to rename.
+
 Every key has one type (a key of the wrong type, or one the kind does not use, is an
 error naming the line); transition probabilities, ``start`` probabilities, ``gamma`` and
 ``epsilon`` are exact real numbers in [0, 1] (or expressions in the parameters), rewards

@@ -129,12 +129,12 @@ def check_syntheses(spec: Spec) -> list:
     ... [domains]
     ... r = "r >= 0 and r <= 4"
     ... [mdp.m]
-    ... states = ["s", "w"]
+    ... states = ["home", "w"]
     ... actions = ["take", "wait"]
-    ... start = "s"
+    ... start = "home"
     ... gamma = "1/2"
-    ... transition.s = { take = { s = "1" }, wait = { w = "1" } }
-    ... transition.w = { take = { s = "1" }, wait = { s = "1" } }
+    ... transition.home = { take = { home = "1" }, wait = { w = "1" } }
+    ... transition.w = { take = { home = "1" }, wait = { home = "1" } }
     ... reward = "1 if a == take else (r if s == w else 0)"
     ... [agent.sth]
     ... kind = "STH"
