@@ -570,12 +570,12 @@ def _sparse_contract(factors: list, keep, convert):
     return out, _array(result.reshape(shape[len(summed):]))
 
 
-def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
+def _rational_contract(factors: list, keep, terms: int, reduced=frozenset(), done=None):
     """:func:`_contract` for rational factors; ``terms`` is the number of products each
     result entry sums (the product of the summed variables' domain sizes). ``reduced``
-    holds the ``id`` of factors known to be reduced already (the nodes' own tables, and
-    the results of earlier steps that were): those are not divided by their gcd again.
-    When ``reduced`` is a set, the ``id`` of a result that was reduced is added to it."""
+    holds the ``id`` of factors known to be reduced already (the nodes' own tables), and
+    ``done`` (a set, if given) those of earlier steps' results that were: those are not
+    divided by their gcd again. The ``id`` of a result that is reduced joins ``done``."""
     def bound(fs):
         b = terms
         for f in fs:
@@ -583,7 +583,8 @@ def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
         return b
 
     if bound(factors) > _INT64_BOUND:  # object factors were reduced when they were made
-        factors = [_reduce(f, True) if id(f) not in reduced and (
+        seen = done or ()
+        factors = [_reduce(f, True) if id(f) not in reduced and id(f) not in seen and (
             f[1].dtype != object or f[3].bit_length() >= _REDUCE_BITS) else f
             for f in factors]
     den = 1
@@ -614,8 +615,8 @@ def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
     out = _reduce((vs, arr, den, top), True)
     if out[1] is arr:  # not worth a pass (see _reduce)
         return out
-    if isinstance(reduced, set):  # its gcd is now 1: a later step need not look again
-        reduced.add(id(out))
+    if done is not None:  # its gcd is now 1: a later step need not look again
+        done.add(id(out))
     return out
 
 
@@ -623,10 +624,10 @@ def _eliminate(factors, order, names, card, rational: bool, reduced=frozenset())
     """Sum out ``order`` from ``factors``, one variable at a time, and multiply what is
     left into one table over ``names``: ``(table, den)`` (``den`` is 1 unless
     ``rational``). ``reduced``: the ``id`` of rational factors already divided by their
-    gcd (see :func:`_rational_contract`); the steps' reduced results join them. A factor
-    stays in ``factors`` until used, and its ``id`` leaves ``reduced`` then, so no other
-    factor takes an ``id`` in ``reduced``."""
-    reduced = set(reduced)
+    gcd (see :func:`_rational_contract`), and the steps' reduced results are kept in
+    ``done``. A factor stays in ``factors`` until used (and its ``id`` leaves ``done``
+    then), so no other factor takes an ``id`` in either."""
+    done: set = set()
     for v in progress(order, len(order), "eliminating", min_total=500):
         touching = [f for f in factors if v in f[0]]
         if not touching:  # in a part of the network set aside (see marginal)
@@ -634,13 +635,14 @@ def _eliminate(factors, order, names, card, rational: bool, reduced=frozenset())
         factors = [f for f in factors if v not in f[0]]
         keep = {u for f in touching for u in f[0]} - {v}
         if rational:
-            out = _rational_contract(touching, keep, card[v], reduced)
-            reduced.difference_update(id(f) for f in touching if f is not out)
+            out = _rational_contract(touching, keep, card[v], reduced, done)
+            if done:
+                done.difference_update(id(f) for f in touching if f is not out)
             factors.append(out)
         else:
             factors.append(_contract(touching, keep))
     if rational:
-        vs, arr, den, _ = _rational_contract(factors, set(names), 1, reduced)
+        vs, arr, den, _ = _rational_contract(factors, set(names), 1, reduced, done)
     else:
         (vs, arr), den = _contract(factors, set(names)), 1
     for n in names:  # a queried node no factor mentions (none today): kept with size 1
