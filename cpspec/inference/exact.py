@@ -246,6 +246,35 @@ def _contract(factors: list[tuple[tuple[str, ...], np.ndarray]], keep) -> tuple:
     return out, _array(np.einsum(*operands, [labels[v] for v in out]))
 
 
+def _matmul_contract(factors, keep):
+    """:func:`_contract` of two factors as one batched ``np.matmul``, as
+    ``np.tensordot`` does it: the variables both share and keep are the batch, the
+    ones they share and sum the inner dimension, each one's own variables its rows or
+    columns. On object arrays NumPy's matmul loop costs less per product than einsum's
+    (on bnlearn's mildew and link, 10 to 25 percent less). The result's variables come in
+    :func:`_contract`'s order. None when a variable of one factor only is summed, or an
+    axis is empty (then :func:`_contract` does it)."""
+    (va, a), (vb, b) = factors
+    a, b = _array(a), _array(b)  # GMP's conversion makes a 0-d array a bare integer
+    if 0 in a.shape or 0 in b.shape:
+        return None
+    batch = [v for v in va if v in vb and v in keep]
+    inner = [v for v in va if v in vb and v not in keep]
+    rows = [v for v in va if v not in vb]
+    cols = [v for v in vb if v not in va]
+    if not all(v in keep for v in rows + cols):
+        return None
+    size = dict(zip(va, a.shape))
+    size.update(zip(vb, b.shape))
+    n = [math.prod(size[v] for v in part) for part in (batch, rows, inner, cols)]
+    a = a.transpose([va.index(v) for v in batch + rows + inner]).reshape(n[0], n[1], n[2])
+    b = b.transpose([vb.index(v) for v in batch + inner + cols]).reshape(n[0], n[2], n[3])
+    got = tuple(batch + rows + cols)
+    out = tuple(v for v in dict.fromkeys(va + vb) if v in keep)
+    c = np.matmul(a, b).reshape([size[v] for v in got])
+    return out, _array(c.transpose([got.index(v) for v in out]))
+
+
 def _contract_wide(factors, out):
     allvars: list[str] = []
     for vs, _ in factors:
@@ -282,6 +311,11 @@ _INT64_BOUND = 2**63 - 1
 _REDUCE_BITS = 160  # below this, integers are cheaper to multiply than to reduce
 _GMP_BITS = 1000  # above this, GMP's multiplication beats Python's
 _TO_MPZ = np.frompyfunc(mpz, 1, 1)
+#: A product's integers are divided by their gcd with its denominator only when the gcd
+#: over this many of them ...
+_REDUCE_SAMPLE = 32
+#: ... has at least 1/_REDUCE_SHARE of their bits (see :func:`_reduce`)
+_REDUCE_SHARE = 8
 
 
 def _rational_factor(diagram: Diagram, name: str):
@@ -407,21 +441,36 @@ def _positive(factors: list, order: list[str], card: dict[str, int]) -> bool:
     return all(bool(f[1].all()) for f in boolean)
 
 
-def _reduce(f):
+def _reduce(f, sampled: bool = False):
     """``f`` with its integers and denominator divided by their gcd; int64 again when
     the integers fit. On Python integers the gcd stops at the first entry that makes it
     1 (the usual case), and ``top`` stays the bound it was (a pass to find the exact
-    maximum would cost as much as the gcd)."""
+    maximum would cost as much as the gcd).
+
+    With ``sampled``, Python integers are first divided only if the gcd of the
+    denominator with :data:`_REDUCE_SAMPLE` entries spread over the array (a multiple of
+    the whole gcd) has at least ``1 / _REDUCE_SHARE`` of ``top``'s bits: else ``f`` is
+    returned as it is (still exact; a later reduction may divide what is left)."""
     vs, arr, den, top = f
     if arr.size == 0:
         return f
     if arr.dtype == object:
         g = den
-        for x in arr.reshape(-1):  # not .flat: it stops at 32 axes
-            if x:
-                g = gcd(g, x)
-                if g == 1:
-                    break
+        flat = arr.reshape(-1)  # not .flat: it stops at 32 axes
+        if sampled and top > _INT64_BOUND:
+            for x in flat[::max(1, flat.size // _REDUCE_SAMPLE)]:
+                if x:
+                    g = gcd(g, x)
+                    if g == 1:
+                        break
+            if g.bit_length() * _REDUCE_SHARE < top.bit_length():
+                return f
+        if g > 1:
+            for x in flat:
+                if x:
+                    g = gcd(g, x)
+                    if g == 1:
+                        break
     else:
         g = math.gcd(int(np.gcd.reduce(arr, axis=None)), den)
     if g > 1:
@@ -521,11 +570,12 @@ def _sparse_contract(factors: list, keep, convert):
     return out, _array(result.reshape(shape[len(summed):]))
 
 
-def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
+def _rational_contract(factors: list, keep, terms: int, reduced=frozenset(), done=None):
     """:func:`_contract` for rational factors; ``terms`` is the number of products each
     result entry sums (the product of the summed variables' domain sizes). ``reduced``
-    holds the ``id`` of factors known to be reduced already (the nodes' own tables):
-    those are not divided by their gcd again."""
+    holds the ``id`` of factors known to be reduced already (the nodes' own tables), and
+    ``done`` (a set, if given) those of earlier steps' results that were: those are not
+    divided by their gcd again. The ``id`` of a result that is reduced joins ``done``."""
     def bound(fs):
         b = terms
         for f in fs:
@@ -533,7 +583,8 @@ def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
         return b
 
     if bound(factors) > _INT64_BOUND:  # object factors were reduced when they were made
-        factors = [_reduce(f) if id(f) not in reduced and (
+        seen = done or ()
+        factors = [_reduce(f, True) if id(f) not in reduced and id(f) not in seen and (
             f[1].dtype != object or f[3].bit_length() >= _REDUCE_BITS) else f
             for f in factors]
     den = 1
@@ -552,19 +603,31 @@ def _rational_contract(factors: list, keep, terms: int, reduced=frozenset()):
         arr = _array(convert(arr).sum(axis=gone)) if gone else _array(convert(arr))
     else:
         found = _sparse_contract([(f[0], f[1], f[3]) for f in factors], keep, convert)
-        vs, arr = found if found is not None else _contract(
-            [(f[0], convert(f[1])) for f in factors], keep)
+        if found is None:
+            operands = [(f[0], convert(f[1])) for f in factors]
+            if len(operands) == 2:
+                found = _matmul_contract(operands, keep)
+            if found is None:
+                found = _contract(operands, keep)
+        vs, arr = found
     if top.bit_length() < _REDUCE_BITS:  # small integers: a gcd pass costs more than
         return vs, arr, den, top         # it saves
-    return _reduce((vs, arr, den, top))
+    out = _reduce((vs, arr, den, top), True)
+    if out[1] is arr:  # not worth a pass (see _reduce)
+        return out
+    if done is not None:  # its gcd is now 1: a later step need not look again
+        done.add(id(out))
+    return out
 
 
 def _eliminate(factors, order, names, card, rational: bool, reduced=frozenset()):
     """Sum out ``order`` from ``factors``, one variable at a time, and multiply what is
     left into one table over ``names``: ``(table, den)`` (``den`` is 1 unless
     ``rational``). ``reduced``: the ``id`` of rational factors already divided by their
-    gcd (see :func:`_rational_contract`); they stay in ``factors`` until used, so no
-    other factor takes their ``id``."""
+    gcd (see :func:`_rational_contract`), and the steps' reduced results are kept in
+    ``done``. A factor stays in ``factors`` until used (and its ``id`` leaves ``done``
+    then), so no other factor takes an ``id`` in either."""
+    done: set = set()
     for v in progress(order, len(order), "eliminating", min_total=500):
         touching = [f for f in factors if v in f[0]]
         if not touching:  # in a part of the network set aside (see marginal)
@@ -572,11 +635,14 @@ def _eliminate(factors, order, names, card, rational: bool, reduced=frozenset())
         factors = [f for f in factors if v not in f[0]]
         keep = {u for f in touching for u in f[0]} - {v}
         if rational:
-            factors.append(_rational_contract(touching, keep, card[v], reduced))
+            out = _rational_contract(touching, keep, card[v], reduced, done)
+            if done:
+                done.difference_update(id(f) for f in touching if f is not out)
+            factors.append(out)
         else:
             factors.append(_contract(touching, keep))
     if rational:
-        vs, arr, den, _ = _rational_contract(factors, set(names), 1, reduced)
+        vs, arr, den, _ = _rational_contract(factors, set(names), 1, reduced, done)
     else:
         (vs, arr), den = _contract(factors, set(names)), 1
     for n in names:  # a queried node no factor mentions (none today): kept with size 1
