@@ -57,7 +57,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "equivalent", "OPEN_BOXES", "Z3_DEGREE"]
+           "sign_condition", "equivalent", "Z3_DEGREE"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -593,10 +593,6 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
     return regions
 
 
-#: Open boxes (:func:`cpspec.core.boxes.cover`) decided one by one by Z3; with more,
-#: the whole box is asked about at once.
-OPEN_BOXES = 64
-
 #: Boundaries of at most this total degree are asked about in one Z3 query (fast at
 #: such degrees); higher ones by subdivision first (:func:`cpspec.core.boxes.cover`).
 Z3_DEGREE = 4
@@ -614,14 +610,16 @@ def _cover_by_boxes(params: tuple, box, regions: list, ctx, zv: Mapping, deadlin
     """``True`` when the regions cover the box, or a :class:`Point` of the box none of
     them covers, by subdivision (:func:`cpspec.core.boxes.cover`) with Z3 deciding each
     small box it leaves open on its own; None where subdivision does not apply (an
-    unbounded box, a condition that is not polynomial) or leaves too much open. Raises
+    unbounded box, a condition that is not polynomial) or needs more than
+    :data:`~cpspec.core.boxes.COVER_BOXES` boxes. Each open box is asked about on its own
+    (however many: at these degrees one query about the whole box is hopeless). Raises
     :class:`BudgetError` when Z3 cannot decide a small box."""
     ranges = _ranges_of(params, box)
     if ranges is None:
         return None
     conds = [*[r.condition for r in regions], sympy.Not(box)]
     found = boxes.cover(params, ranges, conds, deadline)
-    if found is None or len(found.open) > OPEN_BOXES:
+    if found is None:
         return None
     if found.point is not None:
         return Point(params, found.point)
