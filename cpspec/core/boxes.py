@@ -41,7 +41,7 @@ __all__ = ["cover", "Cover", "degree", "bernstein", "sign", "COVER_BOXES", "LOCA
 COVER_BOXES = 2000
 #: Halvings after which an undecided box where at most three factors are in question is
 #: left open (for an exact local decision) instead of halved again.
-LOCAL_DEPTH = 5
+LOCAL_DEPTH = 8
 #: Halvings after which any undecided box is left open.
 MAX_DEPTH = 12
 #: Sign combinations of the undecided factors enumerated on one box, at most.
