@@ -56,9 +56,11 @@ _TESTS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v:
 class Cover:
     """What :func:`cover` found: ``proved`` (every point of the box satisfies a
     condition), else ``point`` (a rational point, ``{symbol: Rational}``, that satisfies
-    none), else ``open``: the boxes left undecided, each ``(ranges, indices)`` with its
-    ranges (``((low, high), ...)`` per parameter, Fractions) and the indices of the
-    conditions that are not false on it (the rest of the box is covered)."""
+    none), else ``open``: the boxes left undecided (the rest of the box is covered),
+    each ``(ranges, indices, residuals)``: its ranges (``((low, high), ...)`` per
+    parameter, Fractions), the indices of the conditions that are not false on it, and
+    those conditions as they read there (each relation decided on the box replaced by
+    its truth value)."""
     proved: bool = False
     point: dict | None = None
     open: list = field(default_factory=list)
@@ -125,7 +127,8 @@ def _factor(expr, params: tuple) -> tuple:
             raise _Unsupported(expr)
     if poly.is_zero:
         return 0, ()
-    constant, parts = poly.factor_list()
+    _, poly = poly.clear_denoms(convert=True)   # (times a positive integer) over ZZ, so
+    constant, parts = poly.factor_list()         # that one boundary is one factor
     sign = 1 if constant > 0 else -1
     factors = []
     for f, k in parts:
@@ -194,7 +197,9 @@ def _factors_of(tree, out: dict) -> dict:
 @functools.lru_cache(maxsize=64)
 def _change(n: int, lo: Fraction, width: Fraction) -> np.ndarray:
     """The matrix taking a polynomial's power coefficients in ``x`` (degree ``n``) to its
-    Bernstein coefficients in ``t`` on ``[0, 1]``, where ``x = lo + width * t``."""
+    Bernstein coefficients in ``t`` on ``[0, 1]``, where ``x = lo + width * t``, times a
+    positive integer: Python integers (so that NumPy's loops over it run no Python code,
+    which a time budget's alarm could interrupt)."""
     # power basis in x -> power basis in t: (lo + w t)^i = sum_j C(i, j) lo^(i-j) w^j t^j
     shift = [[Fraction(math.comb(i, j)) * lo ** (i - j) * width ** j if j <= i else Fraction(0)
               for i in range(n + 1)] for j in range(n + 1)]
@@ -203,7 +208,8 @@ def _change(n: int, lo: Fraction, width: Fraction) -> np.ndarray:
              for j in range(n + 1)] for k in range(n + 1)]
     m = [[sum(to_b[k][j] * shift[j][i] for j in range(n + 1)) for i in range(n + 1)]
          for k in range(n + 1)]
-    return np.array(m, dtype=object)
+    scale = math.lcm(*[v.denominator for row in m for v in row])
+    return np.array([[int(v * scale) for v in row] for row in m], dtype=object)
 
 
 def _along(m: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
@@ -227,19 +233,18 @@ def bernstein(poly: sympy.Poly, ranges: Sequence) -> np.ndarray:
 @functools.lru_cache(maxsize=4096)
 def _bernstein(poly: sympy.Poly, ranges: tuple) -> np.ndarray:
     degrees = poly.degree_list() if poly.gens else ()
+    terms = poly.terms()
+    scale = math.lcm(*[int(c.q) for _, c in terms])   # integers from here on
     a = np.zeros([d + 1 for d in degrees], dtype=object)
-    a[...] = Fraction(0)
-    for m, c in poly.terms():
-        a[m] = Fraction(int(c.p), int(c.q))
+    a[...] = 0
+    for m, c in terms:
+        a[m] = int(c.p) * (scale // int(c.q))
     for axis, (d, (lo, hi)) in enumerate(zip(degrees, ranges)):
         a = _along(_change(d, Fraction(lo), Fraction(hi) - Fraction(lo)), a, axis)
-    scale = math.lcm(*[v.denominator for v in a.flat])
-    out = np.empty(a.shape, dtype=object)
-    out.flat[:] = [int(v * scale) for v in a.flat]
-    g = math.gcd(*out.flat)
+    g = math.gcd(*a.flat)
     if g > 1:
-        out.flat[:] = [v // g for v in out.flat]
-    return out
+        a.flat[:] = [v // g for v in a.flat]
+    return a
 
 
 def sign(poly: sympy.Poly, ranges: Sequence, limit: int) -> int | None:

@@ -429,8 +429,9 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
 
     With ``within=(params, box)`` (``regions`` then a partition of that box) a merged
     condition is also tidied (:func:`tidy`): the join of two regions is often one of
-    their own relations, and is shown as that (up to :data:`TIDY_ATOMS` relations); and a
-    group is written as the complement of the others where that has fewer relations.
+    their own relations, and is shown as that (up to :data:`TIDY_ATOMS` relations); and one
+    group, the one that saves most by it, is written as the complement of the others
+    where that has fewer relations.
 
     >>> import sympy
     >>> p, q = sympy.symbols("p q")
@@ -452,16 +453,22 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
         else:
             out.append([r])
     joined = [sympy.Or(*[r.condition for r in group]) for group in out]
+    if within is not None and len(out) > 1:
+        # the regions partition the box: a group is also what the others leave, which is
+        # often shorter (the one relation that separates two answers). One group at most
+        # (the one that saves most) is so rewritten: every point stays in some region
+        # even if two given regions overlapped
+        saved, best, rest = 0, None, None
+        for k in range(len(out)):
+            other = sympy.Not(sympy.Or(*joined[:k], *joined[k + 1:])).to_nnf()
+            if _relations(joined[k]) - _relations(other) > saved:
+                saved, best, rest = _relations(joined[k]) - _relations(other), k, other
+        if best is not None:
+            joined[best] = rest
     merged = []
     for k, group in enumerate(out):
         cond = joined[k]
-        if within is not None and len(out) > 1:
-            # the regions partition the box: a group is also what the others leave, which
-            # is often shorter (the one relation that separates two answers)
-            rest = sympy.Not(sympy.Or(*joined[:k], *joined[k + 1:])).to_nnf()
-            if _relations(rest) < _relations(cond):
-                cond = rest
-        if within is not None and (len(group) > 1 or cond is not joined[k]):
+        if within is not None and (len(group) > 1 or cond is not group[0].condition):
             cond = tidy_small(*within, cond, deadline=deadline)
         samples = tuple(s for r in group for s in (r.samples or (r.sample,)))
         merged.append(ParameterRegion(cond, group[0].answer, group[0].sample, samples,
@@ -1089,6 +1096,8 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
         if found is not None and found.proved:
             return True
         if found is not None:
+            if (ms := left()) <= 0:       # what the subdivision left of the budget
+                return None
             decided = _decide_open(params, found.open, ctx, zv, ms)
         else:
             decided = _quick_solver(ctx, ms)

@@ -249,3 +249,30 @@ def test_a_proved_sign_holds_at_points_and_a_clear_margin_is_proved(seed):
     lo = min(values) - 1 - sum(abs(c) for c in sympy.Poly(f, p, q).coeffs()) * 40 ** 3
     assert boxes.sign(sympy.Poly(f - lo, p, q), box, 64) == 1
     assert boxes.sign(sympy.Poly(lo - f, p, q), box, 64) == -1
+
+
+def test_a_budgets_alarm_inside_the_subdivision_is_the_expiry_never_a_systemerror():
+    """The change of basis runs on Python integers in NumPy's loops (no Python code for
+    the alarm to interrupt there): an expiring budget reaches the caller as Expired."""
+    from cpspec.budget import Deadline, Expired, time_limit
+    f = sum(R(i + j + 1, 7 + k) * p ** i * q ** j
+            for k, (i, j) in enumerate((i, j) for i in range(14) for j in range(14)))
+    conds = [f > 0, f <= 0]
+    outcomes = set()
+    for k in range(100):       # deadlines spread over the computation (before the fix:
+        boxes._bernstein.cache_clear()   # about 15 of 100 ended in a SystemError)
+        boxes._change.cache_clear()
+        try:
+            with time_limit(Deadline(0.001 + 0.001 * (k % 40))):
+                boxes.cover((p, q), UNIT, conds)
+            outcomes.add("done")
+        except Expired:
+            outcomes.add("expired")
+    assert "expired" in outcomes
+
+
+def test_one_boundary_written_two_ways_is_one_factor():
+    """p/2 - 1/3 and 3p - 2 are the same line: the cells on its two sides cover the
+    box with nothing left open."""
+    found = boxes.cover((p, q), UNIT, [p / 2 - R(1, 3) > 0, 3 * p - 2 <= 0])
+    assert found.proved and not found.open

@@ -260,3 +260,18 @@ def test_one_parameter_leaves_other_conditions_alone():
     assert part.one_parameter(box, (p > q) | (q > R(1, 2))) is None
     assert part.one_parameter(box, q ** 2 > R(1, 2)) is None
     assert part.one_parameter(box, q > sympy.sqrt(2) / 2) is None
+
+
+def test_merging_rewrites_one_group_at_most_so_no_point_is_lost():
+    """Written as what the others leave, a group is the same set only where the regions
+    are disjoint; rewriting one group at most keeps every point of the box in some
+    region even where two given regions overlap."""
+    half = R(1, 2)
+    regs = [part.ParameterRegion(sympy.Eq(q, half) & (p > half), "c", {}),
+            part.ParameterRegion((p > half) | (sympy.Eq(p, half) & (q >= R(1, 4))
+                                               & (q <= R(3, 4))), "b", {}),
+            part.ParameterRegion(p <= half, "a", {})]
+    merged = part.merge_regions(regs, within=((p, q), UNIT))
+    for pv in (R(0), R(1, 4), half, R(3, 4), R(1)):
+        for qv in (R(0), R(1, 4), half, R(3, 4), R(1)):
+            assert any(bool(r.condition.subs({p: pv, q: qv})) for r in merged), (pv, qv)
