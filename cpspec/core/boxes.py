@@ -16,10 +16,11 @@ no condition covers. Other boxes are halved; a box that stays undecided (where t
 boundaries meet, or one touches another) is returned **open**, for an exact decision
 procedure (Z3) to settle on that small box alone.
 
-This is what :func:`cpspec.core.partition.partition` asks before it asks Z3 about the
-whole box: a parameter box covered by regions whose boundaries have high degree is
-proved covered by a few hundred small integer computations and a few local queries,
-instead of one query whose cost grows with the degree and number of every boundary.
+This is what :func:`cpspec.core.partition.partition` asks, for boundaries of total degree
+above :data:`cpspec.core.partition.Z3_DEGREE`, instead of one Z3 query about the whole
+box: a box covered by regions whose boundaries have high degree is proved covered by a
+few hundred small integer computations and a few local queries, where the one query's
+cost grows with the degree and number of every boundary.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
+__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "COVER_BOXES", "LOCAL_DEPTH",
+           "MAX_DEPTH", "COMBINATIONS"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
