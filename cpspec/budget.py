@@ -96,7 +96,21 @@ def _can_interrupt() -> bool:
 @contextmanager
 def time_limit(deadline: Deadline):
     """Interrupt the body with :class:`Expired` when ``deadline`` passes (main thread,
-    no other alarm set); otherwise only the deadline's own checks apply."""
+    no other alarm set); otherwise only the deadline's own checks apply. An expiry that
+    NumPy turned into a ``SystemError`` (the alarm raised in Python code its C loop
+    called, over an object array) leaves as :class:`Expired` too, here or in an
+    enclosing limit whose alarm it was."""
+    try:
+        with _alarm(deadline):
+            yield
+    except SystemError as exc:
+        if _from_expiry(exc):
+            raise Expired() from exc
+        raise
+
+
+@contextmanager
+def _alarm(deadline: Deadline):
     left = deadline.remaining()
     if left is None or not _can_interrupt():
         deadline.check()
@@ -144,9 +158,7 @@ def _disarm(previous) -> None:
 
 
 def _from_expiry(exc: BaseException) -> bool:
-    """Whether ``exc`` comes of an :class:`Expired` (the alarm raised inside Python code
-    that a C loop called, such as NumPy's over an object array, reaches the caller as a
-    ``SystemError`` whose cause is the expiry)."""
+    """Whether ``exc`` comes of an :class:`Expired` (see :func:`time_limit`)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, Expired):
@@ -168,9 +180,7 @@ def within(deadline: Deadline, verb: str, work, error=None):
     try:
         with time_limit(deadline):
             return work()
-    except (Expired, SystemError) as exc:
-        if isinstance(exc, SystemError) and not _from_expiry(exc):
-            raise
+    except Expired:
         if not deadline.expired():   # an enclosing call's budget: that call reports it
             raise
         if error is not None:

@@ -215,3 +215,15 @@ def test_an_expiry_inside_numpys_loop_over_python_objects_is_a_budget_error():
         raise SystemError("something else")
     with pytest.raises(SystemError, match="something else"):
         within(Deadline(5), "solve", broken)
+    # the limit itself gives Expired (what verify, synthesize and the executors catch),
+    # also where an inner limit cannot interrupt and the enclosing one's alarm fires
+    t0 = time.perf_counter()
+    with pytest.raises(Expired):
+        with time_limit(Deadline(0.2)):
+            work()
+    t0 = time.perf_counter()
+    with pytest.raises(Expired):
+        with time_limit(Deadline(0.2)):
+            with time_limit(Deadline(60)):
+                work()
+    assert time.perf_counter() - t0 < 5
