@@ -36,8 +36,8 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "COVER_BOXES", "LOCAL_DEPTH",
-           "MAX_DEPTH", "COMBINATIONS"]
+__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "RELATIONS", "COVER_BOXES",
+           "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
@@ -49,7 +49,8 @@ MAX_DEPTH = 12
 #: Sign combinations of the undecided factors enumerated on one box, at most.
 COMBINATIONS = 81
 
-_TESTS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v: v >= 0,
+#: Relation type -> the test a value's sign passes for it (``p > 0``: ``v > 0``).
+RELATIONS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v: v >= 0,
           sympy.StrictLessThan: lambda v: v < 0, sympy.LessThan: lambda v: v <= 0,
           sympy.Equality: lambda v: v == 0, sympy.Unequality: lambda v: v != 0}
 
@@ -85,7 +86,7 @@ def _parse(cond, params: tuple):
                 tuple(_parse(a, params) for a in cond.args))
     if isinstance(cond, sympy.Not):
         return ("~", _parse(cond.args[0], params))
-    test = _TESTS.get(type(cond))
+    test = RELATIONS.get(type(cond))
     if test is None:
         raise _Unsupported(cond)
     parts = sympy.Mul.make_args(cond.lhs) if cond.rhs == 0 else (cond.lhs - cond.rhs,)

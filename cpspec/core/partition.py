@@ -461,8 +461,9 @@ def merge_regions(regions: Sequence[ParameterRegion], same: Callable = None,
         saved, best, rest = 0, None, None
         for k in range(len(out)):
             other = sympy.Not(sympy.Or(*joined[:k], *joined[k + 1:])).to_nnf()
-            if _relations(joined[k]) - _relations(other) > saved:
-                saved, best, rest = _relations(joined[k]) - _relations(other), k, other
+            fewer = _relations(joined[k]) - _relations(other)
+            if fewer > saved:
+                saved, best, rest = fewer, k, other
         if best is not None:
             joined[best] = rest
     merged = []
@@ -671,7 +672,7 @@ def _check_within(solver, deadline: Deadline):
     the time left when it starts, so that two queries in a row never take twice it)."""
     deadline.check()
     if deadline.remaining() is not None:
-        solver.set("timeout", max(1, int(deadline.remaining() * 1000)))
+        solver.set("timeout", _milliseconds(deadline))
     return solver.check()
 
 
@@ -797,11 +798,6 @@ def _uncovered(params, candidates: list, regions) -> Point | None:
     return None
 
 
-_RELATIONS = {sympy.StrictGreaterThan: lambda v: v > 0, sympy.GreaterThan: lambda v: v >= 0,
-              sympy.StrictLessThan: lambda v: v < 0, sympy.LessThan: lambda v: v <= 0,
-              sympy.Equality: lambda v: v == 0, sympy.Unequality: lambda v: v != 0}
-
-
 def truth_at(cond, params: Sequence[sympy.Symbol], values: Mapping) -> bool | None:
     """Whether ``cond`` (a SymPy Boolean of polynomial relations in ``params`` with
     rational coefficients) holds at the rational point ``values``, in exact integer and
@@ -843,7 +839,7 @@ def _evaluator(cond, params: tuple):
             return lambda v: not parts[0](v)
         join = all if isinstance(cond, sympy.And) else any
         return lambda v: join(f(v) for f in parts)
-    test = _RELATIONS.get(type(cond))
+    test = boxes.RELATIONS.get(type(cond))
     if test is None:
         return None
     try:
@@ -972,7 +968,7 @@ def _on_ranges(cond, params: tuple, ranges: tuple, limit: int):
     if len(kept) == len(sympy.Mul.make_args(cond.lhs)) and sign == 1:
         return cond
     if not kept:
-        return sympy.true if _RELATIONS[rel](sign) else sympy.false
+        return sympy.true if boxes.RELATIONS[rel](sign) else sympy.false
     lhs = sympy.Mul(*kept)   # (relations built unevaluated: no assumptions asked)
     relation = rel if sign > 0 else _FLIPPED[rel]
     if len(kept) == 1 and not isinstance(lhs, sympy.Pow):
@@ -1111,8 +1107,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
         raw = [m.eval(zv[x], model_completion=True) for x in params]
         if not all(z3.is_rational_value(v) for v in raw):
             return None
-        return {x: sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
-                for x, v in zip(params, raw)}
+        return {x: _to_sympy_value(v) for x, v in zip(params, raw)}
 
     # a grid point where the others hold and c does not shows c is needed; often the
     # needed ones imply all the rest: one question instead of one per condition. Where
@@ -1312,7 +1307,7 @@ def tidy_small(params, box, cond, deadline: Deadline | None = None) -> Any:
     one = one_parameter(box, cond)
     if one is not None:
         return one
-    if len(cond.atoms(sympy.core.relational.Relational)) > TIDY_ATOMS:
+    if _relations(cond) > TIDY_ATOMS:
         return cond
     return tidy(params, box, cond, deadline=deadline)
 
@@ -1332,7 +1327,7 @@ def one_parameter(box, cond) -> Any:
         return None
     x = next(iter(cond.free_symbols))
     for r in cond.atoms(sympy.core.relational.Relational):
-        if not (isinstance(r, tuple(_RELATIONS)) and {r.lhs, r.rhs} & {x}
+        if not (isinstance(r, tuple(boxes.RELATIONS)) and {r.lhs, r.rhs} & {x}
                 and (r.rhs if r.lhs == x else r.lhs).is_Rational):
             return None
     own = [c for c in sympy.And.make_args(box) if c.free_symbols == {x}]

@@ -458,19 +458,11 @@ def _reduce(f, sampled: bool = False):
         g = den
         flat = arr.reshape(-1)  # not .flat: it stops at 32 axes
         if sampled and top > _INT64_BOUND:
-            for x in flat[::max(1, flat.size // _REDUCE_SAMPLE)]:
-                if x:
-                    g = gcd(g, x)
-                    if g == 1:
-                        break
+            g = _gcd_with(g, flat[::max(1, flat.size // _REDUCE_SAMPLE)])
             if g.bit_length() * _REDUCE_SHARE < top.bit_length():
                 return f
         if g > 1:
-            for x in flat:
-                if x:
-                    g = gcd(g, x)
-                    if g == 1:
-                        break
+            g = _gcd_with(g, flat)
     else:
         g = math.gcd(int(np.gcd.reduce(arr, axis=None)), den)
     if g > 1:
@@ -482,6 +474,17 @@ def _reduce(f, sampled: bool = False):
     elif top <= _INT64_BOUND:
         arr = arr.astype(np.int64)
     return vs, arr, den, top
+
+
+def _gcd_with(g, values):
+    """The gcd of ``g`` and the non-zero ``values``, stopping at the first that makes it
+    1 (the usual case)."""
+    for x in values:
+        if x:
+            g = gcd(g, x)
+            if g == 1:
+                break
+    return g
 
 
 def _AS_OBJECT(arr):
