@@ -36,8 +36,8 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "RELATIONS", "COVER_BOXES",
-           "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS"]
+__all__ = ["cover", "Cover", "degree", "bernstein", "sign", "remember", "known", "RELATIONS",
+           "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS", "KNOWN_FACTORS"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
@@ -111,11 +111,43 @@ def _parse(cond, params: tuple):
     return ("a", test, sign, tuple(factors))
 
 
+#: Most polynomials :func:`remember` keeps (all are forgotten when it is full).
+KNOWN_FACTORS = 8192
+_KNOWN: dict = {}
+
+
+def remember(expr, poly: sympy.Poly) -> None:
+    """Record that the expression ``expr`` is the irreducible polynomial ``poly``
+    (primitive over the integers, positive leading coefficient in the order of its
+    generators): a region's conditions are built from factored polynomials, and reading
+    them back (:func:`degree`, :func:`cover`, the signs of factors on a box) would
+    otherwise convert and factor them again.
+
+    >>> import sympy
+    >>> p, q = sympy.symbols("p q")
+    >>> remember(p * q - 2, sympy.Poly(p * q - 2, p, q))
+    >>> known(p * q - 2, (p, q)) == sympy.Poly(p * q - 2, p, q)
+    True
+    """
+    if len(_KNOWN) >= KNOWN_FACTORS:
+        _KNOWN.clear()
+    _KNOWN[(expr, tuple(poly.gens))] = poly
+
+
+def known(expr, params: tuple) -> sympy.Poly | None:
+    """The polynomial :func:`remember` recorded for ``expr`` in the generators
+    ``params``, or None."""
+    return _KNOWN.get((expr, tuple(params)))
+
+
 @functools.lru_cache(maxsize=8192)
 def _factor(expr, params: tuple) -> tuple:
     """``(sign, ((factor, power), ...))``: the sign of a polynomial's (or a rational
     function's: numerator times denominator) constant and its irreducible factors, each
     primitive over the integers with a positive leading coefficient."""
+    poly = known(expr, params)
+    if poly is not None:
+        return 1, ((poly, 1),)
     try:
         poly = sympy.Poly(expr, *params)
     except sympy.PolynomialError:

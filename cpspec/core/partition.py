@@ -57,7 +57,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "equivalent", "Z3_DEGREE"]
+           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -332,9 +332,22 @@ def _read_element(K, diff, strict: bool):
         for part in (K.numer(diff), K.denom(diff)):
             for f, k in _factors(part):
                 powers[f] = powers.get(f, 0) + k
-        lhs = sympy.Mul(*[f.as_expr() ** k for f, k in powers.items()])
+        lhs = sympy.Mul(*[_factor_expr(f) ** k for f, k in powers.items()])
         rhs = sympy.Integer(0)
-    if flip:
+    return sign_relation(lhs, rhs, flip, strict)
+
+
+def sign_relation(lhs, rhs, negative: bool, strict: bool):
+    """``lhs > rhs`` (``lhs >= rhs`` unless ``strict``), or ``lhs < rhs`` (``<=``) when
+    ``negative``: the relation a positive quantity's condition reads as, built without
+    evaluation (no assumptions asked).
+
+    >>> import sympy
+    >>> p = sympy.Symbol("p")
+    >>> sign_relation(p - 1, 0, True, False)
+    p - 1 <= 0
+    """
+    if negative:
         return (sympy.StrictLessThan if strict else sympy.LessThan)(lhs, rhs, evaluate=False)
     return (sympy.StrictGreaterThan if strict else sympy.GreaterThan)(lhs, rhs, evaluate=False)
 
@@ -344,6 +357,17 @@ def _factors(poly) -> list:
     """The irreducible factors of a ring element with their powers (kept: a denominator
     recurs in many differences, and a difference is read strict and non-strict)."""
     return poly.factor_list()[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _factor_expr(f):
+    """An irreducible factor (a ring element over the integers, primitive, positive
+    leading coefficient) as an expression, remembered as a polynomial
+    (:func:`cpspec.core.boxes.remember`) so that reading the condition back does not
+    factor it again."""
+    expr = f.as_expr()
+    boxes.remember(expr, sympy.Poly.from_dict(dict(f), *f.ring.symbols, domain=sympy.ZZ))
+    return expr
 
 
 def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
@@ -971,8 +995,8 @@ def _on_ranges(cond, params: tuple, ranges: tuple, limit: int):
         return sympy.true if boxes.RELATIONS[rel](sign) else sympy.false
     lhs = sympy.Mul(*kept)   # (relations built unevaluated: no assumptions asked)
     relation = rel if sign > 0 else _FLIPPED[rel]
-    if len(kept) == 1 and not isinstance(lhs, sympy.Pow):
-        poly = sympy.Poly(lhs, *sorted(lhs.free_symbols, key=str))
+    if len(kept) == 1 and not isinstance(lhs, sympy.Pow) and len(lhs.free_symbols) == 1:
+        poly = sympy.Poly(lhs, *lhs.free_symbols)
         if len(poly.gens) == 1 and poly.degree() == 1:    # a x + b > 0 reads x > -b/a
             a, b = poly.all_coeffs()
             if a < 0:
@@ -1002,8 +1026,9 @@ def _sign_on(expr, params: tuple, ranges: tuple, limit: int) -> int | None:
         return None if expr == 0 else (1 if expr > 0 else -1)
     if not params or not expr.free_symbols <= set(params):
         return None                      # a symbol the ranges do not bound
+    poly = boxes.known(expr, params)
     try:
-        poly = sympy.Poly(expr, *params)
+        poly = poly if poly is not None else sympy.Poly(expr, *params)
     except sympy.PolynomialError:
         return None
     if not all(c.is_Rational for c in poly.coeffs()):

@@ -47,7 +47,7 @@ from gmpy2 import gcd as gmpy_gcd, mpz
 from sympy.matrices.exceptions import MatrixError
 from sympy.polys.constructor import construct_domain
 from sympy.polys.polyerrors import PolynomialError
-from sympy.polys.domains import QQ
+from sympy.polys.domains import QQ, ZZ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
@@ -69,6 +69,7 @@ from ..core.partition import (Point, RegionSolution, check_rational,
                               interval_regions, parse_point, parameter_box, solve_regions,
                               tie_rule)
 from .influence import solve_diagram
+from .margins import FlintModel, flint_model
 
 __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution", "solve",
            "evaluate_policy", "run_within", "optimal_at", "MAX_SHOWN", "show_state"]
@@ -79,7 +80,17 @@ __all__ = ["ExactModel", "backward_induction", "Solution", "ParametricSolution",
 def _domain(values) -> Any:
     if all(map(isinstance, values, repeat(Fraction))):
         return QQ
-    return construct_domain(list({as_sympy(v) for v in values}), field=True)[0]
+    K = construct_domain(list({as_sympy(v) for v in values}), field=True)[0]
+    gens = getattr(getattr(K, "field", None), "symbols", None)
+    if getattr(K, "is_FractionField", False) and K.dom == ZZ and gens is not None and \
+            all(isinstance(x, sympy.Symbol) for x in gens):
+        # generators in the order of their names: a condition's polynomials are read in
+        # that order (its leading coefficient decides how it is written), which the
+        # fast paths (element_condition, python-flint) then share
+        ordered = tuple(sorted(gens, key=str))
+        if ordered != tuple(gens):
+            K = ZZ.frac_field(*ordered)
+    return K
 
 
 def _conv(K, v):
@@ -148,6 +159,14 @@ class ExactModel:
                    lambda s, a, s2: R[(s, a, s2)],
                    mdp.mu0 if len(mdp.mu0) > 1 else next(iter(mdp.mu0)), gamma,
                    mdp.variables)
+
+    @cached_property
+    def flint(self) -> FlintModel | None:
+        """The same numbers in python-flint's polynomials
+        (:class:`~cpspec.decisions.margins.FlintModel`), for evaluating policies
+        symbolically; None without python-flint or where ``K`` is not a field of
+        rational functions over the integers."""
+        return flint_model(self.mdp, self.K, self.rows, self.gamma)
 
     def q(self, s, a, V) -> Any:
         K, g = self.K, self.gamma
@@ -1390,12 +1409,18 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
         sign = Sign(exact.K, None)
     else:
         exact, sign = model, Sign(model.K, point)   # exact algebraic comparisons (Z3)
+    fast = model.flint      # the same values and conditions, in python-flint
     if infinite:
         rules = _policy_iteration(exact, sign, deadline)[0]
         key = ("oo", tuple(rules[0][s] for s in mdp.states))
         if key not in model.memo:
-            V = _evaluate_stationary(model, rules[0])
-            model.memo[key] = (V, _tie_conditions(model, rules[0], V))
+            if fast is not None:
+                W = fast.stationary_values(rules[0])
+                model.memo[key] = ({s: fast.to_field(W[s]) for s in mdp.states},
+                                   fast.tie_conditions(rules[0], W))
+            else:
+                V = _evaluate_stationary(model, rules[0])
+                model.memo[key] = (V, _tie_conditions(model, rules[0], V))
         V, conds = model.memo[key]
         return Solution(mdp, horizon, rules, (V,), model.K, model), list(conds)
     rules = backward_induction(exact, horizon, sign, V_end=V_end, deadline=deadline)[0]
@@ -1403,6 +1428,7 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
     # differ in their early steps share the evaluation of the later ones
     K = model.K
     V = {s: (K.zero if V_end is None else _conv(K, V_end[s])) for s in mdp.states}
+    W = None if fast is None else {s: fast.of(V[s]) for s in mdp.states}
     # (states and actions are hashable: the MDP keys its tables by them)
     key = ("end", None if V_end is None else tuple(as_sympy(V_end[s]) for s in mdp.states))
     Vs, steps = [V], []
@@ -1411,10 +1437,15 @@ def optimal_at(mdp: MDP, horizon, point: Point, deadline: Deadline | None = None
         rule = rules[t]
         key = (key, tuple(rule[s] for s in mdp.states))
         got = model.memo.get(key)
-        if got is None:
+        if got is None and fast is not None:
+            # values kept as fractions too (the next step computes on them)
+            Wt = {s: fast.q(s, rule[s], W) for s in mdp.states}
+            got = model.memo[key] = ({s: fast.to_field(Wt[s]) for s in mdp.states},
+                                     fast.tie_conditions(rule, W), Wt)
+        elif got is None:
             got = model.memo[key] = ({s: model.q(s, rule[s], V) for s in mdp.states},
-                                     _tie_conditions(model, rule, V))
-        V = got[0]
+                                     _tie_conditions(model, rule, V), None)
+        V, W = got[0], got[2]
         Vs.append(V)
         steps.append(got[1])
     Vs.reverse()

@@ -203,7 +203,9 @@ class FlintPolynomials(PolynomialRing):
     def _from_sympy(self, poly):
         return self.ctx.from_dict({m: int(c) for m, c in poly.items()})
 
-    def _to_sympy(self, poly):
+    def ring_element(self, poly):
+        """An ``fmpz_mpoly`` as the element of SymPy's polynomial ring (the field's
+        numerators) it is."""
         # FLINT's exponents are fmpz: SymPy's monomials are tuples of Python ints
         monoms = [tuple(map(int, m)) for m in poly.monoms()]
         coeffs = poly.coeffs()  # never zero
@@ -228,7 +230,7 @@ class FlintPolynomials(PolynomialRing):
         g = num.gcd(den)  # over ZZ[x]: contents included, leading coefficient > 0
         if g != self.one:
             num, den = num / g, den / g
-        p, q = self._to_sympy(num), self._to_sympy(den)
+        p, q = self.ring_element(num), self.ring_element(den)
         if q.LC < 0:  # SymPy's canonical sign: the denominator leads positive
             p, q = -p, -q
         return K.field.raw_new(p, q)
