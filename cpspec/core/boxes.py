@@ -81,6 +81,8 @@ def _parse(cond, params: tuple):
     primitive integer :class:`sympy.Poly` with a positive leading coefficient."""
     if cond is sympy.true or cond is sympy.false:
         return ("c", bool(cond))
+    if isinstance(cond, tuple):              # a conjunction not built as sympy.And
+        return ("&", tuple(_parse(a, params) for a in cond))
     if isinstance(cond, (sympy.And, sympy.Or)):
         return ("&" if isinstance(cond, sympy.And) else "|",
                 tuple(_parse(a, params) for a in cond.args))
@@ -362,7 +364,8 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
           deadline=None, boxes: int | None = None) -> Cover | None:
     """Whether every point of the box ``ranges`` (``((low, high), ...)`` per parameter,
     Fractions; closed) satisfies one of ``conds`` (SymPy Booleans of polynomial relations
-    in ``params`` with rational coefficients), by exact subdivision (module docstring).
+    in ``params`` with rational coefficients; a tuple of them stands for their
+    conjunction), by exact subdivision (module docstring).
     Returns a :class:`Cover`, or None when a condition is not of that form or more than
     ``boxes`` (default :data:`COVER_BOXES`) boxes would be needed.
 
@@ -444,6 +447,8 @@ def _residual(cond, tree, signs: dict):
     """``cond`` with each relation that is decided under ``signs`` replaced by its truth
     value (the condition as it reads on the box those signs hold on)."""
     kind = tree[0]
+    if isinstance(cond, tuple):
+        return sympy.And(*[_residual(c, t, signs) for c, t in zip(cond, tree[1])])
     if kind in "&|":
         return cond.func(*[_residual(c, t, signs) for c, t in zip(cond.args, tree[1])])
     if kind == "~":

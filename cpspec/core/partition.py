@@ -47,7 +47,7 @@ from ..budget import Deadline, Expired
 from ..errors import BudgetError, ModelTooLargeError, ParameterError
 from . import boxes
 from .display import html_table, svg
-from .functions import as_sympy, number_to_sympy, to_exact
+from .functions import as_sympy, number_to_sympy, polynomial_expr, to_exact
 from .regions import sample_of, valid_domain
 
 __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
@@ -365,7 +365,7 @@ def _factor_expr(f):
     leading coefficient) as an expression, remembered as a polynomial
     (:func:`cpspec.core.boxes.remember`) so that reading the condition back does not
     factor it again."""
-    expr = f.as_expr()
+    expr = polynomial_expr(f, f.ring.symbols)
     boxes.remember(expr, sympy.Poly.from_dict(dict(f), *f.ring.symbols, domain=sympy.ZZ))
     return expr
 
@@ -741,13 +741,98 @@ def _grid_of(params: tuple, box) -> tuple:
 @functools.lru_cache(maxsize=8192)
 def _truths(cond, params: tuple, box) -> tuple:
     """Where on the box's grid ``cond`` is known true and known false (boolean arrays)."""
-    points = _grid_of(params, box)
-    f = _evaluator(cond, params)
-    if f is None:
-        none = np.zeros(len(points), dtype=bool)
-        return none, none
-    true = np.array([f(v) for v in points], dtype=bool)
+    true = _grid_truth(cond, params, box)
+    if true is None:           # not read factor by factor: point by point
+        points = _grid_of(params, box)
+        f = _evaluator(cond, params)
+        if f is None:
+            none = np.zeros(len(points), dtype=bool)
+            return none, none
+        true = np.array([f(v) for v in points], dtype=bool)
     return true, ~true
+
+
+def _grid_truth(cond, params: tuple, box):
+    """``cond`` at every point of the box's grid at once (a boolean array), from the
+    signs of its relations' factors there (:func:`_grid_signs`); None where a part is
+    not a product of polynomials."""
+    n = len(_grid_of(params, box))
+    if cond is sympy.true or cond is sympy.false:
+        return np.full(n, bool(cond))
+    if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)):
+        parts = [_grid_truth(a, params, box) for a in cond.args]
+        if any(t is None for t in parts):
+            return None
+        if isinstance(cond, sympy.Not):
+            return ~parts[0]
+        return (np.logical_and if isinstance(cond, sympy.And) else np.logical_or).reduce(parts)
+    test = boxes.RELATIONS.get(type(cond))
+    if test is None:
+        return None
+    signs = np.ones(n, dtype=np.int64)
+    for f in (sympy.Mul.make_args(cond.lhs) if cond.rhs == 0 else (cond.lhs - cond.rhs,)):
+        base, k = f.as_base_exp()
+        if not (k.is_Integer and k > 0):
+            base, k = f, 1
+        s = _grid_signs(base, params, box)
+        if s is None:
+            return None
+        signs = signs * s ** int(k)
+    return np.asarray(test(signs), dtype=bool)
+
+
+@functools.lru_cache(maxsize=8192)
+def _grid_signs(expr, params: tuple, box):
+    """The sign (-1, 0, 1) of the polynomial ``expr`` (rational coefficients) at each
+    point of the box's grid, in exact integers evaluated for all points at once (kept: a
+    region's factors recur in other regions' conditions); None where it is not such a
+    polynomial."""
+    if expr.is_Rational:
+        return np.full(len(_grid_of(params, box)), bool(expr > 0) - bool(expr < 0),
+                       dtype=np.int64)
+    poly = boxes.known(expr, params)
+    if poly is None:
+        if not expr.free_symbols <= set(params):
+            return None
+        try:
+            poly = sympy.Poly(expr, *params)
+        except sympy.PolynomialError:
+            return None
+        if not all(c.is_Rational for c in poly.coeffs()):
+            return None
+    terms = poly.terms()
+    L = math.lcm(*[int(c.q) for _, c in terms])
+    degree = poly.total_degree()
+    xs, D = _grid_powers(params, box)
+    total = np.zeros(len(D[0]), dtype=object)
+    for m, c in terms:        # the value at nums / D, times D**degree * L
+        t = D[degree - sum(m)] * (int(c.p) * (L // int(c.q)))
+        for j, e in enumerate(m):
+            if e:
+                t = t * xs[j][e]
+        total = total + t
+    return np.sign(total).astype(np.int64)
+
+
+class _Powers(list):
+    """Powers of a grid's numerators (or common denominators), grown as asked."""
+
+    def __init__(self, base: np.ndarray):
+        super().__init__([np.ones(len(base), dtype=object), base])
+
+    def __getitem__(self, e):
+        while len(self) <= e:
+            self.append(super().__getitem__(len(self) - 1) * super().__getitem__(1))
+        return super().__getitem__(e)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_powers(params: tuple, box) -> tuple:
+    """The box's grid (:func:`_grid_of`) as arrays over its points: per parameter the
+    powers of its numerators, and the powers of the common denominators."""
+    points = _grid_of(params, box)
+    nums = [np.array([v[0][j] for v in points], dtype=object) for j in range(len(params))]
+    return [_Powers(x) for x in nums], _Powers(np.array([v[1] for v in points], dtype=object))
 
 
 def _grid(params, box, k: int) -> list:
@@ -1097,14 +1182,17 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
             inside = inside & _truths(k, params, box)[0]
         return bool(inside.any())
 
-    def counterexample(premises: list, conclusion):
-        """True when the premises imply the conclusion within the box, else a rational
-        point (``{x: value}``) of the box where they hold and it does not, else None (not
-        decided within the budget, or a point that is not rational)."""
+    def counterexample(premises: list, conclusions: list):
+        """True when the premises imply all the conclusions within the box, else a
+        rational point (``{x: value}``) of the box where they hold and a conclusion does
+        not, else None (not decided within the budget, or a point that is not rational).
+        (The conclusions' conjunction is a tuple for :func:`cpspec.core.boxes.cover`
+        and Z3's ``And``: SymPy's ``And`` would compare every fresh relation's canonical
+        form, most of a region's simplification at high degree.)"""
         ms = left()
         if ms <= 0:
             return None
-        question = [conclusion, *[sympy.Not(k) for k in premises], sympy.Not(box)]
+        question = [tuple(conclusions), *[sympy.Not(k) for k in premises], sympy.Not(box)]
         try:      # within what is left of both budgets
             found = (boxes.cover(params, ranges, question, Deadline(ms / 1000))
                      if ranges is not None and _high_degree(params, question) else None)
@@ -1123,7 +1211,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
         else:
             decided = _quick_solver(ctx, ms)
             decided.add(_z3_of(box, params, ctx), *[_z3_of(k, params, ctx) for k in premises],
-                        z3.Not(_z3_of(conclusion, params, ctx)))
+                        z3.Not(z3.And(*[_z3_of(c, params, ctx) for c in conclusions])))
             res = decided.check()
             decided = True if res == z3.unsat else decided if res == z3.sat else None
         if not isinstance(decided, z3.Solver):
@@ -1143,7 +1231,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
     rest = [c for c in conds if c not in must]
     guessed: list = []
     while rest:
-        point = counterexample(must, sympy.And(*rest))
+        point = counterexample(must, rest)
         if point is True:
             rest = []
             break
@@ -1160,7 +1248,7 @@ def simplify_condition(params, box, conds, deadline: Deadline | None = None) -> 
     kept = [c for c in conds if c in must or c in rest]
     for c in [*(c for c in conds if c in rest), *guessed]:
         others = [k for k in kept if k is not c]
-        if not needed(c, others) and counterexample(others, c) is True:
+        if not needed(c, others) and counterexample(others, [c]) is True:
             kept = others
     return sympy.And(*kept) if kept else sympy.true
 

@@ -35,7 +35,7 @@ import sympy
 from sympy.polys.polyclasses import DMP
 
 from ..core import boxes
-from ..core.functions import as_sympy
+from ..core.functions import as_sympy, polynomial_expr
 from ..core.partition import sign_relation
 from ..errors import ParameterError
 from ..inference.polynomials import FlintPolynomials, has_flint_polynomials
@@ -238,7 +238,7 @@ class FlintModel:
         got = self._factor_exprs.get(key)
         if got is None:
             element = self.poly.ring_element(f)
-            got = self._factor_exprs[key] = element.as_expr()
+            got = self._factor_exprs[key] = polynomial_expr(element, self.gens)
             boxes.remember(got, sympy.Poly.new(
                 DMP.from_dict(dict(element), len(self.gens) - 1, sympy.ZZ), *self.gens))
         return got

@@ -20,12 +20,11 @@ them, so an answer is the same SymPy expression whichever ring computed it.
 
 from __future__ import annotations
 
-from functools import cmp_to_key
-
-from sympy import Add, Basic, Mul, Pow, Rational, S, Symbol
+from sympy import Symbol
 from sympy.polys.domains import ZZ
 from sympy.polys.polyerrors import DomainError
 
+from ..core.functions import polynomial_expr
 from ..errors import QueryError
 
 try:  # optional: pip install 'cpspec[flint]'
@@ -282,8 +281,6 @@ def polynomial_ring(K, backend: str | None = None) -> PolynomialRing:
 
 # ---- answers as SymPy expressions ----------------------------------------------------
 
-_CANONICAL = cmp_to_key(Basic.compare)  # the order SymPy sorts a product's factors in
-
 
 def field_to_sympy(K, x):
     """``K.to_sympy(x)``: the same SymPy expression, built faster for rational functions
@@ -316,25 +313,5 @@ def field_to_sympy(K, x):
     gens = field.symbols
     num, den = x.numer, x.denom
     if den.is_ground:  # an integer (positive: SymPy cancels so): distributed over num
-        return _polynomial_expr(num, gens, int(den.LC))
-    return _polynomial_expr(num, gens) / _polynomial_expr(den, gens)
-
-
-def _polynomial_expr(poly, gens, den: int = 1):
-    """``poly.as_expr() / den`` for integer coefficients and symbol generators."""
-    constant, terms = [], []
-    for monom, coeff in poly.iterterms():
-        c = Rational(int(coeff), den)
-        factors = [Pow(g, m) for g, m in zip(gens, monom) if m]
-        if not factors:
-            constant.append(c)
-            continue
-        factors.sort(key=_CANONICAL)
-        if c is not S.One:
-            factors.insert(0, c)
-        terms.append(factors[0] if len(factors) == 1 else Mul._from_args(factors, True))
-    terms.sort(key=_CANONICAL)
-    args = constant + terms
-    if not args:
-        return S.Zero
-    return args[0] if len(args) == 1 else Add._from_args(args, True)
+        return polynomial_expr(num, gens, int(den.LC))
+    return polynomial_expr(num, gens) / polynomial_expr(den, gens)

@@ -272,3 +272,18 @@ def test_one_boundary_written_two_ways_is_one_factor():
     box with nothing left open."""
     found = boxes.cover((p, q), UNIT, [p / 2 - R(1, 3) > 0, 3 * p - 2 <= 0])
     assert found.proved and not found.open
+
+
+def test_a_tuple_is_the_conjunction_of_its_conditions():
+    # the same cover, points and open boxes as with sympy.And; residuals read the same
+    for seed in range(8):
+        regions = argmax_regions(random.Random(seed))
+        as_tuples = [tuple(r.args) if isinstance(r, sympy.And) else r for r in regions]
+        a, b = boxes.cover((p, q), UNIT, regions), boxes.cover((p, q), UNIT, as_tuples)
+        assert (a.proved, a.point) == (b.proved, b.point)
+        assert [(s, i) for s, i, _ in a.open] == [(s, i) for s, i, _ in b.open]
+        for (sub, _, ra), (_, _, rb) in zip(a.open, b.open):
+            assert all(same_on(x, y, sub) for x, y in zip(ra, rb))
+    gap = (p - q > 0, q - p > R(1, 4))
+    assert boxes.cover((p, q), UNIT, [gap, p < R(1, 2)]).point is not None
+    assert boxes.degree((p, q), [(p**3 - q > 0, q > 0)]) == 3

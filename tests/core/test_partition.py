@@ -275,3 +275,26 @@ def test_merging_rewrites_one_group_at_most_so_no_point_is_lost():
     for pv in (R(0), R(1, 4), half, R(3, 4), R(1)):
         for qv in (R(0), R(1, 4), half, R(3, 4), R(1)):
             assert any(bool(r.condition.subs({p: pv, q: qv})) for r in merged), (pv, qv)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_conditions_on_the_grid_at_once_are_their_values_at_each_point(seed):
+    # products of factors with powers, rational coefficients, equations and their
+    # negations, read for all grid points at once: each is the condition substituted
+    rng = random.Random(seed)
+    f, g = sympy.sympify(random_polynomial(rng, 2)), sympy.sympify(random_polynomial(rng, 3))
+    f = f if f.free_symbols else p - R(1, 3)
+    g = g if g.free_symbols else q - R(2, 5)
+    conds = [sympy.Mul(f, g ** 2, R(-2, 3), evaluate=False) > 0,
+             sympy.Mul(f ** 3, g, evaluate=False) <= 0,
+             sympy.Eq(p - 3 * q, 0), sympy.Ne(2 * p * q - R(1, 2), 0),
+             g - R(1, 7) >= p ** 2,
+             sympy.Or(f < 0, sympy.Not(sympy.And(g > 0, p < R(4, 9)))), sympy.true]
+    grid = part._grid((p, q), UNIT, part.GRID_POINTS)
+    for c in conds:
+        true, false = part._truths(c, (p, q), UNIT)
+        want = [bool(c.subs(v)) for v in grid]
+        assert true.tolist() == want and false.tolist() == [not w for w in want], c
+    # a factor that is not a polynomial is read point by point (None at the grid level)
+    odd = sympy.Mul(1 / (1 + p), q - R(1, 2), evaluate=False) > 0
+    assert part._grid_truth(odd, (p, q), UNIT) is None
