@@ -37,7 +37,8 @@ import numpy as np
 import sympy
 
 __all__ = ["cover", "Cover", "degree", "bernstein", "sign", "remember", "known", "RELATIONS",
-           "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS", "KNOWN_FACTORS"]
+           "COVER_BOXES", "LOCAL_DEPTH", "MAX_DEPTH", "COMBINATIONS", "KNOWN_FACTORS",
+           "KEPT_HALVES"]
 
 #: Boxes :func:`cover` examines before it gives up (its answer is then None).
 COVER_BOXES = 2000
@@ -193,30 +194,51 @@ def degree(params: Sequence[sympy.Symbol], conds: Sequence) -> int | None:
     return max((f.total_degree() for t in trees for f in _factors_of(t, {})), default=0)
 
 
-def _atom_signs(sets, k: int) -> frozenset:
-    return frozenset(s ** k for s in sets)
+# The signs a factor may have on a box, as a bit mask: 1 for negative, 2 for zero, 4 for
+# positive (a condition is read for every sign combination at once, in integers).
+_BIT = {-1: 1, 0: 2, 1: 4}
+#: mask -> the signs in it, in increasing order
+_VALUES = tuple(tuple(v for v in (-1, 0, 1) if m & _BIT[v]) for m in range(8))
+#: mask of a factor's signs -> mask of its even powers' signs
+_EVEN = tuple(sum({_BIT[v * v] for v in _VALUES[m]}) for m in range(8))
+#: masks of two factors' signs -> mask of their product's signs
+_MUL = tuple(tuple(sum({_BIT[a * b] for a in _VALUES[m] for b in _VALUES[n]})
+                   for n in range(8)) for m in range(8))
+#: a relation's test -> mask of the signs that pass it
+_PASS = {test: sum(_BIT[v] for v in (-1, 0, 1) if test(v)) for test in RELATIONS.values()}
 
 
 def _truth(tree, signs: dict):
     """True, False or None (undecided) of a parsed condition when each factor's sign is
-    one of ``signs[factor]`` (independently)."""
+    one of those in the mask ``signs[factor]`` (independently)."""
     kind = tree[0]
     if kind == "c":
         return tree[1]
     if kind == "a":
         _, test, sign, factors = tree
-        possible = {sign}
+        m = _BIT[sign]
         for f, k in factors:
-            possible = {a * b for a in possible for b in _atom_signs(signs[f], k)}
-        truths = {bool(test(v)) for v in possible}
-        return truths.pop() if len(truths) == 1 else None
+            m = _MUL[m][signs[f] if k & 1 else _EVEN[signs[f]]]
+        ok = m & _PASS[test]
+        return True if ok == m else (False if not ok else None)
     if kind == "~":
         t = _truth(tree[1], signs)
         return None if t is None else not t
-    values = [_truth(t, signs) for t in tree[1]]
     if kind == "&":
-        return False if False in values else (None if None in values else True)
-    return True if True in values else (None if None in values else False)
+        undecided = False
+        for t in tree[1]:
+            v = _truth(t, signs)
+            if v is False:
+                return False
+            undecided = undecided or v is None
+        return None if undecided else True
+    undecided = False
+    for t in tree[1]:
+        v = _truth(t, signs)
+        if v is True:
+            return True
+        undecided = undecided or v is None
+    return None if undecided else False
 
 
 def _factors_of(tree, out: dict) -> dict:
@@ -316,17 +338,23 @@ def sign(poly: sympy.Poly, ranges: Sequence, limit: int) -> int | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _sign_set(b: np.ndarray) -> frozenset:
+def _sign_mask(b: np.ndarray) -> int:
+    """The mask (:data:`_BIT`) of the signs the Bernstein coefficients ``b`` allow."""
     lo, hi = min(b.flat), max(b.flat)
     if lo > 0:
-        return frozenset({1})
+        return 4
     if hi < 0:
-        return frozenset({-1})
+        return 1
     if lo >= 0:
-        return frozenset({0, 1})
+        return 6
     if hi <= 0:
-        return frozenset({-1, 0})
-    return frozenset({-1, 0, 1})
+        return 3
+    return 7
+
+
+def _sign_set(b: np.ndarray) -> frozenset:
+    """The signs the Bernstein coefficients ``b`` allow, as a set."""
+    return frozenset(_VALUES[_sign_mask(b)])
 
 
 def _split(b: np.ndarray) -> list:
@@ -339,6 +367,25 @@ def _split(b: np.ndarray) -> list:
             continue
         parts = [x for y in parts for x in _halve(y, axis)]
     return parts
+
+
+#: Most (factor, box) halvings :func:`_halves` keeps (all are forgotten when it is full).
+KEPT_HALVES = 8192
+_HALVES: dict = {}
+
+
+def _halves(f, box: tuple, b: np.ndarray) -> list:
+    """:func:`_split` of the coefficients ``b`` of the factor ``f`` on ``box``, kept:
+    a region's simplification asks :func:`cover` several questions about the same
+    factors, and every question halves the same boxes (a positive multiple of a factor's
+    coefficients on a box is as good as any other)."""
+    key = (f, box)
+    got = _HALVES.get(key)
+    if got is None:
+        if len(_HALVES) >= KEPT_HALVES:
+            _HALVES.clear()
+        got = _HALVES[key] = _split(b)
+    return got
 
 
 def _halve(b: np.ndarray, axis: int) -> tuple:
@@ -400,7 +447,7 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         box, depth, live, coeffs, known = stack.popleft()
         signs = dict(known)
         for f, b in coeffs.items():
-            signs[f] = _sign_set(b)
+            signs[f] = _sign_mask(b)
         left, covered = [], False
         for i in live:
             t = _truth(trees[i], signs)
@@ -415,24 +462,24 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         if not left:
             out.point = _point(params, centre)
             return out
-        asked = list({f: None for i in left for f in factors_of[i] if len(signs[f]) > 1})
-        if math.prod(len(signs[f]) for f in asked) <= COMBINATIONS and all(
-                any(_truth(trees[i], {**signs, **{f: frozenset((s,))
-                                                  for f, s in zip(asked, combo)}})
+        asked = list({f: None for i in left for f in factors_of[i]
+                      if len(_VALUES[signs[f]]) > 1})
+        if math.prod(len(_VALUES[signs[f]]) for f in asked) <= COMBINATIONS and all(
+                any(_truth(trees[i], {**signs, **{f: _BIT[s] for f, s in zip(asked, combo)}})
                     for i in left)
-                for combo in itertools.product(*[sorted(signs[f]) for f in asked])):
+                for combo in itertools.product(*[_VALUES[signs[f]] for f in asked])):
             continue
-        halves = {f: _split(coeffs[f]) for f in asked}
+        halves = {f: _halves(f, box, coeffs[f]) for f in asked}
         # the first half's last corner is the box's centre: the signs there, exactly
-        at_centre = {**signs, **{f: frozenset({_sign(h[0].flat[-1])})
-                                 for f, h in halves.items()}}
+        at_centre = {**signs, **{f: _BIT[_sign(h[0].flat[-1])] for f, h in halves.items()}}
         if not any(_truth(trees[i], at_centre) for i in left):
             out.point = _point(params, centre)
             return out
         if depth >= MAX_DEPTH or (depth >= LOCAL_DEPTH and len(asked) <= 3):
             out.open.append((box, left, [_residual(conds[i], trees[i], signs) for i in left]))
             continue
-        fixed = {f: signs[f] for i in left for f in factors_of[i] if len(signs[f]) == 1}
+        fixed = {f: signs[f] for i in left for f in factors_of[i]
+                 if len(_VALUES[signs[f]]) == 1}
         for k, corner in enumerate(itertools.product((0, 1), repeat=len(box))):
             sub = tuple((lo, (lo + hi) / 2) if c == 0 else ((lo + hi) / 2, hi)
                         for (lo, hi), c in zip(box, corner))

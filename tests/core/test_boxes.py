@@ -287,3 +287,13 @@ def test_a_tuple_is_the_conjunction_of_its_conditions():
     gap = (p - q > 0, q - p > R(1, 4))
     assert boxes.cover((p, q), UNIT, [gap, p < R(1, 2)]).point is not None
     assert boxes.degree((p, q), [(p**3 - q > 0, q > 0)]) == 3
+
+
+def test_an_even_power_is_read_by_its_sign_not_its_bases():
+    # (p - 1/3)**2 is never negative: a square that only touches zero covers the box
+    square = (p - R(1, 3)) ** 2 * (q + 1)
+    assert boxes.cover((p, q), UNIT, [square >= 0]).proved
+    # and is positive off its zero, with the zero found as the one gap
+    found = boxes.cover((p, q), UNIT, [square > 0, p < R(1, 4)])
+    assert found.point is None and not found.proved       # the segment p = 1/3: open
+    assert found.open and all(lo <= R(1, 3) <= hi for ((lo, hi), _), _, _ in found.open)
