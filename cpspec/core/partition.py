@@ -57,7 +57,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE"]
+           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE", "Z3_REGIONS"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -596,11 +596,12 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         if point is not None:
             add_region(point)
             continue
-        # boundaries of high degree: subdivision first (exact integer bounds on their
-        # signs), which proves the box covered, or finds a point no region covers, or
-        # leaves small boxes to Z3 (Z3's query about the whole box grows with the degree
-        # and number of every boundary; below Z3_DEGREE it is the faster way)
-        if _high_degree(params, [r.condition for r in regions]):
+        # boundaries of high degree, or many regions: subdivision first (exact integer
+        # bounds on their signs), which proves the box covered, or finds a point no
+        # region covers, or leaves small boxes to Z3 (Z3's query about the whole box
+        # grows with the degree and number of every boundary; below Z3_DEGREE and
+        # Z3_REGIONS it is the faster way)
+        if len(regions) > Z3_REGIONS or _high_degree(params, [r.condition for r in regions]):
             found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
             if found is True:
                 break
@@ -628,6 +629,9 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
 #: Boundaries of at most this total degree are asked about in one Z3 query (fast at
 #: such degrees); higher ones by subdivision first (:func:`cpspec.core.boxes.cover`).
 Z3_DEGREE = 4
+#: Regions whose union one Z3 query is asked to cover, at most; more by subdivision
+#: first (a 6-step chain's 63 regions: one query did not return within 120 s).
+Z3_REGIONS = 32
 
 
 def _high_degree(params: tuple, conds: list) -> bool:

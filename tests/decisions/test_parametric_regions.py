@@ -265,3 +265,25 @@ def test_coverage_is_proved_by_subdivision_and_agrees_with_the_whole_box_query(m
     for pv, qv in itertools.product(GRID, GRID):   # and exact solves agree at the grid
         exact = cp.solve(chain(6).bind(p=pv, q=qv), sympy.oo)
         assert sol.region_of({p: pv, q: qv}).answer.rules == exact.rules
+
+
+def test_coverage_by_many_regions_is_proved_by_subdivision_first(monkeypatch):
+    """Above Z3_REGIONS regions the box's coverage is proved by subdivision even where
+    every boundary has low degree (the 3-step chain: degree at most 3), without the
+    whole-box query, and the regions are the ones that query gives."""
+    def chain_T():
+        m = chain(5)       # undiscounted, three steps
+        return cp.MDP(m.states, m.actions, lambda s, a: m.P[(s, a)],
+                      lambda s, a, s2: m.R[(s, a, s2)], 0, gamma=1)
+    whole = cp.solve(chain_T(), 3, domain=UNIT)
+    asked = []
+    real = part._check_within
+    monkeypatch.setattr(part, "_check_within", lambda s, d: asked.append(1) or real(s, d))
+    monkeypatch.setattr(part, "Z3_REGIONS", 0)
+    sol = cp.solve(chain_T(), 3, domain=UNIT)
+    assert asked == []
+    box = part.box_condition([p, q], UNIT)
+    assert len(sol.pieces) == len(whole.pieces) == 10
+    for a in sol.pieces:
+        b, = [b for b in whole.pieces if b.answer.rules == a.answer.rules]
+        assert part.equivalent([p, q], box, a.condition, b.condition) is True
