@@ -241,6 +241,18 @@ def _truth(tree, signs: dict):
     return None if undecided else False
 
 
+def _numbered(tree, number: dict):
+    """A parsed condition with each factor replaced by its number in ``number``."""
+    kind = tree[0]
+    if kind == "a":
+        return ("a", tree[1], tree[2], tuple((number[f], k) for f, k in tree[3]))
+    if kind in "&|":
+        return (kind, tuple(_numbered(t, number) for t in tree[1]))
+    if kind == "~":
+        return ("~", _numbered(tree[1], number))
+    return tree
+
+
 def _factors_of(tree, out: dict) -> dict:
     if tree[0] == "a":
         for f, _ in tree[3]:
@@ -430,8 +442,13 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
         trees = [_parse(c, params) for c in conds]
     except _Unsupported:
         return None
+    # factors by number from here on (a polynomial's hash is not cheap, and the signs
+    # of factors are looked up millions of times on a hard box)
+    polys = list({f: None for t in trees for f in _factors_of(t, {})})
+    number = {f: i for i, f in enumerate(polys)}
+    trees = [_numbered(t, number) for t in trees]
     factors_of = [tuple(_factors_of(t, {})) for t in trees]
-    start = {f: bernstein(f, ranges) for fs in factors_of for f in fs}
+    start = {i: bernstein(f, ranges) for i, f in enumerate(polys)}
     limit = COVER_BOXES if boxes is None else boxes
     out = Cover()
     # a box: its ranges, depth, the conditions not false on it, the coefficients of
@@ -469,7 +486,7 @@ def cover(params: Sequence[sympy.Symbol], ranges: Sequence, conds: Sequence,
                     for i in left)
                 for combo in itertools.product(*[_VALUES[signs[f]] for f in asked])):
             continue
-        halves = {f: _halves(f, box, coeffs[f]) for f in asked}
+        halves = {f: _halves(polys[f], box, coeffs[f]) for f in asked}
         # the first half's last corner is the box's centre: the signs there, exactly
         at_centre = {**signs, **{f: _BIT[_sign(h[0].flat[-1])] for f, h in halves.items()}}
         if not any(_truth(trees[i], at_centre) for i in left):

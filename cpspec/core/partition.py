@@ -57,7 +57,8 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE", "Z3_REGIONS"]
+           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE", "Z3_REGIONS",
+           "Z3_SECONDS"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
@@ -577,6 +578,7 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
     # exactly against the regions found so far; Z3 (whose nonlinear queries grow with
     # every region) is asked only once no candidate is left uncovered
     candidates = _grid(params, box, GRID_POINTS)
+    slow = False        # whether one Z3 query about the whole box took Z3_SECONDS
 
     def add_region(point: Point) -> None:
         if len(regions) >= MAX_REGIONS:
@@ -601,20 +603,29 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         # region covers, or leaves small boxes to Z3 (Z3's query about the whole box
         # grows with the degree and number of every boundary; below Z3_DEGREE and
         # Z3_REGIONS it is the faster way)
-        if len(regions) > Z3_REGIONS or _high_degree(params, [r.condition for r in regions]):
+        subdivided = (slow or len(regions) > Z3_REGIONS
+                      or _high_degree(params, [r.condition for r in regions]))
+        if subdivided:
             found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
             if found is True:
                 break
             if found is not None:
                 add_region(found)
                 continue
-        # prefer points inside the box (strictly), where the answer is the typical one
-        solver.push()
-        solver.add(to_z3(strictly(box), zv, ctx))
-        res = _check_within(solver, deadline)
-        inner = solver.model() if res == z3.sat else None
-        solver.pop()
-        res = z3.sat if inner is not None else _check_within(solver, deadline)
+        # one query about the whole box; where subdivision has not been tried, for
+        # Z3_SECONDS at most, then subdivision (from here on: the query only grows)
+        seconds = None if subdivided or _ranges_of(params, box) is None else Z3_SECONDS
+        res, model = _whole_box(solver, box, zv, ctx, deadline, seconds)
+        if res == z3.unknown and seconds is not None:
+            slow = True
+            deadline.check()
+            found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
+            if found is True:
+                break
+            if found is not None:
+                add_region(found)
+                continue
+            res, model = _whole_box(solver, box, zv, ctx, deadline)
         if res == z3.unsat:
             break
         if res != z3.sat:
@@ -622,7 +633,7 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
             raise BudgetError(f"Z3 could not decide whether {len(regions)} regions cover "
                               f"{what} ({solver.reason_unknown()}); pass a larger timeout "
                               "or bind a parameter")
-        add_region(_point(params, inner or solver.model(), zv, solver, ctx, deadline))
+        add_region(_point(params, model, zv, solver, ctx, deadline))
     return regions
 
 
@@ -632,6 +643,9 @@ Z3_DEGREE = 4
 #: Regions whose union one Z3 query is asked to cover, at most; more by subdivision
 #: first (a 6-step chain's 63 regions: one query did not return within 120 s).
 Z3_REGIONS = 32
+#: Seconds the one Z3 query about the whole box may take before subdivision is tried
+#: instead (where it applies: a bounded box, polynomial conditions).
+Z3_SECONDS = 2.0
 
 
 def _high_degree(params: tuple, conds: list) -> bool:
@@ -695,13 +709,32 @@ def _milliseconds(deadline: Deadline | None) -> int:
     return 2 ** 31 - 1 if left is None else max(1, min(2 ** 31 - 1, int(left * 1000)))
 
 
-def _check_within(solver, deadline: Deadline):
+def _check_within(solver, deadline: Deadline, seconds: float | None = None):
     """``solver.check()`` limited to what is left of the call's budget (each query gets
-    the time left when it starts, so that two queries in a row never take twice it)."""
+    the time left when it starts, so that two queries in a row never take twice it), and
+    to ``seconds`` if given."""
     deadline.check()
-    if deadline.remaining() is not None:
-        solver.set("timeout", _milliseconds(deadline))
+    ms = _milliseconds(deadline)
+    if seconds is not None:
+        ms = max(1, min(ms, int(seconds * 1000)))
+    solver.set("timeout", ms)       # (set each time: an earlier query's limit stays)
     return solver.check()
+
+
+def _whole_box(solver, box, zv: Mapping, ctx, deadline: Deadline,
+               seconds: float | None = None) -> tuple:
+    """Z3's answer to "is a point of the box outside every region" (the solver holds
+    the box and the regions' complements): ``(result, model)``, a point strictly inside
+    the box preferred, where the answer is the typical one."""
+    solver.push()
+    solver.add(to_z3(strictly(box), zv, ctx))
+    res = _check_within(solver, deadline, seconds)
+    model = solver.model() if res == z3.sat else None
+    solver.pop()
+    if model is None:
+        res = _check_within(solver, deadline, seconds)
+        model = solver.model() if res == z3.sat else None
+    return res, model
 
 
 def solve_regions(params, box, locate: Callable[[Point], tuple], solve_at: Callable,

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import pytest
 import sympy
+import z3
 
 import cpspec as cp
 from conftest import cliff_mdp
@@ -251,7 +252,8 @@ def test_coverage_is_proved_by_subdivision_and_agrees_with_the_whole_box_query(m
     from cpspec.core import boxes
     asked = []
     real = part._check_within
-    monkeypatch.setattr(part, "_check_within", lambda s, d: asked.append(1) or real(s, d))
+    monkeypatch.setattr(part, "_check_within",
+                        lambda s, d, *rest: asked.append(1) or real(s, d, *rest))
     sol = cp.solve(chain(6), sympy.oo, domain=UNIT)
     assert asked == []
     monkeypatch.setattr(boxes, "cover", lambda *args, **kw: None)
@@ -267,23 +269,53 @@ def test_coverage_is_proved_by_subdivision_and_agrees_with_the_whole_box_query(m
         assert sol.region_of({p: pv, q: qv}).answer.rules == exact.rules
 
 
-def test_coverage_by_many_regions_is_proved_by_subdivision_first(monkeypatch):
-    """Above Z3_REGIONS regions the box's coverage is proved by subdivision even where
-    every boundary has low degree (the 3-step chain: degree at most 3), without the
-    whole-box query, and the regions are the ones that query gives."""
-    def chain_T():
-        m = chain(5)       # undiscounted, three steps
-        return cp.MDP(m.states, m.actions, lambda s, a: m.P[(s, a)],
-                      lambda s, a, s2: m.R[(s, a, s2)], 0, gamma=1)
-    whole = cp.solve(chain_T(), 3, domain=UNIT)
-    asked = []
-    real = part._check_within
-    monkeypatch.setattr(part, "_check_within", lambda s, d: asked.append(1) or real(s, d))
-    monkeypatch.setattr(part, "Z3_REGIONS", 0)
-    sol = cp.solve(chain_T(), 3, domain=UNIT)
-    assert asked == []
+def undiscounted_chain():
+    """The 5-state chain without discount (over three steps: boundaries of degree at
+    most 3, ten regions)."""
+    m = chain(5)
+    return cp.MDP(m.states, m.actions, lambda s, a: m.P[(s, a)],
+                  lambda s, a, s2: m.R[(s, a, s2)], 0, gamma=1)
+
+
+def assert_same_regions(sol, whole, count):
     box = part.box_condition([p, q], UNIT)
-    assert len(sol.pieces) == len(whole.pieces) == 10
+    assert len(sol.pieces) == len(whole.pieces) == count
     for a in sol.pieces:
         b, = [b for b in whole.pieces if b.answer.rules == a.answer.rules]
         assert part.equivalent([p, q], box, a.condition, b.condition) is True
+
+
+def test_coverage_by_many_regions_is_proved_by_subdivision_first(monkeypatch):
+    """Above Z3_REGIONS regions the box's coverage is proved by subdivision even where
+    every boundary has low degree, without the whole-box query, and the regions are the
+    ones that query gives."""
+    whole = cp.solve(undiscounted_chain(), 3, domain=UNIT)
+    asked = []
+    real = part._check_within
+    monkeypatch.setattr(part, "_check_within",
+                        lambda s, d, *rest: asked.append(1) or real(s, d, *rest))
+    monkeypatch.setattr(part, "Z3_REGIONS", 0)
+    sol = cp.solve(undiscounted_chain(), 3, domain=UNIT)
+    assert asked == []
+    assert_same_regions(sol, whole, 10)
+
+
+def test_a_slow_whole_box_query_gives_way_to_subdivision(monkeypatch):
+    """A whole-box query that does not answer within Z3_SECONDS is followed by
+    subdivision, and no such query is asked again: the same regions."""
+    whole = cp.solve(undiscounted_chain(), 3, domain=UNIT)
+    limited, subdivided = [], []
+    real_cover = part._cover_by_boxes
+    monkeypatch.setattr(part, "_cover_by_boxes",
+                        lambda *a: subdivided.append(1) or real_cover(*a))
+    real = part._whole_box
+
+    def slow(solver, box, zv, ctx, deadline, seconds=None):
+        if seconds is not None:         # as if Z3 had not answered within the limit
+            limited.append(seconds)
+            return z3.unknown, None
+        return real(solver, box, zv, ctx, deadline)
+    monkeypatch.setattr(part, "_whole_box", slow)
+    sol = cp.solve(undiscounted_chain(), 3, domain=UNIT)
+    assert limited == [part.Z3_SECONDS] and subdivided
+    assert_same_regions(sol, whole, 10)
