@@ -87,6 +87,24 @@ def cliff_mdp(s, reward):
         start="start", gamma=sympy.Rational(9, 10))
 
 
+def progress_chain(n, gamma="9/10"):
+    """n states in a row over (p, q) (the regions benchmark's model): ``risky`` jumps two
+    ahead with probability p and falls back to the start otherwise; ``safe`` moves one
+    ahead with probability q; each step pays the index of its state; the last absorbs."""
+    import cpspec as cp
+    p, q = sympy.symbols("p q")
+    last = n - 1
+
+    def transition(s, a):
+        if s == last:
+            return {s: 1}
+        if a == "risky":
+            return {min(s + 2, last): p, 0: 1 - p}
+        return {s + 1: q, s: 1 - q}
+    return cp.MDP(list(range(n)), ["risky", "safe"], transition, lambda s, a, s2: s, 0,
+                  gamma=gamma)
+
+
 #: A three-state errand world and a one-step STH agent over it, as spec-file text.
 ERRAND = '''
 [mdp.m]

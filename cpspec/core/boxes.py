@@ -224,21 +224,14 @@ def _truth(tree, signs: dict):
     if kind == "~":
         t = _truth(tree[1], signs)
         return None if t is None else not t
-    if kind == "&":
-        undecided = False
-        for t in tree[1]:
-            v = _truth(t, signs)
-            if v is False:
-                return False
-            undecided = undecided or v is None
-        return None if undecided else True
+    decisive = kind == "|"        # a true part decides an Or, a false one an And
     undecided = False
     for t in tree[1]:
         v = _truth(t, signs)
-        if v is True:
-            return True
+        if v is decisive:
+            return decisive
         undecided = undecided or v is None
-    return None if undecided else False
+    return None if undecided else not decisive
 
 
 def _numbered(tree, number: dict):

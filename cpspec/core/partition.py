@@ -605,20 +605,13 @@ def partition(params: Sequence[sympy.Symbol], box, locate: Callable[[Point], tup
         # Z3_REGIONS it is the faster way)
         subdivided = (slow or len(regions) > Z3_REGIONS
                       or _high_degree(params, [r.condition for r in regions]))
+        if not subdivided:
+            # one query about the whole box, for Z3_SECONDS at most where subdivision
+            # applies; then subdivision, from here on (the query only grows)
+            seconds = None if _ranges_of(params, box) is None else Z3_SECONDS
+            res, model = _whole_box(solver, box, zv, ctx, deadline, seconds)
+            slow = subdivided = res == z3.unknown and seconds is not None
         if subdivided:
-            found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
-            if found is True:
-                break
-            if found is not None:
-                add_region(found)
-                continue
-        # one query about the whole box; where subdivision has not been tried, for
-        # Z3_SECONDS at most, then subdivision (from here on: the query only grows)
-        seconds = None if subdivided or _ranges_of(params, box) is None else Z3_SECONDS
-        res, model = _whole_box(solver, box, zv, ctx, deadline, seconds)
-        if res == z3.unknown and seconds is not None:
-            slow = True
-            deadline.check()
             found = _cover_by_boxes(params, box, regions, ctx, zv, deadline, what)
             if found is True:
                 break

@@ -10,6 +10,7 @@ import pytest
 import sympy
 
 import cpspec as cp
+from conftest import progress_chain
 from cpspec.core import boxes
 from cpspec.decisions import margins
 from cpspec.decisions.solving import ExactModel, _evaluate_stationary, _tie_conditions
@@ -22,19 +23,7 @@ pytestmark = pytest.mark.skipif(not has_flint_polynomials(),
                                 reason="python-flint's multivariate polynomials")
 
 
-def chain(n, gamma):
-    """The benchmark's chain: risky jumps two ahead with probability p, else back to the
-    start; safe moves one ahead with probability q; each step pays its state's index."""
-    last = n - 1
-
-    def transition(s, a):
-        if s == last:
-            return {s: 1}
-        if a == "risky":
-            return {min(s + 2, last): p, 0: 1 - p}
-        return {s + 1: q, s: 1 - q}
-    return cp.MDP(list(range(n)), ["risky", "safe"], transition, lambda s, a, s2: s, 0,
-                  gamma=gamma)
+chain = progress_chain
 
 
 def odds():

@@ -9,7 +9,7 @@ import sympy
 import z3
 
 import cpspec as cp
-from conftest import cliff_mdp
+from conftest import cliff_mdp, progress_chain
 from cpspec.core import partition as part
 from cpspec.examples import delayed_reward
 
@@ -230,19 +230,8 @@ def test_a_point_where_a_probability_leaves_0_1_is_named_as_such():
 
 
 def chain(n: int) -> cp.MDP:
-    """n states in a row over (p, q): ``risky`` jumps two ahead with probability p and
-    falls back to the start otherwise; ``safe`` moves one ahead with probability q; each
-    step pays the index of its state; the last absorbs (the regions benchmark's model)."""
-    last = n - 1
-
-    def transition(s, a):
-        if s == last:
-            return {s: 1}
-        if a == "risky":
-            return {min(s + 2, last): p, 0: 1 - p}
-        return {s + 1: q, s: 1 - q}
-    return cp.MDP(list(range(n)), ["risky", "safe"], transition, lambda s, a, s2: s, 0,
-                  gamma="9/10")
+    """The regions benchmark's chain of n states, discounted by 9/10."""
+    return progress_chain(n)
 
 
 def test_coverage_is_proved_by_subdivision_and_agrees_with_the_whole_box_query(monkeypatch):
