@@ -536,7 +536,10 @@ def _to_sympy_value(v):
     if z3.is_rational_value(v):
         return sympy.Rational(v.numerator_as_long(), v.denominator_as_long())
     t = sympy.Dummy("t")
-    poly = sympy.Poly(list(reversed([sympy.Integer(int(c)) for c in v.poly()])), t)
+    # (the defining polynomial's coefficients are Z3 rationals, integral)
+    coeffs = [sympy.Rational(c.numerator_as_long(), c.denominator_as_long())
+              for c in v.poly()]
+    poly = sympy.Poly(list(reversed(coeffs)), t)
     return sympy.rootof(poly, v.index() - 1, radicals=True)
 
 

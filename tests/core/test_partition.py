@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 import sympy
+import z3
 from sympy.polys.domains import ZZ
 
 from cpspec.core import partition as part
@@ -298,3 +299,18 @@ def test_conditions_on_the_grid_at_once_are_their_values_at_each_point(seed):
     # a factor that is not a polynomial is read point by point (None at the grid level)
     odd = sympy.Mul(1 / (1 + p), q - R(1, 2), evaluate=False) > 0
     assert part._grid_truth(odd, (p, q), UNIT) is None
+
+
+def test_an_algebraic_z3_point_is_the_exact_root():
+    # Z3 gives irrational model values as roots of a polynomial with rational (Z3)
+    # coefficients: the value is that root, exactly
+    x = z3.Real("x")
+    s = z3.Solver()
+    s.add(x * x == 2, x > 0)
+    assert s.check() == z3.sat
+    assert part._to_sympy_value(s.model()[x]) == sympy.sqrt(2)
+    s = z3.Solver()
+    s.add(x ** 3 - 3 * x + 1 == 0, x < 0)
+    assert s.check() == z3.sat
+    v = part._to_sympy_value(s.model()[x])
+    assert v.is_real and abs(float(v) + 1.8794) < 1e-4 and sympy.simplify(v**3 - 3 * v + 1) == 0

@@ -308,3 +308,26 @@ def test_a_slow_whole_box_query_gives_way_to_subdivision(monkeypatch):
     sol = cp.solve(undiscounted_chain(), 3, domain=UNIT)
     assert limited == [part.Z3_SECONDS] and subdivided
     assert_same_regions(sol, whole, 10)
+
+
+def test_a_point_z3_finds_at_an_irrational_corner_is_used_exactly():
+    """Three parameters where Z3's uncovered point has irrational coordinates (roots of
+    its defining polynomials): read exactly, and the regions agree with exact solves."""
+    B, a1 = sympy.symbols("B a1")
+    h = R(1, 2)
+    P = {(0, "a0"): {0: B * h + q * h, 1: 1 - B * h - q * h}, (0, "a1"): {1: B * q, 0: 1 - B * q},
+         (0, "a2"): {0: 1}, (1, "a0"): {1: B * (1 - q), 0: 1 - B * (1 - q)},
+         (1, "a1"): {2: q**2, 0: 1 - q**2}, (1, "a2"): {2: 1},
+         (2, "a0"): {1: q**2, 2: 1 - q**2}, (2, "a1"): {1: q, 0: 1 - q},
+         (2, "a2"): {0: 1 - q, 2: q}}
+    Rw = {(0, "a0"): {0: -2, 1: 2 * B * a1}, (0, "a1"): {1: 2 * B * a1, 0: a1},
+          (0, "a2"): {0: a1 - 1}, (1, "a0"): {1: 2 * B * a1, 0: -2},
+          (1, "a1"): {2: a1, 0: a1}, (1, "a2"): {2: a1}, (2, "a0"): {1: 2 * B * a1, 2: a1},
+          (2, "a1"): {1: a1, 0: 2 * B * a1}, (2, "a2"): {0: -2, 2: 2 * B * a1}}
+    m = cp.MDP([0, 1, 2], ["a0", "a1", "a2"], lambda s, a: P[(s, a)],
+               lambda s, a, s2: Rw[(s, a)][s2], 0, gamma=R(9, 10))
+    domain = {B: sympy.Interval(0, 1), q: sympy.Interval(0, 1), a1: sympy.Interval(-1, 2)}
+    sol = cp.solve(m, 1, domain=domain)
+    for bv, qv, av in itertools.product([0, R(1, 3), 1], [R(1, 4), R(2, 3)], [-1, R(1, 2), 2]):
+        exact = cp.solve(m.bind(B=bv, q=qv, a1=av), 1)
+        assert sol.region_of({B: bv, q: qv, a1: av}).answer.rules == exact.rules
