@@ -16,7 +16,9 @@ without re-deriving the model symbolically on a grid:
 
 Where the boundaries have high degree (above :data:`Z3_DEGREE`: a discounted chain of ten
 states has boundaries of degree 9, on which one Z3 query about the whole box does not
-return in minutes), the box is first subdivided (:mod:`cpspec.core.boxes`): exact integer
+return in minutes), where more than :data:`Z3_REGIONS` regions are to cover it, and once
+one whole-box query has run past :data:`Z3_SECONDS`, the box is first subdivided
+(:mod:`cpspec.core.boxes`): exact integer
 bounds on each boundary's sign prove most of the box covered or find a rational point no
 region covers, and Z3 is asked only about the few small boxes left open, each with the
 conditions as they read there. Simplifying a region's condition (dropping what the
@@ -639,8 +641,9 @@ Z3_DEGREE = 4
 #: Regions whose union one Z3 query is asked to cover, at most; more by subdivision
 #: first (a 6-step chain's 63 regions: one query did not return within 120 s).
 Z3_REGIONS = 32
-#: Seconds the one Z3 query about the whole box may take before subdivision is tried
-#: instead (where it applies: a bounded box, polynomial conditions).
+#: Seconds each Z3 query about the whole box (the strict interior, then the closed box)
+#: may take before subdivision is tried instead (where it applies: a bounded box,
+#: polynomial conditions).
 Z3_SECONDS = 2.0
 
 

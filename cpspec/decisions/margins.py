@@ -92,8 +92,12 @@ class FlintModel:
     # ---- fractions -------------------------------------------------------------------
 
     def of(self, x) -> tuple:
-        """An element of ``K`` as a fraction."""
-        return self.poly.split(x)
+        """An element of ``K`` as a fraction (its denominator's leading coefficient made
+        positive: ``K`` does not always keep it so)."""
+        num, den = self.poly.split(x)
+        if den.leading_coefficient() < 0:
+            num, den = -num, -den
+        return num, den
 
     def to_field(self, x: tuple):
         """A fraction as the element of ``K`` it is."""

@@ -165,7 +165,7 @@ class ExactModel:
         """The same numbers in python-flint's polynomials
         (:class:`~cpspec.decisions.margins.FlintModel`), for evaluating policies
         symbolically; None without python-flint or where ``K`` is not a field of
-        rational functions over the integers."""
+        rational functions over the integers in generators sorted by name."""
         return flint_model(self.mdp, self.K, self.rows, self.gamma)
 
     def q(self, s, a, V) -> Any:

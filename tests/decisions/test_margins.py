@@ -162,3 +162,15 @@ def test_without_flint_the_model_computes_in_sympy(monkeypatch):
     assert ExactModel.of(chain(4, "9/10")).flint is None
     # and a field that is not one of rational functions over the integers
     assert margins.flint_model(None, sympy.QQ, {}, sympy.QQ(1, 2)) is None
+
+
+def test_a_negative_leading_denominator_is_signed_on_the_way_in():
+    # K keeps 1 / (-6 q - 6) with a negative leading denominator: read as a fraction it
+    # is signed, so its condition is SymPy's (q < -1), not the reverse
+    from sympy import ZZ
+    from cpspec.core.partition import element_condition
+    K = ZZ.frac_field(p, q)
+    fast = margins.FlintModel(None, K, {}, K.one)
+    x = K.from_sympy(1 / (-6 * q - 6))
+    assert fast.condition(fast.of(x), True) == element_condition(K, x, True)
+    assert canonical(fast, fast.of(x))
