@@ -59,7 +59,7 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "sign_relation", "equivalent", "Z3_DEGREE", "Z3_REGIONS",
+           "sign_condition", "sign_relation", "factor_expression", "equivalent", "Z3_DEGREE", "Z3_REGIONS",
            "Z3_SECONDS"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
@@ -335,7 +335,7 @@ def _read_element(K, diff, strict: bool):
         for part in (K.numer(diff), K.denom(diff)):
             for f, k in _factors(part):
                 powers[f] = powers.get(f, 0) + k
-        lhs = sympy.Mul(*[_factor_expr(f) ** k for f, k in powers.items()])
+        lhs = sympy.Mul(*[factor_expression(f) ** k for f, k in powers.items()])
         rhs = sympy.Integer(0)
     return sign_relation(lhs, rhs, flip, strict)
 
@@ -363,22 +363,31 @@ def _factors(poly) -> list:
 
 
 @functools.lru_cache(maxsize=4096)
-def _factor_expr(f):
-    """An irreducible factor (a ring element over the integers, primitive, positive
-    leading coefficient) as an expression, remembered as a polynomial
-    (:func:`cpspec.core.boxes.remember`) so that reading the condition back does not
-    factor it again."""
+def factor_expression(f):
+    """An irreducible factor (an element of SymPy's polynomial ring over the integers,
+    primitive, positive leading coefficient) as an expression, remembered as a
+    polynomial (:func:`cpspec.core.boxes.remember`) so that reading a condition built
+    from it back does not factor it again.
+
+    >>> import sympy
+    >>> R, x, y = sympy.ring("p q", sympy.ZZ)
+    >>> e = factor_expression(x * y - 2)
+    >>> e, boxes.known(e, R.symbols) == sympy.Poly(e, *R.symbols)
+    (p*q - 2, True)
+    """
     expr = polynomial_expr(f, f.ring.symbols)
     boxes.remember(expr, sympy.Poly.from_dict(dict(f), *f.ring.symbols, domain=sympy.ZZ))
     return expr
 
 
-def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
+def tie_rule(best, actions: Sequence, margin: Callable, K=None,
+             read: Callable | None = None) -> list:
     """The conditions under which ``best`` stays the chosen action under the tie rule
     (ties go to the first action declared): ``margin(a) > 0`` (``margin(a)``: the value
     of ``best`` minus that of ``a``, a rational function of the parameters) for the
     actions declared before ``best``, ``>= 0`` for those after it. With ``K``, the
-    margins are elements of that exact domain (:func:`element_condition`).
+    margins are elements of that exact domain (:func:`element_condition`); with
+    ``read``, ``read(margin, strict)`` writes each condition.
 
     >>> import sympy
     >>> p = sympy.Symbol("p")
@@ -387,11 +396,9 @@ def tie_rule(best, actions: Sequence, margin: Callable, K=None) -> list:
     [p < 1/2, p <= 1/2]
     """
     order = {a: i for i, a in enumerate(actions)}
-    if K is not None:      # margins as elements of the exact domain K
-        return [element_condition(K, margin(a), strict=order[a] < order[best])
-                for a in actions if a != best]
-    return [polynomial_condition(margin(a), strict=order[a] < order[best])
-            for a in actions if a != best]
+    if read is None:       # margins as elements of the exact domain K, or expressions
+        read = polynomial_condition if K is None else functools.partial(element_condition, K)
+    return [read(margin(a), strict=order[a] < order[best]) for a in actions if a != best]
 
 
 def sign_condition(expr, sign: int):

@@ -32,11 +32,9 @@ from fractions import Fraction
 from typing import Mapping
 
 import sympy
-from sympy.polys.polyclasses import DMP
 
-from ..core import boxes
-from ..core.functions import as_sympy, polynomial_expr
-from ..core.partition import sign_relation
+from ..core.functions import as_sympy
+from ..core.partition import factor_expression, sign_relation, tie_rule
 from ..errors import ParameterError
 from ..inference.polynomials import FlintPolynomials, has_flint_polynomials
 
@@ -87,17 +85,13 @@ class FlintModel:
         self.gamma = self.of(gamma)
         self.rows = {k: [(s2, self.of(p), self.of(r)) for s2, p, r in row]
                      for k, row in rows.items()}
-        self._factor_exprs: dict = {}    # str(factor) -> its SymPy expression
 
     # ---- fractions -------------------------------------------------------------------
 
     def of(self, x) -> tuple:
         """An element of ``K`` as a fraction (its denominator's leading coefficient made
         positive: ``K`` does not always keep it so)."""
-        num, den = self.poly.split(x)
-        if den.leading_coefficient() < 0:
-            num, den = -num, -den
-        return num, den
+        return _signed(*self.poly.split(x))
 
     def to_field(self, x: tuple):
         """A fraction as the element of ``K`` it is."""
@@ -109,9 +103,7 @@ class FlintModel:
         g = num.gcd(den)              # contents included, leading coefficient > 0
         if not g.is_one():
             num, den = num / g, den / g
-        if den.leading_coefficient() < 0:
-            num, den = -num, -den
-        return num, den
+        return _signed(num, den)
 
     def add(self, x: tuple, y: tuple) -> tuple:
         """``x + y``."""
@@ -138,10 +130,7 @@ class FlintModel:
             a, d = a / g1, d / g1
         if not g2.is_one():
             c, b = c / g2, b / g2
-        num, den = a * c, b * d
-        if den.leading_coefficient() < 0:
-            num, den = -num, -den
-        return num, den
+        return _signed(a * c, b * d)
 
     # ---- a policy ------------------------------------------------------------------------
 
@@ -232,34 +221,26 @@ class FlintModel:
         factors = []
         for part in (num, den):
             if not part.is_constant():
-                factors += [self._factor_expr(f) ** int(k) for f, k in part.factor()[1]]
+                factors += [factor_expression(self.poly.ring_element(f)) ** int(k)
+                            for f, k in part.factor()[1]]
         return sign_relation(sympy.Mul(*factors), sympy.Integer(0), flip, strict)
-
-    def _factor_expr(self, f):
-        """An irreducible factor (primitive, positive leading coefficient) as a SymPy
-        expression, remembered as a polynomial for the boxes that read it back."""
-        key = str(f)
-        got = self._factor_exprs.get(key)
-        if got is None:
-            element = self.poly.ring_element(f)
-            got = self._factor_exprs[key] = polynomial_expr(element, self.gens)
-            boxes.remember(got, sympy.Poly.new(
-                DMP.from_dict(dict(element), len(self.gens) - 1, sympy.ZZ), *self.gens))
-        return got
 
     def tie_conditions(self, rule: Mapping, V: Mapping) -> tuple:
         """The conditions under which each state's action of ``rule`` stays optimal
         given the values ``V`` after the step (:func:`cpspec.core.partition.tie_rule`:
         ties go to the action declared first)."""
-        actions = self.mdp.actions
-        order = {a: i for i, a in enumerate(actions)}
         conds: list = []
         for s in self.mdp.states:
-            best = rule[s]
-            qb = self.q(s, best, V)
-            for a in actions:
-                if a != best:
-                    margin = self.add(qb, self.neg(self.q(s, a, V)))
-                    conds.append(self.condition(margin, strict=order[a] < order[best]))
+            qb = self.q(s, rule[s], V)
+            conds += tie_rule(rule[s], self.mdp.actions,
+                              lambda a: self.add(qb, self.neg(self.q(s, a, V))),
+                              read=self.condition)
         return tuple(conds)
+
+
+def _signed(num, den) -> tuple:
+    """``num / den`` with the denominator's leading coefficient positive (lex order)."""
+    if den.leading_coefficient() < 0:
+        return -num, -den
+    return num, den
 
