@@ -16,12 +16,13 @@ no condition covers. Other boxes are halved; a box that stays undecided (where t
 boundaries meet, or one touches another) is returned **open**, for an exact decision
 procedure (Z3) to settle on that small box alone.
 
-This is what :func:`cpspec.core.partition.partition` asks, for boundaries of total degree
-above :data:`cpspec.core.partition.Z3_DEGREE`, for more than
-:data:`cpspec.core.partition.Z3_REGIONS` regions, or once one Z3 query about the whole box
-took :data:`cpspec.core.partition.Z3_SECONDS`, instead of that query: a box covered by regions whose boundaries have high degree is proved covered by a
-few hundred small integer computations and a few local queries, where the one query's
-cost grows with the degree and number of every boundary.
+This is what :func:`cpspec.core.partition.partition` asks, for boundaries of total
+degree above :data:`cpspec.core.partition.Z3_DEGREE`, for more than
+:data:`cpspec.core.partition.Z3_REGIONS` regions, or once one Z3 query about the whole
+box took :data:`cpspec.core.partition.Z3_SECONDS`, instead of that query: a box covered
+by regions whose boundaries have high degree is proved covered by a few hundred small
+integer computations and a few local queries, where the one query's cost grows with the
+degree and number of every boundary.
 """
 
 from __future__ import annotations

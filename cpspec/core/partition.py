@@ -59,8 +59,8 @@ __all__ = ["ParameterRegion", "Point", "partition", "merge_regions", "to_z3",
            "tidy_small", "one_parameter",
            "tie_rule", "truth_at", "on_box", "sign_on", "SIGN_BOXES", "SIMPLIFY_SECONDS",
            "TIDY_ATOMS", "parameter_ranges", "solve_regions", "interval_regions",
-           "sign_condition", "sign_relation", "factor_expression", "equivalent", "Z3_DEGREE", "Z3_REGIONS",
-           "Z3_SECONDS"]
+           "sign_condition", "sign_relation", "factor_expression", "equivalent",
+           "Z3_DEGREE", "Z3_REGIONS", "Z3_SECONDS"]
 
 #: Refuse to split boxes of more parameters than this (Z3's nonlinear arithmetic is
 #: doubly exponential in the number of variables).
